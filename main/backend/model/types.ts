@@ -1,0 +1,119 @@
+/**
+ * The model contract shared by the model runtime, the indexer, the trainer and the service.
+ *
+ * A model = towers (frozen ONNX encoders run by onnxruntime-node) + heads (the small trainable part,
+ * trained by TensorFlow.js, run at inference as an ONNX graph built in memory) + a `model.json` manifest.
+ * Embeddings are always L2-normalized and carry the model id they came from.
+ */
+
+/** How a photo becomes the image tower's input tensor. */
+export interface ImagePreprocess {
+  /** Square side in pixels fed to the tower. */
+  size: number;
+  /** `cover` = resize shortest side then center-crop (CLIP), `contain` = letterbox, `squash` = ignore aspect. */
+  resize: 'cover' | 'contain' | 'squash';
+  /** Pixel values are first divided by `rescale` (255 → [0,1]), then (x - mean) / std per channel. */
+  rescale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Tensor layout the tower expects. */
+  layout: 'nchw' | 'nhwc';
+}
+
+export interface ImageTowerSpec {
+  /** ONNX file, relative to the model folder (or absolute). */
+  file: string;
+  input: string; // e.g. "pixel_values"
+  output: string; // e.g. "image_embeds" or "features"
+  /** Length of the flat feature vector the tower outputs per image. */
+  featureDim: number;
+  preprocess: ImagePreprocess;
+}
+
+export interface TextTowerSpec {
+  file: string;
+  /** tokenizer.json (Hugging Face tokenizers format), relative to the model folder. */
+  tokenizer: string;
+  /** Token sequences are padded / truncated to this length. */
+  maxLength: number;
+  /** Pad id used for input_ids beyond the text. */
+  padId: number;
+  /** Names of the ONNX inputs. `attentionMask` only when the graph takes one. */
+  inputs: { inputIds: string; attentionMask?: string };
+  output: string;
+  /**
+   * What the output is:
+   *  - `pooled`: [B, D] one vector per text (CLIP text_embeds);
+   *  - `cls`: [B, L, D] last hidden state, take token 0 (DistilBERT/BERT, the tutorial);
+   *  - `sequence`: [B, L, D] per-token vectors kept as a sequence; the text head pools them (GloVe tower).
+   */
+  outputKind: 'pooled' | 'cls' | 'sequence';
+  featureDim: number;
+  /** ONNX integer type of input_ids. */
+  idsType: 'int64' | 'int32';
+}
+
+export interface ModelManifest {
+  format: 'photo-search-model';
+  formatVersion: 1;
+  id: string;
+  name: string;
+  createdAt: string;
+  /** Id of the model this one was trained from, if any. */
+  parent: string | null;
+  description?: string;
+  image: ImageTowerSpec;
+  text: TextTowerSpec;
+  /** Heads weights file (see heads.ts), relative to the model folder. */
+  heads: string;
+  embedDim: number;
+  /** Free-form provenance: data set, options, metrics. */
+  training?: {
+    dataset?: string;
+    options?: Record<string, unknown>;
+    metrics?: Record<string, unknown>;
+    trainSeconds?: number;
+    backend?: string;
+  };
+  source?: string;
+}
+
+/** A text's tower features: flat [D] for pooled/cls, [length, D] for sequence. */
+export interface TextFeatures {
+  data: Float32Array;
+  /** Number of tokens (rows) for `sequence` features; 1 for pooled. */
+  length: number;
+}
+
+/** One photo decoded and preprocessed for the image tower. */
+export interface PreparedImage {
+  /** size*size*3 floats in the tower's layout. */
+  tensor: Float32Array;
+  /** Original (EXIF-rotated) dimensions. */
+  width: number;
+  height: number;
+}
+
+/** A loaded model, ready to embed. Towers load lazily: search needs only the text side. */
+export interface EmbeddingModel {
+  readonly manifest: ModelManifest;
+  readonly dir: string;
+  readonly id: string;
+  readonly embedDim: number;
+  /** Stable id of each tower (hash of its ONNX file + preprocessing), the key of the feature cache. */
+  readonly imageTowerKey: string;
+  readonly textTowerKey: string;
+
+  /** Decode with sharp (EXIF rotation), resize and normalize per manifest. Throws a clear Error for bad files. */
+  prepareImage(input: string | Buffer): Promise<PreparedImage>;
+  /** Run the image tower on a batch; returns one flat feature vector per image. */
+  imageFeatures(batch: PreparedImage[]): Promise<Float32Array[]>;
+  /** Tokenize and run the text tower. */
+  textFeatures(texts: string[]): Promise<TextFeatures[]>;
+  /** Heads + L2 normalization. */
+  embedImageFeatures(features: Float32Array[]): Promise<Float32Array[]>;
+  embedTextFeatures(features: TextFeatures[]): Promise<Float32Array[]>;
+  /** Convenience: textFeatures then embedTextFeatures. */
+  embedTexts(texts: string[]): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,173 @@
+/**
+ * The one typed contract between the fronts (Electron renderer via preload IPC, browser mode via HTTP,
+ * the CLI in-process) and the backend service. Imports neither Node nor DOM.
+ *
+ * Every method resolves to a Result: errors cross transports as { ok: false, code, message } because
+ * thrown errors lose their fields over IPC (electron/electron#24427).
+ */
+
+export type ErrorCode =
+  | 'invalid_input'
+  | 'not_found'
+  | 'empty_library'
+  | 'unknown_model'
+  | 'model_error'
+  | 'bad_dataset'
+  | 'busy'
+  | 'cancelled'
+  | 'forbidden'
+  | 'unsupported'
+  | 'internal';
+
+export type Result<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
+export interface SearchHit {
+  id: number;
+  path: string;
+  /** Cosine similarity in [-1, 1]. */
+  score: number;
+  width: number | null;
+  height: number | null;
+  takenAt: string | null;
+}
+
+export interface LibraryStatus {
+  images: number;
+  skipped: number;
+  model: string;
+  roots: string[];
+  /** Photos embedded with the active model (lags `images` while re-embedding). */
+  embedded: number;
+}
+
+export interface SkippedFile {
+  path: string;
+  reason: string;
+  at: string;
+}
+
+export interface RecallFigures {
+  r1: number;
+  r5: number;
+  r10: number;
+}
+
+export interface EvalResult {
+  textToImage: RecallFigures;
+  imageToText: RecallFigures;
+  images: number;
+  captions: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  active: boolean;
+  builtin: boolean;
+  parent: string | null;
+  createdAt: string;
+  embedDim: number;
+  dataset: string | null;
+  metrics: Record<string, unknown> | null;
+  source: string | null;
+}
+
+export interface CaptionSetInfo {
+  path: string;
+  layout: 'captions.txt' | 'Flickr8k.token.txt' | 'results.csv';
+  images: number;
+  captions: number;
+  /** Problems found while reading (missing images, malformed rows), first few with a count. */
+  problems: { kind: string; count: number; examples: string[] }[];
+}
+
+export type JobKind = 'index' | 'train' | 'import' | 'reembed';
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobInfo {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  /** What is happening now, in words ("Decoding photos", "Epoch 3 of 10"). */
+  stage: string;
+  done: number;
+  total: number;
+  /** Seconds, when it can be estimated. */
+  etaSeconds: number | null;
+  startedAt: string;
+  message: string | null;
+  /** Kind-specific result when done (IndexSummary, TrainResult, ModelInfo). */
+  result: unknown;
+}
+
+export interface IndexSummary {
+  added: number;
+  updated: number;
+  removed: number;
+  unchanged: number;
+  skipped: number;
+  images: number;
+  seconds: number;
+}
+
+export interface TrainEpoch {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valLoss: number | null;
+  /** Validation text→image recall (percent). */
+  val: EvalResult | null;
+  lr: number;
+}
+
+export interface TrainResult {
+  model: string;
+  epochs: number;
+  trainSeconds: number;
+  before: EvalResult | null;
+  val: EvalResult;
+  history: TrainEpoch[];
+}
+
+export interface TrainOptions {
+  set: string;
+  name?: string;
+  base?: string;
+  epochs?: number;
+  loss?: 'default' | 'tutorial';
+  seed?: number;
+}
+
+export type ApiEvent =
+  | { type: 'job'; job: JobInfo }
+  | { type: 'train-epoch'; jobId: string; epoch: TrainEpoch }
+  | { type: 'library-changed' }
+  | { type: 'models-changed' };
+
+export interface PhotoSearchApi {
+  status(): Promise<Result<LibraryStatus>>;
+  search(req: { query: string; top?: number }): Promise<Result<SearchHit[]>>;
+  searchLike(req: { id: number; top?: number }): Promise<Result<SearchHit[]>>;
+  addFolder(req: { path: string }): Promise<Result<{ roots: string[]; job: JobInfo }>>;
+  removeFolder(req: { path: string }): Promise<Result<{ roots: string[] }>>;
+  rescan(): Promise<Result<JobInfo>>;
+  skipped(req: { limit?: number; offset?: number }): Promise<Result<{ total: number; items: SkippedFile[] }>>;
+  jobs(): Promise<Result<JobInfo[]>>;
+  cancelJob(req: { id: string }): Promise<Result<JobInfo>>;
+  inspectCaptionSet(req: { path: string }): Promise<Result<CaptionSetInfo>>;
+  startTraining(req: TrainOptions): Promise<Result<JobInfo>>;
+  models(): Promise<Result<ModelInfo[]>>;
+  activateModel(req: { id: string }): Promise<Result<JobInfo | null>>;
+  importModel(req: { source: string }): Promise<Result<JobInfo>>;
+  /** Desktop only; browser mode answers `unsupported`. */
+  openPhoto(req: { id: number }): Promise<Result<null>>;
+  showInFolder(req: { id: number }): Promise<Result<null>>;
+  pickFolder(): Promise<Result<string | null>>;
+  /** URL of a photo's thumbnail (or the full photo with size 'full'), served by the transport. */
+  photoUrl(id: number, size: 'thumb' | 'full'): string;
+  /** Subscribe to events; returns the unsubscribe function. */
+  onEvent(listener: (e: ApiEvent) => void): () => void;
+}
+
+/** The request/response methods (everything but the transport-local photoUrl / onEvent). */
+export type ApiMethod = Exclude<keyof PhotoSearchApi, 'photoUrl' | 'onEvent'>;
