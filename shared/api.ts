@@ -171,3 +171,14 @@ export interface PhotoSearchApi {
 
 /** The request/response methods (everything but the transport-local photoUrl / onEvent). */
 export type ApiMethod = Exclude<keyof PhotoSearchApi, 'photoUrl' | 'onEvent'>;
+
+/**
+ * What a transport (Electron IPC in main, the browser-mode HTTP server) needs from the backend.
+ * `call` validates the request with shared/schemas.ts and never throws: errors come back as Results.
+ */
+export interface BackendPort {
+  call(method: ApiMethod, request: unknown): Promise<Result<unknown>>;
+  /** Absolute path of a photo's cached thumbnail (made on demand) or of the original; null when unknown. */
+  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
+  onEvent(listener: (e: ApiEvent) => void): () => void;
+}
