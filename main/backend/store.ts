@@ -1,0 +1,642 @@
+/**
+ * The library database. This module owns the better-sqlite3 connection and every SQL string (rclip's
+ * db.py style): photos, the tower-feature cache, per-model embeddings, the model registry, settings and
+ * the skipped-file log. Statements are prepared once; a batch is written in one synchronous transaction.
+ *
+ * Vectors are Float32 BLOBs (little-endian, the platform order on every target we ship). Reads copy the
+ * bytes into a fresh Float32Array: a BLOB's Buffer may not be 4-byte aligned.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
+ * vectors, changes; say why next to the step.
+ */
+export const VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  // 0 → 1: the first schema.
+  1: `
+    CREATE TABLE roots (
+      path TEXT PRIMARY KEY,
+      added_at TEXT NOT NULL
+    );
+    CREATE TABLE photos (
+      id INTEGER PRIMARY KEY,
+      path TEXT NOT NULL UNIQUE,
+      root TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      mtime_ms REAL NOT NULL,
+      content_hash TEXT NOT NULL,
+      width INTEGER,
+      height INTEGER,
+      taken_at TEXT,
+      indexed_at TEXT NOT NULL
+    );
+    CREATE INDEX photos_root ON photos(root);
+    CREATE INDEX photos_hash ON photos(content_hash);
+    -- Tower outputs cached by (tower, content): re-training and re-embedding never re-decode photos.
+    -- Text features use the same table (content_hash = sha256 of the caption); length > 1 for sequences.
+    CREATE TABLE features (
+      tower_key TEXT NOT NULL,
+      content_hash TEXT NOT NULL,
+      dim INTEGER NOT NULL,
+      length INTEGER NOT NULL DEFAULT 1,
+      data BLOB NOT NULL,
+      PRIMARY KEY (tower_key, content_hash)
+    ) WITHOUT ROWID;
+    -- Embeddings carry the model they came from: a new model means new rows, never mixed vectors.
+    CREATE TABLE embeddings (
+      photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+      model_id TEXT NOT NULL,
+      data BLOB NOT NULL,
+      PRIMARY KEY (photo_id, model_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_model ON embeddings(model_id, photo_id);
+    CREATE TABLE models (
+      id TEXT PRIMARY KEY,
+      dir TEXT NOT NULL,
+      manifest TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      builtin INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE settings (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    );
+    CREATE TABLE skipped (
+      path TEXT PRIMARY KEY,
+      root TEXT NOT NULL,
+      size INTEGER,
+      mtime_ms REAL,
+      reason TEXT NOT NULL,
+      at TEXT NOT NULL
+    );
+  `,
+};
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface PhotoRow {
+  id: number;
+  path: string;
+  root: string;
+  size: number;
+  mtimeMs: number;
+  contentHash: string;
+  width: number | null;
+  height: number | null;
+  takenAt: string | null;
+  indexedAt: string;
+}
+
+export interface PhotoInput {
+  path: string;
+  root: string;
+  size: number;
+  mtimeMs: number;
+  contentHash: string;
+  width: number | null;
+  height: number | null;
+  takenAt: string | null;
+}
+
+export interface FeatureRecord {
+  data: Float32Array;
+  dim: number;
+  /** Rows for sequence features ([length, dim]); 1 for a single vector. */
+  length: number;
+}
+
+/** One photo's worth of a batch: the row, optionally fresh tower features to cache, and its embedding. */
+export interface BatchItem {
+  photo: PhotoInput;
+  features?: { towerKey: string; data: Float32Array };
+  embedding: { modelId: string; data: Float32Array };
+}
+
+export interface SkipInput {
+  path: string;
+  root: string;
+  size: number | null;
+  mtimeMs: number | null;
+  reason: string;
+}
+
+export interface SkipRow {
+  path: string;
+  root: string;
+  size: number | null;
+  mtimeMs: number | null;
+  reason: string;
+  at: string;
+}
+
+export interface ModelRow {
+  id: string;
+  dir: string;
+  manifest: unknown;
+  createdAt: string;
+  builtin: boolean;
+}
+
+export interface EmbeddingMatrix {
+  ids: Int32Array;
+  /** ids.length × dim, row-major. */
+  matrix: Float32Array;
+  dim: number;
+}
+
+interface RawPhoto {
+  id: number;
+  path: string;
+  root: string;
+  size: number;
+  mtime_ms: number;
+  content_hash: string;
+  width: number | null;
+  height: number | null;
+  taken_at: string | null;
+  indexed_at: string;
+}
+
+function toPhoto(r: RawPhoto): PhotoRow {
+  return {
+    id: r.id,
+    path: r.path,
+    root: r.root,
+    size: r.size,
+    mtimeMs: r.mtime_ms,
+    contentHash: r.content_hash,
+    width: r.width,
+    height: r.height,
+    takenAt: r.taken_at,
+    indexedAt: r.indexed_at,
+  };
+}
+
+/** Float32Array → BLOB bytes (a view, no copy). */
+export function vectorToBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** BLOB bytes → a fresh, aligned Float32Array (copy: the Buffer may start at any byte offset). */
+export function blobToVector(b: Buffer): Float32Array {
+  if (b.byteLength % 4 !== 0) throw new StoreError(`Corrupt vector in the library database (${b.byteLength} bytes).`);
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+/** Escape LIKE wildcards so a folder named `100%_done` matches only itself. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** `folder` + separator, the prefix every path under it starts with. */
+function folderPrefix(folder: string): string {
+  return folder.endsWith(path.sep) ? folder : folder + path.sep;
+}
+
+function isUnder(p: string, folder: string): boolean {
+  return p === folder || p.startsWith(folderPrefix(folder));
+}
+
+const now = () => new Date().toISOString();
+
+export class Store {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly s: ReturnType<Store['prepare']>;
+
+  constructor(file: string, options: { readonly?: boolean } = {}) {
+    this.file = path.resolve(file);
+    if (!options.readonly) mkdirSync(path.dirname(this.file), { recursive: true });
+    try {
+      this.db = new Database(this.file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      // Another process (the index worker, the CLI) may hold the write lock briefly: wait, do not fail.
+      this.db.pragma('busy_timeout = 10000');
+      if (!options.readonly) this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+      // NORMAL is durable against application crashes in WAL mode; only an OS crash can lose the last commit.
+      this.db.pragma('synchronous = NORMAL');
+      this.migrate(options.readonly ?? false);
+    } catch (e) {
+      throw this.friendlyOpenError(e);
+    }
+    this.s = this.prepare();
+  }
+
+  private friendlyOpenError(e: unknown): Error {
+    if (e instanceof StoreError) return e;
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+      return new StoreError(
+        `${this.file} is not a readable Photo Search library database. Move it away (a new one is created) or choose another data folder with --data.`,
+      );
+    if (code === 'SQLITE_CANTOPEN')
+      return new StoreError(`Cannot open the library database ${this.file}. Check that the folder exists and is writable, or choose another with --data.`);
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  private migrate(readonly: boolean): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > VERSION)
+      throw new StoreError(
+        `The library database ${this.file} was written by a newer Photo Search (schema ${current}; this version reads up to ${VERSION}). Update Photo Search, or choose another data folder with --data.`,
+      );
+    if (current === VERSION) return;
+    if (readonly) throw new StoreError(`The library database ${this.file} needs an upgrade (schema ${current} → ${VERSION}). Open it once read-write.`);
+    // Each step runs in its own transaction with the version bump, so a crash leaves a consistent version.
+    for (let v = current + 1; v <= VERSION; v++) {
+      const sql = MIGRATIONS[v];
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${v}`);
+      }).immediate();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      addRoot: db.prepare('INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)'),
+      deleteRoot: db.prepare('DELETE FROM roots WHERE path = ?'),
+      listRoots: db.prepare('SELECT path FROM roots ORDER BY path').pluck(),
+      photoByPath: db.prepare('SELECT * FROM photos WHERE path = ?'),
+      photoById: db.prepare('SELECT * FROM photos WHERE id = ?'),
+      photoStateByPath: db.prepare(
+        `SELECT p.id, p.size, p.mtime_ms, p.content_hash, p.width, p.height, p.taken_at,
+                EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?) AS embedded
+         FROM photos p WHERE p.path = ?`,
+      ),
+      upsertPhoto: db.prepare(
+        `INSERT INTO photos (path, root, size, mtime_ms, content_hash, width, height, taken_at, indexed_at)
+         VALUES (@path, @root, @size, @mtimeMs, @contentHash, @width, @height, @takenAt, @indexedAt)
+         ON CONFLICT (path) DO UPDATE SET root = excluded.root, size = excluded.size, mtime_ms = excluded.mtime_ms,
+           content_hash = excluded.content_hash, width = excluded.width, height = excluded.height,
+           taken_at = excluded.taken_at, indexed_at = excluded.indexed_at
+         RETURNING id`,
+      ),
+      hashByPath: db.prepare('SELECT id, content_hash FROM photos WHERE path = ?'),
+      deleteEmbeddingsOfPhoto: db.prepare('DELETE FROM embeddings WHERE photo_id = ?'),
+      deletePhotoById: db.prepare('DELETE FROM photos WHERE id = ?'),
+      deletePhotoByPath: db.prepare('DELETE FROM photos WHERE path = ?'),
+      // LIKE narrows by prefix (wildcards escaped); substr makes it exact, since LIKE ignores ASCII case.
+      photosUnder: db.prepare(
+        `SELECT id, path FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`,
+      ),
+      skippedUnder: db
+        .prepare(`SELECT path FROM skipped WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
+        .pluck(),
+      countPhotos: db.prepare('SELECT count(*) FROM photos').pluck(),
+      countEmbeddings: db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck(),
+      embeddingsForModel: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? ORDER BY photo_id').raw(),
+      embeddingFor: db.prepare('SELECT data FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck(),
+      putEmbedding: db.prepare('INSERT OR REPLACE INTO embeddings (photo_id, model_id, data) VALUES (?, ?, ?)'),
+      deleteEmbeddingsOfModel: db.prepare('DELETE FROM embeddings WHERE model_id = ?'),
+      photosMissingEmbedding: db.prepare(
+        `SELECT p.* FROM photos p
+         WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?)
+         ORDER BY p.id`,
+      ),
+      getFeature: db.prepare('SELECT dim, length, data FROM features WHERE tower_key = ? AND content_hash = ?'),
+      hasFeature: db.prepare('SELECT 1 FROM features WHERE tower_key = ? AND content_hash = ?').pluck(),
+      putFeature: db.prepare(
+        'INSERT OR REPLACE INTO features (tower_key, content_hash, dim, length, data) VALUES (?, ?, ?, ?, ?)',
+      ),
+      countFeatures: db.prepare('SELECT count(*) FROM features WHERE tower_key = ?').pluck(),
+      recordSkip: db.prepare(
+        `INSERT INTO skipped (path, root, size, mtime_ms, reason, at) VALUES (@path, @root, @size, @mtimeMs, @reason, @at)
+         ON CONFLICT (path) DO UPDATE SET root = excluded.root, size = excluded.size, mtime_ms = excluded.mtime_ms,
+           reason = excluded.reason, at = excluded.at`,
+      ),
+      clearSkip: db.prepare('DELETE FROM skipped WHERE path = ?'),
+      skipByPath: db.prepare('SELECT * FROM skipped WHERE path = ?'),
+      countSkipped: db.prepare('SELECT count(*) FROM skipped').pluck(),
+      listSkipped: db.prepare('SELECT path, reason, at FROM skipped ORDER BY path LIMIT ? OFFSET ?'),
+      getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
+      setSetting: db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
+      putModel: db.prepare(
+        `INSERT INTO models (id, dir, manifest, created_at, builtin) VALUES (@id, @dir, @manifest, @createdAt, @builtin)
+         ON CONFLICT (id) DO UPDATE SET dir = excluded.dir, manifest = excluded.manifest, builtin = excluded.builtin`,
+      ),
+      getModel: db.prepare('SELECT * FROM models WHERE id = ?'),
+      listModels: db.prepare('SELECT * FROM models ORDER BY created_at, id'),
+      deleteModel: db.prepare('DELETE FROM models WHERE id = ?'),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Run `fn` in one transaction (synchronous: await everything before calling). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ---- roots -------------------------------------------------------------------------------------
+
+  addRoot(folder: string): void {
+    this.s.addRoot.run(path.resolve(folder), now());
+  }
+
+  listRoots(): string[] {
+    return this.s.listRoots.all() as string[];
+  }
+
+  /**
+   * Forget a folder and every photo (with its embeddings) and skip record under it, except what another
+   * remaining root still covers. Returns the number of photos removed.
+   */
+  removeRoot(folder: string): number {
+    const root = path.resolve(folder);
+    return this.transaction(() => {
+      this.s.deleteRoot.run(root);
+      const others = this.listRoots();
+      if (others.some((o) => isUnder(root, o))) return 0; // an enclosing root still holds these photos
+      const keep = (p: string) => others.some((o) => isUnder(p, o));
+      let removed = 0;
+      for (const { id, path: p } of this.s.photosUnder.all(this.underParams(root)) as { id: number; path: string }[]) {
+        if (keep(p)) continue;
+        removed += this.s.deletePhotoById.run(id).changes;
+      }
+      for (const p of this.s.skippedUnder.all(this.underParams(root)) as string[]) {
+        if (!keep(p)) this.s.clearSkip.run(p);
+      }
+      return removed;
+    });
+  }
+
+  private underParams(folder: string) {
+    const prefix = folderPrefix(folder);
+    return { folder, prefix, n: prefix.length, pattern: `${escapeLike(prefix)}%` };
+  }
+
+  // ---- photos ------------------------------------------------------------------------------------
+
+  photoByPath(p: string): PhotoRow | null {
+    const r = this.s.photoByPath.get(p) as RawPhoto | undefined;
+    return r ? toPhoto(r) : null;
+  }
+
+  photoById(id: number): PhotoRow | null {
+    const r = this.s.photoById.get(id) as RawPhoto | undefined;
+    return r ? toPhoto(r) : null;
+  }
+
+  /** What the indexer needs to decide whether a file changed: its row and whether `modelId` embedded it. */
+  photoState(
+    p: string,
+    modelId: string,
+  ): { id: number; size: number; mtimeMs: number; contentHash: string; width: number | null; height: number | null; takenAt: string | null; embedded: boolean } | null {
+    const r = this.s.photoStateByPath.get(modelId, p) as
+      | { id: number; size: number; mtime_ms: number; content_hash: string; width: number | null; height: number | null; taken_at: string | null; embedded: number }
+      | undefined;
+    if (!r) return null;
+    return {
+      id: r.id,
+      size: r.size,
+      mtimeMs: r.mtime_ms,
+      contentHash: r.content_hash,
+      width: r.width,
+      height: r.height,
+      takenAt: r.taken_at,
+      embedded: r.embedded === 1,
+    };
+  }
+
+  /**
+   * Insert or update a photo row; returns its id. New content drops the embeddings of every model
+   * (they describe the old pixels). Call inside a transaction together with the new embedding.
+   */
+  upsertPhoto(photo: PhotoInput): number {
+    const old = this.s.hashByPath.get(photo.path) as { id: number; content_hash: string } | undefined;
+    if (old && old.content_hash !== photo.contentHash) this.s.deleteEmbeddingsOfPhoto.run(old.id);
+    const { id } = this.s.upsertPhoto.get({ ...photo, indexedAt: now() }) as { id: number };
+    return id;
+  }
+
+  /** Photos under `folder` whose paths are not in `present` leave the index; returns their count. */
+  markMissingUnder(folder: string, present: ReadonlySet<string>, keepUnder: readonly string[] = []): number {
+    const root = path.resolve(folder);
+    return this.transaction(() => {
+      let removed = 0;
+      const keep = (p: string) => present.has(p) || keepUnder.some((k) => isUnder(p, k));
+      for (const { id, path: p } of this.s.photosUnder.all(this.underParams(root)) as { id: number; path: string }[]) {
+        if (!keep(p)) removed += this.s.deletePhotoById.run(id).changes;
+      }
+      for (const p of this.s.skippedUnder.all(this.underParams(root)) as string[]) {
+        if (!keep(p)) this.s.clearSkip.run(p);
+      }
+      return removed;
+    });
+  }
+
+  deletePhoto(p: string): boolean {
+    return this.s.deletePhotoByPath.run(p).changes > 0;
+  }
+
+  countPhotos(): number {
+    return this.s.countPhotos.get() as number;
+  }
+
+  /** Write a whole batch (photos, fresh features, embeddings, cleared skips) in ONE transaction. */
+  writeBatch(items: readonly BatchItem[]): number[] {
+    return this.transaction(() =>
+      items.map((item) => {
+        const id = this.upsertPhoto(item.photo);
+        if (item.features) this.putFeatureRow(item.features.towerKey, item.photo.contentHash, item.features.data, item.features.data.length, 1);
+        this.s.putEmbedding.run(id, item.embedding.modelId, vectorToBlob(item.embedding.data));
+        this.s.clearSkip.run(item.photo.path);
+        return id;
+      }),
+    );
+  }
+
+  // ---- embeddings --------------------------------------------------------------------------------
+
+  putEmbeddings(modelId: string, rows: readonly { photoId: number; data: Float32Array }[]): void {
+    this.transaction(() => {
+      for (const r of rows) this.s.putEmbedding.run(r.photoId, modelId, vectorToBlob(r.data));
+    });
+  }
+
+  embeddingFor(photoId: number, modelId: string): Float32Array | null {
+    const b = this.s.embeddingFor.get(photoId, modelId) as Buffer | undefined;
+    return b ? blobToVector(b) : null;
+  }
+
+  countEmbeddings(modelId: string): number {
+    return this.s.countEmbeddings.get(modelId) as number;
+  }
+
+  deleteEmbeddingsOfModel(modelId: string): number {
+    return this.s.deleteEmbeddingsOfModel.run(modelId).changes;
+  }
+
+  /**
+   * All of a model's embeddings as one contiguous matrix, streamed row by row (no array of 100k Buffers).
+   * Read inside one transaction so the count and the rows agree while a writer is busy.
+   */
+  embeddingsForModel(modelId: string): EmbeddingMatrix {
+    return this.db
+      .transaction(() => {
+        const n = this.countEmbeddings(modelId);
+        const ids = new Int32Array(n);
+        let matrix = new Float32Array(0);
+        let dim = 0;
+        let i = 0;
+        for (const row of this.s.embeddingsForModel.iterate(modelId) as IterableIterator<[number, Buffer]>) {
+          const [id, blob] = row;
+          if (i === 0) {
+            dim = blob.byteLength / 4;
+            matrix = new Float32Array(n * dim);
+          } else if (blob.byteLength !== dim * 4) {
+            throw new StoreError(`Embeddings of model ${modelId} have mixed sizes in ${this.file}. Re-index the library.`);
+          }
+          ids[i] = id;
+          // Copy bytes into the aligned matrix (the Buffer may sit at an odd offset).
+          new Uint8Array(matrix.buffer, i * dim * 4, dim * 4).set(blob);
+          i++;
+        }
+        return { ids, matrix, dim };
+      })
+      .deferred();
+  }
+
+  photosMissingEmbedding(modelId: string): PhotoRow[] {
+    return (this.s.photosMissingEmbedding.all(modelId) as RawPhoto[]).map(toPhoto);
+  }
+
+  // ---- feature cache -----------------------------------------------------------------------------
+
+  /** Cached tower features for these content hashes (missing ones are absent from the map). */
+  getFeatures(towerKey: string, hashes: readonly string[]): Map<string, FeatureRecord> {
+    const out = new Map<string, FeatureRecord>();
+    for (const h of hashes) {
+      if (out.has(h)) continue;
+      const r = this.s.getFeature.get(towerKey, h) as { dim: number; length: number; data: Buffer } | undefined;
+      if (r) out.set(h, { dim: r.dim, length: r.length, data: blobToVector(r.data) });
+    }
+    return out;
+  }
+
+  hasFeatures(towerKey: string, hash: string): boolean {
+    return this.s.hasFeature.get(towerKey, hash) === 1;
+  }
+
+  /** Cache tower features. `length` > 1 for sequence features stored as [length, dim]. */
+  putFeatures(towerKey: string, items: readonly { hash: string; data: Float32Array; length?: number }[]): void {
+    this.transaction(() => {
+      for (const it of items) {
+        const length = it.length ?? 1;
+        this.putFeatureRow(towerKey, it.hash, it.data, it.data.length / length, length);
+      }
+    });
+  }
+
+  private putFeatureRow(towerKey: string, hash: string, data: Float32Array, dim: number, length: number): void {
+    if (!Number.isInteger(dim)) throw new StoreError(`Feature vector of ${data.length} values does not split into ${length} rows.`);
+    this.s.putFeature.run(towerKey, hash, dim, length, vectorToBlob(data));
+  }
+
+  countFeatures(towerKey: string): number {
+    return this.s.countFeatures.get(towerKey) as number;
+  }
+
+  // ---- skipped files -----------------------------------------------------------------------------
+
+  /** Log a file that could not be indexed; a photo row for that path (old content) leaves the index. */
+  recordSkip(skip: SkipInput): void {
+    this.transaction(() => {
+      this.s.deletePhotoByPath.run(skip.path);
+      this.s.recordSkip.run({ ...skip, at: now() });
+    });
+  }
+
+  clearSkip(p: string): void {
+    this.s.clearSkip.run(p);
+  }
+
+  skipByPath(p: string): SkipRow | null {
+    const r = this.s.skipByPath.get(p) as { path: string; root: string; size: number | null; mtime_ms: number | null; reason: string; at: string } | undefined;
+    return r ? { path: r.path, root: r.root, size: r.size, mtimeMs: r.mtime_ms, reason: r.reason, at: r.at } : null;
+  }
+
+  countSkipped(): number {
+    return this.s.countSkipped.get() as number;
+  }
+
+  listSkipped(limit = 100, offset = 0): { path: string; reason: string; at: string }[] {
+    return this.s.listSkipped.all(limit, offset) as { path: string; reason: string; at: string }[];
+  }
+
+  // ---- settings ----------------------------------------------------------------------------------
+
+  getSetting(key: string): string | null {
+    return (this.s.getSetting.get(key) as string | undefined) ?? null;
+  }
+
+  setSetting(key: string, value: string | null): void {
+    if (value === null) this.s.deleteSetting.run(key);
+    else this.s.setSetting.run(key, value);
+  }
+
+  // ---- model registry ----------------------------------------------------------------------------
+
+  putModel(m: { id: string; dir: string; manifest: unknown; createdAt?: string; builtin?: boolean }): void {
+    this.s.putModel.run({
+      id: m.id,
+      dir: m.dir,
+      manifest: JSON.stringify(m.manifest),
+      createdAt: m.createdAt ?? now(),
+      builtin: m.builtin ? 1 : 0,
+    });
+  }
+
+  getModel(id: string): ModelRow | null {
+    const r = this.s.getModel.get(id) as RawModel | undefined;
+    return r ? toModel(r) : null;
+  }
+
+  listModels(): ModelRow[] {
+    return (this.s.listModels.all() as RawModel[]).map(toModel);
+  }
+
+  /** Remove a model from the registry together with its embeddings. */
+  deleteModel(id: string): void {
+    this.transaction(() => {
+      this.s.deleteEmbeddingsOfModel.run(id);
+      this.s.deleteModel.run(id);
+    });
+  }
+
+  /** `PRAGMA integrity_check`: 'ok' or the problems found. */
+  integrityCheck(): string {
+    return (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+  }
+}
+
+interface RawModel {
+  id: string;
+  dir: string;
+  manifest: string;
+  created_at: string;
+  builtin: number;
+}
+
+function toModel(r: RawModel): ModelRow {
+  return { id: r.id, dir: r.dir, manifest: JSON.parse(r.manifest) as unknown, createdAt: r.created_at, builtin: r.builtin === 1 };
+}

@@ -1,0 +1,216 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store, VERSION, escapeLike, type PhotoInput } from '../../main/backend/store';
+import { dataPaths, defaultDataDir, resolveDataDir } from '../../main/backend/paths';
+
+let dir: string;
+let store: Store | null = null;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ps-store-'));
+});
+afterEach(() => {
+  store?.close();
+  store = null;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(): Store {
+  store = new Store(path.join(dir, 'library.db'));
+  return store;
+}
+
+function photo(p: string, root: string, hash = `h-${p}`): PhotoInput {
+  return { path: p, root, size: 10, mtimeMs: 1000, contentHash: hash, width: 4, height: 3, takenAt: null };
+}
+
+function vec(seed: number, dim = 8): Float32Array {
+  const v = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = Math.sin(seed * 31 + i) * 1e3 + 1e-7 * i;
+  return v;
+}
+
+describe('Store schema', () => {
+  it('creates every table from an empty file and records the schema version', () => {
+    const file = path.join(dir, 'library.db');
+    writeFileSync(file, ''); // an empty file is a valid, empty SQLite database
+    store = new Store(file);
+    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]);
+    expect(tables).toEqual(['embeddings', 'features', 'models', 'photos', 'roots', 'settings', 'skipped']);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(VERSION);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    store.close();
+    // Re-opening an up-to-date database keeps the data.
+    store = new Store(file);
+    store.setSetting('k', 'v');
+    store.close();
+    store = new Store(file);
+    expect(store.getSetting('k')).toBe('v');
+  });
+
+  it('refuses a database written by a newer version, with a fix-it message', () => {
+    const file = path.join(dir, 'library.db');
+    const db = new Database(file);
+    db.pragma(`user_version = ${VERSION + 1}`);
+    db.close();
+    expect(() => new Store(file)).toThrow(/newer Photo Search.*Update Photo Search, or choose another data folder with --data/);
+  });
+
+  it('names the file and the fix when it is not a database', () => {
+    const file = path.join(dir, 'library.db');
+    writeFileSync(file, 'this is not sqlite, just some text that is long enough to have a header'.repeat(20));
+    expect(() => new Store(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable Photo Search library database`));
+  });
+});
+
+describe('Store roots and prefixes', () => {
+  it('escapes LIKE wildcards: removing "a%b_c" leaves "aXbYc" and "a%b_cd" alone', () => {
+    const s = open();
+    expect(escapeLike('50%_off\\')).toBe('50\\%\\_off\\\\');
+    const base = path.join(dir, 'p');
+    const wild = path.join(base, 'a%b_c');
+    const lookalike = path.join(base, 'aXbYc');
+    const longer = path.join(base, 'a%b_cd');
+    const upper = path.join(base, 'A%B_C'); // LIKE ignores ASCII case; the store must not
+    for (const r of [wild, lookalike, longer, upper]) s.addRoot(r);
+    s.writeBatch(
+      [wild, lookalike, longer, upper].map((r, i) => ({
+        photo: photo(path.join(r, 'x.jpg'), r),
+        embedding: { modelId: 'm', data: vec(i) },
+      })),
+    );
+    s.recordSkip({ path: path.join(wild, 'bad.jpg'), root: wild, size: 0, mtimeMs: 0, reason: 'empty' });
+    s.recordSkip({ path: path.join(lookalike, 'bad.jpg'), root: lookalike, size: 0, mtimeMs: 0, reason: 'empty' });
+    expect(s.removeRoot(wild)).toBe(1);
+    expect(s.photoByPath(path.join(wild, 'x.jpg'))).toBeNull();
+    for (const r of [lookalike, longer, upper]) expect(s.photoByPath(path.join(r, 'x.jpg'))).not.toBeNull();
+    expect(s.listRoots().sort()).toEqual([lookalike, longer, upper].sort());
+    expect(s.listSkipped().map((x) => x.path)).toEqual([path.join(lookalike, 'bad.jpg')]);
+    // Embeddings of removed photos go with them (ON DELETE CASCADE).
+    expect(s.countEmbeddings('m')).toBe(3);
+  });
+
+  it('keeps photos another root still covers', () => {
+    const s = open();
+    const outer = path.join(dir, 'outer');
+    const inner = path.join(outer, 'inner');
+    s.addRoot(outer);
+    s.addRoot(inner);
+    s.writeBatch([{ photo: photo(path.join(inner, 'a.jpg'), outer), embedding: { modelId: 'm', data: vec(1) } }]);
+    expect(s.removeRoot(inner)).toBe(0);
+    expect(s.countPhotos()).toBe(1);
+    expect(s.removeRoot(outer)).toBe(1);
+    expect(s.countPhotos()).toBe(0);
+  });
+
+  it('markMissingUnder removes only absent photos under the folder, sparing unreadable sub-folders', () => {
+    const s = open();
+    const root = path.join(dir, 'r');
+    const paths = ['a.jpg', 'b.jpg', path.join('locked', 'c.jpg')].map((p) => path.join(root, p));
+    const other = path.join(dir, 'r2', 'z.jpg');
+    s.writeBatch([...paths, other].map((p, i) => ({ photo: photo(p, root), embedding: { modelId: 'm', data: vec(i) } })));
+    const removed = s.markMissingUnder(root, new Set([paths[0]]), [path.join(root, 'locked')]);
+    expect(removed).toBe(1);
+    expect(s.photoByPath(paths[1])).toBeNull();
+    expect(s.photoByPath(paths[2])).not.toBeNull();
+    expect(s.photoByPath(other)).not.toBeNull();
+  });
+});
+
+describe('Store vectors and batches', () => {
+  it('round-trips embeddings exactly, in one contiguous matrix ordered by photo id', () => {
+    const s = open();
+    const root = path.join(dir, 'r');
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      photo: photo(path.join(root, `${i}.jpg`), root),
+      embedding: { modelId: 'm1', data: vec(i, 5) },
+    }));
+    const ids = s.writeBatch(items);
+    s.writeBatch([{ photo: photo(path.join(root, 'other.jpg'), root), embedding: { modelId: 'm2', data: vec(99, 5) } }]);
+    const { ids: got, matrix, dim } = s.embeddingsForModel('m1');
+    expect(dim).toBe(5);
+    expect(Array.from(got)).toEqual(ids);
+    expect(matrix.length).toBe(50 * 5);
+    for (let i = 0; i < 50; i++) expect(Array.from(matrix.subarray(i * 5, i * 5 + 5))).toEqual(Array.from(vec(i, 5)));
+    expect(s.embeddingsForModel('none')).toEqual({ ids: new Int32Array(0), matrix: new Float32Array(0), dim: 0 });
+    expect(s.photosMissingEmbedding('m1').map((p) => p.path)).toEqual([path.join(root, 'other.jpg')]);
+  });
+
+  it('caches features by (tower, content hash), including sequences', () => {
+    const s = open();
+    s.putFeatures('tower-a', [
+      { hash: 'h1', data: vec(1, 6) },
+      { hash: 'h2', data: vec(2, 6), length: 3 },
+    ]);
+    const got = s.getFeatures('tower-a', ['h1', 'h2', 'h3']);
+    expect([...got.keys()]).toEqual(['h1', 'h2']);
+    expect(Array.from(got.get('h1')!.data)).toEqual(Array.from(vec(1, 6)));
+    expect(got.get('h2')).toMatchObject({ dim: 2, length: 3 });
+    expect(s.getFeatures('tower-b', ['h1']).size).toBe(0);
+  });
+
+  it('a batch is atomic: a failure part-way writes nothing', () => {
+    const s = open();
+    const root = path.join(dir, 'r');
+    const good = { photo: photo(path.join(root, 'a.jpg'), root), embedding: { modelId: 'm', data: vec(1) } };
+    // NOT NULL violation on the second item's photo row.
+    const bad = { photo: { ...photo(path.join(root, 'b.jpg'), root), contentHash: null as unknown as string }, embedding: { modelId: 'm', data: vec(2) } };
+    expect(() => s.writeBatch([good, bad])).toThrow();
+    expect(s.countPhotos()).toBe(0);
+    expect(s.countEmbeddings('m')).toBe(0);
+  });
+
+  it('new content drops stale embeddings of every model; a good batch clears the skip', () => {
+    const s = open();
+    const root = path.join(dir, 'r');
+    const p = path.join(root, 'a.jpg');
+    s.recordSkip({ path: p, root, size: 1, mtimeMs: 1, reason: 'truncated' });
+    expect(s.countSkipped()).toBe(1);
+    const [id] = s.writeBatch([{ photo: photo(p, root, 'old'), embedding: { modelId: 'm1', data: vec(1) } }]);
+    expect(s.countSkipped()).toBe(0);
+    s.putEmbeddings('m2', [{ photoId: id, data: vec(2) }]);
+    s.writeBatch([{ photo: photo(p, root, 'new'), embedding: { modelId: 'm1', data: vec(3) } }]);
+    expect(s.embeddingFor(id, 'm2')).toBeNull();
+    expect(Array.from(s.embeddingFor(id, 'm1')!)).toEqual(Array.from(vec(3)));
+    expect(s.photoState(p, 'm1')).toMatchObject({ id, contentHash: 'new', embedded: true });
+    expect(s.photoState(p, 'm2')).toMatchObject({ embedded: false });
+    // A file that turns bad leaves the index.
+    s.recordSkip({ path: p, root, size: 0, mtimeMs: 2, reason: 'empty file' });
+    expect(s.photoByPath(p)).toBeNull();
+    expect(s.countEmbeddings('m1')).toBe(0);
+    expect(s.listSkipped(10, 0)).toEqual([expect.objectContaining({ path: p, reason: 'empty file' })]);
+  });
+
+  it('keeps settings and the model registry', () => {
+    const s = open();
+    s.setSetting('activeModel', 'a');
+    s.setSetting('activeModel', 'b');
+    expect(s.getSetting('activeModel')).toBe('b');
+    s.setSetting('activeModel', null);
+    expect(s.getSetting('activeModel')).toBeNull();
+    s.putModel({ id: 'x', dir: '/m/x', manifest: { name: 'X' }, builtin: true, createdAt: '2020-01-01T00:00:00.000Z' });
+    s.putModel({ id: 'y', dir: '/m/y', manifest: { name: 'Y' } });
+    expect(s.listModels().map((m) => m.id)).toEqual(['x', 'y']);
+    expect(s.getModel('x')).toEqual({ id: 'x', dir: '/m/x', manifest: { name: 'X' }, createdAt: '2020-01-01T00:00:00.000Z', builtin: true });
+    s.deleteModel('x');
+    expect(s.getModel('x')).toBeNull();
+  });
+});
+
+describe('data directory', () => {
+  it('prefers --data, then PHOTO_SEARCH_DATA, then the OS folder', () => {
+    expect(resolveDataDir('/tmp/explicit', { PHOTO_SEARCH_DATA: '/tmp/env' })).toBe(path.resolve('/tmp/explicit'));
+    expect(resolveDataDir(undefined, { PHOTO_SEARCH_DATA: '/tmp/env' })).toBe(path.resolve('/tmp/env'));
+    expect(defaultDataDir('linux', { XDG_CONFIG_HOME: '/x' }, '/home/u')).toBe('/x/photo-search');
+    expect(defaultDataDir('linux', {}, '/home/u')).toBe('/home/u/.config/photo-search');
+    expect(defaultDataDir('darwin', {}, '/Users/u')).toBe('/Users/u/Library/Application Support/photo-search');
+    expect(defaultDataDir('win32', { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'C:\\Users\\u')).toBe(
+      'C:\\Users\\u\\AppData\\Roaming\\photo-search',
+    );
+    expect(dataPaths('/d')).toEqual({ root: path.resolve('/d'), db: path.resolve('/d/library.db'), thumbnails: path.resolve('/d/thumbnails'), models: path.resolve('/d/models') });
+  });
+});
