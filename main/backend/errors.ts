@@ -1,0 +1,28 @@
+/** Errors a person can act on: a code the fronts map to words, and one line naming the problem and the fix. */
+import type { ErrorCode, Result } from '../../shared/api';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AppError';
+  }
+}
+
+export function toResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
+  return fn().then(
+    (value) => ({ ok: true as const, value }),
+    (e: unknown) => errorResult(e),
+  );
+}
+
+export function errorResult(e: unknown): { ok: false; code: ErrorCode; message: string } {
+  if (e instanceof AppError) return { ok: false, code: e.code, message: e.message };
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof Error && e.name === 'AbortError') return { ok: false, code: 'cancelled', message: 'Cancelled.' };
+  // Unknown errors keep their message (one line) but never a stack trace.
+  return { ok: false, code: 'internal', message: message.split('\n')[0] };
+}

@@ -1,0 +1,114 @@
+/**
+ * Long jobs (indexing, training, imports, re-embedding): each runs off the main thread, reports progress as
+ * events and takes a cancel signal. One job of a kind at a time.
+ */
+import { EventEmitter } from 'node:events';
+import type { JobInfo, JobKind } from '../../shared/api';
+import { AppError, errorResult } from './errors';
+
+export interface JobContext {
+  signal: AbortSignal;
+  progress(update: { stage?: string; done?: number; total?: number; etaSeconds?: number | null }): void;
+}
+
+interface Job {
+  info: JobInfo;
+  controller: AbortController;
+  promise: Promise<unknown>;
+}
+
+export class JobManager {
+  private jobs = new Map<string, Job>();
+  private counter = 0;
+  readonly events = new EventEmitter();
+
+  list(): JobInfo[] {
+    return [...this.jobs.values()].map((j) => ({ ...j.info }));
+  }
+
+  get(id: string): JobInfo {
+    const job = this.jobs.get(id);
+    if (!job) throw new AppError('not_found', `No job "${id}".`);
+    return { ...job.info };
+  }
+
+  running(kind: JobKind): JobInfo | null {
+    for (const j of this.jobs.values()) if (j.info.kind === kind && (j.info.state === 'running' || j.info.state === 'queued')) return { ...j.info };
+    return null;
+  }
+
+  /** Start a job; `run` resolves to the job's result. Returns immediately. */
+  start<T>(kind: JobKind, stage: string, run: (ctx: JobContext) => Promise<T>): { info: JobInfo; done: Promise<T> } {
+    const busy = this.running(kind);
+    if (busy) throw new AppError('busy', `A ${kind} job is already running (${busy.stage}). Wait for it or cancel it.`);
+    this.counter += 1;
+    const id = `${kind}-${Date.now().toString(36)}-${this.counter}`;
+    const controller = new AbortController();
+    const info: JobInfo = {
+      id,
+      kind,
+      state: 'running',
+      stage,
+      done: 0,
+      total: 0,
+      etaSeconds: null,
+      startedAt: new Date().toISOString(),
+      message: null,
+      result: null,
+    };
+    let lastEmit = 0;
+    const ctx: JobContext = {
+      signal: controller.signal,
+      progress: (u) => {
+        if (u.stage !== undefined) info.stage = u.stage;
+        if (u.done !== undefined) info.done = u.done;
+        if (u.total !== undefined) info.total = u.total;
+        if (u.etaSeconds !== undefined) info.etaSeconds = u.etaSeconds;
+        // Throttle events: a UI needs ~10 updates a second, not one per photo.
+        const now = Date.now();
+        if (now - lastEmit >= 100 || info.done === info.total) {
+          lastEmit = now;
+          this.emit(info);
+        }
+      },
+    };
+    const promise = (async () => {
+      try {
+        const result = await run(ctx);
+        info.state = 'done';
+        info.result = result;
+        info.etaSeconds = 0;
+        info.stage = 'Done';
+        return result;
+      } catch (e) {
+        const r = errorResult(e);
+        info.state = controller.signal.aborted || r.code === 'cancelled' ? 'cancelled' : 'failed';
+        info.message = info.state === 'cancelled' ? 'Cancelled.' : r.message;
+        throw e;
+      } finally {
+        this.emit(info);
+      }
+    })();
+    promise.catch(() => undefined); // observed through events / done
+    this.jobs.set(id, { info, controller, promise });
+    this.emit(info);
+    return { info: { ...info }, done: promise };
+  }
+
+  cancel(id: string): JobInfo {
+    const job = this.jobs.get(id);
+    if (!job) throw new AppError('not_found', `No job "${id}".`);
+    job.controller.abort();
+    return { ...job.info };
+  }
+
+  async cancelAll(): Promise<void> {
+    const pending = [...this.jobs.values()].filter((j) => j.info.state === 'running');
+    for (const j of pending) j.controller.abort();
+    await Promise.allSettled(pending.map((j) => j.promise));
+  }
+
+  private emit(info: JobInfo): void {
+    this.events.emit('job', { ...info });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Which models exist and where: the built-in model shipped with the app (`models/builtin`), an explicit
+ * model folder (`--model-dir` / PHOTO_SEARCH_MODEL_DIR, used by tests and power users), and the models
+ * the user imported or trained (`<data>/models/<id>`). The folders are the truth; the active id is a
+ * setting in the store.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ModelInfo } from '../../../shared/api';
+import { AppError } from '../errors';
+import type { ModelManifest } from './types';
+
+export interface RegisteredModel {
+  id: string;
+  dir: string;
+  builtin: boolean;
+  manifest: ModelManifest;
+}
+
+/** The repository / app root: the nearest folder upwards holding our package.json. */
+export function appRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'photo-search') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  throw new Error('Cannot find the Photo Search install folder (package.json).');
+}
+
+export function builtinModelDir(): string {
+  // Packaged apps unpack models/ from the asar archive (electron-builder asarUnpack).
+  return path.join(appRoot(), 'models', 'builtin').replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+}
+
+function readManifestLoose(dir: string): ModelManifest | null {
+  const file = path.join(dir, 'model.json');
+  if (!existsSync(file)) return null;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as ModelManifest;
+    return m && m.format === 'photo-search-model' && typeof m.id === 'string' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A built-in folder counts only once its heads are there (towers are build outputs, heads are trained). */
+function isComplete(dir: string, m: ModelManifest): boolean {
+  return existsSync(path.resolve(dir, m.heads)) && existsSync(path.resolve(dir, m.image.file)) && existsSync(path.resolve(dir, m.text.file));
+}
+
+export class ModelRegistry {
+  constructor(
+    readonly modelsDir: string,
+    private readonly extraDir: string | null = null,
+    private readonly builtinDir: string = builtinModelDir(),
+  ) {}
+
+  list(): RegisteredModel[] {
+    const out: RegisteredModel[] = [];
+    const seen = new Set<string>();
+    const push = (dir: string, builtin: boolean) => {
+      const m = readManifestLoose(dir);
+      if (!m || seen.has(m.id) || !isComplete(dir, m)) return;
+      seen.add(m.id);
+      out.push({ id: m.id, dir, builtin, manifest: m });
+    };
+    if (this.extraDir) push(this.extraDir, false);
+    push(this.builtinDir, true);
+    if (existsSync(this.modelsDir)) {
+      for (const name of readdirSync(this.modelsDir).sort()) {
+        if (name.startsWith('.')) continue; // .tmp-* folders of saves in progress
+        push(path.join(this.modelsDir, name), false);
+      }
+    }
+    return out;
+  }
+
+  get(id: string): RegisteredModel {
+    const found = this.list().find((m) => m.id === id);
+    if (!found) {
+      const known = this.list().map((m) => m.id);
+      throw new AppError('unknown_model', `Unknown model "${id}". Known models: ${known.length ? known.join(', ') : 'none'}. List them with \`photo-search models\`.`);
+    }
+    return found;
+  }
+
+  /** The model used when the user has not chosen one. */
+  defaultId(): string {
+    const models = this.list();
+    if (this.extraDir) {
+      const m = readManifestLoose(this.extraDir);
+      if (m) return m.id;
+    }
+    const builtin = models.find((m) => m.builtin);
+    if (builtin) return builtin.id;
+    if (models.length) return models[0].id;
+    throw new AppError(
+      'model_error',
+      `No model is installed: the built-in model in ${this.builtinDir} is missing. Run \`npm run build:model\` (or reinstall), or import one with \`photo-search models add\`.`,
+    );
+  }
+
+  info(m: RegisteredModel, activeId: string): ModelInfo {
+    const t = m.manifest.training;
+    return {
+      id: m.id,
+      name: m.manifest.name,
+      active: m.id === activeId,
+      builtin: m.builtin,
+      parent: m.manifest.parent,
+      createdAt: m.manifest.createdAt,
+      embedDim: m.manifest.embedDim,
+      dataset: t?.dataset ?? null,
+      metrics: (t?.metrics as Record<string, unknown> | undefined) ?? null,
+      source: m.manifest.source ?? null,
+    };
+  }
+}

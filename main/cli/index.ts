@@ -1,0 +1,310 @@
+/**
+ * The command line: the same backend service as the desktop app, scriptable.
+ * Progress goes to stderr, results to stdout (`--json` for machines). User errors print one line, exit 1.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import type { EvalResult, JobInfo, TrainResult } from '../../shared/api';
+import { AppError, errorResult } from '../backend/errors';
+import { resolveDataDir } from '../backend/paths';
+import { Backend } from '../backend/service';
+import { Progress } from './progress';
+
+interface GlobalOpts {
+  data?: string;
+  modelDir?: string;
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1.`);
+    return n;
+  };
+}
+
+function out(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+const pct = (x: number) => `${x.toFixed(1)}`;
+function recallTable(r: EvalResult): string {
+  return [
+    `              R@1    R@5    R@10`,
+    `text→image  ${pct(r.textToImage.r1).padStart(5)}  ${pct(r.textToImage.r5).padStart(5)}  ${pct(r.textToImage.r10).padStart(5)}`,
+    `image→text  ${pct(r.imageToText.r1).padStart(5)}  ${pct(r.imageToText.r5).padStart(5)}  ${pct(r.imageToText.r10).padStart(5)}`,
+    `(${r.images} photos, ${r.captions} captions; percent)`,
+  ].join('\n');
+}
+
+/** Follow a job's events with a progress bar until it ends; resolve to its result. */
+async function follow<T>(backend: Backend, job: { info: JobInfo; done: Promise<T> }, label: string): Promise<T> {
+  const bar = new Progress(label);
+  const off = backend.onEvent((e) => {
+    if (e.type === 'job' && e.job.id === job.info.id) bar.update(e.job);
+  });
+  const onSigint = () => {
+    bar.note('Cancelling (finishing the batch in flight)...');
+    backend.jobs.cancel(job.info.id);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    return await job.done;
+  } finally {
+    process.off('SIGINT', onSigint);
+    off();
+    bar.stop();
+  }
+}
+
+export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<void>) => Promise<void>): Command {
+  const program = new Command('photo-search')
+    .description('Find photos by what they show, offline.')
+    .option('--data <dir>', 'data folder (default: $PHOTO_SEARCH_DATA, else the app data folder)')
+    .option('--model-dir <dir>', 'use this model folder as the default model ($PHOTO_SEARCH_MODEL_DIR)')
+    .showHelpAfterError('(run `photo-search --help` for usage)')
+    .exitOverride();
+
+  program
+    .command('index')
+    .description('add folders to the library and index them (incremental)')
+    .argument('<folders...>', 'folders of photos')
+    .option('--json', 'print the summary as JSON')
+    .action((folders: string[], o: { json?: boolean }) =>
+      run(async (b) => {
+        const job = b.addFolders(folders);
+        const summary = await follow(b, job, 'Indexing');
+        const st = await b.status();
+        out(!!o.json, { ...summary, images: st.images }, () =>
+          `Indexed: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed, ${summary.unchanged} unchanged, ` +
+          `${summary.skipped} skipped (${summary.seconds.toFixed(1)} s). Library: ${st.images} photos.` +
+          (summary.skipped ? ' See why with `photo-search status --skipped`.' : ''),
+        );
+      }),
+    );
+
+  program
+    .command('search')
+    .description('rank indexed photos by a text query (or like an image)')
+    .argument('[text...]', 'what the photos show')
+    .option('--top <n>', 'how many results', positiveInt('--top'), 10)
+    .option('--like <image>', 'find photos like this image instead of text')
+    .option('--json', 'print [{path, score}] as JSON')
+    .action((words: string[], o: { top: number; like?: string; json?: boolean }) =>
+      run(async (b) => {
+        const text = words.join(' ').trim();
+        if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
+        const hits = o.like ? await b.searchLikeFile(o.like, o.top) : await b.search(text, o.top);
+        out(
+          !!o.json,
+          hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
+          () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${h.path}`).join('\n') : 'No photos found.'),
+        );
+      }),
+    );
+
+  program
+    .command('status')
+    .description('library and model state')
+    .option('--json', 'print {images, skipped, model, roots} as JSON')
+    .option('--skipped', 'also list skipped files with their reasons')
+    .action((o: { json?: boolean; skipped?: boolean }) =>
+      run(async (b) => {
+        const st = await b.status();
+        const skipped = o.skipped ? b.skipped(1000, 0).items : undefined;
+        const value = { images: st.images, skipped: st.skipped, model: st.model, roots: st.roots, ...(skipped ? { skippedFiles: skipped } : {}) };
+        out(!!o.json, value, () =>
+          [
+            `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
+            `Skipped: ${st.skipped}`,
+            `Model: ${st.model}`,
+            `Folders: ${st.roots.length ? st.roots.join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
+            ...(skipped ?? []).map((s) => `  skipped ${s.path}: ${s.reason}`),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  const models = program
+    .command('models')
+    .description('list, import and activate models')
+    .option('--json', 'print the list as JSON')
+    .action((o: { json?: boolean }) =>
+      run(async (b) => {
+        const list = b.models();
+        out(!!o.json, list, () =>
+          list
+            .map((m) => {
+              const metrics = m.metrics as { after?: EvalResult; val?: EvalResult } | null;
+              const val = metrics?.after ?? metrics?.val;
+              const r = val ? `  dev R@1/5/10 ${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '';
+              return `${m.active ? '*' : ' '} ${m.id}  ${m.name}${m.builtin ? ' (built-in)' : ''}${m.parent ? `  from ${m.parent}` : ''}${r}`;
+            })
+            .join('\n'),
+        );
+      }),
+    );
+  models
+    .command('add')
+    .description('import a model: a Hugging Face / transformers.js folder, an immich folder, an encoder pair folder, or hf:OWNER/NAME')
+    .argument('<source>')
+    .option('--json', 'print the new model as JSON')
+    .action((source: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const job = b.startImport(/^hf:/.test(source) ? source : path.resolve(source));
+        const info = await follow(b, job, 'Importing');
+        out(!!o.json, info, () => `Imported model ${info.id}. Activate it with \`photo-search models use ${info.id}\`.`);
+      }),
+    );
+  models
+    .command('use')
+    .description('activate a model (re-embeds the library from cached features)')
+    .argument('<id>')
+    .option('--json')
+    .action((id: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const job = await b.activateModel(id);
+        if (job) await follow(b, job, 'Re-embedding');
+        const st = await b.status();
+        out(!!o.json, { model: st.model, images: st.images, embedded: st.embedded }, () => `Active model: ${st.model} (${st.embedded} photos embedded).`);
+      }),
+    );
+
+  program
+    .command('train')
+    .description('retrain the heads on a captioned set (Images/ + captions.txt, Flickr8k.token.txt or results.csv)')
+    .argument('<set>', 'folder of the captioned set')
+    .option('--name <name>', 'name of the new model')
+    .option('--base <model>', 'model to start from (default: the active one)')
+    .option('--epochs <n>', 'maximum epochs (early stopping may end sooner)', positiveInt('--epochs'))
+    .addOption(new Option('--loss <loss>', 'contrastive loss').choices(['default', 'tutorial']).default('default'))
+    .option('--seed <n>', 'random seed', (v) => Number(v))
+    .option('--json', 'print {model, epochs, trainSeconds, val} as JSON')
+    .action((set: string, o: { name?: string; base?: string; epochs?: number; loss: 'default' | 'tutorial'; seed?: number; json?: boolean }) =>
+      run(async (b) => {
+        const job = b.startTraining({ set, name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
+          if (!o.json || process.stderr.isTTY) {
+            const v = e.val ? `  val R@1/5/10 ${pct(e.val.textToImage.r1)}/${pct(e.val.textToImage.r5)}/${pct(e.val.textToImage.r10)}` : '';
+            process.stderr.write(`epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}${v}\n`);
+          }
+        });
+        const r: TrainResult = await follow(b, job, 'Training');
+        out(!!o.json, { model: r.model, epochs: r.epochs, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
+          [
+            `New model ${r.model} (${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
+            ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
+            'After:',
+            recallTable(r.val),
+            `Activate it with \`photo-search models use ${r.model}\`.`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  program
+    .command('eval')
+    .description('recall of a model on a captioned set')
+    .argument('<set>')
+    .option('--model <id>', 'model to evaluate (default: the active one)')
+    .option('--json', 'print {textToImage, imageToText, images, captions} as JSON')
+    .action((set: string, o: { model?: string; json?: boolean }) =>
+      run(async (b) => {
+        const r = await b.evaluate(set, o.model);
+        out(!!o.json, r, () => recallTable(r));
+      }),
+    );
+
+  program
+    .command('serve')
+    .description('browser mode: the app in your browser, on 127.0.0.1 only')
+    .option('--port <port>', 'port (0 = any free one)', (v) => Number(v), 5178)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--allow-remote', 'allow listening on a non-loopback address (anyone on the network can reach your photos)')
+    .action((o: { port: number; host: string; allowRemote?: boolean }) =>
+      run(async (b) => {
+        const { startServer } = await import('../server/index');
+        const { appRoot } = await import('../backend/model/registry');
+        b.warmUp();
+        const server = await startServer({
+          backend: b,
+          port: o.port,
+          host: o.host,
+          allowRemote: !!o.allowRemote,
+          staticDir: path.join(appRoot(), 'dist', 'renderer'),
+        });
+        process.stdout.write(`Photo Search is running at ${server.url}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await server.close();
+      }),
+    );
+
+  const bench = program.command('bench').description('benchmarks (figures for docs/BENCHMARKS.md)');
+  bench
+    .command('search')
+    .description('search latency over N random unit vectors in a scratch store')
+    .option('--vectors <n>', 'how many vectors', positiveInt('--vectors'), 100_000)
+    .option('--dim <d>', 'vector size', positiveInt('--dim'), 512)
+    .option('--queries <q>', 'timed queries', positiveInt('--queries'), 100)
+    .option('--json')
+    .action((o: { vectors: number; dim: number; queries: number; json?: boolean }) =>
+      run(async () => {
+        const { benchSearch } = await import('../backend/search/bench-search');
+        const r = await benchSearch({ vectors: o.vectors, dim: o.dim, queries: o.queries, seed: 1 });
+        out(!!o.json, r, () => Object.entries(r).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`).join('\n'));
+      }, false),
+    );
+  bench
+    .command('index')
+    .description('indexing throughput vs the image tower alone')
+    .argument('<folder>')
+    .option('--json')
+    .action((folder: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const { benchIndex } = await import('../backend/bench/bench-index');
+        const model = await b.activeModel();
+        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir });
+        out(!!o.json, r, () => Object.entries(r).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`).join('\n'));
+      }),
+    );
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  let backend: Backend | null = null;
+  const run = async (fn: (b: Backend, g: GlobalOpts) => Promise<void>, needsBackend = true) => {
+    const g = program.opts<GlobalOpts>();
+    try {
+      if (needsBackend) {
+        backend = await Backend.create({
+          dataDir: resolveDataDir(g.data),
+          modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null,
+        });
+      }
+      await fn(backend as unknown as Backend, g);
+    } catch (e) {
+      const r = errorResult(e);
+      process.stderr.write(`photo-search: ${r.message}\n`);
+      if (process.env.PHOTO_SEARCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+      code = r.code === 'cancelled' ? 130 : 1;
+    } finally {
+      if (backend) await (backend as Backend).close();
+    }
+  };
+  const program = buildProgram(run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors already printed one line by commander.
+      return e.exitCode;
+    }
+    throw e;
+  }
+  return code;
+}
