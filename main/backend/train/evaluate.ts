@@ -1,0 +1,96 @@
+/**
+ * Retrieval recall on a captioned set, in percent.
+ *  - text→image R@K: each caption queries the set's unique photos; a hit when its own photo is in the top K.
+ *  - image→text R@K: each photo queries all captions; a hit when any of its captions is in the top K.
+ * Ranks are counted (how many candidates score strictly higher), no sort: O(captions × photos).
+ */
+import type { EvalResult, RecallFigures } from '../../../shared/api';
+
+const KS = [1, 5, 10] as const;
+
+function figures(ranks: Int32Array): RecallFigures {
+  const pct = (k: number) => {
+    let hits = 0;
+    for (const r of ranks) if (r < k) hits++;
+    return ranks.length ? Math.round((10000 * hits) / ranks.length) / 100 : 0;
+  };
+  return { r1: pct(KS[0]), r5: pct(KS[1]), r10: pct(KS[2]) };
+}
+
+/**
+ * Recall from a score matrix `scores[c * nImages + i]` (caption c, photo i); `captionPhoto[c]` is the
+ * index of caption c's photo.
+ */
+export function recallFromScores(scores: Float32Array, nImages: number, captionPhoto: ArrayLike<number>): EvalResult {
+  const nCaptions = captionPhoto.length;
+  if (scores.length !== nImages * nCaptions) throw new Error(`Score matrix has ${scores.length} values, expected ${nCaptions}×${nImages}.`);
+  const t2i = new Int32Array(nCaptions);
+  for (let c = 0; c < nCaptions; c++) {
+    const row = c * nImages;
+    const own = scores[row + captionPhoto[c]!]!;
+    let rank = 0;
+    for (let i = 0; i < nImages; i++) if (scores[row + i]! > own) rank++;
+    t2i[c] = rank;
+  }
+  // Best-scoring own caption of each photo, then how many other captions beat it.
+  const best = new Float32Array(nImages).fill(-Infinity);
+  for (let c = 0; c < nCaptions; c++) {
+    const p = captionPhoto[c]!;
+    const s = scores[c * nImages + p]!;
+    if (s > best[p]!) best[p] = s;
+  }
+  const i2tRank = new Int32Array(nImages);
+  for (let c = 0; c < nCaptions; c++) {
+    const row = c * nImages;
+    const p = captionPhoto[c]!;
+    for (let i = 0; i < nImages; i++) if (i !== p && scores[row + i]! > best[i]!) i2tRank[i]!++;
+  }
+  // Photos without captions cannot be queried for image→text.
+  const withCaptions: number[] = [];
+  for (let i = 0; i < nImages; i++) if (best[i] !== -Infinity) withCaptions.push(i2tRank[i]!);
+  return {
+    textToImage: figures(t2i),
+    imageToText: figures(Int32Array.from(withCaptions)),
+    images: nImages,
+    captions: nCaptions,
+  };
+}
+
+/** Dot products of row-major [m, d] × [n, d]ᵀ → [m, n], plain loops (embeddings are already L2-normalised). */
+export function scoreMatrix(text: Float32Array, image: Float32Array, dim: number): Float32Array {
+  const m = text.length / dim;
+  const n = image.length / dim;
+  const out = new Float32Array(m * n);
+  for (let c = 0; c < m; c++) {
+    const to = c * dim;
+    for (let i = 0; i < n; i++) {
+      const io = i * dim;
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += text[to + k]! * image[io + k]!;
+      out[c * n + i] = s;
+    }
+  }
+  return out;
+}
+
+function flatten(rows: Float32Array[]): { data: Float32Array; dim: number } {
+  const dim = rows[0]?.length ?? 0;
+  const data = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => data.set(r, i * dim));
+  return { data, dim };
+}
+
+/** Recall from per-photo and per-caption embeddings (L2-normalised). */
+export function evaluateEmbeddings(imageEmb: Float32Array[], textEmb: Float32Array[], captionPhoto: ArrayLike<number>): EvalResult {
+  const img = flatten(imageEmb);
+  const txt = flatten(textEmb);
+  if (img.dim !== txt.dim) throw new Error(`Image embeddings have ${img.dim} values but text embeddings ${txt.dim}.`);
+  return recallFromScores(scoreMatrix(txt.data, img.data, img.dim), imageEmb.length, captionPhoto);
+}
+
+/** One number to pick the best epoch: the mean of the six recalls. */
+export function recallScore(r: EvalResult): number {
+  const a = r.textToImage;
+  const b = r.imageToText;
+  return (a.r1 + a.r5 + a.r10 + b.r1 + b.r5 + b.r10) / 6;
+}

@@ -1,0 +1,179 @@
+/**
+ * The heads as TensorFlow.js ops, exactly the forward pass of model/heads-format.ts (the contract shared
+ * with the ONNX runtime in model/heads.ts), with trainable variables initialised from a `Heads` object and
+ * exported back under the same names and shapes.
+ *
+ * Forward functions return the embeddings BEFORE L2 normalisation: the default loss normalises them, the
+ * tutorial loss (as written) uses them raw. `embed*` normalise, as inference does.
+ */
+import type { Heads, HeadsSpec, HeadsWeights } from '../model/heads-format';
+import { tf } from './tf';
+
+export type Side = 'image' | 'text';
+
+const SQRT1_2 = Math.SQRT1_2;
+export const LN_EPSILON = 1e-5;
+export const MAX_LOGIT_SCALE = Math.log(100);
+
+/** GELU, exact (erf) form as in torch.nn.GELU(). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1));
+}
+
+function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, LN_EPSILON)));
+  return tf.add(tf.mul(normed, gamma), beta) as tf.Tensor2D;
+}
+
+function l2normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12)) as tf.Tensor2D;
+}
+
+export class TfHeads {
+  readonly spec: HeadsSpec;
+  readonly vars = new Map<string, tf.Variable>();
+  readonly logitScale: tf.Variable<tf.Rank.R0>;
+
+  constructor(heads: Heads) {
+    this.spec = { ...heads.spec };
+    for (const [name, t] of heads.weights) {
+      this.vars.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true, `heads/${name}/${uid()}`));
+    }
+    this.logitScale = tf.variable(tf.scalar(heads.spec.logitScale), true, `heads/logitScale/${uid()}`);
+    this.check();
+  }
+
+  private check(): void {
+    const s = this.spec;
+    const need: string[] = [];
+    for (const side of ['image', 'text'] as const) need.push(`${side}.fc1.weight`, `${side}.fc1.bias`, `${side}.fc2.weight`, `${side}.fc2.bias`);
+    if (s.kind === 'projection') need.push('image.ln.gamma', 'image.ln.beta', 'text.ln.gamma', 'text.ln.beta');
+    if (s.textPool === 'attention') need.push('text.pool.key.weight', 'text.pool.key.bias', 'text.pool.query');
+    if (s.textTokenMlp) need.push('text.tok.fc1.weight', 'text.tok.fc1.bias', 'text.tok.fc2.weight', 'text.tok.fc2.bias');
+    const missing = need.filter((n) => !this.vars.has(n));
+    if (missing.length) throw new Error(`Heads weights are missing ${missing.join(', ')}: the heads file does not match its spec. Re-train the model.`);
+  }
+
+  private v(name: string): tf.Variable {
+    const t = this.vars.get(name);
+    if (!t) throw new Error(`Heads weight ${name} is missing.`);
+    return t;
+  }
+
+  /** x @ W + b for x of any rank ≥ 2 (matmul on the last axis). */
+  private linear(x: tf.Tensor, prefix: string): tf.Tensor {
+    const w = this.v(`${prefix}.weight`);
+    const b = this.v(`${prefix}.bias`);
+    if (x.rank === 2) return tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b);
+    const lead = x.shape.slice(0, -1);
+    const flat = tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D;
+    const y = tf.add(tf.matMul(flat, w as tf.Tensor2D), b);
+    return tf.reshape(y, [...lead, w.shape[1]!]);
+  }
+
+  /** The per-side head (projection or adapter) on [B, in] features. */
+  private side(side: Side, x: tf.Tensor2D, training: boolean, seed: number): tf.Tensor2D {
+    if (this.spec.kind === 'adapter') {
+      return tf.add(x, this.linear(gelu(this.linear(x, `${side}.fc1`)), `${side}.fc2`)) as tf.Tensor2D;
+    }
+    const p = this.linear(x, `${side}.fc1`);
+    let h = this.linear(gelu(p), `${side}.fc2`);
+    if (training && this.spec.dropout > 0) h = tf.dropout(h, this.spec.dropout, undefined, seed);
+    return layerNorm(tf.add(h, p) as tf.Tensor2D, this.v(`${side}.ln.gamma`), this.v(`${side}.ln.beta`));
+  }
+
+  imageForward(x: tf.Tensor2D, training = false, seed = 0): tf.Tensor2D {
+    return this.side('image', x, training, seed);
+  }
+
+  /**
+   * Pool token sequences [B, L, D] with mask [B, L] (1 = token, 0 = padding) to [B, D]. Pooled/CLS
+   * features ([B, D]) pass through.
+   */
+  poolText(x: tf.Tensor, mask?: tf.Tensor2D): tf.Tensor2D {
+    if (x.rank === 2) return x as tf.Tensor2D;
+    if (!mask) throw new Error('Sequence text features need a mask.');
+    let seq = x as tf.Tensor3D;
+    if (this.spec.textTokenMlp) {
+      seq = tf.add(seq, this.linear(gelu(this.linear(seq, 'text.tok.fc1')), 'text.tok.fc2')) as tf.Tensor3D;
+    }
+    const m3 = tf.expandDims(mask, 2);
+    if (this.spec.textPool === 'attention') {
+      const keys = tf.tanh(this.linear(seq, 'text.pool.key')) as tf.Tensor3D; // [B, L, H]
+      const q = tf.reshape(this.v('text.pool.query'), [-1, 1]) as tf.Tensor2D; // [H, 1]
+      const scores = tf.reshape(this.matLast(keys, q), mask.shape); // [B, L]
+      // Masked softmax: padding gets -1e9 so its weight is exactly 0 after exp.
+      const masked = tf.add(scores, tf.mul(tf.sub(mask, 1), 1e9));
+      const a = tf.softmax(masked, -1);
+      return tf.sum(tf.mul(seq, tf.expandDims(a, 2)), 1) as tf.Tensor2D;
+    }
+    if (this.spec.textPool === 'mean') {
+      const sum = tf.sum(tf.mul(seq, m3), 1);
+      const count = tf.maximum(tf.sum(mask, 1, true), 1);
+      return tf.div(sum, count) as tf.Tensor2D;
+    }
+    throw new Error(`Text features are token sequences but the heads pool with '${this.spec.textPool}'. Use a model whose heads pool text ('mean' or 'attention').`);
+  }
+
+  private matLast(x: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor {
+    const [b, l, d] = x.shape;
+    return tf.reshape(tf.matMul(tf.reshape(x, [b * l, d]) as tf.Tensor2D, w), [b, l, w.shape[1]]);
+  }
+
+  textForward(x: tf.Tensor, mask?: tf.Tensor2D, training = false, seed = 0): tf.Tensor2D {
+    return this.side('text', this.poolText(x, mask), training, seed);
+  }
+
+  /** Whether the text head has weights before pooling (otherwise pooling can be done once up front). */
+  get textPoolIsTrainable(): boolean {
+    return this.spec.textPool === 'attention' || !!this.spec.textTokenMlp;
+  }
+
+  embedImages(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => l2normalize(this.imageForward(x, false)));
+  }
+
+  embedTexts(x: tf.Tensor, mask?: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => l2normalize(this.textForward(x, mask, false)));
+  }
+
+  /** All trainable variables, the learned temperature last. */
+  trainables(): tf.Variable[] {
+    return [...this.vars.values(), this.logitScale];
+  }
+
+  /** Names of the variables that get weight decay: matrices only (not biases, LayerNorm, temperature). */
+  isDecayed(name: string): boolean {
+    return name.endsWith('.weight');
+  }
+
+  /** Copy the current values out as a `Heads` (same names and shapes as the input). */
+  toHeads(): Heads {
+    const weights: HeadsWeights = new Map();
+    for (const [name, v] of this.vars) weights.set(name, { shape: [...v.shape], data: new Float32Array(v.dataSync()) });
+    const logitScale = Math.min(this.logitScale.dataSync()[0]!, MAX_LOGIT_SCALE);
+    return { spec: { ...this.spec, logitScale }, weights };
+  }
+
+  /** Overwrite the variables with values from `heads` (e.g. restore the best epoch). */
+  assign(heads: Heads): void {
+    for (const [name, t] of heads.weights) {
+      const v = this.v(name);
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape, 'float32')));
+    }
+    tf.tidy(() => this.logitScale.assign(tf.scalar(heads.spec.logitScale)));
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.logitScale.dispose();
+  }
+}
+
+export { l2normalize };
+
+let counter = 0;
+function uid(): number {
+  return ++counter;
+}

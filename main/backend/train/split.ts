@@ -1,0 +1,48 @@
+/**
+ * Train/validation split by photo (never by caption: captions of one photo in both halves would leak the
+ * answer into validation). Seeded, so a run can be repeated.
+ */
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function makeRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle in place with the given PRNG. */
+export function shuffleInPlace<T>(arr: T[], rng: () => number): T[] {
+  for (let i = arr.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = arr[i]!;
+    arr[i] = arr[j]!;
+    arr[j] = t;
+  }
+  return arr;
+}
+
+export interface PhotoSplit {
+  /** Indices of photos (into the set's image list), sorted. */
+  train: number[];
+  val: number[];
+}
+
+/** Split photo indices 0..n-1; `valFraction` of them (at least 1 when n ≥ 2) go to validation. */
+export function splitByPhoto(n: number, opts: { seed?: number; valFraction?: number } = {}): PhotoSplit {
+  const valFraction = opts.valFraction ?? 0.2;
+  if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`Validation fraction ${valFraction} must be in [0, 1).`);
+  const order = shuffleInPlace(
+    Array.from({ length: n }, (_, i) => i),
+    makeRng(opts.seed ?? 0),
+  );
+  let nVal = Math.round(n * valFraction);
+  if (valFraction > 0 && n >= 2) nVal = Math.min(n - 1, Math.max(1, nVal));
+  const val = order.slice(0, nVal).sort((a, b) => a - b);
+  const train = order.slice(nVal).sort((a, b) => a - b);
+  return { train, val };
+}

@@ -1,0 +1,331 @@
+/**
+ * Fits the heads on cached tower features with a contrastive loss (TensorFlow.js).
+ *
+ * Batches are built by photo: each step takes B distinct photos and `captionsPerPhoto` random captions of
+ * each (shared positives in the loss). AdamW (decoupled weight decay on weight matrices only), learning rate
+ * halved when validation recall plateaus, early stopping on validation recall with the best weights kept.
+ * Everything random is seeded (shuffles, caption picks, dropout masks).
+ */
+import type { EvalResult, TrainEpoch } from '../../../shared/api';
+import type { Heads } from '../model/heads-format';
+import type { TextFeatures } from '../model/types';
+import { recallFromScores, recallScore } from './evaluate';
+import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
+import { clipLoss, tutorialLoss, type LossKind } from './loss';
+import { makeRng, shuffleInPlace } from './split';
+import { tf } from './tf';
+
+export interface CaptionFeatures {
+  /** Index of the caption's photo in `imageFeatures`. */
+  photo: number;
+  features: TextFeatures;
+}
+
+export interface StepInfo {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  etaSeconds: number | null;
+}
+
+export interface TrainHeadsOptions {
+  heads: Heads;
+  /** Image tower features, one per photo. */
+  imageFeatures: Float32Array[];
+  captions: CaptionFeatures[];
+  trainPhotos: number[];
+  valPhotos: number[];
+  epochs?: number;
+  /** Photos per step. */
+  batchSize?: number;
+  /** Captions drawn per photo and step (shared positives); the tutorial loss always uses 1. */
+  captionsPerPhoto?: number;
+  loss?: LossKind;
+  seed?: number;
+  lr?: number;
+  weightDecay?: number;
+  /** Epochs without a better validation recall before stopping. */
+  patience?: number;
+  /** Epochs without improvement before the learning rate is multiplied by `plateauFactor`. */
+  plateauPatience?: number;
+  plateauFactor?: number;
+  /** Temperature of the tutorial loss. */
+  temperature?: number;
+  onEpoch?: (e: TrainEpoch) => void;
+  onStep?: (s: StepInfo) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainHeadsResult {
+  /** The best heads (by validation recall; the initial ones when no epoch beat them). */
+  heads: Heads;
+  history: TrainEpoch[];
+  best: { epoch: number; val: EvalResult; score: number };
+  /** Validation recall of the initial heads (tfjs forward). */
+  initial: EvalResult;
+  seconds: number;
+}
+
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('Training cancelled.');
+    this.name = 'AbortError';
+  }
+}
+
+/** Text features as tensors: pooled [N, D], or padded sequences [N, L, D] + mask [N, L]. */
+interface TextStore {
+  x: tf.Tensor;
+  mask: tf.Tensor2D | null;
+}
+
+function buildTextStore(captions: CaptionFeatures[], heads: TfHeads): TextStore {
+  const D = heads.spec.textInDim;
+  const sequence = heads.spec.textPool !== 'none';
+  const n = captions.length;
+  for (const c of captions) {
+    const want = sequence ? c.features.length * D : D;
+    if (c.features.data.length !== want) {
+      throw new Error(`Text features have ${c.features.data.length} values but the heads expect ${sequence ? `${c.features.length}×${D}` : D}: the model's text tower and heads do not match.`);
+    }
+  }
+  if (!sequence) {
+    const flat = new Float32Array(n * D);
+    captions.forEach((c, i) => flat.set(c.features.data, i * D));
+    return { x: tf.tensor2d(flat, [n, D]), mask: null };
+  }
+  if (!heads.textPoolIsTrainable) {
+    // Masked mean with no weights before it: pool once here instead of every step.
+    const flat = new Float32Array(n * D);
+    captions.forEach((c, i) => {
+      const L = c.features.length;
+      const o = i * D;
+      for (let l = 0; l < L; l++) for (let d = 0; d < D; d++) flat[o + d]! += c.features.data[l * D + d]!;
+      if (L > 0) for (let d = 0; d < D; d++) flat[o + d]! /= L;
+    });
+    return { x: tf.tensor2d(flat, [n, D]), mask: null };
+  }
+  const L = Math.max(1, ...captions.map((c) => c.features.length));
+  const flat = new Float32Array(n * L * D);
+  const mask = new Float32Array(n * L);
+  captions.forEach((c, i) => {
+    flat.set(c.features.data, i * L * D);
+    mask.fill(1, i * L, i * L + c.features.length);
+  });
+  return { x: tf.tensor3d(flat, [n, L, D]), mask: tf.tensor2d(mask, [n, L]) };
+}
+
+/** A small AdamW: Adam moments, decoupled weight decay (w ← w − lr·wd·w) on the chosen variables. */
+class AdamW {
+  private m = new Map<string, tf.Variable>();
+  private v = new Map<string, tf.Variable>();
+  private t = 0;
+  constructor(
+    private readonly vars: tf.Variable[],
+    private readonly decayed: Set<string>,
+    public lr: number,
+    private readonly weightDecay: number,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly eps = 1e-8,
+  ) {
+    for (const x of vars) {
+      this.m.set(x.name, tf.variable(tf.zerosLike(x), false));
+      this.v.set(x.name, tf.variable(tf.zerosLike(x), false));
+    }
+  }
+
+  step(grads: tf.NamedTensorMap): void {
+    this.t++;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      for (const x of this.vars) {
+        const g = grads[x.name];
+        if (!g) continue;
+        const m = this.m.get(x.name)!;
+        const v = this.v.get(x.name)!;
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
+        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
+        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), this.eps));
+        let w: tf.Tensor = x;
+        if (this.decayed.has(x.name) && this.weightDecay > 0) w = tf.mul(w, 1 - this.lr * this.weightDecay);
+        x.assign(tf.sub(w, tf.mul(update, this.lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsResult> {
+  const started = Date.now();
+  const epochs = opts.epochs ?? 10;
+  const B = Math.max(2, opts.batchSize ?? 64);
+  const lossKind = opts.loss ?? 'default';
+  const perPhoto = lossKind === 'tutorial' ? 1 : Math.max(1, opts.captionsPerPhoto ?? 1);
+  const seed = opts.seed ?? 0;
+  const patience = opts.patience ?? 3;
+  const plateauPatience = opts.plateauPatience ?? 1;
+  const plateauFactor = opts.plateauFactor ?? 0.5;
+  const rng = makeRng(seed);
+
+  const capsByPhoto = new Map<number, number[]>();
+  opts.captions.forEach((c, j) => {
+    let list = capsByPhoto.get(c.photo);
+    if (!list) capsByPhoto.set(c.photo, (list = []));
+    list.push(j);
+  });
+  const trainPhotos = opts.trainPhotos.filter((p) => capsByPhoto.has(p));
+  const valPhotos = opts.valPhotos.filter((p) => capsByPhoto.has(p));
+  if (trainPhotos.length < 2) throw new Error(`Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
+  if (valPhotos.length < 1) throw new Error('Validation needs at least 1 photo with captions. Use a bigger captioned set.');
+
+  const heads = new TfHeads(opts.heads);
+  const Di = heads.spec.imageInDim;
+  for (const f of opts.imageFeatures) {
+    if (f.length !== Di) throw new Error(`Image features have ${f.length} values but the heads expect ${Di}: the model's image tower and heads do not match.`);
+  }
+  const imgFlat = new Float32Array(opts.imageFeatures.length * Di);
+  opts.imageFeatures.forEach((f, i) => imgFlat.set(f, i * Di));
+  const images = tf.tensor2d(imgFlat, [opts.imageFeatures.length, Di]);
+  const texts = buildTextStore(opts.captions, heads);
+
+  const vars = lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables();
+  const decayed = new Set([...heads.vars].filter(([name]) => heads.isDecayed(name)).map(([, v]) => v.name));
+  const optimizer = new AdamW(vars, decayed, opts.lr ?? 1e-3, opts.weightDecay ?? 1e-3);
+
+  // Validation captions, in a fixed order, with their photo's position among the validation photos.
+  const valIndex = new Map(valPhotos.map((p, i) => [p, i]));
+  const valCaps: number[] = [];
+  const valCapPhoto: number[] = [];
+  for (const p of valPhotos) for (const j of capsByPhoto.get(p)!) (valCaps.push(j), valCapPhoto.push(valIndex.get(p)!));
+
+  const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number): tf.Scalar => {
+    const x = tf.gather(images, photos);
+    const idx = tf.tensor1d(capIdx, 'int32');
+    const tx = tf.gather(texts.x, idx);
+    const mask = texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined;
+    const img = heads.imageForward(x, training, dropSeed);
+    const txt = heads.textForward(tx, mask, training, dropSeed + 1);
+    if (lossKind === 'tutorial') return tutorialLoss(img, txt, opts.temperature ?? 1);
+    const ip = tf.tensor1d(photos.map((_, i) => i), 'int32');
+    const tp = tf.tensor1d(capPhoto, 'int32');
+    return clipLoss(img, txt, ip, tp, heads.logitScale);
+  };
+
+  /** Pick captions for a batch of photos: up to `perPhoto` distinct ones each. */
+  const pickCaptions = (photos: number[], r: () => number) => {
+    const capIdx: number[] = [];
+    const capPhoto: number[] = [];
+    photos.forEach((p, i) => {
+      const list = capsByPhoto.get(p)!;
+      const chosen = perPhoto >= list.length ? list : shuffleInPlace([...list], r).slice(0, perPhoto);
+      for (const j of chosen) (capIdx.push(j), capPhoto.push(i));
+    });
+    return { capIdx, capPhoto };
+  };
+
+  const validate = async (): Promise<{ val: EvalResult; loss: number | null }> => {
+    const chunk = 1024;
+    const embed = (fn: (s: number, e: number) => tf.Tensor2D, n: number): tf.Tensor2D =>
+      tf.tidy(() => {
+        const parts: tf.Tensor2D[] = [];
+        for (let s = 0; s < n; s += chunk) parts.push(fn(s, Math.min(n, s + chunk)));
+        return tf.concat(parts, 0);
+      });
+    const imgEmb = embed((s, e) => heads.embedImages(tf.gather(images, valPhotos.slice(s, e))), valPhotos.length);
+    const txtEmb = embed((s, e) => {
+      const idx = tf.tensor1d(valCaps.slice(s, e), 'int32');
+      return heads.embedTexts(tf.gather(texts.x, idx), texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined);
+    }, valCaps.length);
+    const scores = tf.matMul(txtEmb, imgEmb, false, true);
+    const data = (await scores.data()) as Float32Array;
+    tf.dispose([imgEmb, txtEmb, scores]);
+    const val = recallFromScores(data, valPhotos.length, valCapPhoto);
+    // Validation loss over fixed batches (seeded caption picks), eval mode.
+    const vr = makeRng(seed ^ 0x5eed);
+    let total = 0;
+    let count = 0;
+    for (let s = 0; s + 1 < valPhotos.length; s += B) {
+      const photos = valPhotos.slice(s, s + B);
+      if (photos.length < 2) break;
+      const { capIdx, capPhoto } = pickCaptions(photos, vr);
+      const l = tf.tidy(() => batchLoss(photos, capIdx, capPhoto, false, 0));
+      total += (await l.data())[0]! * photos.length;
+      count += photos.length;
+      l.dispose();
+    }
+    return { val, loss: count ? total / count : null };
+  };
+
+  const history: TrainEpoch[] = [];
+  try {
+    const initial = (await validate()).val;
+    let best = { epoch: 0, val: initial, score: recallScore(initial) };
+    let bestHeads = heads.toHeads();
+    let sinceBest = 0;
+    let sincePlateau = 0;
+    const steps = Math.ceil(trainPhotos.length / B);
+    const totalSteps = steps * epochs;
+    let doneSteps = 0;
+    const trainStart = Date.now();
+
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const order = shuffleInPlace([...trainPhotos], rng);
+      let lossSum = 0;
+      let lossCount = 0;
+      for (let step = 0; step < steps; step++) {
+        if (opts.signal?.aborted) throw new TrainingCancelled();
+        let photos = order.slice(step * B, (step + 1) * B);
+        // A last batch of one photo has no negatives: top it up from the start of the order.
+        if (photos.length < 2) photos = photos.concat(order.slice(0, 2 - photos.length));
+        const { capIdx, capPhoto } = pickCaptions(photos, rng);
+        const dropSeed = Math.floor(rng() * 2 ** 31);
+        const { value, grads } = tf.variableGrads(() => batchLoss(photos, capIdx, capPhoto, true, dropSeed), vars);
+        optimizer.step(grads);
+        if (lossKind !== 'tutorial') tf.tidy(() => heads.logitScale.assign(tf.minimum(heads.logitScale, MAX_LOGIT_SCALE)));
+        const loss = (await value.data())[0]!;
+        tf.dispose([value, ...Object.values(grads)]);
+        if (!Number.isFinite(loss)) throw new Error(`Training diverged at epoch ${epoch} (loss ${loss}). Lower the learning rate.`);
+        lossSum += loss * photos.length;
+        lossCount += photos.length;
+        doneSteps++;
+        const perStep = (Date.now() - trainStart) / 1000 / doneSteps;
+        opts.onStep?.({ epoch, epochs, step: step + 1, steps, loss, lr: optimizer.lr, etaSeconds: perStep * (totalSteps - doneSteps) });
+        await tick(); // let cancel messages and progress events through
+      }
+      const { val, loss: valLoss } = await validate();
+      const e: TrainEpoch = { epoch, epochs, loss: lossSum / Math.max(1, lossCount), valLoss, val, lr: optimizer.lr };
+      history.push(e);
+      opts.onEpoch?.(e);
+      const score = recallScore(val);
+      if (score > best.score + 1e-9) {
+        best = { epoch, val, score };
+        bestHeads = heads.toHeads();
+        sinceBest = 0;
+        sincePlateau = 0;
+      } else {
+        sinceBest++;
+        sincePlateau++;
+        if (sincePlateau >= plateauPatience) {
+          optimizer.lr = Math.max(1e-6, optimizer.lr * plateauFactor);
+          sincePlateau = 0;
+        }
+        if (sinceBest >= patience) break;
+      }
+    }
+    return { heads: bestHeads, history, best, initial, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    optimizer.dispose();
+    heads.dispose();
+    tf.dispose([images, texts.x, ...(texts.mask ? [texts.mask] : [])]);
+  }
+}
