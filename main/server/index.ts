@@ -1,0 +1,294 @@
+/**
+ * Browser mode: the same typed API over HTTP on the loopback interface, plus the built renderer.
+ *
+ * Routes: `POST /api/<method>` (JSON body → Result), `GET /api/photo/<id>?size=thumb|full`,
+ * `GET /api/events` (server-sent events), everything else is the static renderer.
+ * Any web page the user visits can reach 127.0.0.1, so requests are checked for the Host header
+ * (DNS rebinding), a JSON content type and a same-origin Origin (cross-site form posts), and a body limit.
+ */
+import { createReadStream, promises as fsp } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { ApiEvent, BackendPort, ErrorCode, Result } from '../../shared/api';
+import { isApiMethod, validateRequest } from '../../shared/schemas';
+import { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
+
+export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
+
+export interface ServerOptions {
+  backend: BackendPort;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** Bind to a non-loopback address (LAN access). Off by default: the API reads and indexes local files. */
+  allowRemote?: boolean;
+  /** The built renderer (dist/renderer). */
+  staticDir: string;
+  /** Request body limit in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The renderer's CSP: nothing unless listed; scripts and styles only from our own origin. */
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+const STATUS_FOR: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  empty_library: 409,
+  unknown_model: 404,
+  model_error: 500,
+  bad_dataset: 400,
+  busy: 409,
+  cancelled: 409,
+  forbidden: 403,
+  unsupported: 501,
+  internal: 500,
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const allowRemote = options.allowRemote ?? false;
+  if (!allowRemote && !isLoopbackHost(host)) {
+    throw new Error(
+      `Refusing to listen on ${host}: browser mode serves your photos and files, so it binds to 127.0.0.1 only. ` +
+        'Pass allowRemote (--allow-remote) if you really want other machines to reach it.',
+    );
+  }
+  const staticDir = path.resolve(options.staticDir);
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const streams = new Set<http.ServerResponse>();
+  let boundPort = 0;
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) return sendResult(res, e.status, { ok: false, code: e.code, message: e.message });
+      const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      if (!res.headersSent) sendResult(res, 500, { ok: false, code: 'internal', message });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    checkHost(req);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = url.pathname;
+    if (pathname.startsWith('/api/')) {
+      if (pathname === '/api/events') return events(req, res);
+      const photo = /^\/api\/photo\/(\d{1,12})$/.exec(pathname);
+      if (photo) return sendPhoto(req, res, Number(photo[1]), url.searchParams.get('size'));
+      const method = decodeURIComponent(pathname.slice('/api/'.length));
+      return api(req, res, method);
+    }
+    return serveStatic(req, res, pathname);
+  }
+
+  /** DNS rebinding: a hostile name resolving to 127.0.0.1 still sends its own name in Host. */
+  function checkHost(req: http.IncomingMessage): void {
+    if (allowRemote) return;
+    const hostHeader = (req.headers.host ?? '').toLowerCase();
+    const allowed = [`127.0.0.1:${boundPort}`, `localhost:${boundPort}`, `[::1]:${boundPort}`];
+    if (!allowed.includes(hostHeader)) {
+      throw new HttpError(403, 'forbidden', `Host "${hostHeader}" is not allowed; open http://127.0.0.1:${boundPort}/ instead.`);
+    }
+  }
+
+  async function api(req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
+    if (!isApiMethod(method)) throw new HttpError(404, 'not_found', `Unknown API method "${method}".`);
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      throw new HttpError(405, 'invalid_input', `Use POST for /api/${method}.`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowRemote && origin !== `http://${req.headers.host}`) {
+      throw new HttpError(403, 'forbidden', `Requests from ${origin} are not allowed.`);
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      throw new HttpError(415, 'invalid_input', 'Send the request body as JSON (Content-Type: application/json).');
+    }
+    const text = await readBody(req, maxBody);
+    let body: unknown = undefined;
+    if (text.trim() !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new HttpError(400, 'invalid_input', `The request body of ${method} is not valid JSON.`);
+      }
+    }
+    const valid = validateRequest(method, body);
+    if (!valid.ok) throw new HttpError(400, 'invalid_input', valid.message);
+    const result = await backendCall(method, valid.value);
+    sendResult(res, result.ok ? 200 : STATUS_FOR[result.code] ?? 500, result);
+  }
+
+  async function backendCall(method: Parameters<BackendPort['call']>[0], body: unknown): Promise<Result<unknown>> {
+    try {
+      return await options.backend.call(method, body);
+    } catch (e) {
+      // BackendPort promises never to throw; keep the server alive if it does anyway.
+      return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    }
+  }
+
+  async function sendPhoto(req: http.IncomingMessage, res: http.ServerResponse, id: number, sizeParam: string | null): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'invalid_input', 'Use GET for photos.');
+    const size = sizeParam ?? 'thumb';
+    if (size !== 'thumb' && size !== 'full') throw new HttpError(400, 'invalid_input', 'size must be "thumb" or "full".');
+    const file = await options.backend.photoFile(id, size);
+    if (!file) throw new HttpError(404, 'not_found', `No photo with id ${id}.`);
+    await sendFile(req, res, file, 'private, max-age=3600');
+  }
+
+  function events(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+    });
+    res.write('retry: 2000\n\n');
+    streams.add(res);
+    const unsubscribe = options.backend.onEvent((e: ApiEvent) => {
+      res.write(`data: ${JSON.stringify(e)}\n\n`);
+    });
+    // Comments keep idle proxies and the browser from dropping the stream.
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+    heartbeat.unref();
+    const stop = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      streams.delete(res);
+    };
+    req.on('close', stop);
+    res.on('close', stop);
+  }
+
+  async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'invalid_input', 'Only GET is allowed here.');
+    const file = resolveStaticPath(staticDir, pathname === '/' ? '/index.html' : pathname);
+    if (!file) throw new HttpError(404, 'not_found', 'Not found.');
+    const stat = await fsp.stat(file).catch(() => null);
+    if (!stat || !stat.isFile()) {
+      if (pathname === '/' || pathname === '/index.html') {
+        throw new HttpError(
+          503,
+          'internal',
+          `The app's web files are missing in ${staticDir}. Run \`npm run build:renderer\` and start again.`,
+        );
+      }
+      throw new HttpError(404, 'not_found', 'Not found.');
+    }
+    // Hashed asset names never change; index.html must always be fresh.
+    const cache = pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+    await sendFile(req, res, file, cache);
+  }
+
+  async function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, cache: string): Promise<void> {
+    const stat = await fsp.stat(file).catch(() => null);
+    if (!stat || !stat.isFile()) throw new HttpError(404, 'not_found', 'File not found.');
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': contentTypeFor(file),
+      'Content-Length': String(stat.size),
+      'Cache-Control': cache,
+    });
+    if (req.method === 'HEAD') return void res.end();
+    await new Promise<void>((resolve) => {
+      const stream = createReadStream(file);
+      stream.on('error', () => {
+        res.destroy();
+        resolve();
+      });
+      stream.on('end', resolve);
+      stream.pipe(res);
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  boundPort = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+
+  return {
+    url: `http://${urlHost}:${boundPort}/`,
+    port: boundPort,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of streams) s.end();
+        streams.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function sendResult(res: http.ServerResponse, status: number, result: Result<unknown>): void {
+  if (res.headersSent) return void res.end();
+  const body = JSON.stringify(result);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      return reject(new HttpError(413, 'invalid_input', `The request body is larger than ${limit} bytes.`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'invalid_input', `The request body is larger than ${limit} bytes.`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

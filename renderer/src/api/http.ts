@@ -1,0 +1,73 @@
+/** PhotoSearchApi over the browser-mode server: POST /api/<method>, photos by URL, events by SSE. */
+import type { ApiEvent, ApiMethod, PhotoSearchApi, Result } from '../../../shared/api';
+
+const UNREACHABLE = 'Cannot reach Photo Search. Check that `photo-search serve` is still running, then reload.';
+
+export function createHttpApi(base = ''): PhotoSearchApi {
+  async function call<T>(method: ApiMethod, request?: unknown): Promise<Result<T>> {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/api/${method}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: request === undefined ? '' : JSON.stringify(request),
+      });
+    } catch {
+      return { ok: false, code: 'internal', message: UNREACHABLE };
+    }
+    try {
+      // Errors come back as Results with a non-2xx status; the body says what happened either way.
+      return (await res.json()) as Result<T>;
+    } catch {
+      return { ok: false, code: 'internal', message: `The server answered ${res.status} without a readable result.` };
+    }
+  }
+
+  const listeners = new Set<(e: ApiEvent) => void>();
+  let source: EventSource | null = null;
+  function ensureSource(): void {
+    if (source) return;
+    source = new EventSource(`${base}/api/events`);
+    source.onmessage = (msg) => {
+      let event: ApiEvent;
+      try {
+        event = JSON.parse(msg.data as string) as ApiEvent;
+      } catch {
+        return;
+      }
+      for (const l of [...listeners]) l(event);
+    };
+  }
+
+  return {
+    status: () => call('status'),
+    search: (req) => call('search', req),
+    searchLike: (req) => call('searchLike', req),
+    addFolder: (req) => call('addFolder', req),
+    removeFolder: (req) => call('removeFolder', req),
+    rescan: () => call('rescan'),
+    skipped: (req) => call('skipped', req),
+    jobs: () => call('jobs'),
+    cancelJob: (req) => call('cancelJob', req),
+    inspectCaptionSet: (req) => call('inspectCaptionSet', req),
+    startTraining: (req) => call('startTraining', req),
+    models: () => call('models'),
+    activateModel: (req) => call('activateModel', req),
+    importModel: (req) => call('importModel', req),
+    openPhoto: (req) => call('openPhoto', req),
+    showInFolder: (req) => call('showInFolder', req),
+    pickFolder: () => call('pickFolder'),
+    photoUrl: (id, size) => `${base}/api/photo/${id}?size=${size}`,
+    onEvent(listener) {
+      listeners.add(listener);
+      ensureSource();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && source) {
+          source.close();
+          source = null;
+        }
+      };
+    },
+  };
+}

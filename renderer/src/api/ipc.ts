@@ -1,0 +1,45 @@
+/** PhotoSearchApi over the desktop app's preload bridge (window.photoSearch); photos by the photo:// protocol. */
+import type { ApiMethod, PhotoSearchApi, Result } from '../../../shared/api';
+
+/** What preload/index.ts exposes: every request method plus onEvent, functions only. */
+export type PhotoSearchBridge = Omit<PhotoSearchApi, 'photoUrl'>;
+
+declare global {
+  interface Window {
+    photoSearch?: PhotoSearchBridge;
+  }
+}
+
+export function createIpcApi(bridge: PhotoSearchBridge): PhotoSearchApi {
+  // A rejected invoke (main not ready, handler missing) still becomes a Result the UI can show.
+  async function call<T>(method: ApiMethod, request?: unknown): Promise<Result<T>> {
+    try {
+      const fn = bridge[method] as (req?: unknown) => Promise<Result<T>>;
+      return await fn(request);
+    } catch (e) {
+      return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    }
+  }
+
+  return {
+    status: () => call('status'),
+    search: (req) => call('search', req),
+    searchLike: (req) => call('searchLike', req),
+    addFolder: (req) => call('addFolder', req),
+    removeFolder: (req) => call('removeFolder', req),
+    rescan: () => call('rescan'),
+    skipped: (req) => call('skipped', req),
+    jobs: () => call('jobs'),
+    cancelJob: (req) => call('cancelJob', req),
+    inspectCaptionSet: (req) => call('inspectCaptionSet', req),
+    startTraining: (req) => call('startTraining', req),
+    models: () => call('models'),
+    activateModel: (req) => call('activateModel', req),
+    importModel: (req) => call('importModel', req),
+    openPhoto: (req) => call('openPhoto', req),
+    showInFolder: (req) => call('showInFolder', req),
+    pickFolder: () => call('pickFolder'),
+    photoUrl: (id, size) => `photo://${size}/${id}`,
+    onEvent: (listener) => bridge.onEvent(listener),
+  };
+}

@@ -1,0 +1,29 @@
+/** Small display helpers. */
+
+export function fileName(p: string): string {
+  const parts = p.split(/[\\/]/);
+  return parts[parts.length - 1] || p;
+}
+
+export function formatEta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '';
+  if (seconds < 1) return 'almost done';
+  if (seconds < 60) return `about ${Math.ceil(seconds)} s left`;
+  const m = Math.round(seconds / 60);
+  if (m < 60) return `about ${m} min left`;
+  return `about ${Math.floor(m / 60)} h ${m % 60} min left`;
+}
+
+export function formatDate(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function pct(x: number | undefined | null): string {
+  return typeof x === 'number' && Number.isFinite(x) ? `${x.toFixed(1)}%` : '—';
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
