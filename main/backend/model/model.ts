@@ -1,0 +1,231 @@
+/**
+ * A loaded model: prepare → tower (onnxruntime) → heads → L2-normalized embeddings. The towers open lazily
+ * (search only needs the text side); the tower keys identify the exact tower + preprocessing for the
+ * feature cache, so changing either means recomputing features.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { HeadsRunner } from './heads';
+import { type Heads, loadHeads } from './heads-format';
+import { resolveModelFolder } from './manifest';
+import { checkSessionIO, createSessionFromFile, ort } from './ort';
+import { type DecodeOptions, prepareImage } from './preprocess';
+import { TextTokenizer } from './tokenizer';
+import type { EmbeddingModel, ModelManifest, PreparedImage, TextFeatures } from './types';
+
+export interface LoadModelOptions extends DecodeOptions {
+  /** Texts per text-tower run (bounds memory for long caption lists). */
+  textBatch?: number;
+}
+
+// Hashes of big ONNX files are kept per (path, size, mtime) so reloading a model does not re-read them.
+const fileHashes = new Map<string, Promise<string>>();
+
+async function hashFile(file: string, what: string): Promise<string> {
+  const st = await fs.stat(file).catch(() => null);
+  if (!st || !st.isFile()) throw new Error(`Model file ${file} (${what}) not found. Re-install the model or fix the path in its model.json.`);
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  let p = fileHashes.get(key);
+  if (!p) {
+    p = new Promise<string>((resolve, reject) => {
+      const h = createHash('sha256');
+      createReadStream(file)
+        .on('data', (d) => h.update(d))
+        .on('error', (e) => reject(new Error(`Cannot read model file ${file} (${e.message}). Check its permissions.`)))
+        .on('end', () => resolve(h.digest('hex')));
+    });
+    p.catch(() => fileHashes.delete(key));
+    fileHashes.set(key, p);
+  }
+  return p;
+}
+
+function shortKey(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+/** Tower key: the ONNX bytes plus every setting that changes what the tower sees. */
+export async function towerKeys(dir: string, m: ModelManifest): Promise<{ image: string; text: string }> {
+  const file = (f: string) => path.resolve(dir, f);
+  const [img, txt, tok] = await Promise.all([
+    hashFile(file(m.image.file), 'image tower'),
+    hashFile(file(m.text.file), 'text tower'),
+    hashFile(file(m.text.tokenizer), 'tokenizer'),
+  ]);
+  const { file: _i, ...imageSettings } = m.image;
+  const { file: _t, tokenizer: _k, ...textSettings } = m.text;
+  return { image: shortKey(['image', img, imageSettings]), text: shortKey(['text', txt, tok, textSettings]) };
+}
+
+interface TextTower {
+  session: ort.InferenceSession;
+  tokenizer: TextTokenizer;
+  maskInput: string | null;
+}
+
+class OnnxEmbeddingModel implements EmbeddingModel {
+  readonly id: string;
+  readonly embedDim: number;
+  private image: Promise<ort.InferenceSession> | null = null;
+  private text: Promise<TextTower> | null = null;
+
+  constructor(
+    readonly dir: string,
+    readonly manifest: ModelManifest,
+    readonly imageTowerKey: string,
+    readonly textTowerKey: string,
+    private readonly heads: HeadsRunner,
+    private readonly opts: LoadModelOptions,
+  ) {
+    this.id = manifest.id;
+    this.embedDim = manifest.embedDim;
+  }
+
+  private file(f: string): string {
+    return path.resolve(this.dir, f);
+  }
+
+  private imageSession(): Promise<ort.InferenceSession> {
+    this.image ??= (async () => {
+      const spec = this.manifest.image;
+      const file = this.file(spec.file);
+      const s = await createSessionFromFile(file);
+      checkSessionIO(s, file, [spec.input], [spec.output]);
+      const extra = s.inputNames.filter((n) => n !== spec.input);
+      if (extra.length) throw new Error(`Model file ${file} needs inputs this app does not provide (${extra.join(', ')}). Its image tower must take only "${spec.input}".`);
+      return s;
+    })();
+    this.image.catch(() => (this.image = null));
+    return this.image;
+  }
+
+  private textTower(): Promise<TextTower> {
+    this.text ??= (async () => {
+      const spec = this.manifest.text;
+      const file = this.file(spec.file);
+      const tokenizer = await TextTokenizer.load(this.file(spec.tokenizer), spec);
+      const session = await createSessionFromFile(file);
+      checkSessionIO(session, file, [spec.inputs.inputIds, ...(spec.inputs.attentionMask ? [spec.inputs.attentionMask] : [])], [spec.output]);
+      // Hugging Face exports may or may not take attention_mask; feed it when the graph has it.
+      const maskInput = spec.inputs.attentionMask ?? (session.inputNames.includes('attention_mask') ? 'attention_mask' : null);
+      const extra = session.inputNames.filter((n) => n !== spec.inputs.inputIds && n !== maskInput);
+      if (extra.length) throw new Error(`Model file ${file} needs inputs this app does not provide (${extra.join(', ')}). Name them in model.json or use another export.`);
+      return { session, tokenizer, maskInput };
+    })();
+    this.text.catch(() => (this.text = null));
+    return this.text;
+  }
+
+  prepareImage(input: string | Buffer): Promise<PreparedImage> {
+    return prepareImage(input, this.manifest.image.preprocess, this.opts);
+  }
+
+  async imageFeatures(batch: PreparedImage[]): Promise<Float32Array[]> {
+    if (batch.length === 0) return [];
+    const spec = this.manifest.image;
+    const S = spec.preprocess.size;
+    const per = 3 * S * S;
+    const flat = new Float32Array(batch.length * per);
+    batch.forEach((p, i) => {
+      if (p.tensor.length !== per) throw new Error(`Prepared image has ${p.tensor.length} values, the image tower needs ${per}: prepare it with the same model.`);
+      flat.set(p.tensor, i * per);
+    });
+    const dims = spec.preprocess.layout === 'nchw' ? [batch.length, 3, S, S] : [batch.length, S, S, 3];
+    const session = await this.imageSession();
+    const out = (await session.run({ [spec.input]: new ort.Tensor('float32', flat, dims) }))[spec.output];
+    const data = out.data as Float32Array;
+    const dim = data.length / batch.length;
+    if (dim !== spec.featureDim) {
+      throw new Error(`Image tower ${this.file(spec.file)} gives ${dim} values per image but model.json says featureDim ${spec.featureDim}. Fix featureDim.`);
+    }
+    const res: Float32Array[] = [];
+    for (let i = 0; i < batch.length; i++) res.push(data.slice(i * dim, (i + 1) * dim));
+    return res;
+  }
+
+  async textFeatures(texts: string[]): Promise<TextFeatures[]> {
+    const chunk = this.opts.textBatch ?? 256;
+    const res: TextFeatures[] = [];
+    for (let i = 0; i < texts.length; i += chunk) res.push(...(await this.textChunk(texts.slice(i, i + chunk))));
+    return res;
+  }
+
+  private async textChunk(texts: string[]): Promise<TextFeatures[]> {
+    if (texts.length === 0) return [];
+    const spec = this.manifest.text;
+    const { session, tokenizer, maskInput } = await this.textTower();
+    const enc = tokenizer.encode(texts);
+    const shape = [enc.batch, enc.maxLength];
+    const type = spec.idsType;
+    const feeds: Record<string, ort.Tensor> = { [spec.inputs.inputIds]: new ort.Tensor(type, enc.ids, shape) };
+    if (maskInput) feeds[maskInput] = new ort.Tensor(type, enc.mask, shape);
+    const out = (await session.run(feeds))[spec.output];
+    const data = out.data as Float32Array;
+    const D = spec.featureDim;
+    const bad = () => new Error(`Text tower ${this.file(spec.file)} output has shape [${out.dims}], which does not fit outputKind "${spec.outputKind}" with featureDim ${D}. Fix model.json.`);
+    const res: TextFeatures[] = [];
+    if (spec.outputKind === 'pooled') {
+      if (data.length !== enc.batch * D) throw bad();
+      for (let b = 0; b < enc.batch; b++) res.push({ data: data.slice(b * D, (b + 1) * D), length: 1 });
+    } else {
+      if (out.dims.length !== 3 || out.dims[2] !== D) throw bad();
+      const L = out.dims[1];
+      for (let b = 0; b < enc.batch; b++) {
+        const start = b * L * D;
+        if (spec.outputKind === 'cls') res.push({ data: data.slice(start, start + D), length: 1 });
+        else {
+          // Strip the padding: the heads pool over the real tokens only.
+          const n = Math.min(enc.lengths[b], L);
+          res.push({ data: data.slice(start, start + n * D), length: n });
+        }
+      }
+    }
+    return res;
+  }
+
+  embedImageFeatures(features: Float32Array[]): Promise<Float32Array[]> {
+    return this.heads.embedImage(features);
+  }
+
+  embedTextFeatures(features: TextFeatures[]): Promise<Float32Array[]> {
+    return this.heads.embedText(features);
+  }
+
+  async embedTexts(texts: string[]): Promise<Float32Array[]> {
+    return this.embedTextFeatures(await this.textFeatures(texts));
+  }
+
+  async dispose(): Promise<void> {
+    const img = await this.image?.catch(() => null);
+    const txt = await this.text?.catch(() => null);
+    this.image = this.text = null;
+    await img?.release();
+    await txt?.session.release();
+    await this.heads.dispose();
+  }
+}
+
+/** Check the heads fit the towers, so a mismatch fails at load with a message instead of at embed time. */
+function checkHeads(heads: Heads, m: ModelManifest, where: string): void {
+  const s = heads.spec;
+  const problems: string[] = [];
+  if (s.imageInDim !== m.image.featureDim) problems.push(`image input ${s.imageInDim} ≠ image featureDim ${m.image.featureDim}`);
+  if (s.textInDim !== m.text.featureDim) problems.push(`text input ${s.textInDim} ≠ text featureDim ${m.text.featureDim}`);
+  if (s.embedDim !== m.embedDim) problems.push(`embedDim ${s.embedDim} ≠ model embedDim ${m.embedDim}`);
+  if (m.text.outputKind === 'sequence' && s.textPool === 'none') problems.push('sequence text features need textPool "mean" or "attention"');
+  if (problems.length) throw new Error(`Heads ${where} do not fit the model (${problems.join('; ')}). Re-train or re-install the model.`);
+}
+
+/** Load a model folder (model.json, or a Hugging Face CLIP export). Towers open on first use. */
+export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<EmbeddingModel> {
+  const resolved = await resolveModelFolder(dir);
+  const m = resolved.manifest;
+  const headsFile = m.heads ? path.resolve(dir, m.heads) : null;
+  if (!resolved.heads && !headsFile) throw new Error(`Model manifest ${path.join(dir, 'model.json')} names no heads file. Set "heads" or re-install the model.`);
+  const heads = resolved.heads ?? (await loadHeads(headsFile as string));
+  checkHeads(heads, m, headsFile ?? 'in memory');
+  const runner = new HeadsRunner(heads, m.text.outputKind === 'sequence' ? 'sequence' : 'pooled');
+  const keys = await towerKeys(dir, m);
+  return new OnnxEmbeddingModel(dir, m, keys.image, keys.text, runner, opts);
+}

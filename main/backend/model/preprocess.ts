@@ -1,0 +1,180 @@
+/**
+ * Photo → tower input: one sharp pipeline per photo (EXIF rotation, resize, sRGB, no alpha), then
+ * rescale + mean/std into the tower's layout. Bad files throw an ImageReadError with a one-line reason.
+ */
+import { promises as fs } from 'node:fs';
+import exifr from 'exifr';
+import sharp from 'sharp';
+import type { ImagePreprocess, PreparedImage } from './types';
+
+/** Larger photos are refused before decoding: a decompression bomb must not exhaust memory. */
+export const DEFAULT_PIXEL_LIMIT = 100_000_000;
+
+export interface DecodeOptions {
+  /** Maximum width × height accepted (default 100 megapixels). */
+  limitInputPixels?: number;
+}
+
+/** A photo that cannot be used; `reason` is the short phrase the indexer records ("not an image", ...). */
+export class ImageReadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Cannot use ${file}: ${reason}.`, options);
+    this.name = 'ImageReadError';
+  }
+}
+
+function label(input: string | Buffer): string {
+  return typeof input === 'string' ? input : '<image data>';
+}
+
+async function readInput(input: string | Buffer): Promise<Buffer> {
+  let buf: Buffer;
+  if (typeof input === 'string') {
+    try {
+      buf = await fs.readFile(input);
+    } catch (e) {
+      throw new ImageReadError(input, describeImageError(e), { cause: e });
+    }
+  } else buf = input;
+  if (buf.length === 0) throw new ImageReadError(label(input), 'empty file');
+  return buf;
+}
+
+/** Throw the "too large" reason with the real size (sharp's own message does not say it). */
+async function tooLarge(buf: Buffer, file: string, limit: number, cause: unknown): Promise<never> {
+  let mp = '';
+  try {
+    const m = await sharp(buf, { limitInputPixels: false }).metadata();
+    mp = `${((m.width * m.height) / 1e6).toFixed(1)} megapixels > `;
+  } catch {
+    // keep the generic wording
+  }
+  throw new ImageReadError(file, `image too large (${mp}limit of ${(limit / 1e6).toFixed(0)} megapixels)`, { cause });
+}
+
+/** Decode, rotate per EXIF, resize and normalize one photo for the image tower. */
+export async function prepareImage(input: string | Buffer, pre: ImagePreprocess, opts: DecodeOptions = {}): Promise<PreparedImage> {
+  const file = label(input);
+  const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
+  const buf = await readInput(input);
+  // 'error' (not the default 'warning'): truncated/corrupt data throws, while the harmless libjpeg warnings
+  // many cameras trigger ("extraneous bytes before marker") do not cost the user a photo.
+  const img = sharp(buf, { failOn: 'error', limitInputPixels: limit, sequentialRead: true });
+  let width: number;
+  let height: number;
+  try {
+    const meta = await img.metadata();
+    width = meta.autoOrient?.width ?? meta.width;
+    height = meta.autoOrient?.height ?? meta.height;
+  } catch (e) {
+    if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
+    throw new ImageReadError(file, describeImageError(e), { cause: e });
+  }
+  const fit = pre.resize === 'cover' ? 'cover' : pre.resize === 'contain' ? 'contain' : 'fill';
+  let data: Buffer;
+  let channels: number;
+  try {
+    const out = await img
+      .rotate()
+      .resize(pre.size, pre.size, { fit, position: 'centre', kernel: 'cubic', background: { r: 0, g: 0, b: 0 } })
+      // Transparent pixels become white (what a viewer shows), then drop alpha: the tower takes 3 channels.
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    data = out.data;
+    channels = out.info.channels;
+    if (out.info.width !== pre.size || out.info.height !== pre.size) throw new Error(`resize gave ${out.info.width}x${out.info.height}`);
+  } catch (e) {
+    if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
+    throw new ImageReadError(file, describeImageError(e), { cause: e });
+  }
+  return { tensor: normalize(data, channels, pre), width, height };
+}
+
+/** uint8 HWC (3+ channels) → float32 in the tower's layout: (x / rescale - mean) / std. */
+export function normalize(data: Uint8Array, channels: number, pre: ImagePreprocess): Float32Array {
+  const n = pre.size * pre.size;
+  const out = new Float32Array(n * 3);
+  const scale = [0, 1, 2].map((c) => 1 / (pre.rescale * pre.std[c]));
+  const offset = [0, 1, 2].map((c) => -pre.mean[c] / pre.std[c]);
+  if (pre.layout === 'nchw') {
+    for (let c = 0; c < 3; c++) {
+      const s = scale[c];
+      const o = offset[c];
+      const base = c * n;
+      for (let i = 0, j = c; i < n; i++, j += channels) out[base + i] = data[j] * s + o;
+    }
+  } else {
+    for (let i = 0, j = 0, k = 0; i < n; i++, j += channels, k += 3) {
+      out[k] = data[j] * scale[0] + offset[0];
+      out[k + 1] = data[j + 1] * scale[1] + offset[1];
+      out[k + 2] = data[j + 2] * scale[2] + offset[2];
+    }
+  }
+  return out;
+}
+
+export interface ImageInfo {
+  /** EXIF-rotated dimensions. */
+  width: number;
+  height: number;
+  format: string;
+  /** EXIF DateTimeOriginal as local time "YYYY-MM-DDTHH:mm:ss" (no zone: cameras do not record one), or null. */
+  takenAt: string | null;
+}
+
+/** Header-only read: dimensions, format and capture time, without decoding pixels. */
+export async function readImageInfo(input: string | Buffer, opts: DecodeOptions = {}): Promise<ImageInfo> {
+  const file = label(input);
+  const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
+  const buf = await readInput(input);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(buf, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageReadError(file, describeImageError(e), { cause: e });
+  }
+  if (meta.width * meta.height > limit) await tooLarge(buf, file, limit, null);
+  let takenAt: string | null = null;
+  try {
+    // Raw strings, so the value does not depend on the machine's time zone.
+    const exif = (await exifr.parse(buf, { pick: ['DateTimeOriginal'], reviveValues: false })) as { DateTimeOriginal?: unknown } | undefined;
+    takenAt = exifDate(exif?.DateTimeOriginal);
+  } catch {
+    // Broken EXIF is not a reason to skip a photo.
+  }
+  return {
+    width: meta.autoOrient?.width ?? meta.width,
+    height: meta.autoOrient?.height ?? meta.height,
+    format: meta.format,
+    takenAt,
+  };
+}
+
+function exifDate(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  const m = /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(v.trim());
+  if (!m || m[1] === '0000') return null;
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
+}
+
+/** Short, user-facing reason why a photo could not be read (no stack, no file name). */
+export function describeImageError(e: unknown, _file?: string): string {
+  if (e instanceof ImageReadError) return e.reason;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES' || code === 'EPERM') return 'unreadable (permission denied)';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'EMFILE' || code === 'ENFILE') return 'too many open files (try again)';
+  const msg = String((e as Error)?.message ?? e);
+  if (/buffer is empty|empty file/i.test(msg)) return 'empty file';
+  if (/unsupported image format|input file is missing|not a known file format|bad seek|is not in a known format/i.test(msg)) return 'not an image';
+  if (/pixel limit/i.test(msg)) return 'image too large';
+  if (/premature end|truncat|corrupt|invalid|bad|unexpected end|not enough|vipsjpeg|pngload|webp|gifload|tiff|heif|read error|decode/i.test(msg)) return 'truncated or corrupt image';
+  return `could not decode image (${msg.split('\n')[0].slice(0, 120)})`;
+}
