@@ -336,7 +336,7 @@ export class Backend implements BackendPort {
     const modelId = this.activeModelId();
     const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
     const [q] = await model.embedTexts([text]);
-    return this.hits(index.search(q, top));
+    return this.hits(await index.search(q, top));
   }
 
   async searchLike(id: number, top = 20): Promise<SearchHit[]> {
@@ -345,7 +345,7 @@ export class Backend implements BackendPort {
     const vec = this.store.embeddingOf(id, modelId);
     if (!vec) throw new AppError('not_found', `Photo ${id} is not in the library (or not embedded yet).`);
     const index = await this.vectorIndex(modelId);
-    return this.hits(index.search(vec, top + 1).filter((h) => h.id !== id).slice(0, top));
+    return this.hits((await index.search(vec, top + 1)).filter((h) => h.id !== id).slice(0, top));
   }
 
   /** "More like this" for a file on disk (CLI --like): embeds the image with the active model. */
@@ -365,7 +365,7 @@ export class Backend implements BackendPort {
     }
     const [features] = await model.imageFeatures([prepared]);
     const [vec] = await model.embedImageFeatures([features]);
-    return this.hits(index.search(vec, top));
+    return this.hits(await index.search(vec, top));
   }
 
   private hits(found: { id: number; score: number }[]): SearchHit[] {
