@@ -301,6 +301,15 @@ export class Store {
       embeddingsForModel: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? ORDER BY photo_id').raw(),
       embeddingFor: db.prepare('SELECT data FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck(),
       putEmbedding: db.prepare('INSERT OR REPLACE INTO embeddings (photo_id, model_id, data) VALUES (?, ?, ?)'),
+      // Only when the photo still has the content the vector was computed from (a writer may have changed it).
+      putEmbeddingIfHash: db.prepare(
+        `INSERT OR REPLACE INTO embeddings (photo_id, model_id, data)
+         SELECT id, @modelId, @data FROM photos WHERE id = @photoId AND content_hash = @hash`,
+      ),
+      embeddingsPage: db
+        .prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? AND photo_id > ? ORDER BY photo_id LIMIT ?')
+        .raw(),
+      photosByIds: db.prepare('SELECT * FROM photos WHERE id IN (SELECT value FROM json_each(?))'),
       deleteEmbeddingsOfModel: db.prepare('DELETE FROM embeddings WHERE model_id = ?'),
       photosMissingEmbedding: db.prepare(
         `SELECT p.* FROM photos p
@@ -448,6 +457,18 @@ export class Store {
     return this.s.deletePhotoByPath.run(p).changes > 0;
   }
 
+  /** Rows for these ids, in the order given (unknown ids are left out). */
+  photosByIds(ids: readonly number[]): PhotoRow[] {
+    if (ids.length === 0) return [];
+    const byId = new Map((this.s.photosByIds.all(JSON.stringify(ids)) as RawPhoto[]).map((r) => [r.id, toPhoto(r)]));
+    const out: PhotoRow[] = [];
+    for (const id of ids) {
+      const r = byId.get(id);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
   countPhotos(): number {
     return this.s.countPhotos.get() as number;
   }
@@ -473,9 +494,40 @@ export class Store {
     });
   }
 
+  /**
+   * Store embeddings computed from a photo's content `hash`; rows whose photo changed or left meanwhile
+   * are dropped. Returns how many were written.
+   */
+  putEmbeddingsChecked(modelId: string, rows: readonly { photoId: number; hash: string; data: Float32Array }[]): number {
+    return this.transaction(() => {
+      let n = 0;
+      for (const r of rows) n += this.s.putEmbeddingIfHash.run({ modelId, photoId: r.photoId, hash: r.hash, data: vectorToBlob(r.data) }).changes;
+      return n;
+    });
+  }
+
   embeddingFor(photoId: number, modelId: string): Float32Array | null {
     const b = this.s.embeddingFor.get(photoId, modelId) as Buffer | undefined;
     return b ? blobToVector(b) : null;
+  }
+
+  /** Alias of embeddingFor (the service's name). */
+  embeddingOf(photoId: number, modelId: string): Float32Array | null {
+    return this.embeddingFor(photoId, modelId);
+  }
+
+  /**
+   * A model's embeddings one by one, read in pages by photo id: safe to consume across awaits, since no
+   * statement stays open between pages (better-sqlite3 forbids other queries while one iterates).
+   */
+  *iterateEmbeddings(modelId: string, pageSize = 2048): Generator<{ id: number; vector: Float32Array }> {
+    let last = -1;
+    for (;;) {
+      const rows = this.s.embeddingsPage.all(modelId, last, pageSize) as [number, Buffer][];
+      for (const [id, blob] of rows) yield { id, vector: blobToVector(blob) };
+      if (rows.length < pageSize) return;
+      last = rows[rows.length - 1][0];
+    }
   }
 
   countEmbeddings(modelId: string): number {

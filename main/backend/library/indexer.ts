@@ -1,0 +1,442 @@
+/**
+ * Index folders into the library, incrementally:
+ *
+ *   walk → stat → unchanged? (size + mtime, and embedded by this model) → skip
+ *        → read bytes once → sha256 → header check (pixel limit, EXIF date) → prepareImage
+ *        → [batch] tower features (from the cache by content hash, else the image tower)
+ *        → heads → ONE transaction per batch (photos + features + embeddings + cleared skips)
+ *
+ * Decoding runs ahead of inference (bounded queue), so sharp and onnxruntime work at the same time.
+ * A bad file is recorded as skipped with a one-line reason and never stops the run. Photos gone from
+ * disk leave the index only for roots whose walk completed. Cancel stops after the batch in flight;
+ * committed batches stay (and a kill -9 loses at most that batch: WAL + one transaction per batch).
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs, type Stats } from 'node:fs';
+import os from 'node:os';
+import sharp from 'sharp';
+import type { IndexSummary } from '../../../shared/api';
+import { describeImageError, readImageInfo } from '../model/preprocess';
+import type { EmbeddingModel, PreparedImage } from '../model/types';
+import type { BatchItem, Store } from '../store';
+import { makeThumbnail } from './thumbnails';
+import { normalizeRoots, walkPhotos } from './walk';
+
+export interface IndexProgress {
+  stage: string;
+  done: number;
+  /** Files discovered so far (grows while the walk runs). */
+  total: number;
+  etaSeconds: number | null;
+}
+
+export interface IndexOptions {
+  store: Store;
+  model: EmbeddingModel;
+  roots: readonly string[];
+  /** Where thumbnails go; made during indexing from the bytes in memory. Omit to skip. */
+  thumbnailsDir?: string | null;
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+  /** Photos per tower run and per transaction (default 16). */
+  batchSize?: number;
+  /** Files decoded at once (default: the number of cores). */
+  decodeConcurrency?: number;
+  /** Width × height above which a photo is skipped (default 100 megapixels). */
+  maxPixels?: number;
+}
+
+/** The run was cancelled; `summary` counts what was committed before it stopped. */
+export class IndexCancelledError extends Error {
+  readonly code = 'cancelled';
+  constructor(readonly summary: IndexSummary) {
+    super('Indexing was cancelled. Photos indexed so far are kept; run it again to continue.');
+    this.name = 'IndexCancelledError';
+  }
+}
+
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** A file ready for the tower: decoded (`prepared`) or with tower features already cached. */
+interface Pending {
+  path: string;
+  root: string;
+  size: number;
+  mtimeMs: number;
+  hash: string;
+  width: number | null;
+  height: number | null;
+  takenAt: string | null;
+  prepared: PreparedImage | null;
+  isNew: boolean;
+}
+
+/** A bounded async queue: `push` waits while full; `take` waits for a full batch or the end. */
+class BatchQueue<T> {
+  private items: T[] = [];
+  private closed = false;
+  private wakeTaker: (() => void) | null = null;
+  private wakePushers: (() => void)[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  async push(item: T): Promise<void> {
+    while (this.items.length >= this.capacity && !this.closed) await new Promise<void>((r) => this.wakePushers.push(r));
+    if (this.closed) return; // dropped: the run is stopping
+    this.items.push(item);
+    this.wakeTaker?.();
+  }
+
+  /** Up to `n` items once `n` are queued or the queue is closed; null at the end. */
+  async take(n: number): Promise<T[] | null> {
+    while (this.items.length < n && !this.closed) await new Promise<void>((r) => (this.wakeTaker = r));
+    this.wakeTaker = null;
+    if (this.items.length === 0) return null;
+    const out = this.items.splice(0, n);
+    for (const wake of this.wakePushers.splice(0)) wake();
+    return out;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wakeTaker?.();
+    for (const wake of this.wakePushers.splice(0)) wake();
+  }
+
+  /** Stop now: drop what is queued and release waiting pushers. */
+  abort(): void {
+    this.items = [];
+    this.close();
+  }
+}
+
+/** At most `n` decodes at once. */
+class Slots {
+  private free: number;
+  private waiters: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+// libvips keeps one error buffer per process: when decodes fail concurrently, a message can come out
+// empty ("Unknown error") or doubled. Re-decode the failed file alone to learn the real reason.
+let diagnosing: Promise<unknown> = Promise.resolve();
+
+async function reasonFor(e: unknown, file: string, buf: Buffer | null): Promise<string> {
+  const first = describeImageError(e, file);
+  if (!buf || !/^could not decode image/.test(first)) return first;
+  const run = diagnosing.then(async () => {
+    try {
+      await sharp(buf, { failOn: 'error', limitInputPixels: false }).rotate().resize(8, 8).raw().toBuffer();
+      return first;
+    } catch (again) {
+      return describeImageError(again, file);
+    }
+  });
+  diagnosing = run.catch(() => undefined);
+  return run;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].trim();
+}
+
+export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
+  const { store, model } = opts;
+  const started = Date.now();
+  const batchSize = Math.max(1, opts.batchSize ?? 16);
+  const concurrency = Math.max(1, opts.decodeConcurrency ?? os.availableParallelism());
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const towerKey = model.imageTowerKey;
+  const roots = normalizeRoots(opts.roots);
+
+  // Our own controller: an internal failure stops the walk the same way a user cancel does.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+
+  const counts = { added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0 };
+  let total = 0;
+  let done = 0;
+  let walkDone = false;
+  let lastProgress = 0;
+
+  const progress = (force = false) => {
+    if (!opts.onProgress) return;
+    const t = Date.now();
+    if (!force && t - lastProgress < 200) return;
+    lastProgress = t;
+    const elapsed = (t - started) / 1000;
+    const etaSeconds = walkDone && done > 0 ? Math.round(((total - done) * elapsed) / done) : null;
+    opts.onProgress({ stage: walkDone ? 'Indexing photos' : 'Scanning folders and indexing photos', done, total, etaSeconds });
+  };
+
+  const skip = (file: string, root: string, stat: Stats | null, reason: string) => {
+    store.recordSkip({ path: file, root, size: stat?.size ?? null, mtimeMs: stat?.mtimeMs ?? null, reason: firstLine(reason) });
+    counts.skipped++;
+    done++;
+    progress();
+  };
+
+  const queue = new BatchQueue<Pending>(batchSize * 2);
+  const slots = new Slots(concurrency);
+
+  /** Read once, hash, check the header, decode unless the tower features are cached. */
+  const decode = async (file: string, root: string, stat: Stats, isNew: boolean): Promise<void> => {
+    let item: Pending;
+    let buf: Buffer | null = null;
+    const bufOf = (_e: unknown) => buf;
+    try {
+      buf = await fs.readFile(file);
+      if (buf.length === 0) throw new Error('empty file');
+      const hash = sha256(buf);
+      const info = await readImageInfo(buf, { limitInputPixels: maxPixels });
+      // Same bytes seen before (another path, or an earlier run): the tower need not run again.
+      const prepared = store.hasFeatures(towerKey, hash) ? null : await model.prepareImage(buf);
+      if (opts.thumbnailsDir) {
+        // A thumbnail failure is not a reason to skip the photo: it is made again on demand.
+        await makeThumbnail(buf, hash, opts.thumbnailsDir).catch(() => undefined);
+      }
+      item = {
+        path: file,
+        root,
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+        hash,
+        width: prepared?.width ?? info.width,
+        height: prepared?.height ?? info.height,
+        takenAt: info.takenAt,
+        prepared,
+        isNew,
+      };
+    } catch (e) {
+      skip(file, root, stat, await reasonFor(e, file, bufOf(e)));
+      return;
+    }
+    await queue.push(item);
+  };
+
+  const present = new Map<string, Set<string>>(roots.map((r) => [r, new Set<string>()]));
+  const failedDirs = new Map<string, string[]>(roots.map((r) => [r, []]));
+
+  const produce = async () => {
+    const inflight = new Set<Promise<void>>();
+    try {
+      for await (const ev of walkPhotos(roots, stop.signal)) {
+        if (ev.kind === 'file') {
+          total++;
+          present.get(ev.root)!.add(ev.path);
+          const state = store.photoState(ev.path, model.id);
+          const same = state !== null && state.size === ev.stat.size && state.mtimeMs === ev.stat.mtimeMs;
+          if (same && state.embedded) {
+            counts.unchanged++;
+            done++;
+            progress();
+            continue;
+          }
+          if (same && store.hasFeatures(towerKey, state.contentHash)) {
+            // Unchanged, but not embedded by this model: heads only, from the cached tower features.
+            await queue.push({
+              path: ev.path,
+              root: ev.root,
+              size: state.size,
+              mtimeMs: state.mtimeMs,
+              hash: state.contentHash,
+              width: state.width,
+              height: state.height,
+              takenAt: state.takenAt,
+              prepared: null,
+              isNew: false,
+            });
+            continue;
+          }
+          await slots.acquire();
+          if (stop.signal.aborted) {
+            slots.release();
+            break;
+          }
+          const p = decode(ev.path, ev.root, ev.stat, state === null).finally(() => {
+            slots.release();
+            inflight.delete(p);
+          });
+          inflight.add(p);
+        } else if (ev.kind === 'skip') {
+          total++;
+          present.get(ev.root)!.add(ev.path);
+          skip(ev.path, ev.root, null, ev.reason);
+        } else if (ev.kind === 'dir-error') {
+          failedDirs.get(ev.root)!.push(ev.path);
+          present.get(ev.root)!.add(ev.path);
+          store.recordSkip({ path: ev.path, root: ev.root, size: null, mtimeMs: null, reason: ev.reason });
+        } else if (ev.kind === 'root-done') {
+          // The walk of this root finished: what it did not find is gone (unreadable sub-folders excepted).
+          counts.removed += store.markMissingUnder(ev.root, present.get(ev.root)!, failedDirs.get(ev.root)!);
+          present.set(ev.root, new Set()); // free the memory
+        }
+      }
+      walkDone = !stop.signal.aborted;
+    } finally {
+      await Promise.all(inflight);
+      queue.close();
+    }
+  };
+
+  const consume = async () => {
+    for (;;) {
+      const batch = await queue.take(batchSize);
+      if (!batch) return;
+      await embedBatch(batch);
+      progress(true);
+      if (stop.signal.aborted) return; // stop after the batch in flight
+    }
+  };
+
+  const embedBatch = async (batch: Pending[]) => {
+    // Tower features: cached by content hash, else computed once per distinct content in the batch.
+    const feats = store.getFeatures(towerKey, batch.filter((b) => !b.prepared).map((b) => b.hash));
+    const fresh = new Map<string, Float32Array>();
+    const toRun = new Map<string, PreparedImage>();
+    for (const b of batch) if (b.prepared && !feats.has(b.hash)) toRun.set(b.hash, b.prepared);
+    if (toRun.size > 0) {
+      const out = await model.imageFeatures([...toRun.values()]);
+      [...toRun.keys()].forEach((h, i) => fresh.set(h, out[i]));
+    }
+    const ready: Pending[] = [];
+    const features: Float32Array[] = [];
+    for (const b of batch) {
+      const f = fresh.get(b.hash) ?? feats.get(b.hash)?.data;
+      if (f) {
+        ready.push(b);
+        features.push(f);
+      } else {
+        skip(b.path, b.root, null, 'cached features vanished during indexing; run the index again');
+      }
+    }
+    if (ready.length === 0) return;
+    const embeddings = await model.embedImageFeatures(features);
+    const written = new Set<string>();
+    const items: BatchItem[] = ready.map((b, i) => {
+      // Cache each fresh feature vector once, with the first photo that produced it.
+      const put = fresh.has(b.hash) && !written.has(b.hash);
+      if (put) written.add(b.hash);
+      return {
+        photo: {
+          path: b.path,
+          root: b.root,
+          size: b.size,
+          mtimeMs: b.mtimeMs,
+          contentHash: b.hash,
+          width: b.width,
+          height: b.height,
+          takenAt: b.takenAt,
+        },
+        features: put ? { towerKey, data: fresh.get(b.hash)! } : undefined,
+        embedding: { modelId: model.id, data: embeddings[i] },
+      };
+    });
+    store.writeBatch(items);
+    for (const b of ready) {
+      if (b.isNew) counts.added++;
+      else counts.updated++;
+    }
+    done += ready.length;
+  };
+
+  progress(true);
+  const producer = produce();
+  let failure: unknown = null;
+  try {
+    await consume();
+  } catch (e) {
+    failure = e;
+  }
+  // Stop the walk (on failure or cancel) and let in-flight decodes settle before returning.
+  if (failure || stop.signal.aborted) {
+    stop.abort();
+    queue.abort();
+  }
+  try {
+    await producer;
+  } catch (e) {
+    failure ??= e;
+  }
+  opts.signal?.removeEventListener('abort', onAbort);
+  if (failure) throw failure;
+
+  const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000 };
+  if (opts.signal?.aborted) throw new IndexCancelledError(summary);
+  walkDone = true;
+  opts.onProgress?.({ stage: 'Done', done, total, etaSeconds: 0 });
+  return summary;
+}
+
+export interface ReembedResult {
+  /** Photos embedded from cached tower features. */
+  embedded: number;
+  /** Photos without cached features for this model's image tower: they need a real re-index. */
+  missing: number;
+  missingPaths: string[];
+}
+
+/**
+ * Embed photos that lack an embedding for `model.id` from their cached tower features (heads only, no
+ * decode). Photos whose features are not cached are counted in `missing` for the caller to re-index.
+ */
+export async function reembedFromCache(opts: {
+  store: Store;
+  model: EmbeddingModel;
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+  batchSize?: number;
+}): Promise<ReembedResult> {
+  const { store, model } = opts;
+  const batchSize = opts.batchSize ?? 256;
+  const photos = store.photosMissingEmbedding(model.id);
+  const result: ReembedResult = { embedded: 0, missing: 0, missingPaths: [] };
+  const started = Date.now();
+  for (let i = 0; i < photos.length; i += batchSize) {
+    if (opts.signal?.aborted) break;
+    const chunk = photos.slice(i, i + batchSize);
+    const feats = store.getFeatures(model.imageTowerKey, chunk.map((p) => p.contentHash));
+    const have = chunk.filter((p) => feats.has(p.contentHash));
+    for (const p of chunk) {
+      if (feats.has(p.contentHash)) continue;
+      result.missing++;
+      result.missingPaths.push(p.path);
+    }
+    if (have.length > 0) {
+      const vecs = await model.embedImageFeatures(have.map((p) => feats.get(p.contentHash)!.data));
+      result.embedded += store.putEmbeddingsChecked(
+        model.id,
+        have.map((p, j) => ({ photoId: p.id, hash: p.contentHash, data: vecs[j] })),
+      );
+    }
+    const done = Math.min(i + batchSize, photos.length);
+    const elapsed = (Date.now() - started) / 1000;
+    opts.onProgress?.({
+      stage: 'Re-embedding photos',
+      done,
+      total: photos.length,
+      etaSeconds: Math.round(((photos.length - done) * elapsed) / done),
+    });
+  }
+  return result;
+}
