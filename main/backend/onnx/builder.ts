@@ -8,13 +8,17 @@ import { onnx } from 'onnx-proto';
 
 export const OPSET = 17;
 
-export type ElemType = 'float32' | 'int64' | 'int32';
+export type ElemType = 'float32' | 'int64' | 'int32' | 'int8';
 
 const ELEM: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
+  int8: onnx.TensorProto.DataType.INT8,
 };
+
+/** Typed arrays a constant can hold (Int8Array: quantized tables, e.g. the GloVe tower's vectors). */
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array;
 
 /** A dimension: a fixed size or a symbolic name such as "batch". */
 export type Dim = number | string;
@@ -46,10 +50,10 @@ function valueInfo(name: string, type: ElemType, dims: Dim[]): onnx.IValueInfoPr
   };
 }
 
-export function tensorProto(name: string, dims: number[], data: Float32Array | BigInt64Array | Int32Array): onnx.ITensorProto {
+export function tensorProto(name: string, dims: number[], data: TensorData): onnx.ITensorProto {
   const size = dims.reduce((a, b) => a * b, 1);
   if (size !== data.length) throw new Error(`Tensor ${name}: shape [${dims}] needs ${size} values, got ${data.length}`);
-  const type = data instanceof Float32Array ? 'float32' : data instanceof BigInt64Array ? 'int64' : 'int32';
+  const type: ElemType = data instanceof Float32Array ? 'float32' : data instanceof BigInt64Array ? 'int64' : data instanceof Int8Array ? 'int8' : 'int32';
   // rawData is little-endian bytes; copy so the proto does not alias a larger buffer.
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   return { name, dims, dataType: ELEM[type], rawData: raw };
@@ -81,7 +85,7 @@ export class GraphBuilder {
   }
 
   /** A constant tensor stored in the graph; returns its name. */
-  constant(data: Float32Array | BigInt64Array | Int32Array, dims: number[], name = this.fresh('const')): string {
+  constant(data: TensorData, dims: number[], name = this.fresh('const')): string {
     this.initializers.push(tensorProto(name, dims, data));
     return name;
   }
