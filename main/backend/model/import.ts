@@ -25,6 +25,7 @@ import { initHeads } from './heads';
 import { downloadFromHub, HF_CLIP_FILES, parseHubRepo } from './hub';
 import { MANIFEST_FILE, parseManifest, preprocessFromHf, writeManifest } from './manifest';
 import { createSessionFromFile, ort } from './ort';
+import { ModelRegistry } from './registry';
 import { padIdOf, readTokenizerFiles } from './tokenizer';
 import type { ImagePreprocess, ModelManifest } from './types';
 
@@ -165,10 +166,14 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
   }
   checkAborted(o.signal);
 
-  const id = await chooseId(modelsDir, o.id, plan.defaultId, o.existingIds ?? []);
+  const id = await chooseId(modelsDir, o.id, plan.defaultId, [...(o.existingIds ?? []), ...registeredIds(modelsDir)]);
   const result = await writeModelFolder(modelsDir, id, plan, o, progress);
   // The download lives on in the model folder (hard links or copies): the cache is no longer needed.
-  if (cacheDir && !o.cacheDir) await fs.rm(cacheDir, { recursive: true, force: true });
+  if (cacheDir && !o.cacheDir) {
+    await fs.rm(cacheDir, { recursive: true, force: true });
+    // Drop the now-empty .cache/hf and .cache folders (rmdir refuses non-empty ones: other downloads stay).
+    for (const d of [path.dirname(cacheDir), path.dirname(path.dirname(cacheDir))]) await fs.rmdir(d).catch(() => {});
+  }
   return result;
 }
 
@@ -795,6 +800,15 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 }
 
 // ---- writing ----------------------------------------------------------------------------------------
+
+/** Ids the registry already lists (the built-in model among them): an import must not shadow one. */
+function registeredIds(modelsDir: string): string[] {
+  try {
+    return new ModelRegistry(modelsDir).list().map((m) => m.id);
+  } catch {
+    return []; // no install folder found (e.g. bundled differently): the models folder check still applies
+  }
+}
 
 async function chooseId(modelsDir: string, explicit: string | undefined, derived: string, existing: string[]): Promise<string> {
   const taken = new Set(existing);
