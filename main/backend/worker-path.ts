@@ -11,5 +11,7 @@ export function startWorker(dir: string, baseName: string, options: WorkerOption
   if (existsSync(js)) return new Worker(js, options);
   const ts = path.join(dir, `${baseName}.ts`);
   if (!existsSync(ts)) throw new Error(`Worker module ${baseName} not found in ${dir}. Run \`npm run build\`.`);
-  return new Worker(ts, { ...options, execArgv: [...(options.execArgv ?? []), '--import', 'tsx'] });
+  // NOTE: `execArgv: ['--import', 'tsx']` does not apply tsx to a worker's entry on Node 20 ("Unknown file
+  // extension .ts"), so a tiny CommonJS bootstrap registers tsx's require hook and then loads the entry.
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(ts)});`, { ...options, eval: true });
 }

@@ -111,7 +111,10 @@ export async function computeSetFeatures(
   // 1. Content hashes of the photos.
   const hashes: (string | null)[] = [];
   for (let i = 0; i < set.images.length; i++) {
-    if (i % 64 === 0) (checkAbort(opts.signal), progress({ stage: 'Reading photos', done: i, total: set.images.length }));
+    if (i % 64 === 0) {
+      checkAbort(opts.signal);
+      progress({ stage: 'Reading photos', done: i, total: set.images.length });
+    }
     const bytes = await fs.readFile(set.images[i]!.path).catch(() => null);
     hashes.push(bytes ? sha256(bytes) : null);
   }
@@ -124,7 +127,10 @@ export async function computeSetFeatures(
   const missing: number[] = [];
   const queued = new Set<string>();
   hashes.forEach((h, i) => {
-    if (h && !known.has(h) && !queued.has(h)) (missing.push(i), queued.add(h));
+    if (h && !known.has(h) && !queued.has(h)) {
+      missing.push(i);
+      queued.add(h);
+    }
   });
   let decoded = 0;
   for (let s = 0; s < missing.length; s += batchSize) {
@@ -153,8 +159,10 @@ export async function computeSetFeatures(
   const imageFeatures: Float32Array[] = [];
   set.images.forEach((im, i) => {
     const f = hashes[i] ? known.get(hashes[i]!) : undefined;
-    if (f) (images.push(im), imageFeatures.push(f));
-    else if (!hashes[i]) {
+    if (f) {
+      images.push(im);
+      imageFeatures.push(f);
+    } else if (!hashes[i]) {
       unreadable.count++;
       if (unreadable.examples.length < 5) unreadable.examples.push(`${im.file}: cannot be read`);
     }

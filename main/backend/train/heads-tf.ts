@@ -37,10 +37,8 @@ export class TfHeads {
 
   constructor(heads: Heads) {
     this.spec = { ...heads.spec };
-    for (const [name, t] of heads.weights) {
-      this.vars.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true, `heads/${name}/${uid()}`));
-    }
-    this.logitScale = tf.variable(tf.scalar(heads.spec.logitScale), true, `heads/logitScale/${uid()}`);
+    for (const [name, t] of heads.weights) this.vars.set(name, ownedVariable(tf.tensor(t.data, t.shape, 'float32'), `heads/${name}/${uid()}`));
+    this.logitScale = ownedVariable(tf.scalar(heads.spec.logitScale), `heads/logitScale/${uid()}`) as tf.Variable<tf.Rank.R0>;
     this.check();
   }
 
@@ -172,6 +170,13 @@ export class TfHeads {
 }
 
 export { l2normalize };
+
+/** A trainable variable from a tensor, which is then disposed (the variable holds its own reference). */
+function ownedVariable(init: tf.Tensor, name: string): tf.Variable {
+  const v = tf.variable(init, true, name);
+  init.dispose();
+  return v;
+}
 
 let counter = 0;
 function uid(): number {

@@ -133,8 +133,8 @@ class AdamW {
     private readonly eps = 1e-8,
   ) {
     for (const x of vars) {
-      this.m.set(x.name, tf.variable(tf.zerosLike(x), false));
-      this.v.set(x.name, tf.variable(tf.zerosLike(x), false));
+      this.m.set(x.name, zeroVariable(x));
+      this.v.set(x.name, zeroVariable(x));
     }
   }
 
@@ -161,6 +161,14 @@ class AdamW {
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
   }
+}
+
+/** A variable of zeros; the initial tensor is disposed (the variable keeps its own reference to the data). */
+function zeroVariable(like: tf.Tensor): tf.Variable {
+  const init = tf.zerosLike(like);
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -206,7 +214,12 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const valIndex = new Map(valPhotos.map((p, i) => [p, i]));
   const valCaps: number[] = [];
   const valCapPhoto: number[] = [];
-  for (const p of valPhotos) for (const j of capsByPhoto.get(p)!) (valCaps.push(j), valCapPhoto.push(valIndex.get(p)!));
+  for (const p of valPhotos) {
+    for (const j of capsByPhoto.get(p)!) {
+      valCaps.push(j);
+      valCapPhoto.push(valIndex.get(p)!);
+    }
+  }
 
   const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number): tf.Scalar => {
     const x = tf.gather(images, photos);
@@ -228,7 +241,10 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     photos.forEach((p, i) => {
       const list = capsByPhoto.get(p)!;
       const chosen = perPhoto >= list.length ? list : shuffleInPlace([...list], r).slice(0, perPhoto);
-      for (const j of chosen) (capIdx.push(j), capPhoto.push(i));
+      for (const j of chosen) {
+        capIdx.push(j);
+        capPhoto.push(i);
+      }
     });
     return { capIdx, capPhoto };
   };
@@ -329,3 +345,6 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     tf.dispose([images, texts.x, ...(texts.mask ? [texts.mask] : [])]);
   }
 }
+
+// The job-level API (whole run, worker, evaluation) lives in job.ts; re-exported for the service.
+export { trainModel, runTrainingInWorker, evaluateModelOnSet } from './job';

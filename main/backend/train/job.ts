@@ -1,0 +1,248 @@
+/**
+ * The whole retraining job: read the set → tower features (cached) → split by photo → recall of the base
+ * model → train the heads → save a new model version → recall of the saved model (run by the ONNX runtime,
+ * as search will). `trainModel` runs in-process; `runTrainingInWorker` runs it in a worker thread so the
+ * caller's event loop never blocks, with progress, per-epoch events and cancel.
+ */
+import path from 'node:path';
+import type { EvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
+import { loadHeads, type Heads } from '../model/heads-format';
+import { resolveModelFolder } from '../model/manifest';
+import { loadModel } from '../model/model';
+import type { EmbeddingModel } from '../model/types';
+import { Store } from '../store';
+import { startWorker } from '../worker-path';
+import { evaluateEmbeddings } from './evaluate';
+import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type SetFeatures } from './features';
+import type { LossKind } from './loss';
+import { readCaptionSet } from './readers';
+import { saveTrainedModel, type SaveStage } from './save';
+import { splitByPhoto } from './split';
+import { initTf, type TfBackend } from './tf';
+import { trainHeads } from './trainer';
+
+export interface JobProgress {
+  stage: string;
+  done: number;
+  total: number;
+  etaSeconds: number | null;
+}
+
+/** Options that can cross to a worker (plain data). */
+export interface TrainJobOptions {
+  set: string;
+  baseModelDir: string;
+  modelsDir: string;
+  /** Data directory: its library.db holds the feature cache shared with indexing. */
+  dataDir?: string;
+  name?: string;
+  id?: string;
+  epochs?: number;
+  loss?: LossKind;
+  seed?: number;
+  batchSize?: number;
+  captionsPerPhoto?: number;
+  lr?: number;
+  weightDecay?: number;
+  valFraction?: number;
+  patience?: number;
+  backend?: TfBackend;
+}
+
+export interface TrainModelOptions extends TrainJobOptions {
+  /** In-process only: a feature cache (else the data directory's store, else memory). */
+  cache?: FeatureCache;
+  /** In-process only: an already loaded base model (tests count its decodes). */
+  model?: EmbeddingModel;
+  onEpoch?: (e: TrainEpoch) => void;
+  onProgress?: (p: JobProgress) => void;
+  signal?: AbortSignal;
+  /** Test hook passed to the saver. */
+  onSaveStage?: (stage: SaveStage) => void | Promise<void>;
+}
+
+export const MIN_PHOTOS = 5;
+
+/** Recall of a model (its ONNX heads) on some photos of a featurised set. */
+async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[]): Promise<EvalResult> {
+  const index = new Map(photos.map((p, i) => [p, i]));
+  const caps = f.captions.filter((c) => index.has(c.photo));
+  const img = await model.embedImageFeatures(photos.map((p) => f.imageFeatures[p]!));
+  const txt = await model.embedTextFeatures(caps.map((c) => c.features));
+  return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!));
+}
+
+function outOfMemory(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? e);
+  return e instanceof RangeError || /out of memory|allocation failed|Array buffer allocation|OOM/i.test(msg);
+}
+
+export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> {
+  const started = Date.now();
+  const progress = (p: Partial<JobProgress> & { stage: string }) => opts.onProgress?.({ done: 0, total: 0, etaSeconds: null, ...p });
+  const backend = await initTf(opts.backend);
+  progress({ stage: 'Reading the captioned set' });
+  const set = await readCaptionSet(opts.set);
+  if (set.images.length < MIN_PHOTOS) {
+    throw new Error(`Captioned set ${set.dir} has ${set.images.length} usable photo(s); training needs at least ${MIN_PHOTOS}. Add photos and captions.`);
+  }
+  let store: Store | null = null;
+  let cache = opts.cache;
+  if (!cache && opts.dataDir) {
+    store = new Store(path.join(opts.dataDir, 'library.db'));
+    cache = storeFeatureCache(store);
+  }
+  cache ??= new MemoryFeatureCache();
+  const model = opts.model ?? (await loadModel(opts.baseModelDir));
+  try {
+    const f = await computeSetFeatures(model, set, cache, {
+      signal: opts.signal,
+      onProgress: (p) => progress({ stage: p.stage, done: p.done, total: p.total }),
+    });
+    if (f.images.length < MIN_PHOTOS) {
+      throw new Error(`Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
+    }
+    const seed = opts.seed ?? 42;
+    const split = splitByPhoto(f.images.length, { seed, valFraction: opts.valFraction ?? 0.2 });
+
+    progress({ stage: 'Measuring the current model' });
+    const before = await recallOn(model, f, split.val);
+
+    const resolved = await resolveModelFolder(opts.baseModelDir);
+    const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
+    const epochs = opts.epochs ?? 10;
+    const options = {
+      epochs,
+      loss: opts.loss ?? 'default',
+      seed,
+      batchSize: opts.batchSize ?? 64,
+      captionsPerPhoto: opts.captionsPerPhoto ?? 1,
+      lr: opts.lr ?? 1e-3,
+      weightDecay: opts.weightDecay ?? 1e-3,
+      valFraction: opts.valFraction ?? 0.2,
+      patience: opts.patience ?? 3,
+    };
+    const trained = await trainHeads({
+      ...options,
+      heads: base,
+      imageFeatures: f.imageFeatures,
+      captions: f.captions,
+      trainPhotos: split.train,
+      valPhotos: split.val,
+      signal: opts.signal,
+      onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
+      onEpoch: opts.onEpoch,
+    });
+    const trainSeconds = Math.round(trained.seconds * 10) / 10;
+
+    progress({ stage: 'Saving the new model' });
+    const saved = await saveTrainedModel({
+      modelsDir: opts.modelsDir,
+      baseDir: opts.baseModelDir,
+      baseManifest: resolved.manifest,
+      heads: trained.heads,
+      id: opts.id,
+      name: opts.name,
+      onStage: opts.onSaveStage,
+      training: {
+        dataset: set.dir,
+        options: { ...options, bestEpoch: trained.best.epoch, trainPhotos: split.train.length, valPhotos: split.val.length, captions: f.captions.length },
+        metrics: { before, after: trained.best.val },
+        trainSeconds,
+        backend,
+      },
+    });
+
+    // Recall of the saved model as the runtime runs it (ONNX heads), on the same validation photos.
+    const after = await loadModel(saved.dir);
+    let val: EvalResult;
+    try {
+      val = await recallOn(after, f, split.val);
+    } finally {
+      await after.dispose();
+    }
+    progress({ stage: 'Done', done: 1, total: 1 });
+    void started;
+    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history };
+  } catch (e) {
+    if (outOfMemory(e)) {
+      throw new Error(`Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });
+    }
+    throw e;
+  } finally {
+    if (!opts.model) await model.dispose();
+    store?.close();
+  }
+}
+
+/** Recall of a model on a whole captioned set (the CLI `eval`). */
+export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, cache: FeatureCache = new MemoryFeatureCache()): Promise<EvalResult> {
+  const set = await readCaptionSet(setDir);
+  const f = await computeSetFeatures(model, set, cache);
+  if (f.images.length === 0) throw new Error(`No readable photos in ${set.dir}. Check the photos in Images/.`);
+  return recallOn(model, f, f.images.map((_, i) => i));
+}
+
+// ---- worker ---------------------------------------------------------------------------------------------
+
+export type WorkerRequest = { type: 'cancel' };
+export type WorkerMessage =
+  | { type: 'progress'; progress: JobProgress }
+  | { type: 'epoch'; epoch: TrainEpoch }
+  | { type: 'done'; result: TrainResult }
+  | { type: 'error'; name: string; message: string };
+
+export interface RunInWorkerOptions extends TrainJobOptions {
+  onEpoch?: (e: TrainEpoch) => void;
+  onProgress?: (p: JobProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Run `trainModel` in a worker thread. Rejects with an AbortError when cancelled. */
+export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResult> {
+  const { onEpoch, onProgress, signal, ...job } = opts;
+  return new Promise<TrainResult>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const worker = startWorker(__dirname, 'train-worker', { workerData: job });
+    let settled = false;
+    let killTimer: NodeJS.Timeout | null = null;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      fn();
+      void worker.terminate();
+    };
+    const onAbort = () => {
+      worker.postMessage({ type: 'cancel' } satisfies WorkerRequest);
+      // A worker stuck in a long native call gets terminated after a grace period.
+      killTimer = setTimeout(() => finish(() => reject(abortError())), 5000);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') onProgress?.(m.progress);
+      else if (m.type === 'epoch') onEpoch?.(m.epoch);
+      else if (m.type === 'done') finish(() => resolve(m.result));
+      else if (m.type === 'error') {
+        const e = new Error(m.message);
+        e.name = m.name;
+        finish(() => reject(e));
+      }
+    });
+    worker.on('error', (e: Error & { code?: string }) => {
+      const msg =
+        e.code === 'ERR_WORKER_OUT_OF_MEMORY' || outOfMemory(e)
+          ? `Not enough memory to train on ${job.set}. Close other apps or train on a smaller set.`
+          : `Training stopped unexpectedly: ${e.message}`;
+      finish(() => reject(new Error(msg, { cause: e })));
+    });
+    worker.on('exit', (code) => finish(() => reject(signal?.aborted ? abortError() : new Error(`Training worker exited with code ${code} before finishing.`))));
+  });
+}
+
+function abortError(): Error {
+  const e = new Error('Training cancelled.');
+  e.name = 'AbortError';
+  return e;
+}

@@ -1,0 +1,248 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainEpoch } from '../../shared/api';
+import { generateTestModel } from '../../main/backend/model/generate';
+import { loadHeads } from '../../main/backend/model/heads-format';
+import { initHeads } from '../../main/backend/model/heads';
+import { readManifest } from '../../main/backend/model/manifest';
+import { loadModel } from '../../main/backend/model/model';
+import type { EmbeddingModel } from '../../main/backend/model/types';
+import { MemoryFeatureCache } from '../../main/backend/train/features';
+import { evaluateModelOnSet, runTrainingInWorker, trainModel } from '../../main/backend/train/job';
+import { saveTrainedModel } from '../../main/backend/train/save';
+import { makeRng } from '../../main/backend/train/split';
+import { initTf, tf } from '../../main/backend/train/tf';
+import { trainHeads } from '../../main/backend/train/trainer';
+import { makeCaptionedSet } from '../helpers/captioned-set';
+
+process.env.PHOTO_SEARCH_QUIET = '1';
+
+const PHOTOS = 150;
+let tmp: string;
+let baseDir: string;
+let setDir: string;
+const cache = new MemoryFeatureCache();
+let model: EmbeddingModel;
+let decodes = 0;
+
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'train-int-'));
+  baseDir = path.join(tmp, 'base');
+  setDir = path.join(tmp, 'set');
+  await generateTestModel(baseDir, { seed: 1, embedDim: 32 });
+  await makeCaptionedSet(setDir, { photos: PHOTOS, seed: 3, layout: 'captions.txt' });
+  model = await loadModel(baseDir);
+  // Count decodes: the second run on the same set must decode nothing.
+  const prepare = model.prepareImage.bind(model);
+  (model as { prepareImage: EmbeddingModel['prepareImage'] }).prepareImage = (input) => {
+    decodes++;
+    return prepare(input);
+  };
+  await initTf();
+});
+
+afterAll(async () => {
+  await model?.dispose();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) {
+      const p = path.join(e.parentPath, e.name);
+      out[path.relative(dir, p)] = (await fs.readFile(p)).toString('base64');
+    }
+  }
+  return out;
+}
+
+describe('retraining on a captioned set', () => {
+  let firstModelId = '';
+
+  it('a short seeded training lifts text→image R@5 far above chance and saves a new version', async () => {
+    const baseBefore = await snapshot(baseDir);
+    const epochs: TrainEpoch[] = [];
+    const stages = new Set<string>();
+    const modelsDir = path.join(tmp, 'models');
+    const r = await trainModel({
+      set: setDir,
+      baseModelDir: baseDir,
+      modelsDir,
+      cache,
+      model,
+      name: 'Shapes',
+      epochs: 8,
+      batchSize: 16,
+      captionsPerPhoto: 2,
+      lr: 5e-3,
+      seed: 1,
+      onEpoch: (e) => epochs.push(e),
+      onProgress: (p) => stages.add(p.stage.replace(/\d+ of \d+/, 'N of M')),
+    });
+    expect(decodes).toBe(PHOTOS);
+    // 30 validation photos: chance R@5 is 5/30 ≈ 16.7 %.
+    const chance = (5 / r.val.images) * 100;
+    expect(r.val.images).toBe(30);
+    expect(r.val.textToImage.r5).toBeGreaterThan(3 * chance);
+    expect(r.val.textToImage.r5).toBeGreaterThan(r.before!.textToImage.r5 + 25);
+    expect(epochs.length).toBe(r.epochs);
+    expect(epochs.length).toBeGreaterThan(0);
+    expect([...stages]).toEqual(expect.arrayContaining(['Reading the captioned set', 'Computing photo features', 'Epoch N of M', 'Saving the new model']));
+
+    const m = await readManifest(path.join(modelsDir, r.model));
+    expect(m.id).toBe(r.model);
+    expect(m.parent).toBe((await readManifest(baseDir)).id);
+    expect(m.name).toBe('Shapes');
+    expect(m.training?.dataset).toBe(path.resolve(setDir));
+    expect(m.training?.backend).toMatch(/wasm|cpu|tensorflow/);
+    expect((m.training?.metrics as { before: unknown }).before).toEqual(r.before);
+    // Towers are hard links of the base model's files.
+    const a = await fs.stat(path.join(baseDir, m.image.file));
+    const b = await fs.stat(path.join(modelsDir, r.model, m.image.file));
+    expect(b.ino).toBe(a.ino);
+    // The base model is untouched, and no temp folder is left.
+    expect(await snapshot(baseDir)).toEqual(baseBefore);
+    expect((await fs.readdir(modelsDir)).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    // The saved model's recall (ONNX heads) matches the one reported.
+    const saved = await loadModel(path.join(modelsDir, r.model));
+    const evalAll = await evaluateModelOnSet(saved, setDir, cache);
+    await saved.dispose();
+    expect(evalAll.images).toBe(PHOTOS);
+    expect(evalAll.captions).toBe(PHOTOS * 5);
+    expect(evalAll.textToImage.r10).toBeGreaterThan(30);
+    firstModelId = r.model;
+  });
+
+  it('a second run on the same set decodes no photo (features come from the cache)', async () => {
+    const before = decodes;
+    const r = await trainModel({ set: setDir, baseModelDir: baseDir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 1, seed: 2 });
+    expect(decodes).toBe(before);
+    expect(r.model).not.toBe(firstModelId);
+  });
+
+  it('a set with too few photos is a clear error', async () => {
+    const small = path.join(tmp, 'small');
+    await makeCaptionedSet(small, { photos: 3, seed: 9, layout: 'results.csv' });
+    await expect(trainModel({ set: small, baseModelDir: baseDir, modelsDir: path.join(tmp, 'models'), cache, model })).rejects.toThrow(
+      /^Captioned set .*small has 3 usable photo\(s\); training needs at least 5/,
+    );
+  });
+});
+
+describe('atomic save', () => {
+  for (const failAt of ['towers', 'heads', 'manifest', 'rename'] as const) {
+    it(`a failure at "${failAt}" leaves no folder and the base untouched`, async () => {
+      const modelsDir = path.join(tmp, `atomic-${failAt}`);
+      const baseBefore = await snapshot(baseDir);
+      const manifest = await readManifest(baseDir);
+      const heads = await loadHeads(path.join(baseDir, manifest.heads));
+      await expect(
+        saveTrainedModel({
+          modelsDir,
+          baseDir,
+          baseManifest: manifest,
+          heads,
+          id: 'broken',
+          training: { dataset: 'x' },
+          onStage: (s) => {
+            if (s === failAt) throw new Error(`injected failure at ${s}`);
+          },
+        }),
+      ).rejects.toThrow(`injected failure at ${failAt}`);
+      expect(await fs.readdir(modelsDir)).toEqual([]);
+      expect(await snapshot(baseDir)).toEqual(baseBefore);
+      // The same save without the failure works and loads.
+      const ok = await saveTrainedModel({ modelsDir, baseDir, baseManifest: manifest, heads, id: 'fine', training: { dataset: 'x' } });
+      expect(await fs.readdir(modelsDir)).toEqual(['fine']);
+      const m = await loadModel(ok.dir);
+      expect(m.id).toBe('fine');
+      await m.dispose();
+    });
+  }
+});
+
+describe('trainer memory and determinism', () => {
+  function synthetic(seed: number) {
+    const rng = makeRng(seed);
+    const spec = { kind: 'projection' as const, embedDim: 16, dropout: 0.1, imageInDim: 20, textInDim: 12, textPool: 'attention' as const, textPoolHidden: 8, textTokenMlp: { hidden: 8 }, logitScale: Math.log(1 / 0.07) };
+    const n = 40;
+    const imageFeatures = Array.from({ length: n }, () => Float32Array.from({ length: 20 }, () => rng() - 0.5));
+    const captions = Array.from({ length: n * 3 }, (_, j) => {
+      const L = 2 + (j % 4);
+      return { photo: j % n, features: { data: Float32Array.from({ length: L * 12 }, () => rng() - 0.5), length: L } };
+    });
+    return { heads: initHeads(spec, seed), imageFeatures, captions, trainPhotos: [...Array(32).keys()], valPhotos: [32, 33, 34, 35, 36, 37, 38, 39] };
+  }
+
+  it('leaks no tensors across epochs and is reproducible with a seed', async () => {
+    const start = tf.memory().numTensors;
+    const counts: number[] = [];
+    const run = () => trainHeads({ ...synthetic(4), epochs: 4, batchSize: 8, captionsPerPhoto: 2, seed: 7, patience: 10, onEpoch: () => counts.push(tf.memory().numTensors) });
+    const a = await run();
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(start);
+    const b = await run();
+    expect(b.history.map((e) => e.loss)).toEqual(a.history.map((e) => e.loss));
+    for (const [k, t] of a.heads.weights) expect(Array.from(b.heads.weights.get(k)!.data)).toEqual(Array.from(t.data));
+    // The optimiser did move the weights: the training loss went down over the epochs.
+    expect(a.history.at(-1)!.loss).toBeLessThan(a.history[0]!.loss - 0.05);
+    const t = await trainHeads({ ...synthetic(4), epochs: 2, batchSize: 8, loss: 'tutorial', seed: 1 });
+    expect(t.history.every((e) => Number.isFinite(e.loss))).toBe(true);
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('stops on cancel', async () => {
+    const controller = new AbortController();
+    await expect(trainHeads({ ...synthetic(5), epochs: 50, batchSize: 8, seed: 1, signal: controller.signal, onStep: () => controller.abort() })).rejects.toThrow('Training cancelled.');
+  });
+});
+
+describe('training in a worker thread', () => {
+  it('runs the whole job with progress and epoch events, using the data directory cache', async () => {
+    const dataDir = path.join(tmp, 'data');
+    await fs.mkdir(dataDir, { recursive: true });
+    const progress: string[] = [];
+    const epochs: TrainEpoch[] = [];
+    const r = await runTrainingInWorker({
+      set: setDir,
+      baseModelDir: baseDir,
+      modelsDir: path.join(dataDir, 'models'),
+      dataDir,
+      epochs: 2,
+      seed: 1,
+      batchSize: 16,
+      onProgress: (p) => progress.push(p.stage),
+      onEpoch: (e) => epochs.push(e),
+    });
+    expect(r.epochs).toBe(epochs.length);
+    expect(progress).toContain('Computing photo features');
+    expect((await readManifest(path.join(dataDir, 'models', r.model))).id).toBe(r.model);
+    await expect(fs.stat(path.join(dataDir, 'library.db'))).resolves.toBeTruthy();
+  });
+
+  it('cancels', async () => {
+    const controller = new AbortController();
+    const p = runTrainingInWorker({
+      set: setDir,
+      baseModelDir: baseDir,
+      modelsDir: path.join(tmp, 'cancel-models'),
+      epochs: 50,
+      signal: controller.signal,
+      onProgress: (x) => {
+        if (x.stage.startsWith('Epoch')) controller.abort();
+      },
+    });
+    await expect(p).rejects.toMatchObject({ name: 'AbortError', message: 'Training cancelled.' });
+    await expect(fs.readdir(path.join(tmp, 'cancel-models'))).rejects.toThrow();
+  });
+
+  it('reports a set with no usable pairs clearly', async () => {
+    const bad = path.join(tmp, 'bad');
+    await fs.mkdir(path.join(bad, 'Images'), { recursive: true });
+    await fs.writeFile(path.join(bad, 'captions.txt'), 'image,caption\nmissing.jpg,a red circle\n');
+    await expect(runTrainingInWorker({ set: bad, baseModelDir: baseDir, modelsDir: path.join(tmp, 'm2') })).rejects.toThrow(/^No usable photo-caption pairs in .*bad: 1 missing image/);
+  });
+});
