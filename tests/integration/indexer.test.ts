@@ -6,14 +6,14 @@ import { IndexCancelledError, indexFolders, reembedFromCache, type IndexProgress
 import { thumbnailPath } from '../../main/backend/library/thumbnails';
 import { Store } from '../../main/backend/store';
 import { BAD_FILES_PIXEL_LIMIT, encode, makeBadFiles, makePhotos, svgFor } from '../helpers/fixtures';
-import { tinyModel, type TinyModel } from '../helpers/tiny-model';
+import { copyModelAs, testModel, type CountingModel } from '../helpers/counting-model';
 
 let tmp: string;
-let model: TinyModel;
+let model: CountingModel;
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-indexer-'));
-  model = await tinyModel({ seed: 3 });
+  model = await testModel(path.join(tmp, 'model-a'), { seed: 3 });
 });
 afterAll(async () => {
   await model.dispose();
@@ -162,22 +162,24 @@ describe('indexFolders', () => {
     const { root, store } = fresh('models');
     await makePhotos(root, 8, 41);
     await indexFolders({ store, model, roots: [root] });
-    const sameTower = await tinyModel({ id: 'tiny-b', seed: 99, towerKey: model.imageTowerKey });
+    const sameTower = await copyModelAs(model.dir, path.join(tmp, 'model-b'), 'copy-b');
+    expect(sameTower.imageTowerKey).toBe(model.imageTowerKey);
     const s = await indexFolders({ store, model: sameTower, roots: [root] });
     expect(s).toMatchObject({ added: 0, updated: 8, unchanged: 0 });
     expect(sameTower.calls.prepareImage).toBe(0);
     expect(sameTower.calls.towerImages).toBe(0);
-    expect(store.countEmbeddings('tiny-b')).toBe(8);
+    expect(store.countEmbeddings('copy-b')).toBe(8);
 
-    const heads = await tinyModel({ id: 'tiny-c', seed: 5, towerKey: model.imageTowerKey });
+    const heads = await copyModelAs(model.dir, path.join(tmp, 'model-c'), 'copy-c');
     const progress: IndexProgress[] = [];
     const r = await reembedFromCache({ store, model: heads, batchSize: 3, onProgress: (p) => progress.push(p) });
     expect(r).toEqual({ embedded: 8, missing: 0, missingPaths: [] });
     expect(heads.calls.towerImages).toBe(0);
     expect(progress.at(-1)).toMatchObject({ done: 8, total: 8 });
-    expect(store.countEmbeddings('tiny-c')).toBe(8);
+    expect(store.countEmbeddings('copy-c')).toBe(8);
 
-    const otherTower = await tinyModel({ id: 'tiny-d', seed: 6 });
+    const otherTower = await testModel(path.join(tmp, 'model-d'), { seed: 6, id: 'other-d' });
+    expect(otherTower.imageTowerKey).not.toBe(model.imageTowerKey);
     const r2 = await reembedFromCache({ store, model: otherTower });
     expect(r2.embedded).toBe(0);
     expect(r2.missing).toBe(8);
@@ -195,12 +197,9 @@ describe('indexFolders', () => {
 
     const ac = new AbortController();
     // Cancel as soon as the first batch reaches the heads: the walk cannot have finished by then.
-    const spy: TinyModel = Object.create(model);
-    spy.embedImageFeatures = async (f: Float32Array[]) => {
-      ac.abort();
-      return model.embedImageFeatures(f);
-    };
-    const err = await indexFolders({ store, model: spy, roots: [root], batchSize: 4, decodeConcurrency: 2, signal: ac.signal }).catch((e: unknown) => e);
+    model.beforeEmbed = () => ac.abort();
+    const err = await indexFolders({ store, model, roots: [root], batchSize: 4, decodeConcurrency: 2, signal: ac.signal }).catch((e: unknown) => e);
+    model.beforeEmbed = null;
     expect(err).toBeInstanceOf(IndexCancelledError);
     const partial = (err as IndexCancelledError).summary;
     expect(partial.removed).toBe(0); // the walk did not complete: nothing may be deleted
