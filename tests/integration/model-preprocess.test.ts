@@ -161,6 +161,7 @@ describe('bad images fail with a one-line reason', () => {
     expect(describeImageError(new Error('VipsJpeg: premature end of JPEG image'))).toBe('truncated or corrupt image');
     expect(describeImageError(Object.assign(new Error('x'), { code: 'EACCES' }))).toBe('unreadable (permission denied)');
     expect(describeImageError(new Error('something odd\nstack'))).toBe('could not decode image (something odd)');
+    expect(describeImageError(new Error('heif: Unsupported feature: Unsupported codec'))).toBe('unsupported or corrupt HEIC/HEIF image');
   });
 });
 

@@ -100,20 +100,24 @@ export async function prepareImage(input: string | Buffer, pre: ImagePreprocess,
 export function normalize(data: Uint8Array, channels: number, pre: ImagePreprocess): Float32Array {
   const n = pre.size * pre.size;
   const out = new Float32Array(n * 3);
-  const scale = [0, 1, 2].map((c) => 1 / (pre.rescale * pre.std[c]));
-  const offset = [0, 1, 2].map((c) => -pre.mean[c] / pre.std[c]);
+  // A 256-entry table per channel: about twice as fast as the arithmetic per pixel.
+  const luts = [0, 1, 2].map((c) => {
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = (v / pre.rescale - pre.mean[c]) / pre.std[c];
+    return lut;
+  });
   if (pre.layout === 'nchw') {
     for (let c = 0; c < 3; c++) {
-      const s = scale[c];
-      const o = offset[c];
+      const lut = luts[c];
       const base = c * n;
-      for (let i = 0, j = c; i < n; i++, j += channels) out[base + i] = data[j] * s + o;
+      for (let i = 0, j = c; i < n; i++, j += channels) out[base + i] = lut[data[j]];
     }
   } else {
+    const [r, g, b] = luts;
     for (let i = 0, j = 0, k = 0; i < n; i++, j += channels, k += 3) {
-      out[k] = data[j] * scale[0] + offset[0];
-      out[k + 1] = data[j + 1] * scale[1] + offset[1];
-      out[k + 2] = data[j + 2] * scale[2] + offset[2];
+      out[k] = r[data[j]];
+      out[k + 1] = g[data[j + 1]];
+      out[k + 2] = b[data[j + 2]];
     }
   }
   return out;
@@ -175,6 +179,8 @@ export function describeImageError(e: unknown, _file?: string): string {
   if (/buffer is empty|empty file/i.test(msg)) return 'empty file';
   if (/unsupported image format|input file is missing|not a known file format|bad seek|is not in a known format/i.test(msg)) return 'not an image';
   if (/pixel limit/i.test(msg)) return 'image too large';
+  // sharp's prebuilt libvips reads HEIF containers only with AVIF inside: iPhone HEIC photos land here.
+  if (/heif|heic/i.test(msg)) return 'unsupported or corrupt HEIC/HEIF image';
   if (/premature end|truncat|corrupt|invalid|bad|unexpected end|not enough|vipsjpeg|pngload|webp|gifload|tiff|heif|read error|decode/i.test(msg)) return 'truncated or corrupt image';
   return `could not decode image (${msg.split('\n')[0].slice(0, 120)})`;
 }
