@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTestModel } from '../../main/backend/model/generate';
 import { loadHeads } from '../../main/backend/model/heads-format';
 import { detectLayout, importModel, type ImportProgress } from '../../main/backend/model/import';
 import { loadModel } from '../../main/backend/model/model';
@@ -132,6 +133,21 @@ describe('import a Hugging Face / transformers.js CLIP folder', () => {
     expect([first.id, second.id]).toEqual(['clip-test', 'clip-test-2']);
     await expect(importModel({ source: src, modelsDir, id: 'clip-test' })).rejects.toThrow('A model with id "clip-test" already exists');
     await expect(importModel({ source: src, modelsDir, id: 'Bad Id!' })).rejects.toThrow('is not a valid model id');
+  });
+
+  it("agrees with the runtime's direct loading of the same Hugging Face folder (generateTestModel, no config.json)", async () => {
+    const src = path.join(root, 'hf-gen', 'generated');
+    await generateTestModel(src, { seed: 3, layout: 'hf', embedDim: 24, hfConfig: false });
+    const r = await importModel({ source: src, modelsDir: await fresh('models-hf-gen') });
+    const [imported, direct] = await Promise.all([loadModel(r.dir), loadModel(src)]);
+    try {
+      const a = await embedAll(imported, ['a dog in the snow'], images);
+      const b = await embedAll(direct, ['a dog in the snow'], images);
+      expect(a.i[0].length).toBe(24);
+      for (const [x, y] of [[a.t[0], b.t[0]], [a.i[1], b.i[1]]]) for (let j = 0; j < 24; j++) expect(x[j]).toBeCloseTo(y[j], 5);
+    } finally {
+      await Promise.all([imported.dispose(), direct.dispose()]);
+    }
   });
 });
 
