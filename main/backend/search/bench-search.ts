@@ -3,7 +3,7 @@
  * Store, batched transactions), loaded into a VectorIndex the way the service loads it, then timed queries.
  * `photo-search bench search --vectors N --dim D` prints the result; docs/BENCHMARKS.md records runs.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EmbeddingModel } from '../model/types';
@@ -32,6 +32,8 @@ export interface BenchSearchResult {
   /** Index search alone (kernel scan + top-K + re-rank). */
   p50Ms: number;
   p95Ms: number;
+  /** Fastest query: the kernel's speed when other processes share the cores (p50 includes their noise). */
+  minMs: number;
   /** Store → index load time, and the store fill time (not part of the app's start-up). */
   loadMs: number;
   fillMs: number;
@@ -169,12 +171,13 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
       k,
       p50Ms: percentile(times, 0.5),
       p95Ms: percentile(times, 0.95),
+      minMs: times[0],
       loadMs,
       fillMs,
       memoryMB: index.memoryBytes() / MB,
       rssDeltaMB: (after.rss - before.rss) / MB,
       externalDeltaMB: (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / MB,
-      dbMB: statSync(store.file).size / MB,
+      dbMB: fileBytes(store.file) / MB,
       recallAt10: total10 ? found10 / total10 : 1,
       ...text,
     };
@@ -182,4 +185,9 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Database size on disk, with its write-ahead log (recent batches live there until a checkpoint). */
+function fileBytes(db: string): number {
+  return [db, `${db}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
 }

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { benchSearch, randomUnitVector, seededRandom } from '../../main/backend/search/bench-search';
+
+describe('benchSearch', () => {
+  it('fills a scratch store, loads it and reports latency, memory and recall', async () => {
+    const messages: string[] = [];
+    const r = await benchSearch({ vectors: 3000, dim: 64, queries: 50, seed: 7, onProgress: (m) => messages.push(m) });
+    expect(r.vectors).toBe(3000);
+    expect(r.queries).toBe(50);
+    expect(r.recallAt10).toBe(1);
+    expect(r.p50Ms).toBeGreaterThan(0);
+    expect(r.p95Ms).toBeGreaterThanOrEqual(r.p50Ms);
+    expect(r.minMs).toBeLessThanOrEqual(r.p50Ms);
+    expect(r.loadMs).toBeGreaterThan(0);
+    // 3000 rows × (64 floats + an id) + the id map, sized once from the row count.
+    expect(r.memoryMB * 1024 * 1024).toBe(3000 * (64 * 4 + 8) + 3000 * 40);
+    expect(r.dbMB).toBeGreaterThan((3000 * 64 * 4) / 1024 / 1024);
+    expect(messages.some((m) => m.startsWith('loaded 3000 vectors'))).toBe(true);
+  });
+
+  it('draws seeded unit vectors', () => {
+    const a = randomUnitVector(128, seededRandom(3));
+    const b = randomUnitVector(128, seededRandom(3));
+    expect(a).toEqual(b);
+    expect(a.reduce((s, x) => s + x * x, 0)).toBeCloseTo(1, 5);
+    expect(randomUnitVector(128, seededRandom(4))).not.toEqual(a);
+  });
+});
