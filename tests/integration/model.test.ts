@@ -104,6 +104,23 @@ describe('text features', () => {
     await model.dispose();
   });
 
+  it('are token 0 of the sequence for cls towers', async () => {
+    const dir = await generateTestModel(path.join(tmp, 'cls'), { textKind: 'sequence' });
+    const seq = await loadModel(dir);
+    const [s] = await seq.textFeatures(['red dog']);
+    await seq.dispose();
+    const m = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+    m.text.outputKind = 'cls';
+    await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(m));
+    const cls = await loadModel(dir);
+    const [c] = await cls.textFeatures(['red dog']);
+    expect(c.length).toBe(1);
+    expect(Array.from(c.data)).toEqual(Array.from(s.data.slice(0, 48)));
+    const [e] = await cls.embedTextFeatures([c]);
+    expect(norm(e)).toBeCloseTo(1, 5);
+    await cls.dispose();
+  });
+
   it('are one vector per text for pooled towers', async () => {
     const model = await loadModel(await generateTestModel(path.join(tmp, 'pooled'), { textKind: 'pooled' }));
     expect(model.manifest.text.outputKind).toBe('pooled');
