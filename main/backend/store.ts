@@ -316,6 +316,9 @@ export class Store {
          WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?)
          ORDER BY p.id`,
       ),
+      countMissingEmbedding: db
+        .prepare('SELECT count(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?)')
+        .pluck(),
       getFeature: db.prepare('SELECT dim, length, data FROM features WHERE tower_key = ? AND content_hash = ?'),
       hasFeature: db.prepare('SELECT 1 FROM features WHERE tower_key = ? AND content_hash = ?').pluck(),
       putFeature: db.prepare(
@@ -566,6 +569,10 @@ export class Store {
         return { ids, matrix, dim };
       })
       .deferred();
+  }
+
+  countMissingEmbedding(modelId: string): number {
+    return this.s.countMissingEmbedding.get(modelId) as number;
   }
 
   photosMissingEmbedding(modelId: string): PhotoRow[] {

@@ -1,9 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexCancelledError, indexFolders, reembedFromCache, type IndexProgress } from '../../main/backend/library/indexer';
-import { thumbnailPath } from '../../main/backend/library/thumbnails';
+import { pruneThumbnails, thumbnailFor, thumbnailPath } from '../../main/backend/library/thumbnails';
 import { Store } from '../../main/backend/store';
 import { BAD_FILES_PIXEL_LIMIT, encode, makeBadFiles, makePhotos, svgFor } from '../helpers/fixtures';
 import { copyModelAs, testModel, type CountingModel } from '../helpers/counting-model';
@@ -210,5 +211,22 @@ describe('indexFolders', () => {
     const done = await indexFolders({ store, model, roots: [root], batchSize: 4 });
     expect(done).toMatchObject({ added: 20, removed: 6, images: 48 });
     store.close();
+  });
+});
+
+describe('thumbnails', () => {
+  it('makes a 256 px JPEG on demand, once, atomically, keyed by content hash; prunes unknown ones', async () => {
+    const dir = path.join(tmp, 'thumbs-on-demand');
+    const [big] = await makePhotos(path.join(tmp, 'thumb-src'), [{ name: 'wide', format: 'png', width: 800, height: 400, shapes: [{ shape: 'circle', color: 'red', x: 0.3, y: 0.5, size: 0.5 }] }]);
+    const hash = 'ab'.repeat(32);
+    const [a, b] = await Promise.all([thumbnailFor({ path: big.path, contentHash: hash }, dir), thumbnailFor({ path: big.path, contentHash: hash }, dir)]);
+    expect(a).toBe(thumbnailPath(dir, hash));
+    expect(b).toBe(a);
+    const meta = await sharp(a).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 256, 128]);
+    expect(readdirSync(path.dirname(a))).toEqual([path.basename(a)]); // no temp files left
+    expect(await pruneThumbnails(dir, (h) => h !== hash)).toBe(1);
+    expect(existsSync(a)).toBe(false);
+    expect(() => thumbnailPath(dir, '../../etc/passwd')).toThrow(/Invalid content hash/);
   });
 });

@@ -138,6 +138,13 @@ describe('Store vectors and batches', () => {
     for (let i = 0; i < 50; i++) expect(Array.from(matrix.subarray(i * 5, i * 5 + 5))).toEqual(Array.from(vec(i, 5)));
     expect(s.embeddingsForModel('none')).toEqual({ ids: new Int32Array(0), matrix: new Float32Array(0), dim: 0 });
     expect(s.photosMissingEmbedding('m1').map((p) => p.path)).toEqual([path.join(root, 'other.jpg')]);
+    expect(s.countMissingEmbedding('m1')).toBe(1);
+    expect(s.countMissingEmbedding('m2')).toBe(50);
+    // Paged iteration yields the same rows as the matrix.
+    const rows = [...s.iterateEmbeddings('m1', 7)];
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(Array.from(rows[49].vector)).toEqual(Array.from(vec(49, 5)));
+    expect(s.photosByIds([ids[3], 999999, ids[1]]).map((p) => p.id)).toEqual([ids[3], ids[1]]);
   });
 
   it('caches features by (tower, content hash), including sequences', () => {
