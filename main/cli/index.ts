@@ -9,6 +9,10 @@ import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
 import { Backend } from '../backend/service';
 import { Progress } from './progress';
+import { startServer } from '../server/index';
+import { appRoot } from '../backend/model/registry';
+import { benchSearch } from '../backend/search/bench-search';
+import { benchIndex } from '../backend/bench/bench-index';
 
 interface GlobalOpts {
   data?: string;
@@ -57,7 +61,7 @@ async function follow<T>(backend: Backend, job: { info: JobInfo; done: Promise<T
   }
 }
 
-export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<void>) => Promise<void>): Command {
+export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<void>, needsBackend?: boolean) => Promise<void>): Command {
   const program = new Command('photo-search')
     .description('Find photos by what they show, offline.')
     .option('--data <dir>', 'data folder (default: $PHOTO_SEARCH_DATA, else the app data folder)')
@@ -222,8 +226,6 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--allow-remote', 'allow listening on a non-loopback address (anyone on the network can reach your photos)')
     .action((o: { port: number; host: string; allowRemote?: boolean }) =>
       run(async (b) => {
-        const { startServer } = await import('../server/index');
-        const { appRoot } = await import('../backend/model/registry');
         b.warmUp();
         const server = await startServer({
           backend: b,
@@ -252,7 +254,6 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--json')
     .action((o: { vectors: number; dim: number; queries: number; json?: boolean }) =>
       run(async () => {
-        const { benchSearch } = await import('../backend/search/bench-search');
         const r = await benchSearch({ vectors: o.vectors, dim: o.dim, queries: o.queries, seed: 1 });
         out(!!o.json, r, () => Object.entries(r).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`).join('\n'));
       }, false),
@@ -264,9 +265,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--json')
     .action((folder: string, o: { json?: boolean }) =>
       run(async (b) => {
-        const { benchIndex } = await import('../backend/bench/bench-index');
         const model = await b.activeModel();
-        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir });
+        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${m}\n`) });
         out(!!o.json, r, () => Object.entries(r).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`).join('\n'));
       }),
     );
