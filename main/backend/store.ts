@@ -255,12 +255,15 @@ export class Store {
     if (current === VERSION) return;
     if (readonly) throw new StoreError(`The library database ${this.file} needs an upgrade (schema ${current} → ${VERSION}). Open it once read-write.`);
     // Each step runs in its own transaction with the version bump, so a crash leaves a consistent version.
+    // The version is re-read under the write lock: another process (the index worker) may have migrated first.
     for (let v = current + 1; v <= VERSION; v++) {
-      const sql = MIGRATIONS[v];
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.pragma(`user_version = ${v}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          if ((this.db.pragma('user_version', { simple: true }) as number) >= v) return;
+          this.db.exec(MIGRATIONS[v]);
+          this.db.pragma(`user_version = ${v}`);
+        })
+        .immediate();
     }
   }
 
