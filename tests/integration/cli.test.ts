@@ -1,0 +1,117 @@
+/**
+ * The CLI end to end, as a user runs it: the compiled `bin/photo-search.js` (npm test builds first) on a
+ * folder it never saw with bad files mixed in, a generated model, a temp data folder.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTestModel } from '../../main/backend/model/generate';
+import { makeBadFiles, makePhotos } from '../helpers/fixtures';
+
+const run = promisify(execFile);
+const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
+
+let tmp: string;
+let env: NodeJS.ProcessEnv;
+
+async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-cli-'));
+  const modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3 });
+  env = { ...process.env, PHOTO_SEARCH_DATA: path.join(tmp, 'data'), PHOTO_SEARCH_MODEL_DIR: modelDir };
+  await makePhotos(path.join(tmp, 'photos'), 12, 5);
+  await makeBadFiles(path.join(tmp, 'photos'));
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('photo-search CLI', () => {
+  it('indexes a folder with bad files, counts exactly the good photos, and searches', async () => {
+    const idx = await cli(['index', path.join(tmp, 'photos'), '--json']);
+    expect(idx.code, idx.stderr).toBe(0);
+    const summary = JSON.parse(idx.stdout);
+    expect(summary.skipped).toBeGreaterThanOrEqual(3);
+
+    const st = await cli(['status', '--json']);
+    const status = JSON.parse(st.stdout);
+    const good = (await fs.readdir(path.join(tmp, 'photos'))).filter((f) => f.startsWith('photo-')).length;
+    // Files the fixture marks bad are skipped; the count of indexed photos is the good ones (plus the
+    // "huge" image, which is only over a deliberately small limit that this run does not set).
+    expect(status.images).toBe(summary.added);
+    expect(status.images).toBeGreaterThanOrEqual(good);
+    expect(status.skipped).toBe(summary.skipped);
+    expect(status.roots).toEqual([path.join(tmp, 'photos')]);
+    expect(typeof status.model).toBe('string');
+
+    const s = await cli(['search', 'a red circle', '--top', '5', '--json']);
+    expect(s.code, s.stderr).toBe(0);
+    const hits = JSON.parse(s.stdout) as { path: string; score: number }[];
+    expect(hits).toHaveLength(5);
+    for (const h of hits) expect(existsSync(h.path)).toBe(true);
+    const scores = hits.map((h) => h.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(new Set(hits.map((h) => h.path)).size).toBe(hits.length);
+  });
+
+  it('brings the count right after deleting and adding files', async () => {
+    const dir = path.join(tmp, 'photos');
+    const before = JSON.parse((await cli(['status', '--json'])).stdout).images as number;
+    await fs.rm(path.join(dir, 'photo-000.jpg'));
+    await fs.rm(path.join(dir, 'photo-001.png'));
+    await makePhotos(path.join(dir, 'more'), 3, 99);
+    const r = await cli(['index', dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.removed).toBe(2);
+    expect(summary.added).toBe(3);
+    const after = JSON.parse((await cli(['status', '--json'])).stdout).images;
+    expect(after).toBe(before - 2 + 3);
+    const hits = JSON.parse((await cli(['search', 'blue square', '--top', '50', '--json'])).stdout) as { path: string }[];
+    expect(hits.some((h) => h.path === path.join(dir, 'photo-000.jpg'))).toBe(false);
+    expect(hits.filter((h) => h.path.startsWith(path.join(dir, 'more') + path.sep))).toHaveLength(3);
+    expect(hits).toHaveLength(after);
+  });
+
+  it('finds a photo like an indexed one first with --like', async () => {
+    const photo = path.join(tmp, 'photos', 'photo-002.webp');
+    const r = await cli(['search', '--like', photo, '--top', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const hits = JSON.parse(r.stdout) as { path: string }[];
+    expect(hits.length).toBe(3);
+    expect(hits.map((h) => h.path)).not.toContain(photo); // the photo itself is not its own neighbour
+  });
+
+  it('prints one clear line and exits non-zero on user errors', async () => {
+    const missing = await cli(['index', path.join(tmp, 'nope')]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim()).toBe(`photo-search: Folder ${path.join(tmp, 'nope')} not found. Check the path.`);
+
+    const empty = await cli(['search', 'dog'], { PHOTO_SEARCH_DATA: path.join(tmp, 'empty-data') });
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr.trim().split('\n')).toHaveLength(1);
+    expect(empty.stderr).toMatch(/library is empty/);
+
+    const unknown = await cli(['models', 'use', 'no-such-model']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/Unknown model "no-such-model"/);
+    expect(unknown.stderr).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
+  });
+
+  it('lists models with the active one marked', async () => {
+    const r = await cli(['models', '--json']);
+    const list = JSON.parse(r.stdout) as { id: string; active: boolean }[];
+    expect(list.filter((m) => m.active)).toHaveLength(1);
+  });
+});
