@@ -49,20 +49,6 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-const STATUS_FOR: Record<ErrorCode, number> = {
-  invalid_input: 400,
-  not_found: 404,
-  empty_library: 409,
-  unknown_model: 404,
-  model_error: 500,
-  bad_dataset: 400,
-  busy: 409,
-  cancelled: 409,
-  forbidden: 403,
-  unsupported: 501,
-  internal: 500,
-};
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -147,8 +133,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const valid = validateRequest(method, body);
     if (!valid.ok) throw new HttpError(400, 'invalid_input', valid.message);
-    const result = await backendCall(method, valid.value);
-    sendResult(res, result.ok ? 200 : STATUS_FOR[result.code] ?? 500, result);
+    // The backend's own errors are answers, not transport failures: 200 with { ok: false, code, message }
+    // (a 4xx/5xx would also print a console error in the browser for every "not found" the user can hit).
+    sendResult(res, 200, await backendCall(method, valid.value));
   }
 
   async function backendCall(method: Parameters<BackendPort['call']>[0], body: unknown): Promise<Result<unknown>> {

@@ -17,6 +17,8 @@ export function formatEta(seconds: number | null): string {
 export function formatDate(iso: string | null): string {
   if (!iso) return '';
   const d = new Date(iso);
+  // Generated and built-in models carry no real date (epoch 0).
+  if (d.getTime() === 0) return '';
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 

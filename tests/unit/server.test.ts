@@ -148,9 +148,9 @@ describe('API calls', () => {
     expect(JSON.parse(r.body)).toMatchObject({ ok: false, code: 'invalid_input' });
   });
 
-  it('maps backend error codes to HTTP statuses and keeps the Result', async () => {
+  it('returns backend errors as Results with status 200 (they are answers, not transport failures)', async () => {
     const r = await post(port, 'openPhoto', { id: 1 });
-    expect(r.status).toBe(501);
+    expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ ok: false, code: 'unsupported', message: 'This needs the desktop app.' });
   });
 });

@@ -64,7 +64,7 @@ export function ModelsPanel() {
                     {m.builtin && <span className="badge">Built-in</span>}
                   </div>
                   <div className="muted small-text">
-                    <code>{m.id}</code> · {m.embedDim}-d · {formatDate(m.createdAt)}
+                    <code>{m.id}</code> · {m.embedDim}-d{formatDate(m.createdAt) ? ` · ${formatDate(m.createdAt)}` : ''}
                   </div>
                   <Provenance m={m} />
                 </div>
@@ -126,10 +126,12 @@ function Provenance({ m }: { m: ModelInfo }) {
 function summarizeMetrics(metrics: Record<string, unknown> | null): string {
   if (!metrics) return '';
   const out: string[] = [];
-  const val = (metrics.val ?? metrics) as Record<string, unknown>;
+  const val = (metrics.after ?? metrics.val ?? metrics) as Record<string, unknown>;
   const t2i = val.textToImage as Record<string, unknown> | undefined;
   if (t2i && typeof t2i.r5 === 'number') {
-    out.push(`R@1 ${Number(t2i.r1).toFixed(1)}% · R@5 ${t2i.r5.toFixed(1)}% · R@10 ${Number(t2i.r10).toFixed(1)}%`);
+    out.push(`Held-out text → photo: R@1 ${Number(t2i.r1).toFixed(1)}% · R@5 ${t2i.r5.toFixed(1)}% · R@10 ${Number(t2i.r10).toFixed(1)}%`);
+    const before = (metrics.before as Record<string, Record<string, number>> | undefined)?.textToImage;
+    if (before && typeof before.r5 === 'number') out.push(`before training R@5 ${before.r5.toFixed(1)}%`);
   } else {
     for (const [k, v] of Object.entries(metrics)) {
       if (typeof v === 'number') out.push(`${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`);

@@ -1,0 +1,321 @@
+// The real UI in Chromium through browser mode: the real CLI (`photo-search serve`) over a temp data
+// folder and a generated model; generated photos and a generated captioned set. Screenshots go to
+// test-results/e2e/ as artifacts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTestModel } from '../../main/backend/model/generate';
+import { makeCaptionedSet } from '../helpers/captioned-set';
+import { makePhotos } from '../helpers/fixtures';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = path.resolve(__dirname, '..', '..');
+const SHOTS = path.join(ROOT, 'test-results', 'e2e');
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const IN_CI = !!process.env.CI;
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const PHOTOS = 24;
+
+if (!HAVE_CHROMIUM && !IN_CI) {
+  console.warn(`Skipping the e2e suite: ${CHROMIUM} not found. Install it with \`apt-get install -y chromium\` to run it (CI always runs it).`);
+}
+
+describe.runIf(!HAVE_CHROMIUM && IN_CI)('e2e prerequisites', () => {
+  it('has Chromium in CI', () => {
+    throw new Error(`${CHROMIUM} is missing: CI must install chromium (apt-get install -y chromium) before the e2e suite.`);
+  });
+});
+
+/** Start `photo-search serve --port 0` and resolve with its URL once it prints it. */
+function startCli(dataDir: string, modelDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'photo-search.js'), 'serve', '--port', '0', '--data', dataDir, '--model-dir', modelDir], {
+    cwd: ROOT,
+    env: { ...process.env, PHOTO_SEARCH_MODEL_DIR: modelDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`photo-search serve did not start within 60 s:\n${out}`)), 60_000);
+    const onData = (b: Buffer) => {
+      out += b.toString('utf8');
+      const m = /running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1], output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`photo-search serve exited with ${code} before starting:\n${out}`));
+    });
+  });
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
+  let tmp: string;
+  let server: Awaited<ReturnType<typeof startCli>>;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  const shot = (name: string, p: Page = page) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  function watch(p: Page): void {
+    p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+  }
+
+  beforeAll(async () => {
+    for (const f of ['dist/renderer/index.html', 'dist/main/cli/index.js']) {
+      if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` before the e2e suite.`);
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-'));
+    await Promise.all([
+      generateTestModel(path.join(tmp, 'model'), { seed: 3 }),
+      makePhotos(path.join(tmp, 'photos'), PHOTOS, 7),
+      makeCaptionedSet(path.join(tmp, 'set'), { photos: 40, seed: 5 }),
+    ]);
+    server = await startCli(path.join(tmp, 'data'), path.join(tmp, 'model'));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
+    page = await context.newPage();
+    watch(page);
+    await page.goto(server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server?.child.exitCode === null) {
+      const exited = new Promise((r) => server.child.once('exit', r));
+      server.child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('starts with an empty library and says what to do next', async () => {
+    await expect(page.getByRole('heading', { name: 'Add a folder in Library to start' })).toBeVisibleSoon();
+    await expect(page.getByRole('searchbox', { name: 'Search photos' })).toBeFocusedSoon();
+    await shot('01-empty');
+  });
+
+  it('shows a readable one-line error for a folder that does not exist', async () => {
+    await page.getByRole('button', { name: 'Go to Library' }).click();
+    await page.getByLabel('Folder path').fill(path.join(tmp, 'no-such-folder'));
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toContain('no-such-folder');
+    expect(text).not.toContain('\n');
+    expect(text).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('adds a folder and shows indexing finish with counts', async () => {
+    await page.getByLabel('Folder path').fill(path.join(tmp, 'photos'));
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    await page.getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos')).waitFor();
+    const summary = page.getByTestId('index-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    expect(await summary.textContent()).toMatch(new RegExp(`Done: ${PHOTOS} added`));
+    expect(await page.getByTestId('job-counts').textContent()).toBe(`${PHOTOS} of ${PHOTOS}`);
+    expect(await page.getByRole('progressbar', { name: 'Indexing progress' }).getAttribute('value')).toBe(String(PHOTOS));
+    await page.locator('.status').getByText(`${PHOTOS} photos`).waitFor();
+    await shot('02-library-indexed');
+  });
+
+  it('searches as you type and loads every thumbnail', async () => {
+    await page.getByRole('tab', { name: 'Search' }).click();
+    await page.getByRole('searchbox').fill('red circle');
+    const results = page.getByRole('list', { name: 'Results' });
+    await results.waitFor();
+    const items = results.getByRole('listitem');
+    expect(await items.count()).toBe(PHOTOS);
+    const imgs = results.locator('img');
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('ul[aria-label="Results"] img')].every((i) => i.complete && i.naturalWidth > 0), null, {
+      timeout: 30_000,
+    });
+    const alts = await imgs.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
+    for (const alt of alts) expect(alt).toMatch(/^photo-\d{3}\.(jpg|png|webp)$/);
+    const scores = await results.locator('.score').allTextContents();
+    const values = scores.map(Number);
+    expect(values.every((v) => Number.isFinite(v) && v >= -1 && v <= 1)).toBe(true);
+    expect([...values].sort((a, b) => b - a)).toEqual(values);
+    await shot('03-search-results');
+  });
+
+  it('moves through results with the keyboard, opens the large view with Enter and leaves it with Escape', async () => {
+    const results = page.getByRole('list', { name: 'Results' });
+    await page.getByRole('searchbox').press('ArrowDown');
+    const first = results.getByRole('button').nth(0);
+    await expect(first).toBeFocusedSoon();
+    await page.keyboard.press('ArrowRight');
+    const second = results.getByRole('button').nth(1);
+    await expect(second).toBeFocusedSoon();
+    expect(await second.getAttribute('aria-current')).toBe('true');
+    expect(await first.getAttribute('aria-current')).toBeNull();
+    // Down moves by a whole row of the responsive grid.
+    const cols = await results.evaluate((ul) => getComputedStyle(ul).gridTemplateColumns.split(' ').length);
+    await page.keyboard.press('ArrowDown');
+    await expect(results.getByRole('button').nth(1 + cols)).toBeFocusedSoon();
+    await page.keyboard.press('ArrowUp');
+    await expect(second).toBeFocusedSoon();
+    const name = await second.locator('img').getAttribute('alt');
+
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: name! });
+    await dialog.waitFor();
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('[role="dialog"] img');
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
+    await shot('04-large-view');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await expect(second).toBeFocusedSoon();
+  });
+
+  it('copies the path and finds more like this', async () => {
+    const selected = page.getByRole('region', { name: 'Selected photo' }).or(page.locator('.selection-bar'));
+    await selected.getByRole('button', { name: 'Copy path' }).click();
+    await page.getByRole('status').getByText(/^Copied \//).waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied.startsWith(path.join(tmp, 'photos'))).toBe(true);
+
+    // Browser mode cannot open files: the answer is one readable line, not a crash.
+    await selected.getByRole('button', { name: 'Open file' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/^Only in the desktop app: /);
+
+    await selected.getByRole('button', { name: 'More like this' }).click();
+    const own = copied.split(/[\\/]/).pop()!;
+    await page.locator('.chip').getByText(own).waitFor();
+    // The other photos, ranked by likeness; the photo itself is left out.
+    await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Results"] li').length === n, PHOTOS - 1);
+    const alts = await page.getByRole('list', { name: 'Results' }).locator('img').evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
+    expect(alts).not.toContain(own);
+    await shot('05-more-like-this');
+    await page.getByRole('button', { name: 'Back to text search' }).click();
+  });
+
+  it('focuses search with Ctrl+F from another section', async () => {
+    await page.getByRole('tab', { name: 'Models' }).click();
+    await page.keyboard.press('Control+f');
+    await expect(page.getByRole('searchbox')).toBeFocusedSoon();
+    expect(await page.getByRole('tab', { name: 'Search' }).getAttribute('aria-selected')).toBe('true');
+  });
+
+  let trainedId = '';
+
+  it('inspects a captioned set, trains, charts each epoch and shows before/after recall', async () => {
+    await page.getByRole('tab', { name: 'Training' }).click();
+    await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'set'));
+    await page.getByRole('button', { name: 'Inspect' }).click();
+    const info = page.getByTestId('set-info');
+    await info.waitFor();
+    expect(await info.textContent()).toMatch(/40 photos, 200 captions/);
+    await page.getByLabel('Model name').fill('e2e-shapes');
+    await page.getByLabel('Epochs').fill('3');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const result = page.getByTestId('train-result');
+    await result.waitFor({ timeout: 120_000 });
+    trainedId = ((await result.getByRole('heading').textContent()) ?? '').replace(/^Result: /, '');
+    expect(trainedId).not.toBe('');
+    const canvas = page.locator('.chart canvas');
+    const box = await canvas.boundingBox();
+    expect(box && box.width > 100 && box.height > 100).toBe(true);
+    const rows = result.getByRole('table', { name: 'Recall before and after' }).locator('tbody tr');
+    expect(await rows.count()).toBe(6);
+    expect(await rows.first().textContent()).toMatch(/Text → photo R@1\d+\.\d%\d+\.\d%/);
+    await shot('06-training-result');
+  });
+
+  it('activates the trained model, then rolls back', async () => {
+    const result = page.getByTestId('train-result');
+    await result.getByRole('button', { name: 'Use this model' }).click();
+    await result.getByText('Active').waitFor();
+    await page.locator('.status').getByText(trainedId).waitFor({ timeout: 30_000 });
+    const rollback = result.getByRole('button', { name: /^Roll back to / });
+    await rollback.click();
+    await result.getByRole('button', { name: 'Use this model' }).waitFor({ timeout: 30_000 });
+    await page.locator('.status').getByText(trainedId).waitFor({ state: 'detached' });
+  });
+
+  it('lists models with provenance and switches the active one', async () => {
+    await page.getByRole('tab', { name: 'Models' }).click();
+    const list = page.getByRole('list', { name: 'Models' });
+    const trained = list.getByRole('listitem').filter({ hasText: trainedId });
+    await trained.waitFor();
+    expect(await trained.textContent()).toMatch(/trained from .* on .*set/);
+    expect(await trained.textContent()).toMatch(/R@5 \d+\.\d%/);
+    await trained.getByRole('button', { name: /^Use / }).click();
+    await trained.getByText('Active').waitFor({ timeout: 30_000 });
+    expect(await list.getByText('Active', { exact: true }).count()).toBe(1);
+    // Search still works on the newly active model.
+    await page.getByRole('tab', { name: 'Search' }).click();
+    await page.getByRole('searchbox').fill('blue square');
+    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await page.getByRole('tab', { name: 'Models' }).click();
+    await shot('07-models');
+  });
+
+  it('looks right in dark mode and on a narrow window', async () => {
+    const dark = await browser.newContext({ viewport: { width: 420, height: 860 }, colorScheme: 'dark' });
+    const p = await dark.newPage();
+    watch(p);
+    await p.goto(server.url);
+    await p.getByRole('searchbox').fill('green triangle');
+    await p.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll<HTMLImageElement>('ul[aria-label="Results"] img')];
+      return imgs.length > 0 && imgs.slice(0, 4).every((i) => i.complete && i.naturalWidth > 0);
+    });
+    const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe('rgb(21, 23, 27)');
+    await p.screenshot({ path: path.join(SHOTS, '08-dark-narrow.png') });
+    await p.getByRole('tab', { name: 'Training' }).click();
+    await p.screenshot({ path: path.join(SHOTS, '09-dark-training.png'), fullPage: true });
+    await dark.close();
+  });
+
+  it('had no page errors or console errors', () => {
+    expect(problems, problems.join('\n')).toEqual([]);
+  });
+});
+
+// Small polling matchers for Playwright locators (vitest's expect has no auto-waiting).
+interface Waiting {
+  toBeVisibleSoon(): Promise<void>;
+  toBeFocusedSoon(): Promise<void>;
+}
+declare module 'vitest' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface Assertion<T> extends Waiting {}
+}
+expect.extend({
+  async toBeVisibleSoon(locator: import('playwright-core').Locator) {
+    try {
+      await locator.waitFor({ state: 'visible', timeout: 10_000 });
+      return { pass: true, message: () => 'visible' };
+    } catch {
+      return { pass: false, message: () => `${locator} did not become visible` };
+    }
+  },
+  async toBeFocusedSoon(locator: import('playwright-core').Locator) {
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      if (await locator.evaluate((el) => el === document.activeElement).catch(() => false)) return { pass: true, message: () => 'focused' };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { pass: false, message: () => `${locator} did not get focus` };
+  },
+});
