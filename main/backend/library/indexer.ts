@@ -16,7 +16,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
 import type { IndexSummary } from '../../../shared/api';
-import { describeImageError, readImageInfo } from '../model/preprocess';
+import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import type { BatchItem, Store } from '../store';
 import { makeThumbnail } from './thumbnails';
@@ -55,7 +55,8 @@ export class IndexCancelledError extends Error {
   }
 }
 
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+/** The same limit the model's decoder applies by default. */
+export const DEFAULT_MAX_PIXELS = DEFAULT_PIXEL_LIMIT;
 
 /** A file ready for the tower: decoded (`prepared`) or with tower features already cached. */
 interface Pending {
