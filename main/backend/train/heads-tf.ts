@@ -20,6 +20,27 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1));
 }
 
+/**
+ * 2-D matmul whose gradient uses only plain (untransposed) matmuls: the wasm backend runs a transposed
+ * BatchMatMul 10-20× slower than transposing explicitly first (measured: 118 ms vs 7 ms for 1280×64 · 64×256),
+ * and the default gradient of matMul uses transposed products.
+ */
+export const matmul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/** a · bᵀ with an explicit transpose (see `matmul`). */
+export function matmulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return matmul(a, tf.transpose(b));
+}
+
 function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
   const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, LN_EPSILON)));
@@ -63,10 +84,10 @@ export class TfHeads {
   private linear(x: tf.Tensor, prefix: string): tf.Tensor {
     const w = this.v(`${prefix}.weight`);
     const b = this.v(`${prefix}.bias`);
-    if (x.rank === 2) return tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b);
+    if (x.rank === 2) return tf.add(matmul(x as tf.Tensor2D, w as tf.Tensor2D), b);
     const lead = x.shape.slice(0, -1);
     const flat = tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D;
-    const y = tf.add(tf.matMul(flat, w as tf.Tensor2D), b);
+    const y = tf.add(matmul(flat, w as tf.Tensor2D), b);
     return tf.reshape(y, [...lead, w.shape[1]!]);
   }
 
@@ -116,7 +137,7 @@ export class TfHeads {
 
   private matLast(x: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor {
     const [b, l, d] = x.shape;
-    return tf.reshape(tf.matMul(tf.reshape(x, [b * l, d]) as tf.Tensor2D, w), [b, l, w.shape[1]]);
+    return tf.reshape(matmul(tf.reshape(x, [b * l, d]) as tf.Tensor2D, w), [b, l, w.shape[1]]);
   }
 
   textForward(x: tf.Tensor, mask?: tf.Tensor2D, training = false, seed = 0): tf.Tensor2D {

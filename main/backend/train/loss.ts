@@ -10,7 +10,7 @@
  * soft targets = softmax((img·imgᵀ + txt·txtᵀ)/2 · T), loss = mean of CE(logits, targets) and
  * CE(logitsᵀ, targetsᵀ). It assumes one caption per image (row i of each side is the same pair).
  */
-import { l2normalize, MAX_LOGIT_SCALE } from './heads-tf';
+import { l2normalize, matmulT, MAX_LOGIT_SCALE } from './heads-tf';
 import { tf } from './tf';
 
 export type LossKind = 'default' | 'tutorial';
@@ -38,7 +38,7 @@ export function clipLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const scale = tf.exp(tf.minimum(logitScale, MAX_LOGIT_SCALE));
-    const logits = tf.mul(tf.matMul(l2normalize(image), l2normalize(text), false, true), scale) as tf.Tensor2D; // [B, M]
+    const logits = tf.mul(matmulT(l2normalize(image), l2normalize(text)), scale) as tf.Tensor2D; // [B, M]
     const pos = tf.cast(tf.equal(tf.expandDims(imagePhoto, 1), tf.expandDims(textPhoto, 0)), 'float32') as tf.Tensor2D;
     const i2t = softCrossEntropy(logits, normaliseRows(pos));
     const t2i = softCrossEntropy(tf.transpose(logits) as tf.Tensor2D, normaliseRows(tf.transpose(pos) as tf.Tensor2D));
@@ -50,9 +50,9 @@ export function clipLoss(
 export function tutorialLoss(image: tf.Tensor2D, text: tf.Tensor2D, temperature = 1): tf.Scalar {
   if (image.shape[0] !== text.shape[0]) throw new Error('The tutorial loss needs one caption per image in each batch.');
   return tf.tidy(() => {
-    const logits = tf.div(tf.matMul(text, image, false, true), temperature) as tf.Tensor2D;
-    const imagesSim = tf.matMul(image, image, false, true);
-    const textsSim = tf.matMul(text, text, false, true);
+    const logits = tf.div(matmulT(text, image), temperature) as tf.Tensor2D;
+    const imagesSim = matmulT(image, image);
+    const textsSim = matmulT(text, text);
     const targets = tf.softmax(tf.mul(tf.div(tf.add(imagesSim, textsSim), 2), temperature), -1) as tf.Tensor2D;
     const textsLoss = softCrossEntropy(logits, targets);
     const imagesLoss = softCrossEntropy(tf.transpose(logits) as tf.Tensor2D, tf.transpose(targets) as tf.Tensor2D);

@@ -262,7 +262,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       const idx = tf.tensor1d(valCaps.slice(s, e), 'int32');
       return heads.embedTexts(tf.gather(texts.x, idx), texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined);
     }, valCaps.length);
-    const scores = tf.matMul(txtEmb, imgEmb, false, true);
+    const scores = tf.tidy(() => tf.matMul(txtEmb, tf.transpose(imgEmb)));
     const data = (await scores.data()) as Float32Array;
     tf.dispose([imgEmb, txtEmb, scores]);
     const val = recallFromScores(data, valPhotos.length, valCapPhoto);
