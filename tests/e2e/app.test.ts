@@ -2,7 +2,7 @@
 // folder and a generated model; generated photos and a generated captioned set. Screenshots go to
 // test-results/e2e/ as artifacts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -84,6 +84,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
       makePhotos(path.join(tmp, 'photos'), PHOTOS, 7),
       makeCaptionedSet(path.join(tmp, 'set'), { photos: 40, seed: 5 }),
     ]);
+    // Two files the indexer must skip, each with a reason the Library shows.
+    mkdirSync(path.join(tmp, 'photos', 'bad'), { recursive: true });
+    writeFileSync(path.join(tmp, 'photos', 'bad', 'empty.jpg'), '');
+    writeFileSync(path.join(tmp, 'photos', 'bad', 'notes.png'), 'This is a text file with a photo extension.\n');
     server = await startCli(path.join(tmp, 'data'), path.join(tmp, 'model'));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
@@ -128,9 +132,16 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos')).waitFor();
     const summary = page.getByTestId('index-summary');
     await summary.waitFor({ timeout: 60_000 });
-    expect(await summary.textContent()).toMatch(new RegExp(`Done: ${PHOTOS} added`));
-    expect(await page.getByTestId('job-counts').textContent()).toBe(`${PHOTOS} of ${PHOTOS}`);
-    expect(await page.getByRole('progressbar', { name: 'Indexing progress' }).getAttribute('value')).toBe(String(PHOTOS));
+    expect(await summary.textContent()).toMatch(new RegExp(`Done: ${PHOTOS} added, .* 2 skipped`));
+    const skipped = page.getByRole('table', { name: 'Skipped files' }).locator('tbody tr');
+    await skipped.nth(1).waitFor();
+    const rows = (await skipped.allTextContents()).sort();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/empty\.jpg.*empty file/);
+    expect(rows[1]).toMatch(/notes\.png.*not an image/);
+    // Progress counts every file looked at, the skipped ones too.
+    expect(await page.getByTestId('job-counts').textContent()).toBe(`${PHOTOS + 2} of ${PHOTOS + 2}`);
+    expect(await page.getByRole('progressbar', { name: 'Indexing progress' }).getAttribute('value')).toBe(String(PHOTOS + 2));
     await page.locator('.status').getByText(`${PHOTOS} photos`).waitFor();
     await shot('02-library-indexed');
   });
@@ -298,7 +309,7 @@ interface Waiting {
   toBeFocusedSoon(): Promise<void>;
 }
 declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars
   interface Assertion<T> extends Waiting {}
 }
 expect.extend({

@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, ApiMethod, BackendPort, Result } from '../../shared/api';
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../../main/electron/channels';
@@ -172,6 +173,14 @@ describe('IPC dispatch', () => {
     expect(preload).toContain(`const EVENT_CHANNEL = '${EVENT_CHANNEL}'`);
     // The bridge exposes functions, never ipcRenderer itself.
     expect(preload).not.toMatch(/exposeInMainWorld\([^)]*ipcRenderer/);
+  });
+
+  it('compiles the preload to CommonJS that requires nothing but electron (sandboxed preloads can only do that)', () => {
+    const source = readFileSync(path.join(__dirname, '..', '..', 'preload', 'index.ts'), 'utf8');
+    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, removeComments: true } }).outputText;
+    const requires = [...out.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+    expect(requires).toEqual(['electron']);
+    expect(out).not.toMatch(/\bimport\s*\(/);
   });
 });
 

@@ -136,7 +136,7 @@ export function TrainingPanel() {
           <label>
             <span className="label">Loss</span>
             <select value={loss} onChange={(e) => setLoss(e.target.value as 'default' | 'tutorial')}>
-              <option value="default">Default (symmetric contrastive)</option>
+              <option value="default">Default</option>
               <option value="tutorial">Tutorial</option>
             </select>
           </label>
@@ -228,7 +228,7 @@ function EpochChart({ history }: { history: TrainEpoch[] }) {
       maintainAspectRatio: false,
       animation: false as const,
       interaction: { mode: 'index' as const, intersect: false },
-      plugins: { legend: { labels: { color: text, boxWidth: 12 } } },
+      plugins: { legend: { labels: { color: text, usePointStyle: true, boxWidth: 8, boxHeight: 8 } } },
       scales: {
         x: { title: { display: true, text: 'Epoch', color: text }, ticks: { color: text }, grid: { color: grid } },
         loss: { type: 'linear' as const, position: 'left' as const, title: { display: true, text: 'Loss', color: text }, ticks: { color: text }, grid: { color: grid } },
