@@ -8,12 +8,17 @@
  * same float32 rows, so results and tie order (higher score, then smaller id) equal a brute-force scan
  * whatever the kernel's summation order. Measurements: docs/BENCHMARKS.md "Search at scale".
  *
- * Exact rather than approximate: at these sizes the scan is bandwidth-bound, an int8 copy was not faster
- * through onnxruntime's MatMulInteger, and graph indexes (HNSW) need native add-ons and lose recall.
+ * From QUANT_MIN_ROWS rows up (1M × 512 floats = 2 GB read per query, ~100 ms at this machine's memory
+ * bandwidth), a snapshot of the rows quantized to int8 (one scale per row) is scored first by a worker
+ * holding an onnxruntime MatMulInteger session with the matrix as a pre-packed constant (4× fewer bytes,
+ * ~3 ms per 100k rows); the best RERANK candidates plus every row changed since the snapshot are then
+ * scored exactly as above. The snapshot is rebuilt in the background once enough rows changed.
+ * Graph indexes (HNSW) were not used: native add-ons, and lower recall than a reranked scan.
  */
 import { AppError } from '../errors';
 import { createSessionFromBytes, ort } from '../model/ort';
 import { GraphBuilder } from '../onnx/builder';
+import { Int8Scorer } from './int8-scorer';
 import { TopK, dotRow, kthLargest, type Hit } from './topk';
 
 export type { Hit } from './topk';
@@ -30,6 +35,26 @@ export interface VectorIndexOptions {
    * (js below ~1M multiply-adds, where the session call costs more than the scan).
    */
   kernel?: 'auto' | 'onnx' | 'js';
+  /** int8 snapshot + exact re-rank: `auto` from QUANT_MIN_ROWS rows, `on` at any size, `off` never. */
+  quantize?: 'auto' | 'on' | 'off';
+}
+
+/** Rows from which `quantize: 'auto'` scores an int8 snapshot first. */
+export const QUANT_MIN_ROWS = 200_000;
+/** int8 candidates re-scored exactly: far more than needed (quantization error ≪ the score gap to rank 256). */
+const RERANK = 256;
+/** Rows changed since the snapshot that trigger a rebuild (they are scored exactly meanwhile). */
+const REBUILD_MIN_CHANGES = 16_384;
+const REBUILD_FRACTION = 0.02;
+/** Rows quantized between yields to the event loop while building a snapshot. */
+const BUILD_CHUNK = 16_384;
+
+interface Snapshot {
+  n: number;
+  /** Photo id of each snapshot column. */
+  ids: Float64Array;
+  /** 1 / row scale: int8 score × inv = approximate float score (up to the query's scale). */
+  inv: Float32Array;
 }
 
 const MIN_CAPACITY = 1024;
@@ -68,6 +93,15 @@ export class VectorIndex {
   /** Largest row norm seen, bounds the float32 kernel's rounding error (rows are unit vectors). */
   private maxNorm = 0;
   private readonly kernel: 'auto' | 'onnx' | 'js';
+  private readonly quantize: 'auto' | 'on' | 'off';
+  private scorer: Int8Scorer | null = null;
+  private snap: Snapshot | null = null;
+  /** Ids added, replaced or removed since the snapshot was taken: never trusted from it, scored exactly. */
+  private dirty = new Set<number>();
+  /** While a snapshot builds: changes since its start (they become `dirty` when it lands). */
+  private pendingDirty: Set<number> | null = null;
+  private building: Promise<void> | null = null;
+  private generation = 0;
 
   constructor(
     readonly dim: number,
@@ -75,6 +109,7 @@ export class VectorIndex {
   ) {
     if (!Number.isInteger(dim) || dim <= 0) throw new AppError('invalid_input', `Vector index dimension must be a positive integer, got ${dim}.`);
     this.kernel = options.kernel ?? 'auto';
+    this.quantize = options.quantize ?? 'auto';
     this.data = new Float32Array(0);
     this.rowIds = new Float64Array(0);
   }
@@ -96,7 +131,27 @@ export class VectorIndex {
   /** Bytes held: the vector buffer (with its spare capacity), the row ids and the id → row map (estimated). */
   memoryBytes(): number {
     // ~40 B per Map entry in V8 (hash table slot + entry); an estimate, the buffers are exact.
-    return this.data.byteLength + this.rowIds.byteLength + this.rowOf.size * 40;
+    const snap = this.snap ? this.snap.n * (this.dim + 12) : 0; // int8 matrix (in the worker) + ids + scales
+    return this.data.byteLength + this.rowIds.byteLength + this.rowOf.size * 40 + snap;
+  }
+
+  /** Whether searches currently score an int8 snapshot first. */
+  get quantized(): boolean {
+    return this.snap !== null;
+  }
+
+  /** Resolves once no snapshot build is running (tests, benchmarks). */
+  async whenIdle(): Promise<void> {
+    while (this.building) await this.building;
+  }
+
+  /** Stop the int8 worker, drop the snapshot; the index keeps working with the float scan. */
+  async dispose(): Promise<void> {
+    this.snap = null;
+    this.dirty.clear();
+    const s = this.scorer;
+    this.scorer = null;
+    await s?.dispose();
   }
 
   /**
@@ -118,6 +173,7 @@ export class VectorIndex {
       this.put(ids[i], v);
     }
     this.version++;
+    this.maybeRebuild();
   }
 
   /** Forget photos; unknown ids are ignored. Returns how many were removed. */
@@ -133,12 +189,16 @@ export class VectorIndex {
         const movedId = this.rowIds[last];
         this.rowIds[r] = movedId;
         this.rowOf.set(movedId, r);
+        // A snapshot being built reads rows by position: a moved row must not be trusted from it.
+        this.pendingDirty?.add(movedId);
       }
+      this.markChanged(id);
       this.rowOf.delete(id);
       this.count = last;
       removed++;
     }
     if (removed) this.version++;
+    this.maybeRebuild();
     return removed;
   }
 
@@ -149,6 +209,9 @@ export class VectorIndex {
     this.rowIds = new Float64Array(0);
     this.maxNorm = 0;
     this.version++;
+    this.generation++;
+    this.snap = null;
+    this.dirty.clear();
   }
 
   /**
@@ -169,6 +232,9 @@ export class VectorIndex {
       }
     }
     this.version++;
+    // Start-up is when the snapshot is built, so the first search is already fast.
+    this.maybeRebuild();
+    if (this.building) await this.building;
     return { count: n, ms: performance.now() - t0 };
   }
 
@@ -176,6 +242,14 @@ export class VectorIndex {
   async search(query: Float32Array, k: number): Promise<Hit[]> {
     this.checkQuery(query);
     if (k <= 0 || this.count === 0) return [];
+    if (this.snap && this.scorer) {
+      try {
+        return await this.searchInt8(query, k);
+      } catch {
+        // Worker gone (killed, out of memory): the exact float scan still answers.
+        this.snap = null;
+      }
+    }
     if (!this.useOnnx(this.count)) return this.searchJs(query, k);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const version = this.version;
@@ -199,6 +273,95 @@ export class VectorIndex {
   }
 
   // ---- internals ---------------------------------------------------------------------------------
+
+  private async searchInt8(query: Float32Array, k: number): Promise<Hit[]> {
+    const snap = this.snap as Snapshot;
+    let maxAbs = 0;
+    for (let j = 0; j < this.dim; j++) maxAbs = Math.max(maxAbs, Math.abs(query[j]));
+    const scale = maxAbs > 0 ? 127 / maxAbs : 0;
+    const q8 = new Uint8Array(this.dim);
+    for (let j = 0; j < this.dim; j++) q8[j] = Math.round(query[j] * scale) + 128;
+    const ints = await (this.scorer as Int8Scorer).score(q8);
+    // Approximate top RERANK by int8 score × row scale, then exact float64 scores from the live rows.
+    const approx = new TopK(Math.min(snap.n, Math.max(RERANK, 8 * k)));
+    for (let c = 0; c < snap.n; c++) {
+      const a = ints[c] * snap.inv[c];
+      if (a >= approx.floor) approx.push(a, c);
+    }
+    const top = new TopK(Math.min(k, this.count));
+    const seen = new Set<number>();
+    const consider = (id: number) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const r = this.rowOf.get(id);
+      if (r !== undefined) top.push(dotRow(this.data, r, this.dim, query), id);
+    };
+    for (const { id: c } of approx.result()) {
+      const id = snap.ids[c];
+      if (!this.dirty.has(id)) consider(id);
+    }
+    for (const id of this.dirty) consider(id);
+    return top.result();
+  }
+
+  private markChanged(id: number): void {
+    if (this.snap) this.dirty.add(id);
+    this.pendingDirty?.add(id);
+  }
+
+  private wantsSnapshot(): boolean {
+    if (this.quantize === 'off' || this.count === 0) return false;
+    return this.quantize === 'on' || this.count >= QUANT_MIN_ROWS;
+  }
+
+  /** Build or refresh the int8 snapshot in the background when it is missing or too many rows changed. */
+  private maybeRebuild(): void {
+    if (this.building || !this.wantsSnapshot()) return;
+    if (this.snap && this.dirty.size < Math.max(REBUILD_MIN_CHANGES, this.count * REBUILD_FRACTION)) return;
+    this.building = this.buildSnapshot()
+      .catch(() => {
+        // No snapshot (worker could not start, not enough memory): searches use the exact float scan.
+        this.pendingDirty = null;
+      })
+      .finally(() => {
+        this.building = null;
+        this.pendingDirty = null;
+      });
+  }
+
+  private async buildSnapshot(): Promise<void> {
+    const generation = this.generation;
+    const dim = this.dim;
+    const n = this.count;
+    this.pendingDirty = new Set();
+    const ids = new Float64Array(n);
+    const inv = new Float32Array(n);
+    const matrixT = new Int8Array(dim * n);
+    for (let start = 0; start < n; start += BUILD_CHUNK) {
+      if (this.generation !== generation) return;
+      // Rows are read where they are now; any row moved or changed since the start is in pendingDirty.
+      const data = this.data;
+      const end = Math.min(n, start + BUILD_CHUNK, this.count);
+      for (let r = start; r < end; r++) {
+        const o = r * dim;
+        let maxAbs = 0;
+        for (let j = 0; j < dim; j++) maxAbs = Math.max(maxAbs, Math.abs(data[o + j]));
+        const scale = maxAbs > 0 ? 127 / maxAbs : 0;
+        for (let j = 0; j < dim; j++) matrixT[j * n + r] = Math.round(data[o + j] * scale);
+        inv[r] = scale > 0 ? 1 / scale : 0;
+        ids[r] = this.rowIds[r];
+      }
+      // Rows past the current end were removed meanwhile: their (stale) ids are all in pendingDirty.
+      for (let r = end; r < Math.min(n, start + BUILD_CHUNK); r++) ids[r] = this.rowIds[r];
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.scorer ??= new Int8Scorer();
+    await this.scorer.build(matrixT, dim, n);
+    if (this.generation !== generation) return;
+    this.snap = { n, ids, inv };
+    this.dirty = this.pendingDirty ?? new Set();
+    this.pendingDirty = null;
+  }
 
   private useOnnx(n: number): boolean {
     if (this.kernel === 'onnx') return true;
@@ -232,6 +395,7 @@ export class VectorIndex {
   }
 
   private put(id: number, v: Float32Array): void {
+    this.markChanged(id);
     let norm = 0;
     for (let j = 0; j < this.dim; j++) norm += v[j] * v[j];
     norm = Math.sqrt(norm);
