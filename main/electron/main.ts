@@ -34,7 +34,10 @@ if (!app.requestSingleInstanceLock()) {
       mainWindow.focus();
     }
   });
-  app.whenReady().then(start, (e: unknown) => fatal(e));
+  app
+    .whenReady()
+    .then(start)
+    .catch((e: unknown) => fatal(e));
 }
 
 function fatal(e: unknown): void {

@@ -298,6 +298,22 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await dark.close();
   });
 
+  it('re-scans incrementally and removes a folder', async () => {
+    await page.getByRole('tab', { name: 'Library' }).click();
+    await page.getByRole('button', { name: 'Re-scan' }).click();
+    const summary = page.getByTestId('index-summary');
+    await page.waitForFunction((n) => /Done: 0 added, 0 updated, 0 removed, (\d+) unchanged/.exec(document.querySelector('[data-testid="index-summary"]')?.textContent ?? '')?.[1] === String(n), PHOTOS, {
+      timeout: 60_000,
+    });
+    expect(await summary.textContent()).toMatch(/2 skipped/);
+    await page.getByRole('button', { name: `Remove ${path.join(tmp, 'photos')}` }).click();
+    await page.getByText('No folders yet.').waitFor();
+    await page.locator('.status').getByText('0 photos').waitFor({ timeout: 30_000 });
+    await page.getByRole('tab', { name: 'Search' }).click();
+    await page.getByRole('searchbox').fill('');
+    await page.getByRole('heading', { name: 'Add a folder in Library to start' }).waitFor();
+  });
+
   it('had no page errors or console errors', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
