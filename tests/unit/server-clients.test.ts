@@ -1,0 +1,85 @@
+// The renderer's two transports must be indistinguishable: the HTTP client (browser mode, through the real
+// server) and the IPC client (desktop, through the same dispatch main uses) give the same Results for the
+// same calls, including validation errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiEvent, ApiMethod, BackendPort, PhotoSearchApi, Result } from '../../shared/api';
+import { dispatchCall } from '../../main/electron/dispatch';
+import { startServer, type RunningServer } from '../../main/server/index';
+import { createHttpApi } from '../../renderer/src/api/http';
+import { createIpcApi, type PhotoSearchBridge } from '../../renderer/src/api/ipc';
+
+class EchoBackend implements BackendPort {
+  calls: { method: ApiMethod; request: unknown }[] = [];
+  async call(method: ApiMethod, request: unknown): Promise<Result<unknown>> {
+    this.calls.push({ method, request });
+    if (method === 'removeFolder') return { ok: false, code: 'not_found', message: `Folder ${(request as { path: string }).path} is not in the library.` };
+    return { ok: true, value: { method, request: request ?? null } };
+  }
+  async photoFile(): Promise<string | null> {
+    return null;
+  }
+  onEvent(_l: (e: ApiEvent) => void): () => void {
+    return () => undefined;
+  }
+}
+
+/** A bridge shaped like preload's, calling main's dispatch directly (the IPC hop is Electron's job). */
+function bridgeFor(backend: BackendPort): PhotoSearchBridge {
+  const call = (method: string) => (request?: unknown) => dispatchCall(backend, {}, 'app://renderer/index.html', method, request);
+  const methods: ApiMethod[] = ['status', 'search', 'searchLike', 'addFolder', 'removeFolder', 'rescan', 'skipped', 'jobs', 'cancelJob', 'inspectCaptionSet', 'startTraining', 'models', 'activateModel', 'importModel', 'openPhoto', 'showInFolder', 'pickFolder'];
+  return { ...Object.fromEntries(methods.map((m) => [m, call(m)])), onEvent: () => () => undefined } as unknown as PhotoSearchBridge;
+}
+
+let server: RunningServer;
+const httpBackend = new EchoBackend();
+const ipcBackend = new EchoBackend();
+let clients: [string, PhotoSearchApi][];
+
+beforeAll(async () => {
+  server = await startServer({ backend: httpBackend, port: 0, staticDir: __dirname });
+  clients = [
+    ['http', createHttpApi(server.url.replace(/\/$/, ''))],
+    ['ipc', createIpcApi(bridgeFor(ipcBackend))],
+  ];
+});
+afterAll(() => server?.close());
+
+async function both<T>(fn: (api: PhotoSearchApi) => Promise<Result<T>>): Promise<Result<T>> {
+  const [a, b] = await Promise.all(clients.map(([, api]) => fn(api)));
+  expect(a).toEqual(b);
+  return a;
+}
+
+describe('HTTP and IPC clients', () => {
+  it('give the same answer for valid calls', async () => {
+    expect(await both((api) => api.search({ query: 'cat', top: 3 }))).toEqual({ ok: true, value: { method: 'search', request: { query: 'cat', top: 3 } } });
+    expect(await both((api) => api.status())).toEqual({ ok: true, value: { method: 'status', request: null } });
+    expect(await both((api) => api.startTraining({ set: '/s', epochs: 2, loss: 'tutorial' }))).toMatchObject({ ok: true });
+  });
+
+  it('give the same validation error, and the backend never sees it', async () => {
+    httpBackend.calls = [];
+    ipcBackend.calls = [];
+    const r = await both((api) => api.search({ query: '' }));
+    expect(r).toEqual({ ok: false, code: 'invalid_input', message: 'Invalid request to search: query: type something to search for' });
+    expect(await both((api) => api.startTraining({ set: '/s', epochs: 0 }))).toMatchObject({ ok: false, code: 'invalid_input' });
+    expect(httpBackend.calls).toEqual([]);
+    expect(ipcBackend.calls).toEqual([]);
+  });
+
+  it('pass backend errors through unchanged', async () => {
+    expect(await both((api) => api.removeFolder({ path: '/nope' }))).toEqual({ ok: false, code: 'not_found', message: 'Folder /nope is not in the library.' });
+  });
+
+  it('name photos by their own transport', () => {
+    expect(clients[0][1].photoUrl(5, 'thumb')).toBe(`${server.url}api/photo/5?size=thumb`);
+    expect(clients[1][1].photoUrl(5, 'full')).toBe('photo://full/5');
+  });
+
+  it('turn an unreachable server into a readable Result', async () => {
+    const dead = createHttpApi('http://127.0.0.1:9');
+    const r = await dead.status();
+    expect(r).toMatchObject({ ok: false, code: 'internal' });
+    if (!r.ok) expect(r.message).toMatch(/Cannot reach Photo Search/);
+  });
+});
