@@ -81,6 +81,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-'));
     await Promise.all([
       generateTestModel(path.join(tmp, 'model'), { seed: 3 }),
+      generateTestModel(path.join(tmp, 'hf-export'), { seed: 9, layout: 'hf' }),
       makePhotos(path.join(tmp, 'photos'), PHOTOS, 7),
       makeCaptionedSet(path.join(tmp, 'set'), { photos: 40, seed: 5 }),
     ]);
@@ -280,6 +281,17 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await shot('07-models');
   });
 
+  it('imports a model folder with progress', async () => {
+    const list = page.getByRole('list', { name: 'Models' });
+    const before = await list.getByRole('listitem').count();
+    await page.getByLabel('Folder or hf:OWNER/NAME').fill(path.join(tmp, 'hf-export'));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('progressbar', { name: 'Importing progress' }).waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Models"] > li').length === n + 1, before, { timeout: 60_000 });
+    await page.locator('.job-done').getByText('Importing').waitFor({ timeout: 60_000 });
+    await shot('08-model-imported');
+  });
+
   it('looks right in dark mode and on a narrow window', async () => {
     const dark = await browser.newContext({ viewport: { width: 420, height: 860 }, colorScheme: 'dark' });
     const p = await dark.newPage();
@@ -292,9 +304,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     });
     const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bg).toBe('rgb(21, 23, 27)');
-    await p.screenshot({ path: path.join(SHOTS, '08-dark-narrow.png') });
+    await p.screenshot({ path: path.join(SHOTS, '09-dark-narrow.png') });
     await p.getByRole('tab', { name: 'Training' }).click();
-    await p.screenshot({ path: path.join(SHOTS, '09-dark-training.png'), fullPage: true });
+    await p.screenshot({ path: path.join(SHOTS, '10-dark-training.png'), fullPage: true });
     await dark.close();
   });
 
