@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     options: {
       out: { type: 'string', default: path.join(ROOT, 'models', 'builtin') },
       backbone: { type: 'string', default: 'mobilenet_v2' },
-      features: { type: 'string', default: 'avg+grid2' },
+      features: { type: 'string', default: 'avg' },
       'top-words': { type: 'string', default: '50000' },
       force: { type: 'boolean', default: false },
       'caption-words': { type: 'string' },
