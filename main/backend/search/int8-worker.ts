@@ -58,7 +58,7 @@ parentPort?.on('message', (msg: Int8Request) => {
       if (!session) return { seq: msg.seq, ok: false, message: 'int8 scorer has no snapshot yet' };
       const out = await session.run({ query: new ort.Tensor('uint8', msg.query, [1, dim]) });
       // Copy into a buffer this thread owns so it can be transferred, not cloned.
-      return { seq: msg.seq, ok: true, scores: Int32Array.from(out.scores.data as Int32Array) };
+      return { seq: msg.seq, ok: true, scores: new Int32Array(out.scores.data as Int32Array) };
     } catch (e) {
       return { seq: msg.seq, ok: false, message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
     }

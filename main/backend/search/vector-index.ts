@@ -1,5 +1,6 @@
 /**
- * The in-memory search index of one model's photo embeddings: exact cosine top-K.
+ * The in-memory search index of one model's photo embeddings: cosine top-K, exact below QUANT_MIN_ROWS
+ * rows, int8-prefiltered with an exact re-rank above (recall@10 = 1.0 measured on random unit vectors).
  *
  * Layout: one contiguous row-major Float32Array (capacity × dim) plus the photo id of each row. Search
  * scores every row with one onnxruntime MatMul ([n, dim] × [dim, 1]) fed the live prefix of that buffer as
@@ -8,8 +9,8 @@
  * same float32 rows, so results and tie order (higher score, then smaller id) equal a brute-force scan
  * whatever the kernel's summation order. Measurements: docs/BENCHMARKS.md "Search at scale".
  *
- * From QUANT_MIN_ROWS rows up (1M × 512 floats = 2 GB read per query, ~100 ms at this machine's memory
- * bandwidth), a snapshot of the rows quantized to int8 (one scale per row) is scored first by a worker
+ * From QUANT_MIN_ROWS rows up (1M × 512 floats = 2 GB read per query, ≥ 100 ms at this machine's memory
+ * bandwidth, far more when other processes compete for it), a snapshot of the rows quantized to int8 (one scale per row) is scored first by a worker
  * holding an onnxruntime MatMulInteger session with the matrix as a pre-packed constant (4× fewer bytes,
  * ~3 ms per 100k rows); the best RERANK candidates plus every row changed since the snapshot are then
  * scored exactly as above. The snapshot is rebuilt in the background once enough rows changed.
@@ -40,7 +41,7 @@ export interface VectorIndexOptions {
 }
 
 /** Rows from which `quantize: 'auto'` scores an int8 snapshot first. */
-export const QUANT_MIN_ROWS = 200_000;
+export const QUANT_MIN_ROWS = 50_000;
 /** int8 candidates re-scored exactly: far more than needed (quantization error ≪ the score gap to rank 256). */
 const RERANK = 256;
 /** Rows changed since the snapshot that trigger a rebuild (they are scored exactly meanwhile). */
