@@ -15,14 +15,14 @@ export class Int8Scorer {
   private failure: Error | null = null;
 
   /** Hand a quantized, transposed matrix ([dim, n], row j = component j of every photo) to the worker. */
-  async build(matrixT: Int8Array, dim: number, n: number): Promise<void> {
-    await this.call({ type: 'build', seq: 0, dim, n, matrixT }, [matrixT.buffer as ArrayBuffer]);
+  async build(matrixT: Int8Array, inv: Float32Array, dim: number, n: number): Promise<void> {
+    await this.call({ type: 'build', seq: 0, dim, n, matrixT, inv }, [matrixT.buffer as ArrayBuffer, inv.buffer as ArrayBuffer]);
   }
 
-  /** int32 scores of every snapshot row against a uint8 query (zero point 128). */
-  async score(query: Uint8Array): Promise<Int32Array> {
-    const reply = await this.call({ type: 'score', seq: 0, query });
-    return reply.scores as Int32Array;
+  /** Snapshot columns of the `candidates` best approximate scores for a uint8 query (zero point 128). */
+  async candidates(query: Uint8Array, candidates: number): Promise<Int32Array> {
+    const reply = await this.call({ type: 'score', seq: 0, query, candidates });
+    return reply.candidates as Int32Array;
   }
 
   async dispose(): Promise<void> {

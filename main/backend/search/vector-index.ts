@@ -54,8 +54,6 @@ interface Snapshot {
   n: number;
   /** Photo id of each snapshot column. */
   ids: Float64Array;
-  /** 1 / row scale: int8 score × inv = approximate float score (up to the query's scale). */
-  inv: Float32Array;
 }
 
 const MIN_CAPACITY = 1024;
@@ -132,7 +130,7 @@ export class VectorIndex {
   /** Bytes held: the vector buffer (with its spare capacity), the row ids and the id → row map (estimated). */
   memoryBytes(): number {
     // ~40 B per Map entry in V8 (hash table slot + entry); an estimate, the buffers are exact.
-    const snap = this.snap ? this.snap.n * (this.dim + 12) : 0; // int8 matrix (in the worker) + ids + scales
+    const snap = this.snap ? this.snap.n * (this.dim + 12) : 0; // int8 matrix + scales (in the worker) + ids
     return this.data.byteLength + this.rowIds.byteLength + this.rowOf.size * 40 + snap;
   }
 
@@ -282,13 +280,7 @@ export class VectorIndex {
     const scale = maxAbs > 0 ? 127 / maxAbs : 0;
     const q8 = new Uint8Array(this.dim);
     for (let j = 0; j < this.dim; j++) q8[j] = Math.round(query[j] * scale) + 128;
-    const ints = await (this.scorer as Int8Scorer).score(q8);
-    // Approximate top RERANK by int8 score × row scale, then exact float64 scores from the live rows.
-    const approx = new TopK(Math.min(snap.n, Math.max(RERANK, 8 * k)));
-    for (let c = 0; c < snap.n; c++) {
-      const a = ints[c] * snap.inv[c];
-      if (a >= approx.floor) approx.push(a, c);
-    }
+    const cols = await (this.scorer as Int8Scorer).candidates(q8, Math.max(RERANK, 8 * k));
     const top = new TopK(Math.min(k, this.count));
     const seen = new Set<number>();
     const consider = (id: number) => {
@@ -297,7 +289,7 @@ export class VectorIndex {
       const r = this.rowOf.get(id);
       if (r !== undefined) top.push(dotRow(this.data, r, this.dim, query), id);
     };
-    for (const { id: c } of approx.result()) {
+    for (const c of cols) {
       const id = snap.ids[c];
       if (!this.dirty.has(id)) consider(id);
     }
@@ -357,9 +349,10 @@ export class VectorIndex {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.scorer ??= new Int8Scorer();
-    await this.scorer.build(matrixT, dim, n);
+    // inv = 1 / row scale: int8 score × inv = approximate float score (up to the query's scale).
+    await this.scorer.build(matrixT, inv, dim, n);
     if (this.generation !== generation) return;
-    this.snap = { n, ids, inv };
+    this.snap = { n, ids };
     this.dirty = this.pendingDirty ?? new Set();
     this.pendingDirty = null;
   }
