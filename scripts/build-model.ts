@@ -19,6 +19,7 @@ import {
   GLOVE_DIM,
   GLOVE_INPUT,
   GLOVE_OUTPUT,
+  GLOVE_MASK_OUTPUT,
   PAD_ID,
   buildGloveTowerOnnx,
   buildTokenizerJson,
@@ -37,7 +38,7 @@ const CAPTION_WORDS_FILE = path.join(__dirname, 'data', 'caption-words.txt');
 const STAMP = '.build-stamp.json';
 
 /** Bump when the recipe changes in a way the hashed inputs do not show. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface BuildOptions {
   out: string;
@@ -102,6 +103,7 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, vo
       inputs: { inputIds: GLOVE_INPUT },
       output: GLOVE_OUTPUT,
       outputKind: 'sequence',
+      maskOutput: GLOVE_MASK_OUTPUT,
       featureDim: GLOVE_DIM,
       idsType: 'int64',
     },

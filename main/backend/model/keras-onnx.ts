@@ -128,6 +128,16 @@ export interface ConvertOptions {
   /** Layer whose output map is pooled into features. Default: the map that feeds the classifier. */
   featureLayer?: string;
   features?: FeatureKind;
+  /**
+   * Earlier layers whose maps are globally average-pooled and appended to the features. Middle layers of a
+   * fine-tuned backbone keep more of the generic ImageNet features than the last one.
+   */
+  extraLayers?: string[];
+  /**
+   * 'sqrt-l2': signed square root then L2 normalization of the whole feature vector (power normalization,
+   * the usual fix for bursty pooled CNN activations; layers of different scales then weigh alike).
+   */
+  normalize?: 'none' | 'sqrt-l2';
   inputName?: string;
   outputName?: string;
 }
@@ -396,16 +406,32 @@ export function kerasToOnnx(files: KerasModelFiles, options: ConvertOptions = {}
   const [h, wd, c] = x.shape;
   const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [x.name])], { axis: 1 });
   let featureDim = c;
+  const extras = (options.extraLayers ?? []).map((name) => {
+    const v = values.get(name);
+    if (!v) throw new Error(`Extra feature layer ${name} not found before ${featureLayer} in the Keras model.`);
+    const m = materialize(v);
+    featureDim += m.shape[2];
+    return g.op('Flatten', [g.op('GlobalAveragePool', [m.name])], { axis: 1 });
+  });
+  const normalize = options.normalize ?? 'none';
+  const finalName = normalize === 'none' ? outputName : g.fresh('raw_features');
   if (features === 'avg') {
-    g.op('Identity', [pooled], {}, [outputName]);
+    if (extras.length) g.op('Concat', [pooled, ...extras], { axis: 1 }, [finalName]);
+    else g.op('Identity', [pooled], {}, [finalName]);
   } else {
+    if (extras.length) throw new Error('extraLayers work with features "avg" only.');
     // 2x2 grid: windows of ceil(h/2) rows, the second starting at h - ceil(h/2) (overlap by one row when h is odd).
     const kh = Math.ceil(h / 2);
     const kw = Math.ceil(wd / 2);
     const grid = g.op('AveragePool', [x.name], { kernel_shape: [kh, kw], strides: [Math.max(h - kh, 1), Math.max(wd - kw, 1)] });
     const gridFlat = g.op('Flatten', [grid], { axis: 1 });
-    g.op('Concat', [pooled, gridFlat], { axis: 1 }, [outputName]);
+    g.op('Concat', [pooled, gridFlat], { axis: 1 }, [finalName]);
     featureDim = 5 * c;
+  }
+  if (normalize === 'sqrt-l2') {
+    // sign(x) * sqrt(|x|), then unit length.
+    const root = g.op('Mul', [g.op('Sign', [finalName]), g.op('Sqrt', [g.op('Abs', [finalName])])]);
+    g.l2Normalize(root, outputName);
   }
   g.output(outputName, 'float32', ['batch', featureDim]);
   return { onnx: g.toBytes(), inputName, outputName, inputSize, featureDim, featureLayer, featureMap: [h, wd, c] };

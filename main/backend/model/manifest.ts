@@ -46,6 +46,7 @@ export const manifestSchema = z.object({
     inputs: z.object({ inputIds: z.string().min(1), attentionMask: z.string().min(1).optional() }),
     output: z.string().min(1),
     outputKind: z.enum(['pooled', 'cls', 'sequence']),
+    maskOutput: z.string().min(1).optional(),
     featureDim: z.number().int().positive(),
     idsType: z.enum(['int64', 'int32']),
   }),

@@ -160,7 +160,10 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     const type = spec.idsType;
     const feeds: Record<string, ort.Tensor> = { [spec.inputs.inputIds]: new ort.Tensor(type, enc.ids, shape) };
     if (maskInput) feeds[maskInput] = new ort.Tensor(type, enc.mask, shape);
-    const out = (await session.run(feeds))[spec.output];
+    const outputs = await session.run(feeds);
+    const out = outputs[spec.output];
+    const tokenMask = spec.outputKind === 'sequence' && spec.maskOutput ? (outputs[spec.maskOutput]?.data as Float32Array | undefined) : undefined;
+    if (spec.maskOutput && spec.outputKind === 'sequence' && !tokenMask) throw new Error(`Text tower ${this.file(spec.file)} has no output "${spec.maskOutput}" (maskOutput in model.json).`);
     const data = out.data as Float32Array;
     const D = spec.featureDim;
     const bad = () => new Error(`Text tower ${this.file(spec.file)} output has shape [${out.dims}], which does not fit outputKind "${spec.outputKind}" with featureDim ${D}. Fix model.json.`);
@@ -177,7 +180,16 @@ class OnnxEmbeddingModel implements EmbeddingModel {
         else {
           // Strip the padding: the heads pool over the real tokens only.
           const n = Math.min(enc.lengths[b], L);
-          res.push({ data: data.slice(start, start + n * D), length: n });
+          if (!tokenMask) {
+            res.push({ data: data.slice(start, start + n * D), length: n });
+            continue;
+          }
+          // Keep only the tokens the tower marks as known (drops [UNK] and punctuation).
+          const kept: number[] = [];
+          for (let l = 0; l < n; l++) if (tokenMask[b * L + l] > 0.5) kept.push(l);
+          const rows = new Float32Array(kept.length * D);
+          kept.forEach((l, k) => rows.set(data.subarray(start + l * D, start + (l + 1) * D), k * D));
+          res.push({ data: rows, length: kept.length });
         }
       }
     }

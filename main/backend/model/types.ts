@@ -48,6 +48,12 @@ export interface TextTowerSpec {
    *  - `sequence`: [B, L, D] per-token vectors kept as a sequence; the text head pools them (GloVe tower).
    */
   outputKind: 'pooled' | 'cls' | 'sequence';
+  /**
+   * For `sequence` towers: an optional second output [B, L] that is 1 for tokens that carry meaning and 0
+   * for padding and unknown words (the GloVe tower); only those rows are kept, so unknown words never dilute
+   * or dominate the pooled text.
+   */
+  maskOutput?: string;
   featureDim: number;
   /** ONNX integer type of input_ids. */
   idsType: 'int64' | 'int32';
