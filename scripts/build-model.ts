@@ -38,7 +38,30 @@ const CAPTION_WORDS_FILE = path.join(__dirname, 'data', 'caption-words.txt');
 const STAMP = '.build-stamp.json';
 
 /** Bump when the recipe changes in a way the hashed inputs do not show. */
-const RECIPE_VERSION = 2;
+const RECIPE_VERSION = 3;
+
+/**
+ * MobileNetV2's middle layers, globally average-pooled and appended to the last map's features. nsfwjs
+ * fine-tuned the top of the network for its 5 classes; the middle keeps more generic ImageNet features.
+ * Measured on Flickr8k dev (text→image R@5 with the app's trainer, docs/BENCHMARKS.md): last map only ≈ 14,
+ * + 3 middle layers ≈ 18-19, + 10 middle layers: see the benchmarks. Features are power-normalized (signed
+ * sqrt, then L2) inside the tower so layers of different scales weigh alike.
+ */
+const EXTRA_LAYERS: Record<BuildOptions['backbone'], string[]> = {
+  mobilenet_v2: [
+    'block_16_expand_relu',
+    'block_15_expand_relu',
+    'block_14_expand_relu',
+    'block_13_expand_relu',
+    'block_12_expand_relu',
+    'block_11_expand_relu',
+    'block_10_expand_relu',
+    'block_8_expand_relu',
+    'block_6_expand_relu',
+    'block_3_expand_relu',
+  ],
+  inception_v3: [],
+};
 
 export interface BuildOptions {
   out: string;
@@ -65,7 +88,7 @@ async function inputsHash(opts: BuildOptions): Promise<string> {
     __filename,
   ];
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ RECIPE_VERSION, backbone: opts.backbone, features: opts.features, topWords: opts.topWords }));
+  hash.update(JSON.stringify({ RECIPE_VERSION, backbone: opts.backbone, features: opts.features, topWords: opts.topWords, extra: EXTRA_LAYERS[opts.backbone] }));
   for (const f of files) {
     hash.update(path.relative(ROOT, f));
     await sha256File(f, hash);
@@ -84,7 +107,9 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, vo
     parent: null,
     description:
       `Image tower: the ImageNet-pretrained ${opts.backbone} backbone of nsfwjs (pixels / 255, ${inputSize} px), ` +
-      `features = ${opts.features === 'avg' ? 'global average' : 'global average + 2x2 grid average'} of the last feature map. ` +
+      `features = ${opts.features === 'avg' ? 'global average' : 'global average + 2x2 grid average'} of the last feature map` +
+      (EXTRA_LAYERS[opts.backbone].length ? ` and of ${EXTRA_LAYERS[opts.backbone].length} middle layers` : '') +
+      ', signed square root, L2-normalized. ' +
       `Text tower: GloVe 6B 100-d vectors of ${vocabSize} words (int8), one per token; [PAD]/[UNK] are zero vectors, ` +
       `and the tower's second output "mask" (1 for known words) must be used when pooling.`,
     image: {
@@ -150,7 +175,11 @@ export async function buildModel(opts: BuildOptions): Promise<{ skipped: boolean
 
   const log = (msg: string) => console.error(`[build-model ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
   log(`image tower: ${opts.backbone} (${opts.features})`);
-  const tower = kerasToOnnx(loadNsfwjsLayersModel(path.join(NODE_MODULES, 'nsfwjs', 'dist', 'models', opts.backbone)), { features: opts.features });
+  const tower = kerasToOnnx(loadNsfwjsLayersModel(path.join(NODE_MODULES, 'nsfwjs', 'dist', 'models', opts.backbone)), {
+    features: opts.features,
+    extraLayers: opts.features === 'avg' ? EXTRA_LAYERS[opts.backbone] : [],
+    normalize: 'sqrt-l2',
+  });
   await writeAtomic(path.join(opts.out, 'image_tower.onnx'), tower.onnx);
 
   log('text tower: parsing GloVe (307 MB JSON)');

@@ -24,13 +24,15 @@ async function main() {
   const o = new Command()
     .requiredOption('--train <dir>')
     .option('--dev <dir>')
-    .option('--epochs <n>', 'max epochs', Number, 30)
+    .option('--epochs <n>', 'max epochs', Number, 40)
     .option('--loss <kind>', 'default | tutorial', 'default')
-    .option('--pool <kind>', 'attention | mean', 'attention')
+    .option('--pool <kind>', 'attention | mean', 'mean')
     .option('--token-mlp <n>', 'hidden size of the residual token MLP (0 = none)', Number, 0)
     .option('--batch <n>', 'photos per step', Number, 128)
     .option('--captions-per-photo <n>', 'captions per photo per step', Number, 5)
-    .option('--lr <x>', 'learning rate', Number, 1e-3)
+    .option('--lr <x>', 'learning rate', Number, 2e-3)
+    .option('--weight-decay <x>', 'AdamW weight decay', Number, 0.1)
+    .option('--val-fraction <x>', 'photos held out for early stopping', Number, 0.1)
     .option('--patience <n>', 'early-stopping patience (epochs)', Number, 4)
     .option('--seed <n>', 'seed', Number, 42)
     .option('--work <dir>', 'work folder', path.join(__dirname, '..', 'scratch', 'builtin-train'))
@@ -76,6 +78,8 @@ async function main() {
     batchSize: o.batch,
     captionsPerPhoto: o.captionsPerPhoto,
     lr: o.lr,
+    weightDecay: o.weightDecay,
+    valFraction: o.valFraction,
     patience: o.patience,
     onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}      `),
     onEpoch: (e) =>

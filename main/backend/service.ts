@@ -76,6 +76,7 @@ export class Backend implements BackendPort {
 
   async close(): Promise<void> {
     await this.jobs.cancelAll();
+    this.dropIndex();
     if (this.model) await (await this.model.promise.catch(() => null))?.dispose();
     this.store.close();
   }
@@ -174,7 +175,7 @@ export class Backend implements BackendPort {
   async activateModel(id: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
     this.registry.get(id); // throws unknown_model
     this.store.setSetting(ACTIVE_MODEL, id);
-    this.index = null;
+    this.dropIndex();
     this.emit({ type: 'models-changed' });
     if (this.store.countPhotos() === 0 || this.store.photosMissingEmbedding(id).length === 0) {
       this.emit({ type: 'library-changed' });
@@ -188,7 +189,7 @@ export class Backend implements BackendPort {
         signal: ctx.signal,
         onProgress: (p: { done: number; total: number }) => ctx.progress({ done: p.done, total: p.total }),
       });
-      this.index = null;
+      this.dropIndex();
       this.emit({ type: 'library-changed' });
       // Photos whose tower features are not cached need a real re-index (decode + tower).
       if (r.missing > 0 && this.store.listRoots().length) {
@@ -262,7 +263,7 @@ export class Backend implements BackendPort {
     const root = roots.find((r) => r === abs || (existsSync(abs) && r === realpathSync(abs)));
     if (!root) throw new AppError('not_found', `${abs} is not a library folder. Library folders: ${roots.join(', ') || 'none'}.`);
     this.store.removeRoot(root);
-    this.index = null;
+    this.dropIndex();
     this.emit({ type: 'library-changed' });
     return { roots: this.store.listRoots() };
   }
@@ -291,7 +292,7 @@ export class Backend implements BackendPort {
       });
     } finally {
       // Committed batches are visible even when the run was cancelled or failed.
-      this.index = null;
+      this.dropIndex();
       this.emit({ type: 'library-changed' });
     }
   }
@@ -312,6 +313,13 @@ export class Backend implements BackendPort {
       this.index = { modelId, promise };
     }
     return this.index.promise;
+  }
+
+  /** Forget the loaded vectors (they changed); frees the old index's worker and int8 snapshot. */
+  private dropIndex(): void {
+    const old = this.index;
+    this.index = null;
+    if (old) void old.promise.then((idx) => idx.dispose()).catch(() => undefined);
   }
 
   /** Start loading the embeddings now (app start-up) without waiting for it. */
