@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { seededRandom as rng } from '../../shared/random';
 
 export const COLORS = {
   red: '#e02020',
@@ -47,18 +48,6 @@ export interface FixturePhoto {
   path: string;
   spec: Required<PhotoSpec>;
   caption: string;
-}
-
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SHAPES: ShapeKind[] = ['circle', 'square', 'triangle'];

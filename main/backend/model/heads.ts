@@ -6,6 +6,7 @@ import { GraphBuilder } from '../onnx/builder';
 import type { Heads, HeadsSpec, HeadsWeights } from './heads-format';
 import { checkSessionIO, createSessionFromBytes, ort } from './ort';
 import type { TextFeatures } from './types';
+import { seededRandom } from '../../../shared/random';
 
 /** The hidden sizes used when a spec leaves them out; initHeads writes them back into the spec. */
 export function resolveSpec(spec: HeadsSpec): HeadsSpec {
@@ -50,17 +51,8 @@ export function headsTensorShapes(spec: HeadsSpec): [string, number[]][] {
   return list;
 }
 
-/** mulberry32: small, fast, seedable; the same seed gives the same heads on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported: generate.ts, bench-train.ts and tests take it from here. */
+export { seededRandom };
 
 /**
  * Seeded init: Glorot-uniform weights (the query vector counts as [hidden, 1]), zero biases, gamma 1,

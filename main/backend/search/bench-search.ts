@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { EmbeddingModel } from '../model/types';
 import { Store, type BatchItem } from '../store';
 import { VectorIndex } from './vector-index';
+import { seededRandom } from '../../../shared/random';
 
 export interface BenchSearchOptions {
   vectors: number;
@@ -59,17 +60,8 @@ const WARMUP = 5;
 const MB = 1024 * 1024;
 const CAPTIONS = ['a dog running on the beach', 'two children playing in the snow', 'a man riding a red bike', 'a crowd at a concert at night', 'a cat sleeping on a sofa'];
 
-/** mulberry32: small, fast, seeded; good enough for benchmark data. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported: the search tests take it from here. */
+export { seededRandom };
 
 /** A random unit vector (Gaussian components via Box–Muller, then L2-normalized): uniform on the sphere. */
 export function randomUnitVector(dim: number, rand: () => number): Float32Array {

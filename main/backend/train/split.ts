@@ -3,17 +3,10 @@
  * answer into validation). Seeded, so a run can be repeated.
  */
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as makeRng } from '../../../shared/random';
+
+/** The shared mulberry32 PRNG under the name the trainer and tests use. */
+export { makeRng };
 
 /** Fisher-Yates shuffle in place with the given PRNG. */
 export function shuffleInPlace<T>(arr: T[], rng: () => number): T[] {
