@@ -1,5 +1,6 @@
 /** PhotoSearchApi over the browser-mode server: POST /api/<method>, photos by URL, events by SSE. */
 import type { ApiEvent, ApiMethod, PhotoSearchApi, Result } from '../../../shared/api';
+import { buildApi } from './build';
 
 const UNREACHABLE = 'Cannot reach Photo Search. Check that `photo-search serve` is still running, then reload.';
 
@@ -39,24 +40,7 @@ export function createHttpApi(base = ''): PhotoSearchApi {
     };
   }
 
-  return {
-    status: () => call('status'),
-    search: (req) => call('search', req),
-    searchLike: (req) => call('searchLike', req),
-    addFolder: (req) => call('addFolder', req),
-    removeFolder: (req) => call('removeFolder', req),
-    rescan: () => call('rescan'),
-    skipped: (req) => call('skipped', req),
-    jobs: () => call('jobs'),
-    cancelJob: (req) => call('cancelJob', req),
-    inspectCaptionSet: (req) => call('inspectCaptionSet', req),
-    startTraining: (req) => call('startTraining', req),
-    models: () => call('models'),
-    activateModel: (req) => call('activateModel', req),
-    importModel: (req) => call('importModel', req),
-    openPhoto: (req) => call('openPhoto', req),
-    showInFolder: (req) => call('showInFolder', req),
-    pickFolder: () => call('pickFolder'),
+  return buildApi(call, {
     photoUrl: (id, size) => `${base}/api/photo/${id}?size=${size}`,
     onEvent(listener) {
       listeners.add(listener);
@@ -69,5 +53,5 @@ export function createHttpApi(base = ''): PhotoSearchApi {
         }
       };
     },
-  };
+  });
 }

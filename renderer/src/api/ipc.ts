@@ -1,5 +1,6 @@
 /** PhotoSearchApi over the desktop app's preload bridge (window.photoSearch); photos by the photo:// protocol. */
 import type { ApiMethod, PhotoSearchApi, Result } from '../../../shared/api';
+import { buildApi } from './build';
 
 /** What preload/index.ts exposes: every request method plus onEvent, functions only. */
 export type PhotoSearchBridge = Omit<PhotoSearchApi, 'photoUrl'>;
@@ -21,25 +22,8 @@ export function createIpcApi(bridge: PhotoSearchBridge): PhotoSearchApi {
     }
   }
 
-  return {
-    status: () => call('status'),
-    search: (req) => call('search', req),
-    searchLike: (req) => call('searchLike', req),
-    addFolder: (req) => call('addFolder', req),
-    removeFolder: (req) => call('removeFolder', req),
-    rescan: () => call('rescan'),
-    skipped: (req) => call('skipped', req),
-    jobs: () => call('jobs'),
-    cancelJob: (req) => call('cancelJob', req),
-    inspectCaptionSet: (req) => call('inspectCaptionSet', req),
-    startTraining: (req) => call('startTraining', req),
-    models: () => call('models'),
-    activateModel: (req) => call('activateModel', req),
-    importModel: (req) => call('importModel', req),
-    openPhoto: (req) => call('openPhoto', req),
-    showInFolder: (req) => call('showInFolder', req),
-    pickFolder: () => call('pickFolder'),
+  return buildApi(call, {
     photoUrl: (id, size) => `photo://${size}/${id}`,
     onEvent: (listener) => bridge.onEvent(listener),
-  };
+  });
 }
