@@ -302,25 +302,7 @@ async function planHuggingFace(dir: string, progress: (p: ImportProgress) => voi
     defaultId: slug(path.basename(dir)),
     description: 'Imported Hugging Face CLIP export (identity adapter heads: zero-shot until retrained).',
     files,
-    manifest: {
-      format: 'photo-search-model',
-      formatVersion: 1,
-      parent: null,
-      image: { file: `image/${path.basename(visionFile)}`, input: image.input, output: image.output, featureDim: image.featureDim, preprocess: pre },
-      text: {
-        file: `text/${path.basename(textFile)}`,
-        tokenizer: 'text/tokenizer.json',
-        maxLength: textT.maxLength,
-        padId,
-        inputs: textT.inputs,
-        output: textT.output,
-        outputKind: 'pooled',
-        featureDim: textT.featureDim,
-        idsType: textT.idsType,
-      },
-      heads: 'heads.json',
-      embedDim,
-    },
+    manifest: towerManifest({ file: visionFile, tower: image, preprocess: pre }, { file: textFile, tower: textT, padId, outputKind: 'pooled' }, embedDim),
     heads: adapterSpec(embedDim),
   };
 }
@@ -383,25 +365,7 @@ async function planImmich(dir: string, progress: (p: ImportProgress) => void): P
     defaultId: slug(base),
     description: 'Imported immich CLIP model (identity adapter heads: zero-shot until retrained).',
     files,
-    manifest: {
-      format: 'photo-search-model',
-      formatVersion: 1,
-      parent: null,
-      image: { file: 'image/model.onnx', input: image.input, output: image.output, featureDim: image.featureDim, preprocess },
-      text: {
-        file: 'text/model.onnx',
-        tokenizer: 'text/tokenizer.json',
-        maxLength: textT.maxLength,
-        padId,
-        inputs: textT.inputs,
-        output: textT.output,
-        outputKind: 'pooled',
-        featureDim: textT.featureDim,
-        idsType: textT.idsType,
-      },
-      heads: 'heads.json',
-      embedDim,
-    },
+    manifest: towerManifest({ file: visualFile, tower: image, preprocess }, { file: textualFile, tower: textT, padId, outputKind: 'pooled' }, embedDim),
     heads: adapterSpec(embedDim),
   };
 }
@@ -484,15 +448,10 @@ async function planEncoderPair(src: EncoderPairSource, progress: (p: ImportProgr
     defaultId: slug(folder ? path.basename(folder) : `${stem(imageFile)}-${stem(textFile)}`),
     description: 'Imported image/text encoder pair with untrained projection heads: train it on a captioned set before searching.',
     files,
-    manifest: {
-      format: 'photo-search-model',
-      formatVersion: 1,
-      parent: null,
-      image: {
-        file: `image/${path.basename(imageFile)}`,
-        input: image.input,
-        output: image.output,
-        featureDim: image.featureDim,
+    manifest: towerManifest(
+      {
+        file: imageFile,
+        tower: image,
         preprocess: {
           size: image.size,
           resize: c.image?.resize ?? 'cover',
@@ -502,20 +461,9 @@ async function planEncoderPair(src: EncoderPairSource, progress: (p: ImportProgr
           layout: image.layout,
         },
       },
-      text: {
-        file: `text/${path.basename(textFile)}`,
-        tokenizer: 'text/tokenizer.json',
-        maxLength: textT.maxLength,
-        padId,
-        inputs: textT.inputs,
-        output: textT.output,
-        outputKind: textT.outputKind,
-        featureDim: textT.featureDim,
-        idsType: textT.idsType,
-      },
-      heads: 'heads.json',
+      { file: textFile, tower: textT, padId, outputKind: textT.outputKind },
       embedDim,
-    },
+    ),
     heads: {
       kind: 'projection',
       embedDim,
@@ -726,6 +674,37 @@ function alignedDim(dir: string, image: number, text: number, imageName: string,
 
 function adapterSpec(dim: number): HeadsSpec {
   return { kind: 'adapter', embedDim: dim, dropout: 0.1, imageInDim: dim, textInDim: dim, textPool: 'none', textTokenMlp: null, logitScale: CLIP_LOGIT_SCALE };
+}
+
+/**
+ * The manifest of an imported two-tower model. Tower paths are the source files' names under image/ and text/,
+ * where towerFiles copies them; outputKind is the caller's (the CLIP layouts always declare pooled).
+ */
+function towerManifest(
+  image: { file: string; tower: ImageTowerInfo; preprocess: ImagePreprocess },
+  text: { file: string; tower: TextTowerInfo; padId: number; outputKind: 'pooled' | 'cls' },
+  embedDim: number,
+): ImportPlan['manifest'] {
+  const t = text.tower;
+  return {
+    format: 'photo-search-model',
+    formatVersion: 1,
+    parent: null,
+    image: { file: `image/${path.basename(image.file)}`, input: image.tower.input, output: image.tower.output, featureDim: image.tower.featureDim, preprocess: image.preprocess },
+    text: {
+      file: `text/${path.basename(text.file)}`,
+      tokenizer: 'text/tokenizer.json',
+      maxLength: t.maxLength,
+      padId: text.padId,
+      inputs: t.inputs,
+      output: t.output,
+      outputKind: text.outputKind,
+      featureDim: t.featureDim,
+      idsType: t.idsType,
+    },
+    heads: 'heads.json',
+    embedDim,
+  };
 }
 
 // ---- files ------------------------------------------------------------------------------------------
