@@ -11,6 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder, type Dim } from '../../main/backend/onnx/builder';
+import { wordPieceTokenizerJson } from '../../main/backend/model/generate';
 import { seededRandom } from '../../main/backend/model/heads';
 
 /** Words every generated tokenizer knows (captions in the tests use these). */
@@ -32,30 +33,8 @@ export function wordPieceTokenizer(maxLength = 32): { json: Record<string, unkno
   const tokens = [...specials, ...TEST_WORDS, ...letters.filter((l) => !TEST_WORDS.includes(l)), ...letters.map((l) => `##${l}`)];
   const vocab: Record<string, number> = {};
   for (const t of tokens) if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;
-  const id = (t: string) => vocab[t];
-  const json = {
-    version: '1.0',
-    truncation: { direction: 'Right', max_length: maxLength, strategy: 'LongestFirst', stride: 0 },
-    padding: null,
-    added_tokens: specials.map((content) => ({ id: id(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: {
-        '[CLS]': { id: '[CLS]', ids: [id('[CLS]')], tokens: ['[CLS]'] },
-        '[SEP]': { id: '[SEP]', ids: [id('[SEP]')], tokens: ['[SEP]'] },
-      },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
-  };
-  return { json, vocabSize: Object.keys(vocab).length, padId: id('[PAD]') };
+  const json = wordPieceTokenizerJson(vocab, specials, maxLength);
+  return { json, vocabSize: Object.keys(vocab).length, padId: vocab['[PAD]'] };
 }
 
 export interface ImageEncoderOptions {

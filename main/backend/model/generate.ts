@@ -49,12 +49,20 @@ export function testVocab(): string[] {
 
 /** A Hugging Face tokenizer.json: WordPiece, BertNormalizer (lowercase), BertPreTokenizer, [CLS] … [SEP]. */
 export function testTokenizerJson(vocab = testVocab()): Record<string, unknown> {
-  const id = (t: string) => vocab.indexOf(t);
+  return wordPieceTokenizerJson(Object.fromEntries(vocab.map((t, i) => [t, i])), SPECIALS);
+}
+
+/**
+ * A BERT-style WordPiece tokenizer.json over `vocab` (token → id), `specials` as added tokens (they must include
+ * [CLS], [SEP] and [UNK]); `maxLength` null means no truncation. Also used by the tests' generated encoders.
+ */
+export function wordPieceTokenizerJson(vocab: Record<string, number>, specials: readonly string[], maxLength: number | null = null): Record<string, unknown> {
+  const id = (t: string) => vocab[t];
   return {
     version: '1.0',
-    truncation: null,
+    truncation: maxLength === null ? null : { direction: 'Right', max_length: maxLength, strategy: 'LongestFirst', stride: 0 },
     padding: null,
-    added_tokens: SPECIALS.map((content) => ({ id: id(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: specials.map((content) => ({ id: id(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
@@ -73,13 +81,7 @@ export function testTokenizerJson(vocab = testVocab()): Record<string, unknown> 
       },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: {
-      type: 'WordPiece',
-      unk_token: '[UNK]',
-      continuing_subword_prefix: '##',
-      max_input_chars_per_word: 100,
-      vocab: Object.fromEntries(vocab.map((t, i) => [t, i])),
-    },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   };
 }
 
