@@ -141,7 +141,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
             .map((m) => {
               const metrics = m.metrics as { after?: EvalResult; val?: EvalResult } | null;
               const val = metrics?.after ?? metrics?.val;
-              const r = val ? `  dev R@1/5/10 ${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '';
+              const r = val ? `  held-out R@1/5/10 ${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '';
               return `${m.active ? '*' : ' '} ${m.id}  ${m.name}${m.builtin ? ' (built-in)' : ''}${m.parent ? `  from ${m.parent}` : ''}${r}`;
             })
             .join('\n'),

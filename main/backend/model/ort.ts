@@ -17,6 +17,9 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
     executionMode: 'sequential',
     // Warnings (e.g. unused initializers) are noise for users; errors still throw.
     logSeverityLevel: 3,
+    // Idle onnxruntime threads spin-wait by default; while indexing, sharp decodes on the same cores, and
+    // spinning threads steal its time (measured in docs/BENCHMARKS.md, "Indexing throughput").
+    extra: { session: { intra_op: { allow_spinning: process.env.PHOTO_SEARCH_ORT_SPIN === '1' ? '1' : '0' } } },
   };
 }
 
