@@ -84,19 +84,6 @@ export class StoreError extends Error {
   }
 }
 
-export interface PhotoRow {
-  id: number;
-  path: string;
-  root: string;
-  size: number;
-  mtimeMs: number;
-  contentHash: string;
-  width: number | null;
-  height: number | null;
-  takenAt: string | null;
-  indexedAt: string;
-}
-
 export interface PhotoInput {
   path: string;
   root: string;
@@ -106,6 +93,11 @@ export interface PhotoInput {
   width: number | null;
   height: number | null;
   takenAt: string | null;
+}
+
+export interface PhotoRow extends PhotoInput {
+  id: number;
+  indexedAt: string;
 }
 
 export interface FeatureRecord {
