@@ -23,7 +23,7 @@ import type {
   TrainResult,
 } from '../../shared/api';
 import { validateRequest } from '../../shared/schemas';
-import { AppError, errorResult, toResult } from './errors';
+import { AppError, toResult } from './errors';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
@@ -350,7 +350,7 @@ export class Backend implements BackendPort {
   async searchLike(id: number, top = 20): Promise<SearchHit[]> {
     this.ensureNotEmpty();
     const modelId = this.activeModelId();
-    const vec = this.store.embeddingOf(id, modelId);
+    const vec = this.store.embeddingFor(id, modelId);
     if (!vec) throw new AppError('not_found', `Photo ${id} is not in the library (or not embedded yet).`);
     const index = await this.vectorIndex(modelId);
     return this.hits((await index.search(vec, top + 1)).filter((h) => h.id !== id).slice(0, top));
@@ -466,4 +466,3 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   return Backend.create(options);
 }
 
-export { errorResult };

@@ -509,11 +509,6 @@ export class Store {
     return b ? blobToVector(b) : null;
   }
 
-  /** Alias of embeddingFor (the service's name). */
-  embeddingOf(photoId: number, modelId: string): Float32Array | null {
-    return this.embeddingFor(photoId, modelId);
-  }
-
   /**
    * A model's embeddings one by one, read in pages by photo id: safe to consume across awaits, since no
    * statement stays open between pages (better-sqlite3 forbids other queries while one iterates).

@@ -161,7 +161,7 @@ describe('VectorIndex errors and loading', () => {
       const index = new VectorIndex(dim, { kernel: 'onnx' });
       await index.load(store.iterateEmbeddings('m'));
       expect(index.size).toBe(300);
-      const q = store.embeddingOf(ids[42], 'm') as Float32Array;
+      const q = store.embeddingFor(ids[42], 'm') as Float32Array;
       const [first] = await index.search(q, 1);
       expect(first.id).toBe(ids[42]);
       expect(first.score).toBeCloseTo(1, 5);
