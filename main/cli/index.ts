@@ -267,7 +267,9 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const model = await b.activeModel();
         const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${m}\n`) });
-        out(!!o.json, r, () => Object.entries(r).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`).join('\n'));
+        const { coreMs, ...rest } = r;
+        const lines = (o: object) => Object.entries(o).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`);
+        out(!!o.json, r, () => [...lines(rest), 'CPU ms per photo:', ...lines(coreMs).map((l) => `  ${l}`)].join('\n'));
       }),
     );
 

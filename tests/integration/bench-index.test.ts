@@ -31,6 +31,12 @@ describe('benchIndex', () => {
     expect(r.imagesPerSec).toBeGreaterThan(0);
     expect(r.modelOnlyImagesPerSec).toBeGreaterThan(0);
     expect(r.ratio).toBeCloseTo(r.imagesPerSec / r.modelOnlyImagesPerSec, 10);
+    // CPU time per photo: every step measured, the tower and the whole pipeline did work.
+    expect(Object.keys(r.coreMs).sort()).toEqual(['decode', 'header', 'heads', 'pipeline', 'read', 'sha256', 'store', 'toFloat', 'tower']);
+    for (const v of Object.values(r.coreMs)) expect(v).toBeGreaterThanOrEqual(0);
+    expect(r.coreMs.decode).toBeGreaterThan(0);
+    expect(r.coreMs.tower).toBeGreaterThan(0);
+    expect(r.coreMs.pipeline).toBeGreaterThan(r.coreMs.decode);
     // Every photo went through the tower twice: timed alone (after a warm-up batch of 4), then in the pipeline.
     expect(model.calls.towerImages - before.towerImages).toBe(4 + 12 + 12);
     // The pipeline really indexed into the given data directory.

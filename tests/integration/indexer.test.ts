@@ -56,7 +56,6 @@ describe('indexFolders', () => {
       store,
       model,
       roots: [root],
-      thumbnailsDir: thumbs,
       batchSize: 4,
       maxPixels: BAD_FILES_PIXEL_LIMIT,
       onProgress: (p) => progress.push(p),
@@ -81,7 +80,7 @@ describe('indexFolders', () => {
       expect(s!.reason).not.toMatch(/\n|at .*\.ts:/); // one line, no stack
       expect(store.photoByPath(b.path)).toBeNull();
     }
-    // Every photo: one unit-norm embedding, dimensions, a thumbnail of at most 256 px.
+    // Every photo: one unit-norm embedding and its dimensions.
     const { ids, matrix, dim } = store.embeddingsForModel(model.id);
     expect(ids.length).toBe(good.length + readableAsRoot);
     expect(dim).toBe(model.embedDim);
@@ -89,8 +88,13 @@ describe('indexFolders', () => {
     for (const g of good) {
       const row = store.photoByPath(g.path)!;
       expect(row).toMatchObject({ root, width: 224, height: 224 });
-      expect(existsSync(thumbnailPath(thumbs, row.contentHash))).toBe(true);
     }
+    // Thumbnails are not made while indexing (they cost a second decode); the first display makes them.
+    expect(existsSync(thumbs)).toBe(false);
+    const row = store.photoByPath(good[0].path)!;
+    const thumb = await thumbnailFor(row, thumbs);
+    expect(thumb).toBe(thumbnailPath(thumbs, row.contentHash));
+    expect(await sharp(thumb).metadata()).toMatchObject({ format: 'jpeg', width: 224, height: 224 });
     expect(model.calls.prepareImage - before.prepareImage).toBe(good.length + readableAsRoot + 1); // + the truncated JPEG
     // Progress: ends at done === total, never exceeds it.
     const last = progress.at(-1)!;

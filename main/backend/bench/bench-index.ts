@@ -3,18 +3,24 @@
  *
  *   modelOnly = prepareImage every photo first (decode outside the clock), then time imageFeatures in
  *               batches — what onnxruntime can do on this machine;
- *   pipeline  = indexFolders on a fresh data directory (walk, hash, decode, tower, heads, SQLite,
- *               thumbnails) — what a user gets.
+ *   pipeline  = indexFolders on a fresh data directory (walk, read, hash, header, decode, tower, heads,
+ *               SQLite; thumbnails are made on first display, not while indexing) — what a user gets.
  *
  * ratio = pipeline / modelOnly: near 1 means indexing is bound by the tower; well below 1 means decode,
  * I/O or the store are the bottleneck. `photo-search bench index FOLDER` prints it.
+ *
+ * `coreMs` explains the ratio in CPU time per photo (process.cpuUsage, all threads): each step of the
+ * indexer run one photo at a time (before the timed runs), the tower and the heads on the timed batches,
+ * and the whole pipeline. On a CPU-bound machine ratio ≈ tower / pipeline core time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../errors';
 import { indexFolders } from '../library/indexer';
 import { walkPhotos } from '../library/walk';
+import { decodeImage, normalize, readImageInfo, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import { dataPaths, ensureDataDir } from '../paths';
 import { Store } from '../store';
@@ -49,10 +55,94 @@ export interface BenchIndexResult {
   decodeImagesPerSec: number;
   skipped: number;
   batchSize: number;
+  /** CPU time (all threads) per photo, in milliseconds: the indexer's steps one at a time, then the totals. */
+  coreMs: CoreMs;
+}
+
+export interface CoreMs {
+  read: number;
+  sha256: number;
+  /** Size, orientation, EXIF date, pixel limit (readImageInfo). */
+  header: number;
+  /** sharp: decode, rotate, resize to the tower's size (decodeImage). */
+  decode: number;
+  /** uint8 HWC → float32 in the tower's layout (normalize). */
+  toFloat: number;
+  /** Heads on the tower features of one batch, per photo. */
+  heads: number;
+  /** Writing one batch (photos, features, embeddings) in one transaction, per photo. */
+  store: number;
+  /** The image tower in the timed batches. */
+  tower: number;
+  /** The whole indexFolders run, divided by the photos it indexed. */
+  pipeline: number;
 }
 
 const DEFAULT_BATCH = 16;
 const DEFAULT_LIMIT = 2000;
+/** Photos the step-by-step breakdown runs over (enough for stable figures, a second or two). */
+const BREAKDOWN_PHOTOS = 100;
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Each step of the indexer on one photo at a time, CPU ms per photo. */
+async function stepBreakdown(files: string[], model: EmbeddingModel): Promise<Pick<CoreMs, 'read' | 'sha256' | 'header' | 'decode' | 'toFloat'>> {
+  const pre = model.manifest.image.preprocess;
+  const sum = { read: 0, sha256: 0, header: 0, decode: 0, toFloat: 0 };
+  let n = 0;
+  for (const [i, f] of files.slice(0, BREAKDOWN_PHOTOS + 2).entries()) {
+    try {
+      const t0 = cpuMs();
+      const buf = readFileSync(f);
+      const t1 = cpuMs();
+      createHash('sha256').update(buf).digest('hex');
+      const t2 = cpuMs();
+      await readImageInfo(buf);
+      const t3 = cpuMs();
+      const raw = await decodeImage(buf, pre);
+      const t4 = cpuMs();
+      recycleTensor(normalize(raw.data, raw.channels, pre)); // as the indexer does after the tower
+      const t5 = cpuMs();
+      if (i < 2) continue; // warm-up
+      sum.read += t1 - t0;
+      sum.sha256 += t2 - t1;
+      sum.header += t3 - t2;
+      sum.decode += t4 - t3;
+      sum.toFloat += t5 - t4;
+      n++;
+    } catch {
+      // unreadable photo: the indexer skips it
+    }
+  }
+  const per = (v: number) => (n > 0 ? v / n : 0);
+  return { read: per(sum.read), sha256: per(sum.sha256), header: per(sum.header), decode: per(sum.decode), toFloat: per(sum.toFloat) };
+}
+
+/** Heads and one store transaction on real tower features, CPU ms per photo (a throwaway store). */
+async function headsAndStore(model: EmbeddingModel, features: Float32Array[]): Promise<Pick<CoreMs, 'heads' | 'store'>> {
+  await model.embedImageFeatures(features); // warm-up
+  const t0 = cpuMs();
+  const embeddings = await model.embedImageFeatures(features);
+  const heads = (cpuMs() - t0) / features.length;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'photo-search-bench-store-'));
+  const store = new Store(path.join(dir, 'library.db'));
+  try {
+    const items = features.map((f, i) => ({
+      photo: { path: path.join(dir, `p${i}.jpg`), root: dir, size: 1, mtimeMs: 1, contentHash: createHash('sha256').update(String(i)).digest('hex'), width: 1, height: 1, takenAt: null },
+      features: { towerKey: model.imageTowerKey, data: f },
+      embedding: { modelId: model.id, data: embeddings[i] },
+    }));
+    const t1 = cpuMs();
+    store.writeBatch(items);
+    return { heads, store: (cpuMs() - t1) / features.length };
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export async function benchIndex(opts: BenchIndexOptions): Promise<BenchIndexResult> {
   const { model } = opts;
@@ -66,6 +156,9 @@ export async function benchIndex(opts: BenchIndexOptions): Promise<BenchIndexRes
     if (files.length >= (opts.limit ?? DEFAULT_LIMIT)) break;
   }
   if (files.length === 0) throw new AppError('invalid_input', `No photos found in ${opts.folder}. Point the benchmark at a folder of JPEG/PNG/WebP photos.`);
+
+  // 0. The indexer's steps one photo at a time (CPU time), before anything is timed.
+  const steps = await stepBreakdown(files, model);
 
   // 1. Decode everything first, outside the tower's clock.
   const prepared: PreparedImage[] = [];
@@ -83,26 +176,32 @@ export async function benchIndex(opts: BenchIndexOptions): Promise<BenchIndexRes
 
   // 2. The tower alone: warm the session on one batch, then time every batch.
   await model.imageFeatures(prepared.slice(0, Math.min(batchSize, prepared.length)));
+  let lastFeatures: Float32Array[] = [];
+  const cpuModel = cpuMs();
   const tModel = performance.now();
-  for (let i = 0; i < prepared.length; i += batchSize) await model.imageFeatures(prepared.slice(i, i + batchSize));
+  for (let i = 0; i < prepared.length; i += batchSize) lastFeatures = await model.imageFeatures(prepared.slice(i, i + batchSize));
   const modelOnlySeconds = (performance.now() - tModel) / 1000;
   const modelOnlyCount = prepared.length;
+  const towerCoreMs = (cpuMs() - cpuModel) / modelOnlyCount;
   prepared.length = 0; // free the tensors before the pipeline run
   log(`image tower: ${(modelOnlyCount / modelOnlySeconds).toFixed(1)} photos/s`);
+  const afterTower = await headsAndStore(model, lastFeatures);
 
   // 3. The whole pipeline on a fresh library (no feature cache, so every photo goes through the tower).
   const tmp = opts.dataDir ? null : mkdtempSync(path.join(os.tmpdir(), 'photo-search-bench-index-'));
   const dataDir = opts.dataDir ?? (tmp as string);
-  const paths = ensureDataDir(dataDir);
+  ensureDataDir(dataDir);
   const store = new Store(dataPaths(dataDir).db);
   try {
     if (store.countPhotos() > 0) {
       throw new AppError('invalid_input', `The data folder ${dataDir} already holds a library; the benchmark needs an empty one. Omit --data or pass a new folder.`);
     }
+    const cpuPipe = cpuMs();
     const tPipe = performance.now();
-    const summary = await indexFolders({ store, model, roots: [opts.folder], thumbnailsDir: paths.thumbnails, batchSize });
+    const summary = await indexFolders({ store, model, roots: [opts.folder], batchSize });
     const pipelineSeconds = (performance.now() - tPipe) / 1000;
     const indexed = summary.added + summary.updated;
+    const pipelineCoreMs = (cpuMs() - cpuPipe) / Math.max(1, indexed);
     const imagesPerSec = indexed / pipelineSeconds;
     const modelOnlyImagesPerSec = modelOnlyCount / modelOnlySeconds;
     log(`pipeline: ${imagesPerSec.toFixed(1)} photos/s`);
@@ -116,6 +215,7 @@ export async function benchIndex(opts: BenchIndexOptions): Promise<BenchIndexRes
       decodeImagesPerSec: modelOnlyCount / decodeSeconds,
       skipped: summary.skipped,
       batchSize,
+      coreMs: { ...steps, ...afterTower, tower: towerCoreMs, pipeline: pipelineCoreMs },
     };
   } finally {
     store.close();

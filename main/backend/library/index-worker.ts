@@ -103,7 +103,6 @@ async function workerMain(input: WorkerInput): Promise<void> {
       store,
       model,
       roots: input.roots,
-      thumbnailsDir: paths.thumbnails,
       signal: ac.signal,
       batchSize: input.batchSize,
       decodeConcurrency: input.decodeConcurrency,

@@ -2,24 +2,25 @@
  * Index folders into the library, incrementally:
  *
  *   walk → stat → unchanged? (size + mtime, and embedded by this model) → skip
- *        → read bytes once → sha256 → header check (pixel limit, EXIF date) → prepareImage
+ *        → read bytes once → sha256 → header check (pixel limit, EXIF date; JS, no decode) → prepareImage
  *        → [batch] tower features (from the cache by content hash, else the image tower)
  *        → heads → ONE transaction per batch (photos + features + embeddings + cleared skips)
  *
  * Decoding runs ahead of inference (bounded queue), so sharp and onnxruntime work at the same time.
+ * Thumbnails are not made here: they are made on first display (thumbnails.ts, Backend.photoFile), so
+ * indexing spends its CPU on the one decode the tower needs (docs/BENCHMARKS.md, "Indexing throughput").
  * A bad file is recorded as skipped with a one-line reason and never stops the run. Photos gone from
  * disk leave the index only for roots whose walk completed. Cancel stops after the batch in flight;
  * committed batches stay (and a kill -9 loses at most that batch: WAL + one transaction per batch).
  */
 import { createHash } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
 import type { IndexSummary } from '../../../shared/api';
-import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo } from '../model/preprocess';
+import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import type { BatchItem, Store } from '../store';
-import { makeThumbnail } from './thumbnails';
 import { normalizeRoots, walkPhotos } from './walk';
 
 export interface IndexProgress {
@@ -34,8 +35,6 @@ export interface IndexOptions {
   store: Store;
   model: EmbeddingModel;
   roots: readonly string[];
-  /** Where thumbnails go; made during indexing from the bytes in memory. Omit to skip. */
-  thumbnailsDir?: string | null;
   signal?: AbortSignal;
   onProgress?: (p: IndexProgress) => void;
   /** Photos per tower run and per transaction (default 16). */
@@ -206,16 +205,14 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     let buf: Buffer | null = null;
     const bufOf = (_e: unknown) => buf;
     try {
-      buf = await fs.readFile(file);
+      // Sync: a photo is one read, and fs.readFile's open/stat/read/close round trips through the
+      // thread pool cost ~3× the CPU. Indexing runs in a worker thread, so no UI waits on it.
+      buf = readFileSync(file);
       if (buf.length === 0) throw new Error('empty file');
       const hash = sha256(buf);
       const info = await readImageInfo(buf, { limitInputPixels: maxPixels });
       // Same bytes seen before (another path, or an earlier run): the tower need not run again.
       const prepared = store.hasFeatures(towerKey, hash) ? null : await model.prepareImage(buf);
-      if (opts.thumbnailsDir) {
-        // A thumbnail failure is not a reason to skip the photo: it is made again on demand.
-        await makeThumbnail(buf, hash, opts.thumbnailsDir).catch(() => undefined);
-      }
       item = {
         path: file,
         root,
@@ -320,6 +317,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
       const out = await model.imageFeatures([...toRun.values()]);
       [...toRun.keys()].forEach((h, i) => fresh.set(h, out[i]));
     }
+    for (const b of batch) if (b.prepared) recycleTensor(b.prepared.tensor); // the tower is done with them
     const ready: Pending[] = [];
     const features: Float32Array[] = [];
     for (const b of batch) {

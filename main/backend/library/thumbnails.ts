@@ -1,7 +1,8 @@
 /**
  * Thumbnail cache on disk: one 256 px (longest side) JPEG per distinct content, keyed by content hash, so
- * a moved or duplicated photo reuses its thumbnail. Made during indexing from the bytes already in memory
- * (JPEG shrink-on-load makes that cheap), or on demand. Written atomically: temp file + rename.
+ * a moved or duplicated photo reuses its thumbnail. Made on first display (Backend.photoFile, behind the
+ * HTTP route and the photo:// protocol), not while indexing: there a second decode per photo cost as much
+ * CPU as the tower's own (docs/BENCHMARKS.md, "Indexing throughput"). Written atomically: temp + rename.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import exifr from 'exifr';
 import sharp from 'sharp';
+import { orientedSize, readImageHeader } from './image-header';
 import type { ImagePreprocess, PreparedImage } from './types';
 
 /** Larger photos are refused before decoding: a decompression bomb must not exhaust memory. */
@@ -58,6 +59,16 @@ async function tooLarge(buf: Buffer, file: string, limit: number, cause: unknown
 
 /** Decode, rotate per EXIF, resize and normalize one photo for the image tower. */
 export async function prepareImage(input: string | Buffer, pre: ImagePreprocess, opts: DecodeOptions = {}): Promise<PreparedImage> {
+  const { data, channels, width, height } = await decodeImage(input, pre, opts);
+  return { tensor: normalize(data, channels, pre), width, height };
+}
+
+/** The sharp half of prepareImage: uint8 HWC pixels at the tower's size, and the original (rotated) size. */
+export async function decodeImage(
+  input: string | Buffer,
+  pre: ImagePreprocess,
+  opts: DecodeOptions = {},
+): Promise<{ data: Buffer; channels: number; width: number; height: number }> {
   const file = label(input);
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const buf = await readInput(input);
@@ -66,13 +77,20 @@ export async function prepareImage(input: string | Buffer, pre: ImagePreprocess,
   const img = sharp(buf, { failOn: 'error', limitInputPixels: limit, sequentialRead: true });
   let width: number;
   let height: number;
-  try {
-    const meta = await img.metadata();
-    width = meta.autoOrient?.width ?? meta.width;
-    height = meta.autoOrient?.height ?? meta.height;
-  } catch (e) {
-    if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
-    throw new ImageReadError(file, describeImageError(e), { cause: e });
+  // JPEG/PNG: the size from the header, read in JS (a metadata() pass costs as much as a small decode).
+  const header = readImageHeader(buf);
+  if (header) {
+    ({ width, height } = orientedSize(header));
+    if (width * height > limit) await tooLarge(buf, file, limit, null);
+  } else {
+    try {
+      const meta = await img.metadata();
+      width = meta.autoOrient?.width ?? meta.width;
+      height = meta.autoOrient?.height ?? meta.height;
+    } catch (e) {
+      if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
+      throw new ImageReadError(file, describeImageError(e), { cause: e });
+    }
   }
   const fit = pre.resize === 'cover' ? 'cover' : pre.resize === 'contain' ? 'contain' : 'fill';
   let data: Buffer;
@@ -93,31 +111,41 @@ export async function prepareImage(input: string | Buffer, pre: ImagePreprocess,
     if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
     throw new ImageReadError(file, describeImageError(e), { cause: e });
   }
-  return { tensor: normalize(data, channels, pre), width, height };
+  return { data, channels, width, height };
+}
+
+// Tensors the indexer hands back once the tower has copied them: a fresh 0.6 MB Float32Array per photo
+// costs more CPU (allocation, page faults, GC) than filling it (docs/BENCHMARKS.md, "Indexing throughput").
+const spareTensors: Float32Array[] = [];
+const MAX_SPARE_TENSORS = 32;
+
+/** Give back a prepared tensor nothing reads any more; normalize reuses it. */
+export function recycleTensor(t: Float32Array): void {
+  if (spareTensors.length < MAX_SPARE_TENSORS) spareTensors.push(t);
 }
 
 /** uint8 HWC (3+ channels) → float32 in the tower's layout: (x / rescale - mean) / std. */
 export function normalize(data: Uint8Array, channels: number, pre: ImagePreprocess): Float32Array {
   const n = pre.size * pre.size;
-  const out = new Float32Array(n * 3);
-  // A 256-entry table per channel: about twice as fast as the arithmetic per pixel.
-  const luts = [0, 1, 2].map((c) => {
-    const lut = new Float32Array(256);
-    for (let v = 0; v < 256; v++) lut[v] = (v / pre.rescale - pre.mean[c]) / pre.std[c];
-    return lut;
-  });
+  const spare = spareTensors.pop();
+  const out = spare?.length === n * 3 ? spare : new Float32Array(n * 3); // every value is written below
+  // A 256-entry table per channel (the same float32 values as the arithmetic), one pass over the pixels.
+  const lut = (c: number) => Float32Array.from({ length: 256 }, (_, v) => (v / pre.rescale - pre.mean[c]) / pre.std[c]);
+  const r = lut(0);
+  const g = lut(1);
+  const b = lut(2);
+  const px = new Uint8Array(data.buffer, data.byteOffset, n * channels); // a plain view: Buffer access is slower
   if (pre.layout === 'nchw') {
-    for (let c = 0; c < 3; c++) {
-      const lut = luts[c];
-      const base = c * n;
-      for (let i = 0, j = c; i < n; i++, j += channels) out[base + i] = lut[data[j]];
+    for (let i = 0, j = 0; i < n; i++, j += channels) {
+      out[i] = r[px[j]];
+      out[n + i] = g[px[j + 1]];
+      out[2 * n + i] = b[px[j + 2]];
     }
   } else {
-    const [r, g, b] = luts;
     for (let i = 0, j = 0, k = 0; i < n; i++, j += channels, k += 3) {
-      out[k] = r[data[j]];
-      out[k + 1] = g[data[j + 1]];
-      out[k + 2] = b[data[j + 2]];
+      out[k] = r[px[j]];
+      out[k + 1] = g[px[j + 1]];
+      out[k + 2] = b[px[j + 2]];
     }
   }
   return out;
@@ -137,6 +165,13 @@ export async function readImageInfo(input: string | Buffer, opts: DecodeOptions 
   const file = label(input);
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const buf = await readInput(input);
+  // JPEG/PNG: read in JS, microseconds. Other formats, or a header the JS reader is unsure of: sharp + exifr.
+  const header = readImageHeader(buf);
+  if (header) {
+    const { width, height } = orientedSize(header);
+    if (width * height > limit) await tooLarge(buf, file, limit, null);
+    return { width, height, format: header.format, takenAt: exifDate(header.dateTimeOriginal) };
+  }
   let meta: sharp.Metadata;
   try {
     meta = await sharp(buf, { limitInputPixels: false }).metadata();
