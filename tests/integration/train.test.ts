@@ -83,6 +83,9 @@ describe('retraining on a captioned set', () => {
       onProgress: (p) => stages.add(p.stage.replace(/\d+ of \d+/, 'N of M')),
     });
     expect(decodes).toBe(PHOTOS);
+    // The base model records no training recipe: no augmented views.
+    expect(cache.size(model.imageTowerKey)).toBe(PHOTOS);
+    expect(cache.size(`${model.imageTowerKey}#hflip`)).toBe(0);
     // 30 validation photos: chance R@5 is 5/30 ≈ 16.7 %.
     const chance = (5 / r.val.images) * 100;
     expect(r.val.images).toBe(30);
@@ -121,6 +124,31 @@ describe('retraining on a captioned set', () => {
     const r = await trainModel({ set: setDir, baseModelDir: baseDir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 1, seed: 2 });
     expect(decodes).toBe(before);
     expect(r.model).not.toBe(firstModelId);
+  });
+
+  it("retraining keeps the base model's data recipe (flipped views from the same decode, feature dropout)", async () => {
+    const withRecipe = path.join(tmp, 'base-recipe');
+    await fs.cp(baseDir, withRecipe, { recursive: true });
+    const manifestFile = path.join(withRecipe, 'model.json');
+    const m = JSON.parse(await fs.readFile(manifestFile, 'utf8'));
+    await fs.writeFile(manifestFile, JSON.stringify({ ...m, id: 'with-recipe', training: { options: { augment: ['hflip'], featureDropout: 0.2 } } }));
+    const own = new MemoryFeatureCache();
+    const recipeModel = await loadModel(withRecipe);
+    let ownDecodes = 0;
+    const prepare = recipeModel.prepareImage.bind(recipeModel);
+    (recipeModel as { prepareImage: EmbeddingModel['prepareImage'] }).prepareImage = (input) => {
+      ownDecodes++;
+      return prepare(input);
+    };
+    const modelsDir = path.join(tmp, 'models');
+    const r = await trainModel({ set: setDir, baseModelDir: withRecipe, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3 });
+    await recipeModel.dispose();
+    // One decode per photo serves both views; both are cached under their own keys.
+    expect(ownDecodes).toBe(PHOTOS);
+    expect(own.size(recipeModel.imageTowerKey)).toBe(PHOTOS);
+    expect(own.size(`${recipeModel.imageTowerKey}#hflip`)).toBe(PHOTOS);
+    const saved = await readManifest(path.join(modelsDir, r.model));
+    expect(saved.training?.options).toMatchObject({ augment: ['hflip'], featureDropout: 0.2 });
   });
 
   it('a set with too few photos is a clear error', async () => {
@@ -192,6 +220,29 @@ describe('trainer memory and determinism', () => {
     const t = await trainHeads({ ...synthetic(4), epochs: 2, batchSize: 8, loss: 'tutorial', seed: 1 });
     expect(t.history.every((e) => Number.isFinite(e.loss))).toBe(true);
     expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('a fixed cosine schedule trains on every photo with no validation, over every epoch, with augmented views', async () => {
+    const start = tf.memory().numTensors;
+    const base = synthetic(6);
+    const rng = makeRng(8);
+    // A second view of each photo: the features plus a little noise.
+    const view = base.imageFeatures.map((f) => f.map((x) => x + (rng() - 0.5) * 0.05));
+    const all = [...Array(40).keys()];
+    const lrs: number[] = [];
+    const r = await trainHeads({ ...base, imageViews: [view], featureDropout: 0.2, trainPhotos: all, valPhotos: [], schedule: 'cosine', epochs: 5, batchSize: 8, captionsPerPhoto: 2, lr: 1e-2, seed: 3, onStep: (s) => lrs.push(s.lr) });
+    expect(r.history.length).toBe(5);
+    expect(r.history.every((e) => e.val === null)).toBe(true);
+    expect(r.best.epoch).toBe(5);
+    // Warm-up to the peak over the first epoch (5 steps), then decay to 0 at the last step.
+    expect(lrs[4]).toBeCloseTo(1e-2, 8);
+    expect(lrs[0]).toBeCloseTo(2e-3, 8);
+    expect(lrs.at(-1)!).toBeLessThan(1e-4);
+    expect(r.history.at(-1)!.loss).toBeLessThan(r.history[0]!.loss - 0.05);
+    expect(tf.memory().numTensors).toBe(start);
+    // Early stopping needs held-out photos; views must match the photos.
+    await expect(trainHeads({ ...base, trainPhotos: all, valPhotos: [], epochs: 1 })).rejects.toThrow(/Validation needs at least 1 photo/);
+    await expect(trainHeads({ ...base, imageViews: [view.slice(1)], epochs: 1 })).rejects.toThrow(/Every image view needs 40 feature vectors of 20 values/);
   });
 
   it('stops on cancel', async () => {

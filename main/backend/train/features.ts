@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { EmbeddingModel, TextFeatures } from '../model/types';
+import type { EmbeddingModel, PreparedImage, TextFeatures } from '../model/types';
 import type { Store } from '../store';
 import type { CaptionedImage, CaptionSet, ReadProblem } from './readers';
 import type { CaptionFeatures } from './trainer';
@@ -70,6 +70,8 @@ export interface SetFeatures {
   /** Photos whose features are known (unreadable ones dropped), in set order. */
   images: CaptionedImage[];
   imageFeatures: Float32Array[];
+  /** Features of the augmented views asked for (`FeatureOptions.views`), `imageViews[v][p]` for photo p. */
+  imageViews: Float32Array[][];
   /** Every caption of the kept photos, `photo` indexing `images`. */
   captions: (CaptionFeatures & { text: string })[];
   problems: ReadProblem[];
@@ -79,8 +81,13 @@ export interface SetFeatures {
   textComputed: number;
 }
 
+/** Augmented views of a photo whose tower features can be computed (and cached) for training. */
+export type ImageView = 'hflip';
+
 export interface FeatureOptions {
   batchSize?: number;
+  /** Also compute the features of these views of every photo (training augmentation), from the same decode. */
+  views?: ImageView[];
   onProgress?: (p: FeatureProgress) => void;
   signal?: AbortSignal;
 }
@@ -91,6 +98,35 @@ function checkAbort(signal?: AbortSignal): void {
     e.name = 'AbortError';
     throw e;
   }
+}
+
+/** Captions whose meaning a left-right mirror changes. */
+const DIRECTIONAL = /\b(left|right|leftmost|rightmost)\b/i;
+
+/** The photo mirrored left-right, in the tower's own layout (same as flipping the photo before resizing). */
+export function flipPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc'): PreparedImage {
+  const t = p.tensor;
+  const S = Math.round(Math.sqrt(t.length / 3));
+  if (S * S * 3 !== t.length) throw new Error(`Cannot flip a ${t.length}-value image tensor: it is not square.`);
+  const out = new Float32Array(t.length);
+  if (layout === 'nchw') {
+    for (let row = 0; row < 3 * S; row++) {
+      const o = row * S;
+      for (let x = 0; x < S; x++) out[o + x] = t[o + S - 1 - x]!;
+    }
+  } else {
+    for (let y = 0; y < S; y++) {
+      const o = y * S * 3;
+      for (let x = 0; x < S; x++) {
+        const a = o + x * 3;
+        const b = o + (S - 1 - x) * 3;
+        out[a] = t[b]!;
+        out[a + 1] = t[b + 1]!;
+        out[a + 2] = t[b + 2]!;
+      }
+    }
+  }
+  return { ...p, tensor: out };
 }
 
 function asTextFeatures(v: CachedFeature): TextFeatures {
@@ -119,15 +155,20 @@ export async function computeSetFeatures(
     hashes.push(bytes ? sha256(bytes) : null);
   }
 
-  // 2. Image features: cached, or decoded + image tower for the missing ones.
-  const imgKey = model.imageTowerKey;
-  const known = new Map<string, Float32Array>();
+  // 2. Image features (and those of the augmented views): cached, or decoded + image tower for the missing ones.
+  const views = opts.views ?? [];
+  const layout = model.manifest.image.preprocess.layout;
+  const keys = [model.imageTowerKey, ...views.map((v) => `${model.imageTowerKey}#${v}`)];
+  const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...views.map(() => (p: PreparedImage) => flipPrepared(p, layout))];
+  const known = keys.map(() => new Map<string, Float32Array>());
   const wanted = [...new Set(hashes.filter((h): h is string => !!h))];
-  for (const [h, v] of await cache.get(imgKey, wanted)) known.set(h, v instanceof Float32Array ? v : v.data);
+  for (let v = 0; v < keys.length; v++) {
+    for (const [h, val] of await cache.get(keys[v]!, wanted)) known[v]!.set(h, val instanceof Float32Array ? val : val.data);
+  }
   const missing: number[] = [];
   const queued = new Set<string>();
   hashes.forEach((h, i) => {
-    if (h && !known.has(h) && !queued.has(h)) {
+    if (h && known.some((m) => !m.has(h)) && !queued.has(h)) {
       missing.push(i);
       queued.add(h);
     }
@@ -146,22 +187,32 @@ export async function computeSetFeatures(
         }),
       ),
     );
-    const ok = idx.filter((_, k) => prepared[k]);
-    const feats = ok.length ? await model.imageFeatures(prepared.filter((p) => p !== null)) : [];
+    const ok = idx.map((i, k) => ({ i, p: prepared[k] })).filter((x): x is { i: number; p: PreparedImage } => x.p !== null);
     decoded += ok.length;
-    const entries: FeatureEntry[] = ok.map((i, k) => ({ hash: hashes[i]!, data: feats[k]! }));
-    for (const e of entries) known.set(e.hash, e.data);
-    if (entries.length) await cache.put(imgKey, entries);
+    for (let v = 0; v < keys.length; v++) {
+      const todo = ok.filter((x) => !known[v]!.has(hashes[x.i]!));
+      if (!todo.length) continue;
+      const feats = await model.imageFeatures(todo.map((x) => transforms[v]!(x.p)));
+      const entries: FeatureEntry[] = todo.map((x, k) => ({ hash: hashes[x.i]!, data: feats[k]! }));
+      for (const e of entries) known[v]!.set(e.hash, e.data);
+      await cache.put(keys[v]!, entries);
+    }
   }
   if (missing.length) progress({ stage: 'Computing photo features', done: missing.length, total: missing.length });
 
   const images: CaptionedImage[] = [];
   const imageFeatures: Float32Array[] = [];
+  const imageViews: Float32Array[][] = views.map(() => []);
   set.images.forEach((im, i) => {
-    const f = hashes[i] ? known.get(hashes[i]!) : undefined;
-    if (f) {
+    const f = hashes[i] ? known[0]!.get(hashes[i]!) : undefined;
+    // A photo is used only with every view (a view is missing when the photo cannot be decoded any more).
+    if (f && known.every((m) => m.has(hashes[i]!))) {
       images.push(im);
       imageFeatures.push(f);
+      // A mirrored photo no longer matches a caption that says "left" or "right": such photos keep their
+      // original features as the flipped view.
+      const directional = im.captions.some((c) => DIRECTIONAL.test(c));
+      imageViews.forEach((list, v) => list.push(views[v] === 'hflip' && directional ? f : known[v + 1]!.get(hashes[i]!)!));
     } else if (!hashes[i]) {
       unreadable.count++;
       if (unreadable.examples.length < 5) unreadable.examples.push(`${im.file}: cannot be read`);
@@ -191,5 +242,5 @@ export async function computeSetFeatures(
   images.forEach((im, p) => {
     for (const text of im.captions) captions.push({ photo: p, text, features: textFeat.get(textHash.get(text)!)! });
   });
-  return { images, imageFeatures, captions, problems, decoded, textComputed: todo.length };
+  return { images, imageFeatures, imageViews, captions, problems, decoded, textComputed: todo.length };
 }

@@ -9,11 +9,11 @@ import type { EvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
 import { loadHeads, type Heads } from '../model/heads-format';
 import { resolveModelFolder } from '../model/manifest';
 import { loadModel } from '../model/model';
-import type { EmbeddingModel } from '../model/types';
+import type { EmbeddingModel, ModelManifest } from '../model/types';
 import { Store } from '../store';
 import { startWorker } from '../worker-path';
 import { evaluateEmbeddings } from './evaluate';
-import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type SetFeatures } from './features';
+import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
 import { readCaptionSet } from './readers';
 import { saveTrainedModel, type SaveStage } from './save';
@@ -46,6 +46,12 @@ export interface TrainJobOptions {
   weightDecay?: number;
   valFraction?: number;
   patience?: number;
+  /** Augmented views whose features are also computed and trained on (default: the horizontally flipped photo). */
+  augment?: ImageView[];
+  /** Dropout on the image tower features while training. */
+  featureDropout?: number;
+  /** 'plateau' (early stopping on the held-out photos) or a fixed 'cosine' schedule (see trainHeads). */
+  schedule?: 'plateau' | 'cosine';
   backend?: TfBackend;
 }
 
@@ -62,6 +68,35 @@ export interface TrainModelOptions extends TrainJobOptions {
 }
 
 export const MIN_PHOTOS = 5;
+
+/**
+ * The training recipe used unless a caller overrides it, chosen on a held-out split of Flickr8k train
+ * (docs/BENCHMARKS.md, "Built-in model"): batches of 128 photos with all their captions as shared
+ * positives, AdamW (lr 2e-3, decoupled weight decay 0.1), early stopping on the held-out photos.
+ */
+export const DEFAULT_TRAINING = {
+  epochs: 40,
+  batchSize: 128,
+  captionsPerPhoto: 5,
+  lr: 2e-3,
+  weightDecay: 0.1,
+  patience: 4,
+  augment: [] as ImageView[],
+  featureDropout: 0,
+};
+
+/**
+ * The data recipe a base model was trained with (its manifest's `training.options`): augmented views and
+ * feature dropout suit some towers and not others (dropping 30% of a 6,992-d concatenation of CNN layers
+ * regularizes; of a 32-d feature it destroys the signal), so retraining a model keeps what its own
+ * training used unless the caller says otherwise.
+ */
+export function baseRecipe(manifest: ModelManifest): { augment: ImageView[]; featureDropout: number } {
+  const o = manifest.training?.options ?? {};
+  const augment = Array.isArray(o.augment) ? o.augment.filter((v): v is ImageView => v === 'hflip') : DEFAULT_TRAINING.augment;
+  const fd = typeof o.featureDropout === 'number' && o.featureDropout >= 0 && o.featureDropout < 1 ? o.featureDropout : DEFAULT_TRAINING.featureDropout;
+  return { augment, featureDropout: fd };
+}
 
 /** Recall of a model (its ONNX heads) on some photos of a featurised set. */
 async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[]): Promise<EvalResult> {
@@ -95,7 +130,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
   cache ??= new MemoryFeatureCache();
   const model = opts.model ?? (await loadModel(opts.baseModelDir));
   try {
+    const resolved = await resolveModelFolder(opts.baseModelDir);
+    const recipe = baseRecipe(resolved.manifest);
+    const augment = opts.augment ?? recipe.augment;
     const f = await computeSetFeatures(model, set, cache, {
+      views: augment,
       signal: opts.signal,
       onProgress: (p) => progress({ stage: p.stage, done: p.done, total: p.total }),
     });
@@ -103,29 +142,33 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       throw new Error(`Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
     }
     const seed = opts.seed ?? 42;
-    const split = splitByPhoto(f.images.length, { seed, valFraction: opts.valFraction ?? 0.2 });
+    // A tenth of the photos are held out, a fifth for small sets (so recall is measured on enough photos).
+    const valFraction = opts.valFraction ?? (f.images.length >= 1000 ? 0.1 : 0.2);
+    const split = splitByPhoto(f.images.length, { seed, valFraction });
 
     progress({ stage: 'Measuring the current model' });
     const before = await recallOn(model, f, split.val);
 
-    const resolved = await resolveModelFolder(opts.baseModelDir);
     const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
-    const epochs = opts.epochs ?? 10;
     const options = {
-      epochs,
+      epochs: opts.epochs ?? DEFAULT_TRAINING.epochs,
       loss: opts.loss ?? 'default',
       seed,
-      batchSize: opts.batchSize ?? 64,
-      captionsPerPhoto: opts.captionsPerPhoto ?? 1,
-      lr: opts.lr ?? 1e-3,
-      weightDecay: opts.weightDecay ?? 1e-3,
-      valFraction: opts.valFraction ?? 0.2,
-      patience: opts.patience ?? 3,
+      batchSize: opts.batchSize ?? DEFAULT_TRAINING.batchSize,
+      captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
+      lr: opts.lr ?? DEFAULT_TRAINING.lr,
+      weightDecay: opts.weightDecay ?? DEFAULT_TRAINING.weightDecay,
+      valFraction,
+      patience: opts.patience ?? DEFAULT_TRAINING.patience,
+      augment,
+      featureDropout: opts.featureDropout ?? recipe.featureDropout,
+      schedule: opts.schedule ?? 'plateau',
     };
     const trained = await trainHeads({
       ...options,
       heads: base,
       imageFeatures: f.imageFeatures,
+      imageViews: f.imageViews,
       captions: f.captions,
       trainPhotos: split.train,
       valPhotos: split.val,

@@ -35,6 +35,14 @@ export interface TrainHeadsOptions {
   heads: Heads;
   /** Image tower features, one per photo. */
   imageFeatures: Float32Array[];
+  /**
+   * Extra views of the photos for augmentation (e.g. the features of the horizontally flipped photo):
+   * `imageViews[v][p]` has the size of `imageFeatures[p]`. Each training step uses the original or one of
+   * the views of each photo, uniformly at random; validation always uses the original.
+   */
+  imageViews?: Float32Array[][];
+  /** Dropout on the image tower features during training (0 = none). */
+  featureDropout?: number;
   captions: CaptionFeatures[];
   trainPhotos: number[];
   valPhotos: number[];
@@ -52,6 +60,13 @@ export interface TrainHeadsOptions {
   /** Epochs without improvement before the learning rate is multiplied by `plateauFactor`. */
   plateauPatience?: number;
   plateauFactor?: number;
+  /**
+   * 'plateau' (default): learning rate halved when validation recall stalls, early stopping, best epoch kept.
+   * 'cosine': a fixed schedule (linear warm-up over the first epoch, cosine decay to 0 at the last) that runs
+   * every epoch and keeps the last weights; validation is then optional (for reporting only), so a final model
+   * can train on all photos with a recipe chosen on a held-out split.
+   */
+  schedule?: 'plateau' | 'cosine';
   /** Temperature of the tutorial loss. */
   temperature?: number;
   onEpoch?: (e: TrainEpoch) => void;
@@ -183,6 +198,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const patience = opts.patience ?? 3;
   const plateauPatience = opts.plateauPatience ?? 1;
   const plateauFactor = opts.plateauFactor ?? 0.5;
+  const schedule = opts.schedule ?? 'plateau';
+  const featureDropout = opts.featureDropout ?? 0;
   const rng = makeRng(seed);
 
   const capsByPhoto = new Map<number, number[]>();
@@ -194,16 +211,22 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const trainPhotos = opts.trainPhotos.filter((p) => capsByPhoto.has(p));
   const valPhotos = opts.valPhotos.filter((p) => capsByPhoto.has(p));
   if (trainPhotos.length < 2) throw new Error(`Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
-  if (valPhotos.length < 1) throw new Error('Validation needs at least 1 photo with captions. Use a bigger captioned set.');
+  if (valPhotos.length < 1 && schedule === 'plateau') throw new Error('Validation needs at least 1 photo with captions. Use a bigger captioned set.');
 
   const heads = new TfHeads(opts.heads);
   const Di = heads.spec.imageInDim;
   for (const f of opts.imageFeatures) {
     if (f.length !== Di) throw new Error(`Image features have ${f.length} values but the heads expect ${Di}: the model's image tower and heads do not match.`);
   }
-  const imgFlat = new Float32Array(opts.imageFeatures.length * Di);
-  opts.imageFeatures.forEach((f, i) => imgFlat.set(f, i * Di));
-  const images = tf.tensor2d(imgFlat, [opts.imageFeatures.length, Di]);
+  // All views in one tensor: row v·N + p is view v of photo p (view 0 = the original features).
+  const N = opts.imageFeatures.length;
+  const views = [opts.imageFeatures, ...(opts.imageViews ?? [])];
+  for (const view of views) {
+    if (view.length !== N || view.some((f) => f.length !== Di)) throw new Error(`Every image view needs ${N} feature vectors of ${Di} values.`);
+  }
+  const imgFlat = new Float32Array(views.length * N * Di);
+  views.forEach((view, v) => view.forEach((f, i) => imgFlat.set(f, (v * N + i) * Di)));
+  const images = tf.tensor2d(imgFlat, [views.length * N, Di]);
   const texts = buildTextStore(opts.captions, heads);
 
   const vars = lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables();
@@ -221,8 +244,10 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     }
   }
 
-  const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number): tf.Scalar => {
-    const x = tf.gather(images, photos);
+  /** `rows`: the photos' rows in `images` (a view of each photo); the photos themselves when omitted. */
+  const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number, rows = photos): tf.Scalar => {
+    let x = tf.gather(images, rows) as tf.Tensor2D;
+    if (training && featureDropout > 0) x = tf.dropout(x, featureDropout, undefined, dropSeed + 2) as tf.Tensor2D;
     const idx = tf.tensor1d(capIdx, 'int32');
     const tx = tf.gather(texts.x, idx);
     const mask = texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined;
@@ -249,7 +274,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     return { capIdx, capPhoto };
   };
 
-  const validate = async (): Promise<{ val: EvalResult; loss: number | null }> => {
+  const validate = async (): Promise<{ val: EvalResult | null; loss: number | null }> => {
+    if (valPhotos.length === 0) return { val: null, loss: null };
     const chunk = 1024;
     const embed = (fn: (s: number, e: number) => tf.Tensor2D, n: number): tf.Tensor2D =>
       tf.tidy(() => {
@@ -284,7 +310,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
 
   const history: TrainEpoch[] = [];
   try {
-    const initial = (await validate()).val;
+    const none: EvalResult = { textToImage: { r1: 0, r5: 0, r10: 0 }, imageToText: { r1: 0, r5: 0, r10: 0 }, images: 0, captions: 0 };
+    const initial = (await validate()).val ?? none;
     let best = { epoch: 0, val: initial, score: recallScore(initial) };
     let bestHeads = heads.toHeads();
     let sinceBest = 0;
@@ -293,6 +320,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const totalSteps = steps * epochs;
     let doneSteps = 0;
     const trainStart = Date.now();
+    const baseLr = optimizer.lr;
+    const nViews = views.length;
 
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = shuffleInPlace([...trainPhotos], rng);
@@ -305,7 +334,13 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         if (photos.length < 2) photos = photos.concat(order.slice(0, 2 - photos.length));
         const { capIdx, capPhoto } = pickCaptions(photos, rng);
         const dropSeed = Math.floor(rng() * 2 ** 31);
-        const { value, grads } = tf.variableGrads(() => batchLoss(photos, capIdx, capPhoto, true, dropSeed), vars);
+        const rows = nViews > 1 ? photos.map((p) => Math.floor(rng() * nViews) * N + p) : photos;
+        if (schedule === 'cosine') {
+          // Linear warm-up over the first epoch, then cosine decay to 0 at the end of the last one.
+          const t = doneSteps + 1;
+          optimizer.lr = t <= steps ? (baseLr * t) / steps : 0.5 * baseLr * (1 + Math.cos((Math.PI * (t - steps)) / Math.max(1, totalSteps - steps)));
+        }
+        const { value, grads } = tf.variableGrads(() => batchLoss(photos, capIdx, capPhoto, true, dropSeed, rows), vars);
         optimizer.step(grads);
         if (lossKind !== 'tutorial') tf.tidy(() => heads.logitScale.assign(tf.minimum(heads.logitScale, MAX_LOGIT_SCALE)));
         const loss = (await value.data())[0]!;
@@ -322,6 +357,14 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       const e: TrainEpoch = { epoch, epochs, loss: lossSum / Math.max(1, lossCount), valLoss, val, lr: optimizer.lr };
       history.push(e);
       opts.onEpoch?.(e);
+      if (schedule === 'cosine' || !val) {
+        // Fixed schedule: the last weights are the result.
+        if (epoch === epochs) {
+          best = { epoch, val: val ?? none, score: val ? recallScore(val) : 0 };
+          bestHeads = heads.toHeads();
+        }
+        continue;
+      }
       const score = recallScore(val);
       if (score > best.score + 1e-9) {
         best = { epoch, val, score };
