@@ -4,11 +4,11 @@
  * held-out set (Flickr8k dev) as the runtime computes it (ONNX heads).
  *
  *   npx tsx scripts/train-builtin.ts --train ../shared/datasets/flickr8k/train --dev ../shared/datasets/flickr8k/dev \
- *     [--final all|holdout] [--epochs 30] [--no-install] [--work DIR]
+ *     [--final all|holdout] [--epochs 30] [--feature-dropout 0] [--no-install] [--work DIR]
  *
  * Two steps, so that no choice is made on the dev set:
- *   1. recipe check: train on 90% of the train photos (early stopping on the other 10%, as `photo-search
- *      train` does) and report the held-out recall and the best epoch;
+ *   1. recipe check: train on 90% of the train photos, keeping the best epoch on the other 10% (as
+ *      `photo-search train` does), and report the held-out recall;
  *   2. final fit (`--final all`, the default): the same recipe on every train photo, with a fixed schedule
  *      (warm-up + cosine decay) over `--epochs` epochs; `--final holdout` ships the step-1 heads instead.
  * The feature cache lives in the work folder (default scratch/builtin-train), so a second run decodes no photo.
@@ -23,12 +23,28 @@ import { loadModel } from '../main/backend/model/model';
 import { builtinModelDir } from '../main/backend/model/registry';
 import type { ModelManifest } from '../main/backend/model/types';
 import { Store } from '../main/backend/store';
-import { computeSetFeatures, storeFeatureCache } from '../main/backend/train/features';
+import { computeSetFeatures, storeFeatureCache, type ImageView } from '../main/backend/train/features';
 import { DEFAULT_TRAINING, evaluateModelOnSet } from '../main/backend/train/job';
 import { readCaptionSet } from '../main/backend/train/readers';
 import { splitByPhoto } from '../main/backend/train/split';
 import { initTf } from '../main/backend/train/tf';
 import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/trainer';
+
+/**
+ * The built-in model's recipe, chosen on a 90/10 split of Flickr8k train (never on dev; docs/BENCHMARKS.md):
+ * the mirrored photo as a second view and a fixed warm-up + cosine schedule of 30 epochs. It is recorded in
+ * model.json, so retraining the built-in model (`photo-search train`) uses it too.
+ */
+const BUILTIN_RECIPE = {
+  batchSize: DEFAULT_TRAINING.maxBatchSize,
+  captionsPerPhoto: DEFAULT_TRAINING.captionsPerPhoto,
+  lr: DEFAULT_TRAINING.lr,
+  weightDecay: DEFAULT_TRAINING.weightDecay,
+  augment: ['hflip'] as ImageView[],
+  featureDropout: 0,
+  schedule: 'cosine' as const,
+  epochs: 30,
+};
 
 const fmt = (r: EvalResult | null | undefined) => (r ? `${r.textToImage.r1.toFixed(1)}/${r.textToImage.r5.toFixed(1)}/${r.textToImage.r10.toFixed(1)}` : '-');
 
@@ -37,8 +53,8 @@ async function main() {
     .requiredOption('--train <dir>')
     .option('--dev <dir>')
     .option('--final <kind>', 'all (every train photo, fixed schedule) | holdout (the recipe-check heads)', 'all')
-    .option('--epochs <n>', 'epochs of the final fit on all photos (fixed schedule)', Number, 30)
-    .option('--max-epochs <n>', 'max epochs of the recipe check (early stopping)', Number, DEFAULT_TRAINING.epochs)
+    .option('--epochs <n>', 'epochs (fixed schedule)', Number, BUILTIN_RECIPE.epochs)
+    .option('--feature-dropout <x>', 'dropout on the tower features', Number, BUILTIN_RECIPE.featureDropout)
     .option('--seed <n>', 'seed', Number, 42)
     .option('--work <dir>', 'work folder', path.join(__dirname, '..', 'scratch', 'builtin-train'))
     .option('--no-install', 'do not write the heads into models/builtin')
@@ -57,9 +73,9 @@ async function main() {
 
   const set = await readCaptionSet(path.resolve(o.train));
   const log = (m: string) => process.stderr.write(`[train-builtin] ${m}\n`);
-  log(`${set.images.length} photos; features (with ${DEFAULT_TRAINING.augment.join(', ')} views), backend ${backend}`);
+  log(`${set.images.length} photos; features (with ${BUILTIN_RECIPE.augment.join(', ')} views), backend ${backend}`);
   const f = await computeSetFeatures(model, set, cache, {
-    views: DEFAULT_TRAINING.augment,
+    views: BUILTIN_RECIPE.augment,
     onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}      `),
   });
   process.stderr.write('\n');
@@ -74,26 +90,26 @@ async function main() {
     textTokenMlp: null,
     logitScale: Math.log(1 / 0.07),
   };
-  const recipe = {
-    batchSize: DEFAULT_TRAINING.batchSize,
-    captionsPerPhoto: DEFAULT_TRAINING.captionsPerPhoto,
-    lr: DEFAULT_TRAINING.lr,
-    weightDecay: DEFAULT_TRAINING.weightDecay,
-    featureDropout: DEFAULT_TRAINING.featureDropout,
-    seed: o.seed,
-  };
+  const recipe = { ...BUILTIN_RECIPE, epochs: o.epochs, featureDropout: o.featureDropout, seed: o.seed };
   const common: Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'heads'> = {
-    ...recipe,
+    batchSize: recipe.batchSize,
+    captionsPerPhoto: recipe.captionsPerPhoto,
+    lr: recipe.lr,
+    weightDecay: recipe.weightDecay,
+    featureDropout: recipe.featureDropout,
+    schedule: recipe.schedule,
+    epochs: recipe.epochs,
+    seed: recipe.seed,
     imageFeatures: f.imageFeatures,
     imageViews: f.imageViews,
     captions: f.captions,
     onEpoch: (e) => log(`epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(4)} held-out t2i R@1/5/10 ${fmt(e.val)} lr ${e.lr.toExponential(2)}`),
   };
 
-  // 1. Recipe check on a 90/10 split of the train photos (early stopping on the 10%).
+  // 1. Recipe check on a 90/10 split of the train photos (the best epoch on the 10% kept), as `photo-search train` does.
   const split = splitByPhoto(f.images.length, { seed: o.seed, valFraction: 0.1 });
   log(`recipe check: ${split.train.length} photos, ${split.val.length} held out`);
-  const check = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: split.train, valPhotos: split.val, epochs: o.maxEpochs, patience: DEFAULT_TRAINING.patience });
+  const check = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: split.train, valPhotos: split.val });
   log(`recipe check: best epoch ${check.best.epoch}, held-out t2i R@1/5/10 ${fmt(check.best.val)} (${check.seconds.toFixed(0)} s)`);
 
   // 2. Final heads.
@@ -102,11 +118,11 @@ async function main() {
   let seconds = check.seconds;
   if (o.final === 'all') {
     const all = f.images.map((_, i) => i);
-    log(`final fit: all ${all.length} photos, ${o.epochs} epochs, warm-up + cosine decay`);
-    const fit = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: all, valPhotos: [], epochs: o.epochs, schedule: 'cosine' });
+    log(`final fit: all ${all.length} photos, ${recipe.epochs} epochs, warm-up + cosine decay, last epoch kept`);
+    const fit = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: all, valPhotos: [] });
     heads = fit.heads;
     seconds = fit.seconds;
-    finalInfo = { final: 'all', trainPhotos: all.length, epochs: o.epochs, schedule: 'cosine' };
+    finalInfo = { final: 'all', trainPhotos: all.length };
   }
 
   // 3. Install next to the towers (in a temp folder first, so dev recall is measured by the runtime).
@@ -135,7 +151,7 @@ async function main() {
       heads: 'heads.json',
       training: {
         dataset: 'Flickr8k train (4,000 photos, 20,000 captions)',
-        options: { ...recipe, augment: DEFAULT_TRAINING.augment, loss: 'default', pool: 'mean', ...finalInfo },
+        options: { ...recipe, loss: 'default', pool: 'mean', ...finalInfo },
         metrics: { heldOut: check.best.val, ...(dev ? { flickr8kDev: dev } : {}) },
         trainSeconds: Math.round(seconds * 10) / 10,
         backend,

@@ -180,7 +180,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .argument('<set>', 'folder of the captioned set')
     .option('--name <name>', 'name of the new model')
     .option('--base <model>', 'model to start from (default: the active one)')
-    .option('--epochs <n>', 'maximum epochs (early stopping may end sooner)', positiveInt('--epochs'))
+    .option('--epochs <n>', 'epochs (at most, when early stopping; the epoch with the best held-out recall is kept)', positiveInt('--epochs'))
     .addOption(new Option('--loss <loss>', 'contrastive loss').choices(['default', 'tutorial']).default('default'))
     .option('--seed <n>', 'random seed', (v) => Number(v))
     .option('--json', 'print {model, epochs, trainSeconds, val} as JSON')

@@ -70,13 +70,15 @@ export interface TrainModelOptions extends TrainJobOptions {
 export const MIN_PHOTOS = 5;
 
 /**
- * The training recipe used unless a caller overrides it, chosen on a held-out split of Flickr8k train
- * (docs/BENCHMARKS.md, "Built-in model"): batches of 128 photos with all their captions as shared
- * positives, AdamW (lr 2e-3, decoupled weight decay 0.1), early stopping on the held-out photos.
+ * The training recipe used unless a caller or the base model's own recipe (below) says otherwise: batches
+ * of up to 128 photos with all their captions as shared positives, AdamW (lr 2e-3, decoupled weight decay
+ * 0.1), the learning rate halved when held-out recall stalls, early stopping, the best epoch kept. Robust on
+ * small sets; the built-in model records a fixed cosine schedule instead (docs/BENCHMARKS.md, "Built-in model").
  */
 export const DEFAULT_TRAINING = {
   epochs: 40,
-  batchSize: 128,
+  schedule: 'plateau' as 'plateau' | 'cosine',
+  maxBatchSize: 128,
   captionsPerPhoto: 5,
   lr: 2e-3,
   weightDecay: 0.1,
@@ -85,17 +87,34 @@ export const DEFAULT_TRAINING = {
   featureDropout: 0,
 };
 
+/** Photos per step: up to 128, but at least ~8 steps per epoch on small sets (and never below 16). */
+export function defaultBatchSize(trainPhotos: number): number {
+  let b = 16;
+  while (b * 2 <= DEFAULT_TRAINING.maxBatchSize && b * 2 * 8 <= trainPhotos) b *= 2;
+  return b;
+}
+
+export interface Recipe {
+  augment: ImageView[];
+  featureDropout: number;
+  schedule: 'plateau' | 'cosine';
+  epochs: number;
+}
+
 /**
- * The data recipe a base model was trained with (its manifest's `training.options`): augmented views and
- * feature dropout suit some towers and not others (dropping 30% of a 6,992-d concatenation of CNN layers
- * regularizes; of a 32-d feature it destroys the signal), so retraining a model keeps what its own
- * training used unless the caller says otherwise.
+ * The data and schedule recipe a base model was trained with (its manifest's `training.options`):
+ * augmented views and feature dropout suit some towers and not others (dropping 30% of a 6,992-d
+ * concatenation of CNN layers regularizes; of a 32-d feature it destroys the signal; a random test tower's
+ * features of a mirrored photo are unrelated), so retraining a model keeps what its own training used
+ * unless the caller says otherwise.
  */
-export function baseRecipe(manifest: ModelManifest): { augment: ImageView[]; featureDropout: number } {
+export function baseRecipe(manifest: ModelManifest): Recipe {
   const o = manifest.training?.options ?? {};
   const augment = Array.isArray(o.augment) ? o.augment.filter((v): v is ImageView => v === 'hflip') : DEFAULT_TRAINING.augment;
   const fd = typeof o.featureDropout === 'number' && o.featureDropout >= 0 && o.featureDropout < 1 ? o.featureDropout : DEFAULT_TRAINING.featureDropout;
-  return { augment, featureDropout: fd };
+  const schedule = o.schedule === 'cosine' || o.schedule === 'plateau' ? o.schedule : DEFAULT_TRAINING.schedule;
+  const epochs = schedule === o.schedule && Number.isInteger(o.epochs) && (o.epochs as number) >= 1 && (o.epochs as number) <= 200 ? (o.epochs as number) : DEFAULT_TRAINING.epochs;
+  return { augment, featureDropout: fd, schedule, epochs };
 }
 
 /** Recall of a model (its ONNX heads) on some photos of a featurised set. */
@@ -151,10 +170,10 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
 
     const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
     const options = {
-      epochs: opts.epochs ?? DEFAULT_TRAINING.epochs,
+      epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
-      batchSize: opts.batchSize ?? DEFAULT_TRAINING.batchSize,
+      batchSize: opts.batchSize ?? defaultBatchSize(split.train.length),
       captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
       lr: opts.lr ?? DEFAULT_TRAINING.lr,
       weightDecay: opts.weightDecay ?? DEFAULT_TRAINING.weightDecay,
@@ -162,7 +181,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       patience: opts.patience ?? DEFAULT_TRAINING.patience,
       augment,
       featureDropout: opts.featureDropout ?? recipe.featureDropout,
-      schedule: opts.schedule ?? 'plateau',
+      schedule: opts.schedule ?? recipe.schedule,
     };
     const trained = await trainHeads({
       ...options,

@@ -63,8 +63,8 @@ export interface TrainHeadsOptions {
   /**
    * 'plateau' (default): learning rate halved when validation recall stalls, early stopping, best epoch kept.
    * 'cosine': a fixed schedule (linear warm-up over the first epoch, cosine decay to 0 at the last) that runs
-   * every epoch and keeps the last weights; validation is then optional (for reporting only), so a final model
-   * can train on all photos with a recipe chosen on a held-out split.
+   * every epoch and keeps the best epoch on the validation photos; validation is then optional (without it
+   * the last weights are kept), so a final model can train on all photos with a recipe chosen on a held-out split.
    */
   schedule?: 'plateau' | 'cosine';
   /** Temperature of the tutorial loss. */
@@ -357,15 +357,23 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       const e: TrainEpoch = { epoch, epochs, loss: lossSum / Math.max(1, lossCount), valLoss, val, lr: optimizer.lr };
       history.push(e);
       opts.onEpoch?.(e);
-      if (schedule === 'cosine' || !val) {
-        // Fixed schedule: the last weights are the result.
+      if (!val) {
+        // No held-out photos (fixed schedule only): the last weights are the result.
         if (epoch === epochs) {
-          best = { epoch, val: val ?? none, score: val ? recallScore(val) : 0 };
+          best = { epoch, val: none, score: 0 };
           bestHeads = heads.toHeads();
         }
         continue;
       }
       const score = recallScore(val);
+      if (schedule === 'cosine') {
+        // Fixed schedule: every epoch runs; the best epoch on the held-out photos is kept.
+        if (score > best.score + 1e-9) {
+          best = { epoch, val, score };
+          bestHeads = heads.toHeads();
+        }
+        continue;
+      }
       if (score > best.score + 1e-9) {
         best = { epoch, val, score };
         bestHeads = heads.toHeads();
