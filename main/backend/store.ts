@@ -3,9 +3,11 @@
  * db.py style): photos, the tower-feature cache, per-model embeddings, the model registry, settings and
  * the skipped-file log. Statements are prepared once; a batch is written in one synchronous transaction.
  *
- * Vectors are Float32 BLOBs (little-endian, the platform order on every target we ship). Reads copy the
- * bytes into a fresh Float32Array: a BLOB's Buffer may not be 4-byte aligned.
+ * Vectors are little-endian BLOBs (the platform order on every target we ship): embeddings are Float32;
+ * cached tower features are IEEE float16 (schema 2; half the bytes, `dtype` says which, rows written before
+ * schema 2 stay float32). Reads copy the bytes into a fresh Float32Array: a BLOB's Buffer may not be aligned.
  */
+import { Float16Array } from '@petamoriken/float16';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,9 +16,10 @@ import path from 'node:path';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 1;
+export const VERSION = 2;
 
-const MIGRATIONS: Record<number, string> = {
+/** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
   // 0 → 1: the first schema.
   1: `
     CREATE TABLE roots (
@@ -74,6 +77,12 @@ const MIGRATIONS: Record<number, string> = {
       reason TEXT NOT NULL,
       at TEXT NOT NULL
     );
+  `,
+  // 1 → 2: tower features are stored as IEEE float16 (issue 7: 28 KB → 14 KB per photo for the built-in
+  // 6,992-d image tower). Only the schema changes (no row is rewritten, so this is instant on any library):
+  // rows cached before it keep their float32 bytes and are read as such; new rows say 'float16'.
+  2: `
+    ALTER TABLE features ADD COLUMN dtype TEXT NOT NULL DEFAULT 'float32' CHECK (dtype IN ('float32', 'float16'));
   `,
 };
 
@@ -185,6 +194,51 @@ export function blobToVector(b: Buffer): Float32Array {
   const out = new Float32Array(b.byteLength / 4);
   new Uint8Array(out.buffer).set(b);
   return out;
+}
+
+/** Largest finite IEEE float16. */
+const F16_MAX = 65504;
+
+export type FeatureDtype = 'float32' | 'float16';
+
+/**
+ * Tower features → BLOB bytes: float16 (half the bytes; ~3 significant digits, plenty for features that
+ * go through a learned head), or float32 when a value would overflow float16 (|v| > 65504).
+ */
+export function featureToBlob(v: Float32Array): { blob: Buffer; dtype: FeatureDtype } {
+  for (let i = 0; i < v.length; i++) {
+    const a = Math.abs(v[i]);
+    if (a > F16_MAX && a !== Infinity) return { blob: vectorToBlob(v), dtype: 'float32' };
+  }
+  const h = new Float16Array(v);
+  return { blob: Buffer.from(h.buffer, h.byteOffset, h.byteLength), dtype: 'float16' };
+}
+
+/** BLOB bytes of a cached feature → a fresh, aligned Float32Array. */
+export function blobToFeature(b: Buffer, dtype: FeatureDtype): Float32Array {
+  if (dtype === 'float32') return blobToVector(b);
+  if (dtype !== 'float16') throw new StoreError(`Unknown feature type ${String(dtype)} in the library database.`);
+  if (b.byteLength % 2 !== 0) throw new StoreError(`Corrupt feature vector in the library database (${b.byteLength} bytes).`);
+  const bits = new Uint16Array(b.byteLength / 2);
+  new Uint8Array(bits.buffer).set(b); // aligned copy
+  const table = halfTable();
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  return out;
+}
+
+let halfValues: Float32Array | null = null;
+/**
+ * The float32 value of every float16 bit pattern (256 KB, built once by the library). Indexing it is ~20×
+ * faster than reading through the library's Float16Array (a Proxy), which matters when re-embedding 100k photos.
+ */
+function halfTable(): Float32Array {
+  if (!halfValues) {
+    const all = new Uint16Array(65536);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    halfValues = Float32Array.from(new Float16Array(all.buffer));
+  }
+  return halfValues;
 }
 
 /** Escape LIKE wildcards so a folder named `100%_done` matches only itself. */
@@ -314,10 +368,10 @@ export class Store {
       countMissingEmbedding: db
         .prepare('SELECT count(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?)')
         .pluck(),
-      getFeature: db.prepare('SELECT dim, length, data FROM features WHERE tower_key = ? AND content_hash = ?'),
+      getFeature: db.prepare('SELECT dim, length, dtype, data FROM features WHERE tower_key = ? AND content_hash = ?'),
       hasFeature: db.prepare('SELECT 1 FROM features WHERE tower_key = ? AND content_hash = ?').pluck(),
       putFeature: db.prepare(
-        'INSERT OR REPLACE INTO features (tower_key, content_hash, dim, length, data) VALUES (?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO features (tower_key, content_hash, dim, length, dtype, data) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       countFeatures: db.prepare('SELECT count(*) FROM features WHERE tower_key = ?').pluck(),
       recordSkip: db.prepare(
@@ -576,8 +630,8 @@ export class Store {
     const out = new Map<string, FeatureRecord>();
     for (const h of hashes) {
       if (out.has(h)) continue;
-      const r = this.s.getFeature.get(towerKey, h) as { dim: number; length: number; data: Buffer } | undefined;
-      if (r) out.set(h, { dim: r.dim, length: r.length, data: blobToVector(r.data) });
+      const r = this.s.getFeature.get(towerKey, h) as { dim: number; length: number; dtype: FeatureDtype; data: Buffer } | undefined;
+      if (r) out.set(h, { dim: r.dim, length: r.length, data: blobToFeature(r.data, r.dtype) });
     }
     return out;
   }
@@ -586,7 +640,11 @@ export class Store {
     return this.s.hasFeature.get(towerKey, hash) === 1;
   }
 
-  /** Cache tower features. `length` > 1 for sequence features stored as [length, dim]. */
+  /**
+   * Cache tower features (as float16, see featureToBlob; read back as float32). `length` > 1 for sequence
+   * features stored as [length, dim] (text-tower word vectors: GloVe int8-derived, float16 loses nothing
+   * that matters).
+   */
   putFeatures(towerKey: string, items: readonly { hash: string; data: Float32Array; length?: number }[]): void {
     this.transaction(() => {
       for (const it of items) {
@@ -598,7 +656,8 @@ export class Store {
 
   private putFeatureRow(towerKey: string, hash: string, data: Float32Array, dim: number, length: number): void {
     if (!Number.isInteger(dim)) throw new StoreError(`Feature vector of ${data.length} values does not split into ${length} rows.`);
-    this.s.putFeature.run(towerKey, hash, dim, length, vectorToBlob(data));
+    const { blob, dtype } = featureToBlob(data);
+    this.s.putFeature.run(towerKey, hash, dim, length, dtype, blob);
   }
 
   countFeatures(towerKey: string): number {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store, VERSION, escapeLike, type PhotoInput } from '../../main/backend/store';
+import { MIGRATIONS, Store, VERSION, blobToFeature, escapeLike, featureToBlob, type PhotoInput } from '../../main/backend/store';
 import { dataPaths, defaultDataDir, resolveDataDir } from '../../main/backend/paths';
 
 let dir: string;
@@ -25,6 +25,15 @@ function open(): Store {
 
 function photo(p: string, root: string, hash = `h-${p}`): PhotoInput {
   return { path: p, root, size: 10, mtimeMs: 1000, contentHash: hash, width: 4, height: 3, takenAt: null };
+}
+
+/** Equal within float16 precision (relative 2^-11, plus the subnormal step). */
+function expectHalf(got: Float32Array, want: Float32Array): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const tol = Math.abs(want[i]) * 2 ** -11 + 2 ** -24;
+    if (!(Math.abs(got[i] - want[i]) <= tol)) throw new Error(`value ${i}: ${got[i]} vs ${want[i]} (tolerance ${tol})`);
+  }
 }
 
 function vec(seed: number, dim = 8): Float32Array {
@@ -50,6 +59,56 @@ describe('Store schema', () => {
     store.close();
     store = new Store(file);
     expect(store.getSetting('k')).toBe('v');
+  });
+
+  it('migrates a schema-1 database: cached float32 features stay readable, new ones are float16', () => {
+    const file = path.join(dir, 'library.db');
+    const db = new Database(file);
+    db.exec(MIGRATIONS[1]);
+    db.pragma('user_version = 1');
+    const old = vec(5, 6992);
+    const oldSeq = vec(6, 3 * 4);
+    const ins = db.prepare('INSERT INTO features (tower_key, content_hash, dim, length, data) VALUES (?, ?, ?, ?, ?)');
+    ins.run('img', 'old', 6992, 1, Buffer.from(old.buffer));
+    ins.run('txt', 'seq', 4, 3, Buffer.from(oldSeq.buffer));
+    db.close();
+
+    const s = open();
+    expect(s.db.pragma('user_version', { simple: true })).toBe(VERSION);
+    expect(s.db.prepare('SELECT content_hash, dtype FROM features ORDER BY content_hash').all()).toEqual([
+      { content_hash: 'old', dtype: 'float32' },
+      { content_hash: 'seq', dtype: 'float32' },
+    ]);
+    // Old rows read back bit for bit.
+    expect(Array.from(s.getFeatures('img', ['old']).get('old')!.data)).toEqual(Array.from(old));
+    const seq = s.getFeatures('txt', ['seq']).get('seq')!;
+    expect(seq).toMatchObject({ dim: 4, length: 3 });
+    expect(Array.from(seq.data)).toEqual(Array.from(oldSeq));
+    expect(s.hasFeatures('img', 'old')).toBe(true);
+    expect(s.countFeatures('img')).toBe(1);
+    // New rows next to them are float16; replacing an old row rewrites it as float16.
+    s.putFeatures('img', [{ hash: 'new', data: old }, { hash: 'old', data: old }]);
+    expect(s.db.prepare("SELECT content_hash, dtype, length(data) AS bytes FROM features WHERE tower_key = 'img' ORDER BY content_hash").all()).toEqual([
+      { content_hash: 'new', dtype: 'float16', bytes: 6992 * 2 },
+      { content_hash: 'old', dtype: 'float16', bytes: 6992 * 2 },
+    ]);
+    expectHalf(s.getFeatures('img', ['new']).get('new')!.data, old);
+  });
+
+  it('a migration step that fails leaves the database at the old version with its data', () => {
+    const file = path.join(dir, 'library.db');
+    const db = new Database(file);
+    db.exec(MIGRATIONS[1]);
+    // A column the 1 → 2 step wants to add already exists: the step fails part-way.
+    db.exec("ALTER TABLE features ADD COLUMN dtype TEXT");
+    db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
+    db.pragma('user_version = 1');
+    db.close();
+    expect(() => new Store(file)).toThrow(/duplicate column/);
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    expect(check.prepare("SELECT value FROM settings WHERE key = 'k'").pluck().get()).toBe('v');
+    check.close();
   });
 
   it('refuses a database written by a newer version, with a fix-it message', () => {
@@ -155,9 +214,52 @@ describe('Store vectors and batches', () => {
     ]);
     const got = s.getFeatures('tower-a', ['h1', 'h2', 'h3']);
     expect([...got.keys()]).toEqual(['h1', 'h2']);
-    expect(Array.from(got.get('h1')!.data)).toEqual(Array.from(vec(1, 6)));
+    expectHalf(got.get('h1')!.data, vec(1, 6));
     expect(got.get('h2')).toMatchObject({ dim: 2, length: 3 });
+    expectHalf(got.get('h2')!.data, vec(2, 6));
     expect(s.getFeatures('tower-b', ['h1']).size).toBe(0);
+  });
+
+  it('stores features as float16 (half the bytes) and reads them back as aligned float32', () => {
+    const s = open();
+    const dim = 6992;
+    const img = new Float32Array(dim);
+    for (let i = 0; i < dim; i++) img[i] = i % 7 === 0 ? 0 : Math.abs(Math.sin(i)) * 0.04 + (i % 3) * 1e-6; // like the built-in tower
+    const words = vec(3, 4 * 300); // a [4, 300] text sequence
+    s.putFeatures('img', [{ hash: 'a', data: img }]);
+    s.putFeatures('txt', [{ hash: 'c', data: words, length: 4 }]);
+    const rows = s.db.prepare('SELECT tower_key, dtype, length(data) AS bytes FROM features ORDER BY tower_key').all();
+    expect(rows).toEqual([
+      { tower_key: 'img', dtype: 'float16', bytes: dim * 2 },
+      { tower_key: 'txt', dtype: 'float16', bytes: 4 * 300 * 2 },
+    ]);
+    const a = s.getFeatures('img', ['a']).get('a')!;
+    expect(a).toMatchObject({ dim, length: 1 });
+    expect(a.data).toBeInstanceOf(Float32Array);
+    expect(a.data.length).toBe(dim);
+    expectHalf(a.data, img);
+    const c = s.getFeatures('txt', ['c']).get('c')!;
+    expect(c).toMatchObject({ dim: 300, length: 4 });
+    expectHalf(c.data, words);
+    // The indexer's batch path writes float16 too.
+    s.writeBatch([{ photo: photo(path.join(dir, 'p.jpg'), dir, 'b'), features: { towerKey: 'img', data: img }, embedding: { modelId: 'm', data: vec(1) } }]);
+    expectHalf(s.getFeatures('img', ['b']).get('b')!.data, img);
+    expect(s.db.prepare("SELECT dtype FROM features WHERE content_hash = 'b'").pluck().get()).toBe('float16');
+  });
+
+  it('keeps a feature vector float32 when float16 would overflow it', () => {
+    const big = Float32Array.from([1, -70000, 3.5]);
+    expect(featureToBlob(big).dtype).toBe('float32');
+    const s = open();
+    s.putFeatures('t', [{ hash: 'x', data: big }]);
+    expect(Array.from(s.getFeatures('t', ['x']).get('x')!.data)).toEqual([1, -70000, 3.5]);
+    // Zeros, infinities and NaN survive float16.
+    const odd = Float32Array.from([0, -0, Infinity, -Infinity, NaN, 65504, 6e-8]);
+    const { blob, dtype } = featureToBlob(odd);
+    expect(dtype).toBe('float16');
+    const back = blobToFeature(Buffer.concat([Buffer.alloc(1), blob]).subarray(1), dtype); // odd byte offset
+    expect(Array.from(back.slice(0, 6))).toEqual([0, -0, Infinity, -Infinity, NaN, 65504]);
+    expect(back[6]).toBeCloseTo(6e-8, 9);
   });
 
   it('a batch is atomic: a failure part-way writes nothing', () => {
