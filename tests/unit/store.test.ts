@@ -95,6 +95,40 @@ describe('Store schema', () => {
     expectHalf(s.getFeatures('img', ['new']).get('new')!.data, old);
   });
 
+  it('migrates embeddings to a rowid table: rows, order, uniqueness and the cascade from photos survive', () => {
+    const file = path.join(dir, 'library.db');
+    const db = new Database(file);
+    db.exec(MIGRATIONS[1]);
+    db.exec(MIGRATIONS[2]);
+    db.pragma('user_version = 2');
+    const root = path.join(dir, 'r');
+    const addPhoto = db.prepare(`INSERT INTO photos (path, root, size, mtime_ms, content_hash, indexed_at) VALUES (?, ?, 1, 1, ?, 'now') RETURNING id`).pluck();
+    const addEmb = db.prepare('INSERT INTO embeddings (photo_id, model_id, data) VALUES (?, ?, ?)');
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) ids.push(addPhoto.get(path.join(root, `${i}.jpg`), root, `h${i}`) as number);
+    for (const id of [...ids].reverse()) for (const m of ['m1', 'm2']) addEmb.run(id, m, Buffer.from(vec(id + (m === 'm2' ? 100 : 0), 256).buffer));
+    db.close();
+
+    const s = open();
+    expect(s.db.pragma('user_version', { simple: true })).toBe(VERSION);
+    expect(s.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'embeddings'").pluck().get()).not.toMatch(/WITHOUT ROWID/);
+    expect(s.countEmbeddings('m1')).toBe(20);
+    const m = s.embeddingsForModel('m2');
+    expect(Array.from(m.ids)).toEqual(ids);
+    expect(Array.from(m.matrix.subarray(5 * 256, 6 * 256))).toEqual(Array.from(vec(ids[5] + 100, 256)));
+    expect([...s.iterateEmbeddings('m1', 6)].map((r) => r.id)).toEqual(ids);
+    // (photo, model) stays unique: a second put replaces.
+    s.putEmbeddings('m1', [{ photoId: ids[0], data: vec(999, 256) }]);
+    expect(s.countEmbeddings('m1')).toBe(20);
+    expect(Array.from(s.embeddingFor(ids[0], 'm1')!)).toEqual(Array.from(vec(999, 256)));
+    // Deleting a photo still deletes its embeddings of every model.
+    s.db.prepare('DELETE FROM photos WHERE id = ?').run(ids[1]);
+    expect(s.countEmbeddings('m1')).toBe(19);
+    expect(s.countEmbeddings('m2')).toBe(19);
+    expect(s.integrityCheck()).toBe('ok');
+    expect(s.db.pragma('foreign_key_check')).toEqual([]);
+  });
+
   it('a migration step that fails leaves the database at the old version with its data', () => {
     const file = path.join(dir, 'library.db');
     const db = new Database(file);
