@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../main/backend/model/model';
 import { builtinModelDir, ModelRegistry } from '../../main/backend/model/registry';
 import type { EmbeddingModel } from '../../main/backend/model/types';
+import { readManifest } from '../../main/backend/model/manifest';
+import { MemoryFeatureCache } from '../../main/backend/train/features';
+import { trainModel } from '../../main/backend/train/job';
+import { initTf } from '../../main/backend/train/tf';
+import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
 
 const dir = builtinModelDir();
@@ -57,5 +62,24 @@ describe('built-in model', () => {
     expect(dot(plain, noisy)).toBeGreaterThan(0.999);
     const [unknown] = await model.embedTexts(['zxqv wubbalubba']);
     expect(unknown.every((x) => Number.isFinite(x))).toBe(true);
+  });
+
+  it("retrains with its own recipe (mirrored views, attention-pooled words, cosine schedule)", async () => {
+    await initTf();
+    const set = path.join(tmp, 'set');
+    await makeCaptionedSet(set, { photos: 24, seed: 5, layout: 'captions.txt' });
+    const cache = new MemoryFeatureCache();
+    const r = await trainModel({ set, baseModelDir: dir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 2, seed: 1 });
+    // Both views of every photo went through the real image tower.
+    expect(cache.size(model.imageTowerKey)).toBe(24);
+    expect(cache.size(`${model.imageTowerKey}#hflip`)).toBe(24);
+    expect(r.epochs).toBe(2); // a fixed schedule: no early stop
+    const saved = await readManifest(path.join(tmp, 'models', r.model));
+    expect(saved.training?.options).toMatchObject({ augment: ['hflip'], schedule: 'cosine', epochs: 2 });
+    const retrained = await loadModel(path.join(tmp, 'models', r.model));
+    const [v] = await retrained.embedTexts(['a red circle on the left']);
+    await retrained.dispose();
+    expect(v!.length).toBe(model.embedDim);
+    expect(norm(v!)).toBeCloseTo(1, 4);
   });
 });
