@@ -127,6 +127,8 @@ export interface TrainResult {
   before: EvalResult | null;
   val: EvalResult;
   history: TrainEpoch[];
+  /** The epoch whose heads were kept; 0 when no epoch beat the starting heads on the held-out photos (the new version then keeps them). */
+  bestEpoch: number;
 }
 
 export interface TrainOptions {

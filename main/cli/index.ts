@@ -193,9 +193,10 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');
-        out(!!o.json, { model: r.model, epochs: r.epochs, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
+        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
           [
             `New model ${r.model} (${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
+            ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
             'After:',
             recallTable(r.val),

@@ -93,6 +93,9 @@ describe('retraining on a captioned set', () => {
     expect(r.val.textToImage.r5).toBeGreaterThan(r.before!.textToImage.r5 + 25);
     expect(epochs.length).toBe(r.epochs);
     expect(epochs.length).toBeGreaterThan(0);
+    // The kept heads come from an epoch that beat the start (0 would mean the base heads were kept).
+    expect(r.bestEpoch).toBeGreaterThan(0);
+    expect(r.bestEpoch).toBeLessThanOrEqual(r.epochs);
     expect([...stages]).toEqual(expect.arrayContaining(['Reading the captioned set', 'Computing photo features', 'Epoch N of M', 'Saving the new model']));
 
     const m = await readManifest(path.join(modelsDir, r.model));

@@ -225,7 +225,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     }
     progress({ stage: 'Done', done: 1, total: 1 });
     void started;
-    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history };
+    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history, bestEpoch: trained.best.epoch };
   } catch (e) {
     if (outOfMemory(e)) {
       throw new Error(`Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });

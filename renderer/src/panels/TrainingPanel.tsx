@@ -168,6 +168,12 @@ export function TrainingPanel() {
           <p className="muted">
             {result.epochs} epochs in {result.trainSeconds.toFixed(1)} s. Recall on held-out photos, before and after training.
           </p>
+          {result.bestEpoch === 0 && (
+            <p className="muted" data-testid="no-improvement">
+              No epoch did better than the starting model on the held-out photos, so the new version keeps its heads. More photos, more
+              epochs or a different base model may help.
+            </p>
+          )}
           <RecallTable before={result.before} after={result.val} />
           <div className="row">
             {trained && !trained.active && (
