@@ -223,7 +223,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     } finally {
       await after.dispose();
     }
-    progress({ stage: 'Done', done: 1, total: 1 });
+    progress({ stage: 'Done' });
     void started;
     return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history, bestEpoch: trained.best.epoch };
   } catch (e) {
