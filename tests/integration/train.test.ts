@@ -152,6 +152,17 @@ describe('retraining on a captioned set', () => {
     expect(own.size(`${recipeModel.imageTowerKey}#hflip`)).toBe(PHOTOS);
     const saved = await readManifest(path.join(modelsDir, r.model));
     expect(saved.training?.options).toMatchObject({ augment: ['hflip'], featureDropout: 0.2 });
+
+    // A set whose features would not fit in memory twice trains without the mirrored view, and says so.
+    const small = new MemoryFeatureCache();
+    const stages: string[] = [];
+    const again = await loadModel(withRecipe);
+    const budget = PHOTOS * again.manifest.image.featureDim * 4 * 1.5;
+    const r2 = await trainModel({ set: setDir, baseModelDir: withRecipe, modelsDir, cache: small, model: again, epochs: 1, seed: 3, featureMemoryBudget: budget, onProgress: (p) => stages.push(p.stage) });
+    await again.dispose();
+    expect(small.size(`${again.imageTowerKey}#hflip`)).toBe(0);
+    expect(stages).toContain(`Training without mirrored photos: ${PHOTOS} photos' features would not fit in memory twice`);
+    expect((await readManifest(path.join(modelsDir, r2.model))).training?.options).toMatchObject({ augment: [] });
   });
 
   it('a set with too few photos is a clear error', async () => {

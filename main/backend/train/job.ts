@@ -48,6 +48,8 @@ export interface TrainJobOptions {
   patience?: number;
   /** Augmented views whose features are also computed and trained on (default: the horizontally flipped photo). */
   augment?: ImageView[];
+  /** Bytes the image features of all views may take (default FEATURE_MEMORY_BUDGET); above it, no augmented views. */
+  featureMemoryBudget?: number;
   /** Dropout on the image tower features while training. */
   featureDropout?: number;
   /** 'plateau' (early stopping on the held-out photos) or a fixed 'cosine' schedule (see trainHeads). */
@@ -68,6 +70,9 @@ export interface TrainModelOptions extends TrainJobOptions {
 }
 
 export const MIN_PHOTOS = 5;
+
+/** Bytes of image features (all views) the trainer may hold: well under wasm's 4 GB heap, with room for the rest. */
+export const FEATURE_MEMORY_BUDGET = 1.5e9;
 
 /**
  * The training recipe used unless a caller or the base model's own recipe (below) says otherwise: batches
@@ -151,7 +156,14 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
   try {
     const resolved = await resolveModelFolder(opts.baseModelDir);
     const recipe = baseRecipe(resolved.manifest);
-    const augment = opts.augment ?? recipe.augment;
+    let augment = opts.augment ?? recipe.augment;
+    // The trainer holds every view of every photo's features in one tensor (in wasm's heap, at most 4 GB):
+    // a set too large for the extra views trains on the photos as they are.
+    const viewBytes = set.images.length * model.manifest.image.featureDim * 4;
+    if (augment.length && viewBytes * (1 + augment.length) > (opts.featureMemoryBudget ?? FEATURE_MEMORY_BUDGET)) {
+      progress({ stage: `Training without mirrored photos: ${set.images.length.toLocaleString('en-US')} photos' features would not fit in memory twice` });
+      augment = [];
+    }
     const f = await computeSetFeatures(model, set, cache, {
       views: augment,
       signal: opts.signal,
