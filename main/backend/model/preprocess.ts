@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import exifr from 'exifr';
 import sharp from 'sharp';
-import { orientedSize, readImageHeader } from './image-header';
+import { orientedSize, readImageHeader, type ImageHeader } from './image-header';
 import type { ImagePreprocess, PreparedImage } from './types';
 
 /** Larger photos are refused before decoding: a decompression bomb must not exhaust memory. */
@@ -57,6 +57,19 @@ async function tooLarge(buf: Buffer, file: string, limit: number, cause: unknown
   throw new ImageReadError(file, `image too large (${mp}limit of ${(limit / 1e6).toFixed(0)} megapixels)`, { cause });
 }
 
+/**
+ * JPEG/PNG header read in JS (microseconds; a sharp metadata() pass costs as much as a small decode), with
+ * the EXIF-rotated size, refused above the pixel limit. null: another format, or one the JS reader is unsure
+ * of — ask sharp.
+ */
+async function headerWithinLimit(buf: Buffer, file: string, limit: number): Promise<(ImageHeader & { width: number; height: number }) | null> {
+  const header = readImageHeader(buf);
+  if (!header) return null;
+  const size = orientedSize(header);
+  if (size.width * size.height > limit) await tooLarge(buf, file, limit, null);
+  return { ...header, ...size };
+}
+
 /** Decode, rotate per EXIF, resize and normalize one photo for the image tower. */
 export async function prepareImage(input: string | Buffer, pre: ImagePreprocess, opts: DecodeOptions = {}): Promise<PreparedImage> {
   const { data, channels, width, height } = await decodeImage(input, pre, opts);
@@ -77,11 +90,9 @@ export async function decodeImage(
   const img = sharp(buf, { failOn: 'error', limitInputPixels: limit, sequentialRead: true });
   let width: number;
   let height: number;
-  // JPEG/PNG: the size from the header, read in JS (a metadata() pass costs as much as a small decode).
-  const header = readImageHeader(buf);
+  const header = await headerWithinLimit(buf, file, limit);
   if (header) {
-    ({ width, height } = orientedSize(header));
-    if (width * height > limit) await tooLarge(buf, file, limit, null);
+    ({ width, height } = header);
   } else {
     try {
       const meta = await img.metadata();
@@ -165,13 +176,11 @@ export async function readImageInfo(input: string | Buffer, opts: DecodeOptions 
   const file = label(input);
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const buf = await readInput(input);
-  // JPEG/PNG: read in JS, microseconds. Other formats, or a header the JS reader is unsure of: sharp + exifr.
-  const header = readImageHeader(buf);
+  const header = await headerWithinLimit(buf, file, limit);
   if (header) {
-    const { width, height } = orientedSize(header);
-    if (width * height > limit) await tooLarge(buf, file, limit, null);
-    return { width, height, format: header.format, takenAt: exifDate(header.dateTimeOriginal) };
+    return { width: header.width, height: header.height, format: header.format, takenAt: exifDate(header.dateTimeOriginal) };
   }
+  // Other formats, or a header the JS reader is unsure of: sharp + exifr.
   let meta: sharp.Metadata;
   try {
     meta = await sharp(buf, { limitInputPixels: false }).metadata();

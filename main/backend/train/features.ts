@@ -159,7 +159,8 @@ export async function computeSetFeatures(
   const views = opts.views ?? [];
   const layout = model.manifest.image.preprocess.layout;
   const keys = [model.imageTowerKey, ...views.map((v) => `${model.imageTowerKey}#${v}`)];
-  const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...views.map(() => (p: PreparedImage) => flipPrepared(p, layout))];
+  const viewOf: Record<ImageView, (p: PreparedImage) => PreparedImage> = { hflip: (p) => flipPrepared(p, layout) };
+  const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...views.map((v) => viewOf[v])];
   const known = keys.map(() => new Map<string, Float32Array>());
   const wanted = [...new Set(hashes.filter((h): h is string => !!h))];
   for (let v = 0; v < keys.length; v++) {

@@ -46,7 +46,7 @@ export interface TrainJobOptions {
   weightDecay?: number;
   valFraction?: number;
   patience?: number;
-  /** Augmented views whose features are also computed and trained on (default: the horizontally flipped photo). */
+  /** Augmented views whose features are also computed and trained on (default: the base model's recipe, see baseRecipe). */
   augment?: ImageView[];
   /** Bytes the image features of all views may take (default FEATURE_MEMORY_BUDGET); above it, no augmented views. */
   featureMemoryBudget?: number;

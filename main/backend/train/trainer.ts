@@ -365,18 +365,15 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         }
         continue;
       }
+      // Both schedules keep the best epoch on the held-out photos; only 'plateau' adapts the rate and stops early.
       const score = recallScore(val);
-      if (schedule === 'cosine') {
-        // Fixed schedule: every epoch runs; the best epoch on the held-out photos is kept.
-        if (score > best.score + 1e-9) {
-          best = { epoch, val, score };
-          bestHeads = heads.toHeads();
-        }
-        continue;
-      }
-      if (score > best.score + 1e-9) {
+      const improved = score > best.score + 1e-9;
+      if (improved) {
         best = { epoch, val, score };
         bestHeads = heads.toHeads();
+      }
+      if (schedule === 'cosine') continue;
+      if (improved) {
         sinceBest = 0;
         sincePlateau = 0;
       } else {
