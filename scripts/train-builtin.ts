@@ -25,6 +25,7 @@ import type { ModelManifest } from '../main/backend/model/types';
 import { Store } from '../main/backend/store';
 import { computeSetFeatures, storeFeatureCache, type ImageView } from '../main/backend/train/features';
 import { DEFAULT_TRAINING, evaluateModelOnSet } from '../main/backend/train/job';
+import { saveTrainedModel } from '../main/backend/train/save';
 import { readCaptionSet } from '../main/backend/train/readers';
 import { splitByPhoto } from '../main/backend/train/split';
 import { initTf } from '../main/backend/train/tf';
@@ -129,15 +130,10 @@ async function main() {
     finalInfo = { final: 'all', trainPhotos: all.length };
   }
 
-  // 3. Install next to the towers (in a temp folder first, so dev recall is measured by the runtime).
-  const staged = path.join(work, 'staged');
-  await fs.rm(staged, { recursive: true, force: true });
-  await fs.mkdir(staged, { recursive: true });
-  for (const file of [manifest.image.file, manifest.text.file, manifest.text.tokenizer]) {
-    await fs.link(path.join(builtin, file), path.join(staged, file)).catch(() => fs.copyFile(path.join(builtin, file), path.join(staged, file)));
-  }
-  await saveHeads(path.join(staged, 'heads.json'), heads);
-  await fs.writeFile(path.join(staged, 'model.json'), JSON.stringify({ ...manifest, heads: 'heads.json' }, null, 2));
+  // 3. Save as a model version next to the towers (the app's own saver), so dev recall is measured by the runtime.
+  const modelsDir = path.join(work, 'models');
+  await fs.rm(modelsDir, { recursive: true, force: true });
+  const staged = (await saveTrainedModel({ modelsDir, baseDir: builtin, baseManifest: manifest, heads, id: 'staged', training: { dataset: set.dir } })).dir;
   let dev: EvalResult | null = null;
   if (o.dev) {
     const trained = await loadModel(staged);
