@@ -129,6 +129,11 @@ export interface TrainResult {
   history: TrainEpoch[];
   /** The epoch whose heads were kept; 0 when no epoch beat the starting heads on the held-out photos (the new version then keeps them). */
   bestEpoch: number;
+  /**
+   * Fine-tuning blends the starting and the trained heads in weight space: the trained heads' share, chosen on
+   * the held-out photos (0 = the starting heads kept, 1 = the trained heads as they are).
+   */
+  blend: number;
 }
 
 export interface TrainOptions {

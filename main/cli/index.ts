@@ -193,10 +193,12 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');
-        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
+        const gain = r.before ? r.val.textToImage.r5 - r.before.textToImage.r5 : null;
+        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, blend: r.blend, gainR5: gain, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
           [
             `New model ${r.model} (${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
             ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
+            ...(r.before && gain !== null ? [`Held-out text→image R@5: ${pct(r.before.textToImage.r5)} → ${pct(r.val.textToImage.r5)} (${gain >= 0 ? '+' : ''}${gain.toFixed(1)} points${r.blend < 1 ? `; ${Math.round(r.blend * 100)}% trained heads blended with the starting ones` : ''}).`] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
             'After:',
             recallTable(r.val),

@@ -14,7 +14,8 @@ import { evaluateModelOnSet, runTrainingInWorker, trainModel } from '../../main/
 import { saveTrainedModel } from '../../main/backend/train/save';
 import { makeRng } from '../../main/backend/train/split';
 import { initTf, tf } from '../../main/backend/train/tf';
-import { trainHeads } from '../../main/backend/train/trainer';
+import { blendHeads, trainHeads } from '../../main/backend/train/trainer';
+import { recallScore } from '../../main/backend/train/evaluate';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 
 process.env.PHOTO_SEARCH_QUIET = '1';
@@ -165,6 +166,23 @@ describe('retraining on a captioned set', () => {
     expect((await readManifest(path.join(modelsDir, r2.model))).training?.options).toMatchObject({ augment: [] });
   });
 
+  it('retraining a trained model fine-tunes it: a tenth of the rate, no warm-up, a blend that is never worse on the held-out photos', async () => {
+    const modelsDir = path.join(tmp, 'models');
+    const trainedDir = path.join(modelsDir, firstModelId);
+    const other = path.join(tmp, 'set-b');
+    await makeCaptionedSet(other, { photos: 100, seed: 11, layout: 'captions.txt' });
+    const trainedModel = await loadModel(trainedDir);
+    const r = await trainModel({ set: other, baseModelDir: trainedDir, modelsDir, cache, model: trainedModel, epochs: 4, seed: 5 });
+    await trainedModel.dispose();
+    expect(r.val.textToImage.r5).toBeGreaterThanOrEqual(r.before!.textToImage.r5);
+    expect(r.blend).toBeGreaterThanOrEqual(0);
+    expect(r.blend).toBeLessThanOrEqual(1);
+    const m = await readManifest(path.join(modelsDir, r.model));
+    expect(m.training?.options).toMatchObject({ fineTune: true, lr: 2e-4, blend: r.blend });
+    // A model whose heads were never trained (the generated base) trains from scratch at the full rate.
+    expect((await readManifest(path.join(modelsDir, firstModelId))).training?.options).toMatchObject({ fineTune: false, lr: 5e-3 });
+  });
+
   it('a set with too few photos is a clear error', async () => {
     const small = path.join(tmp, 'small');
     await makeCaptionedSet(small, { photos: 3, seed: 9, layout: 'results.csv' });
@@ -257,6 +275,62 @@ describe('trainer memory and determinism', () => {
     // Early stopping needs held-out photos; views must match the photos.
     await expect(trainHeads({ ...base, trainPhotos: all, valPhotos: [], epochs: 1 })).rejects.toThrow(/Validation needs at least 1 photo/);
     await expect(trainHeads({ ...base, imageViews: [view.slice(1)], epochs: 1 })).rejects.toThrow(/Every image view needs 40 feature vectors of 20 values/);
+  });
+
+  it('blends two heads in weight space (α = 0 is the first, 1 the second)', () => {
+    const a = synthetic(1).heads;
+    const b = synthetic(2).heads;
+    const name = 'image.fc1.weight';
+    for (const alpha of [0, 0.3, 1]) {
+      const m = blendHeads(a, b, alpha);
+      const i = 5;
+      expect(m.weights.get(name)!.data[i]).toBeCloseTo((1 - alpha) * a.weights.get(name)!.data[i]! + alpha * b.weights.get(name)!.data[i]!, 6);
+      expect(m.spec.logitScale).toBeCloseTo((1 - alpha) * a.spec.logitScale + alpha * b.spec.logitScale, 6);
+    }
+    expect([...blendHeads(a, b, 0).weights.get(name)!.data]).toEqual([...a.weights.get(name)!.data]);
+  });
+
+  /** Photos whose image and caption features share a hidden 6-d code (so there is something to learn). */
+  function correlated(seed: number) {
+    const rng = makeRng(seed);
+    const n = 120;
+    const gauss = () => (rng() + rng() + rng() - 1.5) * 1.2;
+    const A = Array.from({ length: 20 * 6 }, gauss);
+    const B = Array.from({ length: 12 * 6 }, gauss);
+    const project = (M: number[], z: number[], out: number, noise: number) => Float32Array.from({ length: out }, (_, i) => z.reduce((s, v, k) => s + M[i * 6 + k]! * v, 0) + noise * gauss());
+    const codes = Array.from({ length: n }, () => Array.from({ length: 6 }, gauss));
+    const imageFeatures = codes.map((z) => project(A, z, 20, 0.3));
+    const captions = Array.from({ length: n * 3 }, (_, j) => ({ photo: j % n, features: { data: project(B, codes[j % n]!, 12, 0.6), length: 1 } }));
+    const spec = { kind: 'projection' as const, embedDim: 16, dropout: 0.1, imageInDim: 20, textInDim: 12, textPool: 'none' as const, textTokenMlp: null, logitScale: Math.log(1 / 0.07) };
+    return { heads: initHeads(spec, seed), imageFeatures, captions, trainPhotos: [...Array(80).keys()], valPhotos: [...Array(40).keys()].map((i) => 80 + i) };
+  }
+
+  it('fine-tuning with interpolation never ends below its start, even when training wrecks the heads', async () => {
+    const start = tf.memory().numTensors;
+    const data = correlated(9);
+    // Good starting heads: a normal training run.
+    const good = await trainHeads({ ...data, epochs: 15, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 1, patience: 15 });
+    expect(recallScore(good.best.val)).toBeGreaterThan(recallScore(good.initial) + 10);
+    // A destructive fine-tune (a huge rate, no warm-up): every epoch does worse than the start; the blend keeps what worked.
+    const wreck = await trainHeads({ ...data, heads: good.heads, epochs: 3, batchSize: 16, captionsPerPhoto: 2, lr: 3, seed: 2, schedule: 'cosine', warmup: false, interpolate: true });
+    expect(wreck.history.every((e) => recallScore(e.val!) < recallScore(wreck.initial))).toBe(true);
+    expect(recallScore(wreck.best.val)).toBeGreaterThanOrEqual(recallScore(wreck.initial) - 1e-9);
+    expect(wreck.blend).toBeLessThan(1);
+    // From random heads: the chosen blend is at least as good as every epoch and the start, and uses the training.
+    const gentle = await trainHeads({ ...data, epochs: 6, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 3, schedule: 'cosine', warmup: false, interpolate: true });
+    const bestEpoch = Math.max(...gentle.history.map((e) => recallScore(e.val!)));
+    expect(recallScore(gentle.best.val)).toBeGreaterThanOrEqual(Math.max(bestEpoch, recallScore(gentle.initial)) - 1e-9);
+    expect(gentle.blend).toBeGreaterThan(0);
+    expect(gentle.best.epoch).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('without warm-up the cosine schedule starts at the full rate and only decays', async () => {
+    const lrs: number[] = [];
+    await trainHeads({ ...synthetic(6), trainPhotos: [...Array(40).keys()], valPhotos: [], schedule: 'cosine', warmup: false, epochs: 3, batchSize: 8, lr: 1e-2, seed: 3, onStep: (s) => lrs.push(s.lr) });
+    expect(lrs[0]).toBeCloseTo(1e-2, 8);
+    for (let i = 1; i < lrs.length; i++) expect(lrs[i]!).toBeLessThanOrEqual(lrs[i - 1]! + 1e-12);
+    expect(lrs.at(-1)!).toBeLessThan(1e-3);
   });
 
   it('stops on cancel', async () => {

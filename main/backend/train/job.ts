@@ -54,6 +54,11 @@ export interface TrainJobOptions {
   featureDropout?: number;
   /** 'plateau' (early stopping on the held-out photos) or a fixed 'cosine' schedule (see trainHeads). */
   schedule?: 'plateau' | 'cosine';
+  /**
+   * Fine-tune the base heads (lower rate, no warm-up, WiSE-FT blend chosen on the held-out photos) instead of
+   * training them as if new. Default: when the base heads already work (a trained model or CLIP adapters).
+   */
+  fineTune?: boolean;
   backend?: TfBackend;
 }
 
@@ -90,6 +95,8 @@ export const DEFAULT_TRAINING = {
   patience: 4,
   augment: [] as ImageView[],
   featureDropout: 0,
+  /** Fine-tuning trained heads uses this share of `lr` (see trainModel). */
+  fineTuneLrFactor: 0.1,
 };
 
 /** Photos per step: up to 128, but at least ~8 steps per epoch on small sets (and never below 16). */
@@ -181,13 +188,18 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     const before = await recallOn(model, f, split.val);
 
     const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
+    // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned, not retrained:
+    // a tenth of the learning rate with no warm-up spike, then the blend of old and new heads that does best
+    // on the held-out photos — so retraining adds what the set teaches without wrecking what the model knew.
+    const fineTune = opts.fineTune ?? (!!resolved.manifest.training || base.spec.kind === 'adapter');
     const options = {
       epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
       batchSize: opts.batchSize ?? defaultBatchSize(split.train.length),
       captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
-      lr: opts.lr ?? DEFAULT_TRAINING.lr,
+      lr: opts.lr ?? DEFAULT_TRAINING.lr * (fineTune ? DEFAULT_TRAINING.fineTuneLrFactor : 1),
+      fineTune,
       weightDecay: opts.weightDecay ?? DEFAULT_TRAINING.weightDecay,
       valFraction,
       patience: opts.patience ?? DEFAULT_TRAINING.patience,
@@ -203,6 +215,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       captions: f.captions,
       trainPhotos: split.train,
       valPhotos: split.val,
+      warmup: !fineTune,
+      interpolate: fineTune,
       signal: opts.signal,
       onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
       onEpoch: opts.onEpoch,
@@ -220,7 +234,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       onStage: opts.onSaveStage,
       training: {
         dataset: set.dir,
-        options: { ...options, bestEpoch: trained.best.epoch, trainPhotos: split.train.length, valPhotos: split.val.length, captions: f.captions.length },
+        options: { ...options, bestEpoch: trained.best.epoch, blend: trained.blend, trainPhotos: split.train.length, valPhotos: split.val.length, captions: f.captions.length },
         metrics: { before, after: trained.best.val },
         trainSeconds,
         backend,
@@ -237,7 +251,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     }
     progress({ stage: 'Done' });
     void started;
-    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history, bestEpoch: trained.best.epoch };
+    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history, bestEpoch: trained.best.epoch, blend: trained.blend };
   } catch (e) {
     if (outOfMemory(e)) {
       throw new Error(`Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });

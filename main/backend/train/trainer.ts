@@ -69,6 +69,17 @@ export interface TrainHeadsOptions {
   schedule?: 'plateau' | 'cosine';
   /** Temperature of the tutorial loss. */
   temperature?: number;
+  /**
+   * Cosine schedule only: ramp the learning rate up over the first epoch (default). Fine-tuning already
+   * trained heads turns it off: the rate starts low and only decays.
+   */
+  warmup?: boolean;
+  /**
+   * Fine-tuning: after training, blend the starting heads and the best trained heads in weight space,
+   * w = (1 − α)·w_start + α·w_trained, with α ∈ {0, 0.1, …, 1} chosen on the validation photos (WiSE-FT).
+   * α = 0 keeps the starting heads, so the result is never worse than the start on those photos.
+   */
+  interpolate?: boolean;
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
@@ -81,6 +92,8 @@ export interface TrainHeadsResult {
   best: { epoch: number; val: EvalResult; score: number };
   /** Validation recall of the initial heads (tfjs forward). */
   initial: EvalResult;
+  /** Share of the trained heads in the result (`interpolate`); 1 without interpolation. */
+  blend: number;
   seconds: number;
 }
 
@@ -200,6 +213,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const plateauFactor = opts.plateauFactor ?? 0.5;
   const schedule = opts.schedule ?? 'plateau';
   const featureDropout = opts.featureDropout ?? 0;
+  const warmup = opts.warmup ?? true;
   const rng = makeRng(seed);
 
   const capsByPhoto = new Map<number, number[]>();
@@ -338,7 +352,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         if (schedule === 'cosine') {
           // Linear warm-up over the first epoch, then cosine decay to 0 at the end of the last one.
           const t = doneSteps + 1;
-          optimizer.lr = t <= steps ? (baseLr * t) / steps : 0.5 * baseLr * (1 + Math.cos((Math.PI * (t - steps)) / Math.max(1, totalSteps - steps)));
+          const warm = warmup ? steps : 0;
+          optimizer.lr = t <= warm ? (baseLr * t) / warm : 0.5 * baseLr * (1 + Math.cos((Math.PI * (t - 1 - warm)) / Math.max(1, totalSteps - warm)));
         }
         const { value, grads } = tf.variableGrads(() => batchLoss(photos, capIdx, capPhoto, true, dropSeed, rows), vars);
         optimizer.step(grads);
@@ -386,12 +401,43 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         if (sinceBest >= patience) break;
       }
     }
-    return { heads: bestHeads, history, best, initial, seconds: (Date.now() - started) / 1000 };
+    if (!opts.interpolate || valPhotos.length === 0) return { heads: bestHeads, history, best, initial, blend: 1, seconds: (Date.now() - started) / 1000 };
+
+    // WiSE-FT: the blend of the starting and the best trained heads that does best on the validation photos
+    // (α = 0 is the start, α = 1 the best epoch, both already measured); ties go to the smaller α.
+    const start = opts.heads;
+    let chosen = { alpha: 0, heads: start, val: initial, score: recallScore(initial) };
+    for (let k = 1; k <= 10; k++) {
+      const alpha = k / 10;
+      let candidate: { heads: Heads; val: EvalResult };
+      if (k === 10) candidate = { heads: bestHeads, val: best.val };
+      else {
+        const mixed = blendHeads(start, bestHeads, alpha);
+        heads.assign(mixed);
+        candidate = { heads: mixed, val: (await validate()).val! };
+      }
+      const score = recallScore(candidate.val);
+      if (score > chosen.score + 1e-9) chosen = { alpha, ...candidate, score };
+    }
+    return { heads: chosen.heads, history, best: { epoch: chosen.alpha === 0 ? 0 : best.epoch, val: chosen.val, score: chosen.score }, initial, blend: chosen.alpha, seconds: (Date.now() - started) / 1000 };
   } finally {
     optimizer.dispose();
     heads.dispose();
     tf.dispose([images, texts.x, ...(texts.mask ? [texts.mask] : [])]);
   }
+}
+
+/** (1 − α)·a + α·b for every weight and the temperature (same spec and shapes). */
+export function blendHeads(a: Heads, b: Heads, alpha: number): Heads {
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, ta] of a.weights) {
+    const tb = b.weights.get(name);
+    if (!tb || tb.data.length !== ta.data.length) throw new Error(`Cannot blend heads: "${name}" differs in shape.`);
+    const data = new Float32Array(ta.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = (1 - alpha) * ta.data[i]! + alpha * tb.data[i]!;
+    weights.set(name, { shape: [...ta.shape], data });
+  }
+  return { spec: { ...b.spec, logitScale: (1 - alpha) * a.spec.logitScale + alpha * b.spec.logitScale }, weights };
 }
 
 // The job-level API (whole run, worker, evaluation) lives in job.ts; re-exported for the service.

@@ -174,6 +174,13 @@ export function TrainingPanel() {
               epochs or a different base model may help.
             </p>
           )}
+          {result.before && (
+            <p data-testid="train-gain">
+              Held-out text→image R@5: {result.before.textToImage.r5.toFixed(1)} → {result.val.textToImage.r5.toFixed(1)} (
+              {formatGain(result.val.textToImage.r5 - result.before.textToImage.r5)} points)
+              {result.blend > 0 && result.blend < 1 ? `, ${Math.round(result.blend * 100)}% trained heads blended with the starting ones` : ''}.
+            </p>
+          )}
           <RecallTable before={result.before} after={result.val} />
           <div className="row">
             {trained && !trained.active && (
@@ -286,4 +293,8 @@ function RecallTable({ before, after }: { before: EvalResult | null; after: Eval
       </tbody>
     </table>
   );
+}
+
+function formatGain(points: number): string {
+  return `${points >= 0 ? '+' : '−'}${Math.abs(points).toFixed(1)}`;
 }
