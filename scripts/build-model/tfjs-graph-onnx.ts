@@ -14,6 +14,7 @@
  *
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] OUT.onnx
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --list         # node names and ops
+ *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR     # USE-lite text_tower.onnx + tokenizer.json
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -847,7 +848,6 @@ export class GraphConverter {
       case 'Slice': {
         const x = v(0);
         const beginV = v(1);
-        const sizeV = v(2);
         // TensorFlow takes sizes (-1: to the end); ONNX takes ends.
         const isConst = (r: string) => this.byName.get(parseRef(r).node)?.op === 'Const';
         let ends: string;
@@ -856,6 +856,7 @@ export class GraphConverter {
           const s = this.constInts(ins[2], node);
           ends = this.int64s(s.map((n, i) => (n === -1 ? INT64_MAX : BigInt(b[i] + n))));
         } else {
+          const sizeV = v(2);
           const sum = this.op('Add', [beginV.name, sizeV.name]);
           const toEnd = this.op('Equal', [sizeV.name, this.int64s([-1])]);
           ends = this.op('Where', [toEnd, this.int64s([INT64_MAX]), sum]);
@@ -1015,9 +1016,17 @@ async function main(): Promise<void> {
       outputs: { type: 'string' },
       size: { type: 'string' },
       list: { type: 'boolean', default: false },
+      use: { type: 'string' },
     },
   });
-  if (!values.graph) throw new Error('Pass --graph model.json (a TensorFlow.js graph model).');
+  if (values.use) {
+    // Loaded here, not at the top: use-text-tower imports this module.
+    const { buildUseTextTower } = require('./use-text-tower') as typeof import('./use-text-tower');
+    const res = await buildUseTextTower(path.resolve(values.use));
+    console.log(`wrote ${res.onnxFile} (${(res.onnxBytes / 1e6).toFixed(1)} MB) and ${res.tokenizerFile} (${res.vocabSize} pieces)`);
+    return;
+  }
+  if (!values.graph) throw new Error('Pass --graph model.json (a TensorFlow.js graph model), or --use OUTDIR for the USE-lite text tower.');
   const files = loadGraphModelFiles(path.resolve(values.graph));
   if (values.list) {
     for (const n of files.nodes) if (n.op !== 'Const') console.log(`${n.op}\t${n.name}`);
