@@ -8,17 +8,21 @@ import { onnx } from 'onnx-proto';
 
 export const OPSET = 17;
 
-export type ElemType = 'float32' | 'int64' | 'int32' | 'int8';
+export type ElemType = 'float32' | 'int64' | 'int32' | 'int8' | 'bool';
 
-const ELEM: Record<ElemType, number> = {
+export const ELEM: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   int8: onnx.TensorProto.DataType.INT8,
+  bool: onnx.TensorProto.DataType.BOOL,
 };
 
-/** Typed arrays a constant can hold (Int8Array: quantized tables, e.g. the GloVe tower's vectors). */
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array;
+/**
+ * Typed arrays a constant can hold (Int8Array: quantized tables, e.g. the GloVe tower's vectors; Uint8Array:
+ * booleans, one byte each).
+ */
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 
 /** A dimension: a fixed size or a symbolic name such as "batch". */
 export type Dim = number | string;
@@ -38,13 +42,14 @@ function attribute(name: string, value: AttrValue): onnx.IAttributeProto {
   return { name, type: T.TENSOR, t: value };
 }
 
-function valueInfo(name: string, type: ElemType, dims: Dim[]): onnx.IValueInfoProto {
+/** `dims` null: the rank is not known (no shape in the graph's signature). */
+function valueInfo(name: string, type: ElemType, dims: Dim[] | null): onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
         elemType: ELEM[type],
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } : {}),
       },
     },
   };
@@ -53,7 +58,7 @@ function valueInfo(name: string, type: ElemType, dims: Dim[]): onnx.IValueInfoPr
 export function tensorProto(name: string, dims: number[], data: TensorData): onnx.ITensorProto {
   const size = dims.reduce((a, b) => a * b, 1);
   if (size !== data.length) throw new Error(`Tensor ${name}: shape [${dims}] needs ${size} values, got ${data.length}`);
-  const type: ElemType = data instanceof Float32Array ? 'float32' : data instanceof BigInt64Array ? 'int64' : data instanceof Int8Array ? 'int8' : 'int32';
+  const type: ElemType = data instanceof Float32Array ? 'float32' : data instanceof BigInt64Array ? 'int64' : data instanceof Int8Array ? 'int8' : data instanceof Uint8Array ? 'bool' : 'int32';
   // rawData is little-endian bytes; copy so the proto does not alias a larger buffer.
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   return { name, dims, dataType: ELEM[type], rawData: raw };
@@ -79,7 +84,7 @@ export class GraphBuilder {
     return name;
   }
 
-  output(name: string, type: ElemType, dims: Dim[]): string {
+  output(name: string, type: ElemType, dims: Dim[] | null): string {
     this.outputs.push(valueInfo(name, type, dims));
     return name;
   }

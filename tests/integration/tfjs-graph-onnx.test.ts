@@ -1,0 +1,313 @@
+/**
+ * The TensorFlow.js graph-model → ONNX converter against TensorFlow.js itself (wasm backend) running the same
+ * graph on the same seeded input: centernet's MobileNetV3 backbone (float16 weights, fused convolutions, NHWC)
+ * and the Universal Sentence Encoder lite (sparse inputs, a transformer), the latter as the app's text tower
+ * (dense input_ids/attention_mask through an adapter, its SentencePiece vocabulary as a tokenizer.json).
+ *
+ * Agreement criterion: max |onnx − tfjs| ≤ 1e-4 · max(1, max |tfjs|) over every value of an output, i.e. an
+ * absolute 1e-4 for values of order 1 and relative to the largest value where the map is large (float32 sums
+ * of a few hundred products differ in the last bits between the two runtimes).
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTestModel } from '../../main/backend/model/generate';
+import { initHeads } from '../../main/backend/model/heads';
+import { saveHeads } from '../../main/backend/model/heads-format';
+import { writeManifest } from '../../main/backend/model/manifest';
+import { loadModel } from '../../main/backend/model/model';
+import { TextTokenizer } from '../../main/backend/model/tokenizer';
+import type { EmbeddingModel, ModelManifest } from '../../main/backend/model/types';
+import { initTf, tf } from '../../main/backend/train/tf';
+import { decodeGraphWeights, graphModelToOnnx, loadGraphModelFiles, type GraphModelFiles, type TfNode } from '../../scripts/build-model/tfjs-graph-onnx';
+import {
+  USE_ATTENTION_MASK,
+  USE_DIM,
+  USE_DIR,
+  USE_GRAPH_OUTPUT,
+  USE_INPUT_IDS,
+  USE_MAX_TOKENS,
+  USE_OUTPUT,
+  buildUseTextTower,
+  buildUseTokenizerJson,
+  normalizeUseText,
+  readUseVocab,
+  type UseVocab,
+} from '../../scripts/build-model/use-text-tower';
+import { ReferenceUseTokenizer } from '../helpers/use-reference-tokenizer';
+import { EDGE_SENTENCES, useTestSentences } from '../helpers/use-sentences';
+
+const NODE_MODULES = path.join(__dirname, '..', '..', 'node_modules');
+const CENTERNET = path.join(NODE_MODULES, '@vladmandic', 'human-models', 'models', 'centernet.json');
+const IMAGE_INPUT = 'tower_0/images';
+/** Backbone maps at stride 16 (last block before the stride-32 stage) and 32 (the 1x1 expansion after the last block). */
+const STRIDE16 = 'tower_0/MobilenetV3/expanded_conv_11/add';
+const STRIDE32 = 'tower_0/extern1/hard_swish/mul_1';
+
+/** Deterministic pixels in [0, 255], NHWC (centernet takes raw pixel values). */
+function seededImage(size: number, seed: number): Float32Array {
+  const x = new Float32Array(size * size * 3);
+  let s = seed;
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    x[i] = (s / 2147483648) * 255;
+  }
+  return x;
+}
+
+/** max |a − b| / max(1, max |b|): see the criterion above. */
+function relDiff(a: Float32Array, b: Float32Array): { diff: number; scale: number } {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let mag = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    mag = Math.max(mag, Math.abs(b[i]));
+  }
+  return { diff: diff / Math.max(1, mag), scale: mag };
+}
+
+/** A TensorFlow.js GraphModel from the same files; `freeShapes` lifts the placeholders' fixed sizes (512 px). */
+async function tfModel(files: GraphModelFiles, freeShapes = false): Promise<tf.GraphModel> {
+  const topology = JSON.parse(JSON.stringify(files.modelJson.modelTopology)) as { node: TfNode[] };
+  if (freeShapes) {
+    for (const n of topology.node) {
+      const dims = n.op === 'Placeholder' ? n.attr?.shape?.shape?.dim : undefined;
+      if (dims) for (const d of dims.slice(0, 3)) d.size = '-1';
+    }
+  }
+  return tf.loadGraphModel(tf.io.fromMemory({ modelTopology: topology, weightSpecs: files.weightSpecs as tf.io.WeightsManifestEntry[], weightData: files.weightData }));
+}
+
+beforeAll(async () => {
+  await initTf('wasm');
+});
+
+describe('graph model weights', () => {
+  it('dequantizes float16 and uint8 weights like TensorFlow.js, and rejects shards that do not match', () => {
+    // 1.0, -2.5 and 65504 (the largest float16) as little-endian half floats, then uint8 0 and 255.
+    const bytes = new Uint8Array([0x00, 0x3c, 0x00, 0xc1, 0xff, 0x7b, 0, 255]);
+    const w = decodeGraphWeights(
+      [
+        { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } },
+        { name: 'q', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8', min: -1, scale: 0.5 } },
+      ],
+      bytes.buffer,
+    );
+    expect(Array.from(w.get('h')!.data)).toEqual([1, -2.5, 65504]);
+    expect(Array.from(w.get('q')!.data)).toEqual([-1, 126.5]);
+    expect(() => decodeGraphWeights([{ name: 'h', shape: [5], dtype: 'float32', quantization: { dtype: 'float16' } }], bytes.buffer, 'm.json')).toThrow(
+      /Weight h of m\.json runs past the end of the weight shards/,
+    );
+  });
+});
+
+describe('centernet backbone (MobileNetV3, float16 weights) → ONNX', () => {
+  let files: GraphModelFiles;
+  let model: tf.GraphModel;
+
+  beforeAll(async () => {
+    files = loadGraphModelFiles(CENTERNET);
+    model = await tfModel(files, true);
+  });
+
+  for (const size of [224, 320]) {
+    it(`matches TensorFlow.js on the stride-16 and stride-32 maps at ${size} px, NHWC in and out, any batch`, async () => {
+      const conv = graphModelToOnnx(files, { outputs: [STRIDE16, STRIDE32], inputShapes: { [IMAGE_INPUT]: ['batch', size, size, 3] } });
+      expect(conv.inputs).toEqual([{ name: IMAGE_INPUT, tfName: IMAGE_INPUT, type: 'float32', dims: ['batch', size, size, 3] }]);
+      expect(conv.outputs.map((o) => o.dims)).toEqual([
+        [`${STRIDE16}_dim0`, size / 16, size / 16, 88],
+        [`${STRIDE32}_dim0`, size / 32, size / 32, 480],
+      ]);
+      expect(conv.ops._FusedConv2D).toBeGreaterThan(40);
+      const session = await ort.InferenceSession.create(conv.onnx);
+      // Two different images in one batch: the converted graph must not assume batch 1.
+      const images = [seededImage(size, 11), seededImage(size, 29)];
+      const batch = new Float32Array(2 * size * size * 3);
+      images.forEach((im, i) => batch.set(im, i * im.length));
+      const got = await session.run({ [IMAGE_INPUT]: new ort.Tensor('float32', batch, [2, size, size, 3]) });
+      for (const [b, image] of images.entries()) {
+        const ref = model.execute({ [IMAGE_INPUT]: tf.tensor4d(image, [1, size, size, 3]) }, [STRIDE16, STRIDE32]) as tf.Tensor[];
+        for (const [k, name] of [STRIDE16, STRIDE32].entries()) {
+          const want = ref[k].dataSync() as Float32Array;
+          const all = got[name].data as Float32Array;
+          const { diff, scale } = relDiff(all.subarray(b * want.length, (b + 1) * want.length), want);
+          expect(scale).toBeGreaterThan(1); // a real activation map, not zeros
+          expect(diff).toBeLessThanOrEqual(1e-4);
+        }
+        tf.dispose(ref);
+      }
+      await session.release();
+    });
+  }
+
+  it('names the op and the node it cannot convert, and a missing node', () => {
+    expect(() => graphModelToOnnx(files, { outputs: ['tower_0/TopKV2:1'] })).toThrow(/Cannot convert node tower_0\/TopKV2 \(op TopKV2\) of .*centernet\.json: this op is not supported/);
+    expect(() => graphModelToOnnx(files, { outputs: ['tower_0/nope'] })).toThrow(/Tensor tower_0\/nope is not in .*centernet\.json/);
+  });
+});
+
+describe('Universal Sentence Encoder lite → ONNX text tower', () => {
+  let vocab: UseVocab;
+  let reference: ReferenceUseTokenizer;
+  let tokenizer: TextTokenizer;
+  let files: GraphModelFiles;
+  let useModel: tf.GraphModel;
+  let tmp: string;
+  const spaceId = () => vocab.findIndex(([p]) => p === '\u2581');
+
+  beforeAll(async () => {
+    vocab = readUseVocab();
+    reference = new ReferenceUseTokenizer(vocab);
+    tokenizer = new TextTokenizer({ json: buildUseTokenizerJson(vocab), config: {} }, { maxLength: USE_MAX_TOKENS, padId: 0, idsType: 'int64' });
+    files = loadGraphModelFiles(path.join(USE_DIR, 'model.json'));
+    useModel = await tfModel(files);
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ps-use-'));
+  });
+
+  afterAll(async () => {
+    useModel?.dispose();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  /** TensorFlow.js on the sparse input the reference pipeline builds (ids of the normalized text). */
+  async function tfEmbeddings(idLists: number[][]): Promise<Float32Array> {
+    const indices: number[] = [];
+    const values: number[] = [];
+    idLists.forEach((ids, b) => ids.forEach((id, p) => (indices.push(b, p), values.push(id))));
+    const out = (await useModel.executeAsync({ indices: tf.tensor2d(indices, [values.length, 2], 'int32'), values: tf.tensor1d(values, 'int32') })) as tf.Tensor;
+    expect(out.shape).toEqual([idLists.length, USE_DIM]);
+    const data = out.dataSync() as Float32Array;
+    out.dispose();
+    return data;
+  }
+
+  /** Total piece score of a segmentation (null scores count 0, as in the reference). */
+  const score = (ids: number[]) => ids.reduce((acc, id) => acc + (vocab[id][1] ?? 0), 0);
+  const text = (ids: number[]) => ids.map((id) => vocab[id][0]).join('');
+
+  it('tokenizes like the reference tokenizer on 340 sentences (captions, punctuation, digits, unicode, emoji, unknown symbols)', () => {
+    const sentences = useTestSentences(300);
+    expect(sentences.length).toBe(300 + EDGE_SENTENCES.length);
+    const divergent: string[] = [];
+    let withUnknown = 0;
+    for (const sentence of sentences) {
+      const ours = tokenizer.encodeOne(sentence);
+      const ref = reference.encode(normalizeUseText(sentence));
+      if (ref.includes(0)) withUnknown++;
+      if (JSON.stringify(ours) === JSON.stringify(ref)) continue;
+      divergent.push(sentence);
+      // The one known divergence: the reference treats a best path score of exactly 0 as "not set yet", so
+      // after a 0-score piece at the start (":" pieces have no score in vocab.json) it takes a worse path.
+      // Ours is the true Viterbi best: the same text, cut into pieces with a strictly higher total score.
+      expect(text(ours)).toBe(text(ref));
+      expect(score(ours)).toBeGreaterThan(score(ref));
+    }
+    expect(withUnknown).toBeGreaterThan(5); // emoji and symbols no piece covers were exercised
+    expect(divergent).toEqual([':) happy face']);
+  });
+
+  it('normalizes typed queries and captions alike: case, final period, spaces; one id 0 per unknown run', () => {
+    const ids = (t: string) => tokenizer.encodeOne(t);
+    const query = ids('two dogs running on the beach');
+    expect(ids('Two dogs running on the beach.')).toEqual(query);
+    expect(ids('  TWO dogs   running on\tthe beach !! ')).toEqual(query);
+    expect(ids('two dogs running on the beach')[0]).toBe(tokenizer.tokenToId('\u2581two'));
+    expect(ids('e.g. a dog.')).toEqual(ids('e.g. a dog'));
+    expect(ids('...')).toEqual([]);
+    // Emoji: no piece holds them; a run of them is one unknown id, as in the reference.
+    expect(ids('a dog 🐶🐶 runs')).toEqual(reference.encode('a dog 🐶🐶 runs'));
+    expect(ids('a dog 🐶🐶 runs').filter((id) => id === 0)).toHaveLength(1);
+    // The reserved pieces never match typed text.
+    expect(ids('<s> extra_token_id_1')).not.toContain(1);
+    expect(ids('<s> extra_token_id_1')).not.toContain(3);
+  });
+
+  it('converts the graph on its sparse inputs: matches TensorFlow.js', async () => {
+    const conv = graphModelToOnnx(files, { outputs: [USE_GRAPH_OUTPUT] });
+    expect(conv.inputs.map((i) => [i.name, i.type, i.dims])).toEqual([
+      ['indices', 'int64', ['batch', 2]],
+      ['values', 'int64', ['batch']],
+    ]);
+    for (const op of ['SparseToDense', 'ScatterNd', 'GatherNd', 'Where', 'BatchMatMul', 'SplitV', 'StridedSlice']) expect(conv.ops[op]).toBeGreaterThan(0);
+    const session = await ort.InferenceSession.create(conv.onnx);
+    const seqs = [reference.encode('a dog runs'), reference.encode('two children play in the snow near a fountain')];
+    const indices = seqs.flatMap((ids, b) => ids.flatMap((_, p) => [BigInt(b), BigInt(p)]));
+    const values = seqs.flatMap((ids) => ids.map((id) => BigInt(id)));
+    const got = await session.run({ indices: new ort.Tensor('int64', BigInt64Array.from(indices), [values.length, 2]), values: new ort.Tensor('int64', BigInt64Array.from(values), [values.length]) });
+    const { diff } = relDiff(got[USE_GRAPH_OUTPUT].data as Float32Array, await tfEmbeddings(seqs));
+    expect(diff).toBeLessThanOrEqual(1e-4);
+    await session.release();
+  });
+
+  it('runs in the app as a pooled text tower: 20 varied sentences in one batch match TensorFlow.js', async () => {
+    // A generated model folder whose text side is the USE-lite tower, loaded by the app's own runtime.
+    const dir = await generateTestModel(path.join(tmp, 'model'), { textKind: 'pooled' });
+    const built = await buildUseTextTower(dir);
+    expect(built.onnxBytes).toBeGreaterThan(20e6);
+    const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as ModelManifest;
+    manifest.text = {
+      file: 'text_tower.onnx',
+      tokenizer: 'tokenizer.json',
+      maxLength: USE_MAX_TOKENS,
+      padId: 0,
+      inputs: { inputIds: USE_INPUT_IDS, attentionMask: USE_ATTENTION_MASK },
+      output: USE_OUTPUT,
+      outputKind: 'pooled',
+      featureDim: USE_DIM,
+      idsType: 'int64',
+    };
+    await saveHeads(path.join(dir, 'heads.json'), initHeads({ kind: 'projection', embedDim: manifest.embedDim, dropout: 0.1, imageInDim: manifest.image.featureDim, textInDim: USE_DIM, textPool: 'none' }, 3));
+    await writeManifest(dir, manifest);
+    const model: EmbeddingModel = await loadModel(dir);
+    try {
+      // Different lengths (1 to 33 pieces), an empty text in the middle, punctuation, unicode and emoji.
+      const sentences = [
+        'A dog runs on the beach.',
+        'two children',
+        EDGE_SENTENCES[34], // the long caption
+        '',
+        'café in Zürich 🐶',
+        'At 5:30 the bus leaves!',
+        'a man in a red shirt rides a bike',
+        'dog',
+        '東京 タワー',
+        'three girls are jumping into the lake',
+        'a black and white dog jumps over a fence',
+        'people walk through a crowded market at night',
+        'an old man sits on a wooden bench',
+        'a surfer rides a large wave',
+        'two dogs play with a frisbee in the grass',
+        'a bride and groom',
+        'Room 101, floor 3 - 42% off',
+        'a toddler in a bathrobe',
+        'snow',
+        'a boy next to a fire hydrant',
+      ];
+      const features = await model.textFeatures(sentences);
+      expect(features.map((f) => f.data.length)).toEqual(sentences.map(() => USE_DIM));
+      const lengths = sentences.map((t) => reference.encode(normalizeUseText(t)).length);
+      expect(Math.min(...lengths)).toBe(0);
+      expect(Math.max(...lengths)).toBeGreaterThan(30);
+      // The reference pipeline; the empty text is fed as a lone "▁" piece, as the tower's adapter does.
+      const want = await tfEmbeddings(sentences.map((t) => (normalizeUseText(t) ? reference.encode(normalizeUseText(t)) : [spaceId()])));
+      const got = new Float32Array(sentences.length * USE_DIM);
+      features.forEach((f, i) => got.set(f.data, i * USE_DIM));
+      // Unit vectors: the absolute and the relative criterion coincide.
+      expect(relDiff(got, want).diff).toBeLessThanOrEqual(1e-4);
+      for (const f of features) expect(Math.hypot(...f.data)).toBeCloseTo(1, 4);
+      // Texts differ, so do their embeddings; a caption and its typed form are the same query.
+      const [a, b] = await model.textFeatures(['A dog runs on the beach.', 'a dog runs on the beach']);
+      expect(Array.from(a.data)).toEqual(Array.from(b.data));
+      let cos = 0;
+      for (let k = 0; k < USE_DIM; k++) cos += features[0].data[k] * features[1].data[k];
+      expect(cos).toBeLessThan(0.9);
+      const embeds = await model.embedTexts(['a dog']);
+      expect(embeds[0].length).toBe(manifest.embedDim);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
