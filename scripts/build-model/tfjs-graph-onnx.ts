@@ -58,7 +58,7 @@ export interface GraphModelFiles {
   /** All shards concatenated, in manifest order. */
   weightData: ArrayBuffer;
   /** The raw model.json (for TensorFlow.js's own loader in tests). */
-  modelJson: { modelTopology: { node: TfNode[] }; weightsManifest: { paths: string[]; weights: GraphWeightSpec[] }[]; format?: string };
+  modelJson: { modelTopology: { node: TfNode[]; [key: string]: unknown }; weightsManifest: { paths: string[]; weights: GraphWeightSpec[] }[]; format?: string };
 }
 
 /** Read a graph model's model.json and its weight shards (paths relative to model.json). */
@@ -591,8 +591,10 @@ export class GraphConverter {
       }
       const d = dimOf(inDim);
       if (full) outShape.push(d);
-      else if (d !== null && s > 0) {
-        const clamp = (v: bigint) => Number(v < 0n ? BigInt(Math.max(0, d + Number(v))) : v > BigInt(d) ? BigInt(d) : v);
+      else if (d !== null) {
+        // Python slicing: negative positions count from the end, then clamp to [0, d] (stride > 0) or [-1, d - 1].
+        const [lo, hi] = s > 0 ? [0, d] : [-1, d - 1];
+        const clamp = (v: bigint) => Math.min(hi, Math.max(lo, Number(v) < 0 ? Number(v) + d : Number(v)));
         outShape.push(Math.max(0, Math.ceil((clamp(e) - clamp(b)) / s)));
       } else outShape.push(null);
       inDim++;

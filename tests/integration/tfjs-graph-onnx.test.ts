@@ -104,6 +104,124 @@ describe('graph model weights', () => {
   });
 });
 
+/** A small graph model written by hand: `consts` become Const nodes with their data in the weight buffer. */
+function handGraph(nodes: TfNode[], consts: Record<string, { dtype: 'float32' | 'int32'; shape: number[]; data: number[] }>): GraphModelFiles {
+  const weightSpecs = Object.entries(consts).map(([name, c]) => ({ name, shape: c.shape, dtype: c.dtype }));
+  const parts = Object.values(consts).map((c) => (c.dtype === 'float32' ? new Float32Array(c.data) : new Int32Array(c.data)));
+  const weightData = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    weightData.set(new Uint8Array(p.buffer), offset);
+    offset += p.byteLength;
+  }
+  const constNodes: TfNode[] = Object.entries(consts).map(([name, c]) => ({ name, op: 'Const', attr: { dtype: { type: c.dtype === 'float32' ? 'DT_FLOAT' : 'DT_INT32' } } }));
+  const node = [...constNodes, ...nodes];
+  return { source: 'hand-written graph', nodes: node, weightSpecs, weightData: weightData.buffer, modelJson: { format: 'graph-model', modelTopology: { node, versions: { producer: 1 } }, weightsManifest: [{ paths: [], weights: weightSpecs }] } };
+}
+
+describe('op translations on a hand-written graph (masks, multi-output, layouts)', () => {
+  const ints = (data: number[]) => ({ dtype: 'int32' as const, shape: [data.length], data });
+  const list = (...i: number[]) => ({ list: { i: i.map(String) } });
+  const str = (v: string) => ({ s: Buffer.from(v).toString('base64') });
+  const ss = (name: string, input: string, b: string, e: string, st: string, masks: Partial<Record<'begin_mask' | 'end_mask' | 'ellipsis_mask' | 'new_axis_mask' | 'shrink_axis_mask', number>>): TfNode => ({
+    name,
+    op: 'StridedSlice',
+    input: [input, b, e, st],
+    attr: Object.fromEntries(Object.entries(masks).map(([k, v]) => [k, { i: String(v) }])),
+  });
+  const conv = (name: string, op: string, input: string, filter: string, stride: number, padding: string, extra: TfNode['attr'] = {}, more: string[] = []): TfNode => ({
+    name,
+    op,
+    input: [input, filter, ...more],
+    attr: { strides: list(1, stride, stride, 1), dilations: list(1, 1, 1, 1), padding: str(padding), data_format: str('NHWC'), ...extra },
+  });
+  const rand = (n: number, seed: number) => {
+    let s = seed;
+    return Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
+  };
+  const files = handGraph(
+    [
+      { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '6' }, { size: '8' }, { size: '5' }] } } } },
+      ss('slice_masks', 'x', 'b_a', 'e_a', 's_a', { begin_mask: 1, end_mask: 1 }), // x[:, 1:3]
+      ss('slice_ellipsis', 'x', 'b_b', 'e_b', 's_b', { ellipsis_mask: 1, shrink_axis_mask: 2 }), // x[..., -1]
+      ss('slice_newaxis', 'x', 'b_c', 'e_c', 's_c', { shrink_axis_mask: 1, new_axis_mask: 2 }), // x[1, newaxis]
+      ss('slice_reverse', 'x', 'b_r', 'e_r', 's_r', { begin_mask: 3, end_mask: 3 }), // x[:, ::-1]
+      ss('slice_strides', 'x', 'b_d', 'e_d', 's_d', { begin_mask: 3, end_mask: 7 }), // x[:, ::2, 1::3, :3]
+      { name: 'split', op: 'SplitV', input: ['x', 'sizes', 'axis_last'], attr: { num_split: { i: '3' } } },
+      { name: 'pack', op: 'Pack', input: ['slice_ellipsis', 'slice_ellipsis'], attr: { axis: { i: '-1' } } },
+      { name: 'bmm', op: 'BatchMatMulV2', input: ['x', 'x'], attr: { adj_x: { b: false }, adj_y: { b: true } } },
+      { name: 'maxpool', op: 'MaxPool', input: ['x'], attr: { ksize: list(1, 3, 3, 1), strides: list(1, 2, 2, 1), padding: str('SAME'), data_format: str('NHWC') } },
+      { name: 'avgpool', op: 'AvgPool', input: ['x'], attr: { ksize: list(1, 2, 3, 1), strides: list(1, 2, 2, 1), padding: str('SAME'), data_format: str('NHWC') } },
+      { name: 'resize_corners', op: 'ResizeBilinear', input: ['x', 'size'], attr: { align_corners: { b: true }, half_pixel_centers: { b: false } } },
+      { name: 'resize_half', op: 'ResizeBilinear', input: ['x', 'size'], attr: { align_corners: { b: false }, half_pixel_centers: { b: true } } },
+      conv('conv', 'Conv2D', 'x', 'w', 2, 'SAME'),
+      conv('dwconv', 'DepthwiseConv2dNative', 'x', 'dw', 1, 'VALID'),
+      conv('fused', '_FusedConv2D', 'x', 'w', 1, 'SAME', { fused_ops: { list: { s: ['BiasAdd', 'Relu6'].map((o) => Buffer.from(o).toString('base64')) } }, num_args: { i: '1' } }, ['bias']),
+      { name: 'mean', op: 'Mean', input: ['x', 'axes_hw'], attr: { keep_dims: { b: true } } },
+      { name: 'pad', op: 'Pad', input: ['x', 'paddings'] },
+      { name: 'scaled', op: 'Mul', input: ['x', 'ten'] },
+      { name: 'as_int', op: 'Cast', input: ['scaled'], attr: { DstT: { type: 'DT_INT32' } } },
+      { name: 'as_float', op: 'Cast', input: ['as_int'], attr: { DstT: { type: 'DT_FLOAT' } } },
+      { name: 'positive', op: 'Greater', input: ['x', 'zero'] },
+      { name: 'select', op: 'SelectV2', input: ['positive', 'x', 'zero'] },
+      { name: 'reshaped', op: 'Reshape', input: ['x', 'shape_flat'] },
+      { name: 'moved', op: 'Transpose', input: ['reshaped', 'perm'] },
+    ],
+    {
+      b_a: ints([0, 1]),
+      e_a: ints([0, 3]),
+      s_a: ints([1, 1]),
+      b_b: ints([0, -1]),
+      e_b: ints([0, 0]),
+      s_b: ints([1, 1]),
+      b_c: ints([1, 0]),
+      e_c: ints([2, 0]),
+      s_c: ints([1, 1]),
+      b_r: ints([0, 0]),
+      e_r: ints([0, 0]),
+      s_r: ints([1, -1]),
+      b_d: ints([0, 0, 1, 0]),
+      e_d: ints([0, 0, 0, 3]),
+      s_d: ints([1, 2, 3, 1]),
+      sizes: ints([1, -1, 2]),
+      axis_last: { dtype: 'int32', shape: [], data: [-1] },
+      size: ints([9, 11]),
+      w: { dtype: 'float32', shape: [3, 3, 5, 4], data: rand(180, 5) },
+      dw: { dtype: 'float32', shape: [3, 3, 5, 2], data: rand(90, 6) },
+      bias: { dtype: 'float32', shape: [4], data: [0.5, -0.5, 1, 2] },
+      axes_hw: ints([1, 2]),
+      paddings: { dtype: 'int32', shape: [4, 2], data: [0, 0, 1, 2, 0, 1, 0, 0] },
+      ten: { dtype: 'float32', shape: [], data: [10] },
+      zero: { dtype: 'float32', shape: [], data: [0] },
+      shape_flat: ints([-1, 48, 5]),
+      perm: ints([0, 2, 1]),
+    },
+  );
+  const outputs = ['slice_masks', 'slice_ellipsis', 'slice_newaxis', 'slice_reverse', 'slice_strides', 'split:1', 'split:2', 'pack', 'bmm', 'maxpool', 'avgpool', 'resize_corners', 'resize_half', 'conv', 'dwconv', 'fused', 'mean', 'pad', 'as_float', 'select', 'moved'];
+
+  it('matches TensorFlow.js on every output, second outputs (name:1) included', async () => {
+    const conv = graphModelToOnnx(files, { outputs });
+    const session = await ort.InferenceSession.create(conv.onnx);
+    const data = Float32Array.from(rand(2 * 6 * 8 * 5, 17));
+    const got = await session.run({ x: new ort.Tensor('float32', data, [2, 6, 8, 5]) });
+    const model = await tfModel(files);
+    const want = model.execute({ x: tf.tensor4d(data, [2, 6, 8, 5]) }, outputs) as tf.Tensor[];
+    for (const [i, name] of outputs.entries()) {
+      expect([name, got[name].dims]).toEqual([name, want[i].shape]);
+      const { diff } = relDiff(got[name].data as Float32Array, want[i].dataSync() as Float32Array);
+      expect(diff, name).toBeLessThanOrEqual(1e-5);
+    }
+    // Declared output shapes agree with what onnxruntime returns (where a size is fixed).
+    for (const o of conv.outputs) {
+      expect(o.dims?.length, o.name).toBe(got[o.name].dims.length);
+      o.dims!.forEach((d, k) => typeof d === 'number' && expect([o.name, k, d]).toEqual([o.name, k, got[o.name].dims[k]]));
+    }
+    tf.dispose(want);
+    model.dispose();
+    await session.release();
+  });
+});
+
 describe('centernet backbone (MobileNetV3, float16 weights) → ONNX', () => {
   let files: GraphModelFiles;
   let model: tf.GraphModel;
