@@ -14,7 +14,7 @@
  *
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] OUT.onnx
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --list         # node names and ops
- *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR     # USE-lite text_tower.onnx + tokenizer.json
+ *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR [--bench]  # USE-lite text_tower.onnx + tokenizer.json
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -1019,13 +1019,21 @@ async function main(): Promise<void> {
       size: { type: 'string' },
       list: { type: 'boolean', default: false },
       use: { type: 'string' },
+      bench: { type: 'boolean', default: false },
     },
   });
   if (values.use) {
     // Loaded here, not at the top: use-text-tower imports this module.
-    const { buildUseTextTower } = require('./use-text-tower') as typeof import('./use-text-tower');
+    const { benchUseTextTower, buildUseTextTower } = require('./use-text-tower') as typeof import('./use-text-tower');
     const res = await buildUseTextTower(path.resolve(values.use));
     console.log(`wrote ${res.onnxFile} (${(res.onnxBytes / 1e6).toFixed(1)} MB) and ${res.tokenizerFile} (${res.vocabSize} pieces)`);
+    if (values.bench) {
+      const b = await benchUseTextTower(path.resolve(values.use));
+      console.log(
+        `one query (tokenize + run): p50 ${b.p50Ms.toFixed(2)} ms, p90 ${b.p90Ms.toFixed(2)} ms; ` +
+          `batches of ${b.batch}: ${b.sentencesPerSecond.toFixed(0)} sentences/s; text_tower.onnx ${b.onnxMegabytes.toFixed(1)} MB`,
+      );
+    }
     return;
   }
   if (!values.graph) throw new Error('Pass --graph model.json (a TensorFlow.js graph model), or --use OUTDIR for the USE-lite text tower.');

@@ -23,17 +23,15 @@ import type { EmbeddingModel, ModelManifest } from '../../main/backend/model/typ
 import { initTf, tf } from '../../main/backend/train/tf';
 import { decodeGraphWeights, graphModelToOnnx, loadGraphModelFiles, type GraphModelFiles, type TfNode } from '../../scripts/build-model/tfjs-graph-onnx';
 import {
-  USE_ATTENTION_MASK,
   USE_DIM,
   USE_DIR,
   USE_GRAPH_OUTPUT,
-  USE_INPUT_IDS,
   USE_MAX_TOKENS,
-  USE_OUTPUT,
   buildUseTextTower,
   buildUseTokenizerJson,
   normalizeUseText,
   readUseVocab,
+  useTextTowerSpec,
   type UseVocab,
 } from '../../scripts/build-model/use-text-tower';
 import { ReferenceUseTokenizer } from '../helpers/use-reference-tokenizer';
@@ -366,17 +364,7 @@ describe('Universal Sentence Encoder lite → ONNX text tower', () => {
     const built = await buildUseTextTower(dir);
     expect(built.onnxBytes).toBeGreaterThan(20e6);
     const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as ModelManifest;
-    manifest.text = {
-      file: 'text_tower.onnx',
-      tokenizer: 'tokenizer.json',
-      maxLength: USE_MAX_TOKENS,
-      padId: 0,
-      inputs: { inputIds: USE_INPUT_IDS, attentionMask: USE_ATTENTION_MASK },
-      output: USE_OUTPUT,
-      outputKind: 'pooled',
-      featureDim: USE_DIM,
-      idsType: 'int64',
-    };
+    manifest.text = useTextTowerSpec();
     await saveHeads(path.join(dir, 'heads.json'), initHeads({ kind: 'projection', embedDim: manifest.embedDim, dropout: 0.1, imageInDim: manifest.image.featureDim, textInDim: USE_DIM, textPool: 'none' }, 3));
     await writeManifest(dir, manifest);
     const model: EmbeddingModel = await loadModel(dir);
