@@ -12,7 +12,9 @@
  *    wrapped in NHWC → NCHW → NHWC transposes (onnxruntime's layout optimizer removes the back-to-back pairs).
  *  - Unsupported ops fail with an error naming the op and the node.
  *
- *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] OUT.onnx
+ *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] [--pool NAME] OUT.onnx
+ *       --size S: the image placeholder becomes [batch, S, S, C]; --pool NAME: one output NAME [batch, sum of
+ *       channels] of the maps averaged over height and width (an image tower for model.json, layout nhwc)
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --list         # node names and ops
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR [--bench]  # USE-lite text_tower.onnx + tokenizer.json
  */
@@ -259,6 +261,11 @@ export interface ConvertGraphOptions {
   inputNames?: Record<string, string>;
   /** Graph name written into the ONNX file. */
   graphName?: string;
+  /**
+   * Image-tower form: instead of the maps themselves, one output with this name holding each chosen NHWC map
+   * averaged over height and width, concatenated in order: [batch, sum of channels].
+   */
+  pooledOutput?: string;
 }
 
 export interface OnnxTensorInfo {
@@ -997,6 +1004,21 @@ export function graphModelToOnnx(files: GraphModelFiles, options: ConvertGraphOp
   if (!options.outputs.length) throw new Error(`No outputs chosen for ${files.source}: pass at least one node name.`);
   const g = new GraphBuilder(options.graphName ?? 'tfjs_graph');
   const conv = new GraphConverter(g, files, { inputShapes: options.inputShapes, inputNames: options.inputNames });
+  if (options.pooledOutput) {
+    const name = options.pooledOutput;
+    let channels = 0;
+    const pooled = options.outputs.map((ref) => {
+      const v = conv.value(ref);
+      const c = v.shape?.length === 4 ? v.shape[3] : null;
+      if (v.type !== 'float32' || c === null) throw new Error(`Output ${ref} of ${files.source} is not a float NHWC map with a known channel count, so it cannot be pooled.`);
+      channels += c;
+      return g.op('ReduceMean', [v.name], { axes: [1, 2], keepdims: 0 });
+    });
+    g.op('Concat', pooled, { axis: 1 }, [name]);
+    const dims: Dim[] = ['batch', channels];
+    g.output(name, 'float32', dims);
+    return { onnx: g.toBytes(), inputs: conv.inputs, outputs: [{ name, tfName: options.outputs.join(','), type: 'float32', dims }], ops: conv.ops };
+  }
   const outputs = options.outputs.map((ref, i) => {
     const v = conv.value(ref);
     const name = options.outputNames?.[i] ?? ref;
@@ -1020,6 +1042,7 @@ async function main(): Promise<void> {
       list: { type: 'boolean', default: false },
       use: { type: 'string' },
       bench: { type: 'boolean', default: false },
+      pool: { type: 'string' },
     },
   });
   if (values.use) {
@@ -1054,7 +1077,7 @@ async function main(): Promise<void> {
     const c = new Attrs(images[0]).shape('shape')![3] ?? 3;
     inputShapes = { [images[0].name]: ['batch', size, size, c] };
   }
-  const res = graphModelToOnnx(files, { outputs: values.outputs.split(',').map((s) => s.trim()).filter(Boolean), inputShapes });
+  const res = graphModelToOnnx(files, { outputs: values.outputs.split(',').map((s) => s.trim()).filter(Boolean), inputShapes, pooledOutput: values.pool });
   await fs.writeFile(out, res.onnx);
   const fmt = (t: OnnxTensorInfo) => `${t.name} ${t.type} [${t.dims?.join(', ') ?? '?'}]`;
   console.log(`wrote ${out} (${(res.onnx.byteLength / 1e6).toFixed(1)} MB)\n inputs:  ${res.inputs.map(fmt).join('; ')}\n outputs: ${res.outputs.map(fmt).join('; ')}`);

@@ -259,6 +259,21 @@ describe('centernet backbone (MobileNetV3, float16 weights) → ONNX', () => {
     });
   }
 
+  it('pools chosen maps into one image-tower output (global average per channel, concatenated)', async () => {
+    const size = 224;
+    const conv = graphModelToOnnx(files, { outputs: [STRIDE16, STRIDE32], inputShapes: { [IMAGE_INPUT]: ['batch', size, size, 3] }, pooledOutput: 'features' });
+    expect(conv.outputs.map((o) => [o.name, o.dims])).toEqual([['features', ['batch', 88 + 480]]]);
+    const session = await ort.InferenceSession.create(conv.onnx);
+    const image = seededImage(size, 5);
+    const got = (await session.run({ [IMAGE_INPUT]: new ort.Tensor('float32', image, [1, size, size, 3]) })).features.data as Float32Array;
+    const ref = model.execute({ [IMAGE_INPUT]: tf.tensor4d(image, [1, size, size, 3]) }, [STRIDE16, STRIDE32]) as tf.Tensor[];
+    const want = tf.tidy(() => tf.concat(ref.map((t) => tf.mean(t, [1, 2])), 1));
+    expect(relDiff(got, want.dataSync() as Float32Array).diff).toBeLessThanOrEqual(1e-4);
+    tf.dispose([...ref, want]);
+    await session.release();
+    expect(() => graphModelToOnnx(files, { outputs: ['tower_0/MobilenetV3/expanded_conv_3/squeeze_excite/Mean/reduction_indices'], pooledOutput: 'features' })).toThrow(/cannot be pooled/);
+  });
+
   it('names the op and the node it cannot convert, and a missing node', () => {
     expect(() => graphModelToOnnx(files, { outputs: ['tower_0/TopKV2:1'] })).toThrow(/Cannot convert node tower_0\/TopKV2 \(op TopKV2\) of .*centernet\.json: this op is not supported/);
     expect(() => graphModelToOnnx(files, { outputs: ['tower_0/nope'] })).toThrow(/Tensor tower_0\/nope is not in .*centernet\.json/);
