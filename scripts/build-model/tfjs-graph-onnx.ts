@@ -13,8 +13,9 @@
  *  - Unsupported ops fail with an error naming the op and the node.
  *
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] [--pool NAME] OUT.onnx
- *       --size S: the image placeholder becomes [batch, S, S, C]; --pool NAME: one output NAME [batch, sum of
- *       channels] of the maps averaged over height and width (an image tower for model.json, layout nhwc)
+ *       --size S: the image placeholder becomes [batch, S, S, C] ([batch, C, S, S] if channels-first);
+ *       --pool NAME: one output NAME [batch, sum of channels] of the maps averaged over height and width
+ *       (an image tower for model.json; the maps' layout follows the image input's)
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --list         # node names and ops
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR [--bench]  # USE-lite text_tower.onnx + tokenizer.json
  */
@@ -262,10 +263,21 @@ export interface ConvertGraphOptions {
   /** Graph name written into the ONNX file. */
   graphName?: string;
   /**
-   * Image-tower form: instead of the maps themselves, one output with this name holding each chosen NHWC map
+   * Image-tower form: instead of the maps themselves, one output with this name holding each chosen map
    * averaged over height and width, concatenated in order: [batch, sum of channels].
    */
   pooledOutput?: string;
+  /**
+   * Layout of the pooled maps. Default: channels-first when the image input is ([batch, 3, H, W], graphs
+   * converted from ONNX/PyTorch such as nanodet), else NHWC (TensorFlow's own, e.g. centernet).
+   */
+  poolLayout?: 'nhwc' | 'nchw';
+}
+
+/** Whether a 4-D image shape is channels-first: 1 or 3 channels in dimension 1, not in dimension 3. */
+export function isChannelsFirst(dims: readonly (Dim | null)[]): boolean {
+  const small = (d: Dim | null | undefined) => d === 1 || d === 3;
+  return dims.length === 4 && small(dims[1]) && !small(dims[3]);
 }
 
 export interface OnnxTensorInfo {
@@ -653,10 +665,14 @@ export class GraphConverter {
       case 'LogicalNot':
         return unary('Not');
       case 'Relu6':
-      case 'Elu':
-      case 'LeakyRelu': {
+      case 'Elu': {
         const x = v(0);
         return [same(this.activation(node, node.op, x.name), x)];
+      }
+      case 'LeakyRelu': {
+        // The standalone op calls its slope "alpha" (the fused convolutions: "leakyrelu_alpha").
+        const x = v(0);
+        return [same(this.op('LeakyRelu', [x.name], { alpha: { float: a.float('alpha', 0.2) } }), x)];
       }
       case 'Rsqrt': {
         const x = v(0);
@@ -1007,12 +1023,14 @@ export function graphModelToOnnx(files: GraphModelFiles, options: ConvertGraphOp
   if (options.pooledOutput) {
     const name = options.pooledOutput;
     let channels = 0;
-    const pooled = options.outputs.map((ref) => {
-      const v = conv.value(ref);
-      const c = v.shape?.length === 4 ? v.shape[3] : null;
-      if (v.type !== 'float32' || c === null) throw new Error(`Output ${ref} of ${files.source} is not a float NHWC map with a known channel count, so it cannot be pooled.`);
+    const values = options.outputs.map((ref) => conv.value(ref));
+    const image = conv.inputs.find((i) => i.dims?.length === 4);
+    const layout = options.poolLayout ?? (image?.dims && isChannelsFirst(image.dims) ? 'nchw' : 'nhwc');
+    const pooled = values.map((v, k) => {
+      const c = v.shape?.length === 4 ? v.shape[layout === 'nhwc' ? 3 : 1] : null;
+      if (v.type !== 'float32' || c === null) throw new Error(`Output ${options.outputs[k]} of ${files.source} is not a float ${layout.toUpperCase()} map with a known channel count, so it cannot be pooled.`);
       channels += c;
-      return g.op('ReduceMean', [v.name], { axes: [1, 2], keepdims: 0 });
+      return g.op('ReduceMean', [v.name], { axes: layout === 'nhwc' ? [1, 2] : [2, 3], keepdims: 0 });
     });
     g.op('Concat', pooled, { axis: 1 }, [name]);
     const dims: Dim[] = ['batch', channels];
@@ -1071,11 +1089,12 @@ async function main(): Promise<void> {
   if (values.size) {
     const size = Number(values.size);
     if (!Number.isInteger(size) || size < 1) throw new Error(`--size must be a positive integer, not ${values.size}.`);
-    // The one image placeholder gets [batch, size, size, channels].
+    // The one image placeholder gets [batch, size, size, channels] (or [batch, channels, size, size] when it
+    // is channels-first, as in graphs converted from ONNX/PyTorch).
     const images = files.nodes.filter((n) => n.op === 'Placeholder' && new Attrs(n).shape('shape')?.length === 4);
     if (images.length !== 1) throw new Error(`--size needs exactly one 4-D placeholder in ${values.graph}; found ${images.length}.`);
-    const c = new Attrs(images[0]).shape('shape')![3] ?? 3;
-    inputShapes = { [images[0].name]: ['batch', size, size, c] };
+    const declared = new Attrs(images[0]).shape('shape')!;
+    inputShapes = { [images[0].name]: isChannelsFirst(declared) ? ['batch', declared[1] ?? 3, size, size] : ['batch', size, size, declared[3] ?? 3] };
   }
   const res = graphModelToOnnx(files, { outputs: values.outputs.split(',').map((s) => s.trim()).filter(Boolean), inputShapes, pooledOutput: values.pool });
   await fs.writeFile(out, res.onnx);

@@ -280,6 +280,31 @@ describe('centernet backbone (MobileNetV3, float16 weights) → ONNX', () => {
   });
 });
 
+describe('nanodet backbone (channels-first graph converted from ONNX: Pad, Conv2D, LeakyRelu, MaxPool) → ONNX', () => {
+  it('pools its stride-16 and stride-32 maps like TensorFlow.js at 320 px', async () => {
+    const files = loadGraphModelFiles(path.join(NODE_MODULES, '@vladmandic', 'human-models', 'models', 'nanodet.json'));
+    const maps = ['PartitionedCall/onnx_tf_prefix_Concat_42', 'PartitionedCall/onnx_tf_prefix_Concat_62'];
+    const size = 320;
+    const conv = graphModelToOnnx(files, { outputs: maps, inputShapes: { input_1: ['batch', 3, size, size] }, pooledOutput: 'features' });
+    expect(conv.outputs.map((o) => [o.name, o.dims])).toEqual([['features', ['batch', 256 + 512]]]);
+    expect(conv.ops.LeakyRelu).toBeGreaterThan(10);
+    const session = await ort.InferenceSession.create(conv.onnx);
+    const image = seededImage(size, 3).map((v) => v / 255);
+    const got = (await session.run({ input_1: new ort.Tensor('float32', image, [1, 3, size, size]) })).features.data as Float32Array;
+    const topology = JSON.parse(JSON.stringify(files.modelJson.modelTopology)) as { node: TfNode[] };
+    for (const n of topology.node) if (n.op === 'Placeholder') for (const d of n.attr!.shape!.shape!.dim!.slice(2)) d.size = '-1';
+    const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: topology, weightSpecs: files.weightSpecs as tf.io.WeightsManifestEntry[], weightData: files.weightData }));
+    const ref = model.execute({ input_1: tf.tensor4d(image, [1, 3, size, size]) }, maps) as tf.Tensor[];
+    const want = tf.tidy(() => tf.concat(ref.map((t) => tf.mean(t, [2, 3])), 1));
+    const { diff, scale } = relDiff(got, want.dataSync() as Float32Array);
+    expect(scale).toBeGreaterThan(0.01);
+    expect(diff).toBeLessThanOrEqual(1e-4);
+    tf.dispose([...ref, want]);
+    model.dispose();
+    await session.release();
+  });
+});
+
 describe('Universal Sentence Encoder lite → ONNX text tower', () => {
   let vocab: UseVocab;
   let reference: ReferenceUseTokenizer;
