@@ -56,8 +56,9 @@ export function normalizeUseText(text: string): string {
   return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim().replace(new RegExp(TRAILING, 'u'), '');
 }
 
+/** Characters as Oniguruma code-point escapes, the regex syntax of tokenizer.json (the JS library rewrites them). */
 function codePointClass(chars: Iterable<string>): string {
-  return [...chars].map((c) => `\\u{${c.codePointAt(0)!.toString(16)}}`).join('');
+  return [...chars].map((c) => `\\x{${c.codePointAt(0)!.toString(16)}}`).join('');
 }
 
 /** The Hugging Face normalizer sequence (see normalizeUseText, then the reference tokenizer's own steps). */
