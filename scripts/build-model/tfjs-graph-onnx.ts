@@ -661,7 +661,7 @@ export class GraphConverter {
       case 'Ceil':
       case 'Reciprocal':
       case 'Erf':
-        return unary(node.op === 'Reciprocal' ? 'Reciprocal' : node.op);
+        return unary(node.op);
       case 'LogicalNot':
         return unary('Not');
       case 'Relu6':

@@ -164,6 +164,35 @@ describe('op translations on a hand-written graph (masks, multi-output, layouts)
       { name: 'select', op: 'SelectV2', input: ['positive', 'x', 'zero'] },
       { name: 'reshaped', op: 'Reshape', input: ['x', 'shape_flat'] },
       { name: 'moved', op: 'Transpose', input: ['reshaped', 'perm'] },
+      // Elementwise, comparisons and integer arithmetic.
+      { name: 'exp', op: 'Exp', input: ['x'] },
+      { name: 'abs', op: 'Abs', input: ['x'] },
+      { name: 'sqrt', op: 'Sqrt', input: ['abs'] },
+      { name: 'neg', op: 'Neg', input: ['x'] },
+      { name: 'floor', op: 'Floor', input: ['scaled'] },
+      { name: 'sigmoid', op: 'Sigmoid', input: ['x'] },
+      { name: 'tanh', op: 'Tanh', input: ['x'] },
+      { name: 'elu', op: 'Elu', input: ['x'] },
+      { name: 'leaky', op: 'LeakyRelu', input: ['x'], attr: { alpha: { f: 0.1 } } },
+      { name: 'relu6', op: 'Relu6', input: ['scaled'] },
+      { name: 'minimum', op: 'Minimum', input: ['x', 'zero'] },
+      { name: 'sqdiff', op: 'SquaredDifference', input: ['x', 'neg'] },
+      { name: 'floordiv', op: 'FloorDiv', input: ['x', 'third'] },
+      { name: 'le', op: 'LessEqual', input: ['x', 'zero'] },
+      { name: 'ne', op: 'NotEqual', input: ['floor', 'zero'] },
+      { name: 'and', op: 'LogicalAnd', input: ['le', 'ne'] },
+      { name: 'and_f', op: 'Cast', input: ['and'], attr: { DstT: { type: 'DT_FLOAT' } } },
+      { name: 'mod', op: 'FloorMod', input: ['as_int', 'three'] },
+      { name: 'mod_f', op: 'Cast', input: ['mod'], attr: { DstT: { type: 'DT_FLOAT' } } },
+      { name: 'tile', op: 'Tile', input: ['x', 'multiples'] },
+      { name: 'padv2', op: 'PadV2', input: ['x', 'paddings', 'ten'] },
+      { name: 'min', op: 'Min', input: ['x', 'axes_hw'], attr: { keep_dims: { b: false } } },
+      { name: 'argmax', op: 'ArgMax', input: ['x', 'axis_last'] },
+      { name: 'argmax_f', op: 'Cast', input: ['argmax'], attr: { DstT: { type: 'DT_FLOAT' } } },
+      // Matrix products on a [96, 5] view.
+      { name: 'rows', op: 'Reshape', input: ['x', 'shape_rows'] },
+      { name: 'matmul', op: 'MatMul', input: ['rows', 'm'], attr: { transpose_a: { b: false }, transpose_b: { b: true } } },
+      { name: 'fused_matmul', op: '_FusedMatMul', input: ['rows', 'mt', 'mbias'], attr: { transpose_a: { b: false }, transpose_b: { b: false }, fused_ops: { list: { s: ['BiasAdd', 'Relu'].map((o) => Buffer.from(o).toString('base64')) } }, num_args: { i: '1' } } },
     ],
     {
       b_a: ints([0, 1]),
@@ -193,11 +222,19 @@ describe('op translations on a hand-written graph (masks, multi-output, layouts)
       zero: { dtype: 'float32', shape: [], data: [0] },
       shape_flat: ints([-1, 48, 5]),
       perm: ints([0, 2, 1]),
+      third: { dtype: 'float32', shape: [], data: [0.3] },
+      three: { dtype: 'int32', shape: [], data: [3] },
+      multiples: ints([1, 2, 1, 1]),
+      shape_rows: ints([-1, 5]),
+      m: { dtype: 'float32', shape: [3, 5], data: rand(15, 8) },
+      mt: { dtype: 'float32', shape: [5, 3], data: rand(15, 9) },
+      mbias: { dtype: 'float32', shape: [3], data: [0.1, -0.2, 0.3] },
     },
   );
-  const outputs = ['slice_masks', 'slice_ellipsis', 'slice_newaxis', 'slice_reverse', 'slice_strides', 'split:1', 'split:2', 'pack', 'bmm', 'maxpool', 'avgpool', 'resize_corners', 'resize_half', 'conv', 'dwconv', 'fused', 'mean', 'pad', 'as_float', 'select', 'moved'];
+  const outputs = ['slice_masks', 'slice_ellipsis', 'slice_newaxis', 'slice_reverse', 'slice_strides', 'split:1', 'split:2', 'pack', 'bmm', 'maxpool', 'avgpool', 'resize_corners', 'resize_half', 'conv', 'dwconv', 'fused', 'mean', 'pad', 'as_float', 'select', 'moved',
+    'exp', 'sqrt', 'neg', 'sigmoid', 'tanh', 'elu', 'leaky', 'relu6', 'minimum', 'sqdiff', 'floordiv', 'and_f', 'mod_f', 'tile', 'padv2', 'min', 'argmax_f', 'matmul', 'fused_matmul'];
 
-  it('matches TensorFlow.js on every output, second outputs (name:1) included', async () => {
+  it(`matches TensorFlow.js on all ${outputs.length} outputs, second outputs (name:1) included`, async () => {
     const conv = graphModelToOnnx(files, { outputs });
     const session = await ort.InferenceSession.create(conv.onnx);
     const data = Float32Array.from(rand(2 * 6 * 8 * 5, 17));
