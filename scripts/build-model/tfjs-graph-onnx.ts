@@ -12,9 +12,12 @@
  *    wrapped in NHWC → NCHW → NHWC transposes (onnxruntime's layout optimizer removes the back-to-back pairs).
  *  - Unsupported ops fail with an error naming the op and the node.
  *
- *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] OUT.onnx
+ *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --outputs a,b [--size 224] [--pool NAME] OUT.onnx
+ *       --size S: the image placeholder becomes [batch, S, S, C] ([batch, C, S, S] if channels-first);
+ *       --pool NAME: one output NAME [batch, sum of channels] of the maps averaged over height and width
+ *       (an image tower for model.json; the maps' layout follows the image input's)
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --list         # node names and ops
- *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR     # USE-lite text_tower.onnx + tokenizer.json
+ *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR [--bench]  # USE-lite text_tower.onnx + tokenizer.json
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -58,7 +61,7 @@ export interface GraphModelFiles {
   /** All shards concatenated, in manifest order. */
   weightData: ArrayBuffer;
   /** The raw model.json (for TensorFlow.js's own loader in tests). */
-  modelJson: { modelTopology: { node: TfNode[] }; weightsManifest: { paths: string[]; weights: GraphWeightSpec[] }[]; format?: string };
+  modelJson: { modelTopology: { node: TfNode[]; [key: string]: unknown }; weightsManifest: { paths: string[]; weights: GraphWeightSpec[] }[]; format?: string };
 }
 
 /** Read a graph model's model.json and its weight shards (paths relative to model.json). */
@@ -259,6 +262,22 @@ export interface ConvertGraphOptions {
   inputNames?: Record<string, string>;
   /** Graph name written into the ONNX file. */
   graphName?: string;
+  /**
+   * Image-tower form: instead of the maps themselves, one output with this name holding each chosen map
+   * averaged over height and width, concatenated in order: [batch, sum of channels].
+   */
+  pooledOutput?: string;
+  /**
+   * Layout of the pooled maps. Default: channels-first when the image input is ([batch, 3, H, W], graphs
+   * converted from ONNX/PyTorch such as nanodet), else NHWC (TensorFlow's own, e.g. centernet).
+   */
+  poolLayout?: 'nhwc' | 'nchw';
+}
+
+/** Whether a 4-D image shape is channels-first: 1 or 3 channels in dimension 1, not in dimension 3. */
+export function isChannelsFirst(dims: readonly (Dim | null)[]): boolean {
+  const small = (d: Dim | null | undefined) => d === 1 || d === 3;
+  return dims.length === 4 && small(dims[1]) && !small(dims[3]);
 }
 
 export interface OnnxTensorInfo {
@@ -591,8 +610,10 @@ export class GraphConverter {
       }
       const d = dimOf(inDim);
       if (full) outShape.push(d);
-      else if (d !== null && s > 0) {
-        const clamp = (v: bigint) => Number(v < 0n ? BigInt(Math.max(0, d + Number(v))) : v > BigInt(d) ? BigInt(d) : v);
+      else if (d !== null) {
+        // Python slicing: negative positions count from the end, then clamp to [0, d] (stride > 0) or [-1, d - 1].
+        const [lo, hi] = s > 0 ? [0, d] : [-1, d - 1];
+        const clamp = (v: bigint) => Math.min(hi, Math.max(lo, Number(v) < 0 ? Number(v) + d : Number(v)));
         outShape.push(Math.max(0, Math.ceil((clamp(e) - clamp(b)) / s)));
       } else outShape.push(null);
       inDim++;
@@ -640,14 +661,18 @@ export class GraphConverter {
       case 'Ceil':
       case 'Reciprocal':
       case 'Erf':
-        return unary(node.op === 'Reciprocal' ? 'Reciprocal' : node.op);
+        return unary(node.op);
       case 'LogicalNot':
         return unary('Not');
       case 'Relu6':
-      case 'Elu':
-      case 'LeakyRelu': {
+      case 'Elu': {
         const x = v(0);
         return [same(this.activation(node, node.op, x.name), x)];
+      }
+      case 'LeakyRelu': {
+        // The standalone op calls its slope "alpha" (the fused convolutions: "leakyrelu_alpha").
+        const x = v(0);
+        return [same(this.op('LeakyRelu', [x.name], { alpha: { float: a.float('alpha', 0.2) } }), x)];
       }
       case 'Rsqrt': {
         const x = v(0);
@@ -995,6 +1020,23 @@ export function graphModelToOnnx(files: GraphModelFiles, options: ConvertGraphOp
   if (!options.outputs.length) throw new Error(`No outputs chosen for ${files.source}: pass at least one node name.`);
   const g = new GraphBuilder(options.graphName ?? 'tfjs_graph');
   const conv = new GraphConverter(g, files, { inputShapes: options.inputShapes, inputNames: options.inputNames });
+  if (options.pooledOutput) {
+    const name = options.pooledOutput;
+    let channels = 0;
+    const values = options.outputs.map((ref) => conv.value(ref));
+    const image = conv.inputs.find((i) => i.dims?.length === 4);
+    const layout = options.poolLayout ?? (image?.dims && isChannelsFirst(image.dims) ? 'nchw' : 'nhwc');
+    const pooled = values.map((v, k) => {
+      const c = v.shape?.length === 4 ? v.shape[layout === 'nhwc' ? 3 : 1] : null;
+      if (v.type !== 'float32' || c === null) throw new Error(`Output ${options.outputs[k]} of ${files.source} is not a float ${layout.toUpperCase()} map with a known channel count, so it cannot be pooled.`);
+      channels += c;
+      return g.op('ReduceMean', [v.name], { axes: layout === 'nhwc' ? [1, 2] : [2, 3], keepdims: 0 });
+    });
+    g.op('Concat', pooled, { axis: 1 }, [name]);
+    const dims: Dim[] = ['batch', channels];
+    g.output(name, 'float32', dims);
+    return { onnx: g.toBytes(), inputs: conv.inputs, outputs: [{ name, tfName: options.outputs.join(','), type: 'float32', dims }], ops: conv.ops };
+  }
   const outputs = options.outputs.map((ref, i) => {
     const v = conv.value(ref);
     const name = options.outputNames?.[i] ?? ref;
@@ -1017,13 +1059,22 @@ async function main(): Promise<void> {
       size: { type: 'string' },
       list: { type: 'boolean', default: false },
       use: { type: 'string' },
+      bench: { type: 'boolean', default: false },
+      pool: { type: 'string' },
     },
   });
   if (values.use) {
     // Loaded here, not at the top: use-text-tower imports this module.
-    const { buildUseTextTower } = require('./use-text-tower') as typeof import('./use-text-tower');
+    const { benchUseTextTower, buildUseTextTower } = require('./use-text-tower') as typeof import('./use-text-tower');
     const res = await buildUseTextTower(path.resolve(values.use));
     console.log(`wrote ${res.onnxFile} (${(res.onnxBytes / 1e6).toFixed(1)} MB) and ${res.tokenizerFile} (${res.vocabSize} pieces)`);
+    if (values.bench) {
+      const b = await benchUseTextTower(path.resolve(values.use));
+      console.log(
+        `one query (tokenize + run): p50 ${b.p50Ms.toFixed(2)} ms, p90 ${b.p90Ms.toFixed(2)} ms; ` +
+          `batches of ${b.batch}: ${b.sentencesPerSecond.toFixed(0)} sentences/s; text_tower.onnx ${b.onnxMegabytes.toFixed(1)} MB`,
+      );
+    }
     return;
   }
   if (!values.graph) throw new Error('Pass --graph model.json (a TensorFlow.js graph model), or --use OUTDIR for the USE-lite text tower.');
@@ -1038,13 +1089,14 @@ async function main(): Promise<void> {
   if (values.size) {
     const size = Number(values.size);
     if (!Number.isInteger(size) || size < 1) throw new Error(`--size must be a positive integer, not ${values.size}.`);
-    // The one image placeholder gets [batch, size, size, channels].
+    // The one image placeholder gets [batch, size, size, channels] (or [batch, channels, size, size] when it
+    // is channels-first, as in graphs converted from ONNX/PyTorch).
     const images = files.nodes.filter((n) => n.op === 'Placeholder' && new Attrs(n).shape('shape')?.length === 4);
     if (images.length !== 1) throw new Error(`--size needs exactly one 4-D placeholder in ${values.graph}; found ${images.length}.`);
-    const c = new Attrs(images[0]).shape('shape')![3] ?? 3;
-    inputShapes = { [images[0].name]: ['batch', size, size, c] };
+    const declared = new Attrs(images[0]).shape('shape')!;
+    inputShapes = { [images[0].name]: isChannelsFirst(declared) ? ['batch', declared[1] ?? 3, size, size] : ['batch', size, size, declared[3] ?? 3] };
   }
-  const res = graphModelToOnnx(files, { outputs: values.outputs.split(',').map((s) => s.trim()).filter(Boolean), inputShapes });
+  const res = graphModelToOnnx(files, { outputs: values.outputs.split(',').map((s) => s.trim()).filter(Boolean), inputShapes, pooledOutput: values.pool });
   await fs.writeFile(out, res.onnx);
   const fmt = (t: OnnxTensorInfo) => `${t.name} ${t.type} [${t.dims?.join(', ') ?? '?'}]`;
   console.log(`wrote ${out} (${(res.onnx.byteLength / 1e6).toFixed(1)} MB)\n inputs:  ${res.inputs.map(fmt).join('; ')}\n outputs: ${res.outputs.map(fmt).join('; ')}`);

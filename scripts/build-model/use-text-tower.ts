@@ -13,6 +13,9 @@
  */
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createSessionFromFile, ort } from '../../main/backend/model/ort';
+import { TextTokenizer } from '../../main/backend/model/tokenizer';
+import type { TextTowerSpec } from '../../main/backend/model/types';
 import { GraphBuilder } from '../../main/backend/onnx/builder';
 import { GraphConverter, loadGraphModelFiles } from './tfjs-graph-onnx';
 
@@ -53,8 +56,9 @@ export function normalizeUseText(text: string): string {
   return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim().replace(new RegExp(TRAILING, 'u'), '');
 }
 
+/** Characters as Oniguruma code-point escapes, the regex syntax of tokenizer.json (the JS library rewrites them). */
 function codePointClass(chars: Iterable<string>): string {
-  return [...chars].map((c) => `\\u{${c.codePointAt(0)!.toString(16)}}`).join('');
+  return [...chars].map((c) => `\\x{${c.codePointAt(0)!.toString(16)}}`).join('');
 }
 
 /** The Hugging Face normalizer sequence (see normalizeUseText, then the reference tokenizer's own steps). */
@@ -133,6 +137,23 @@ export function buildUseTextTowerOnnx(vocab: UseVocab, modelJson = path.join(USE
   return g.toBytes();
 }
 
+/** The manifest's `text` entry for these files: a pooled tower fed ids and mask, padded with id 0. */
+export function useTextTowerSpec(file = 'text_tower.onnx', tokenizer = 'tokenizer.json'): TextTowerSpec {
+  return {
+    file,
+    tokenizer,
+    // Longer texts are cut here, where the graph itself would stop reading them.
+    maxLength: USE_MAX_TOKENS,
+    // Padding never reaches the graph (the adapter keeps only masked-in tokens).
+    padId: UNK_ID,
+    inputs: { inputIds: USE_INPUT_IDS, attentionMask: USE_ATTENTION_MASK },
+    output: USE_OUTPUT,
+    outputKind: 'pooled',
+    featureDim: USE_DIM,
+    idsType: 'int64',
+  };
+}
+
 export interface UseTowerFiles {
   onnxFile: string;
   tokenizerFile: string;
@@ -155,4 +176,57 @@ export async function buildUseTextTower(outDir: string): Promise<UseTowerFiles> 
   await write(onnxFile, onnxBytes);
   await write(tokenizerFile, JSON.stringify(buildUseTokenizerJson(vocab)));
   return { onnxFile, tokenizerFile, onnxBytes: onnxBytes.byteLength, vocabSize: vocab.length };
+}
+
+export interface UseTowerBench {
+  /** One typed query, tokenized and run, as the app does per search (ms). */
+  p50Ms: number;
+  p90Ms: number;
+  batch: number;
+  /** Caption-like sentences per second, tokenized and run in batches of `batch`. */
+  sentencesPerSecond: number;
+  onnxMegabytes: number;
+}
+
+/** Query cost of a built tower with the app's tokenizer and onnxruntime session settings. */
+export async function benchUseTextTower(dir: string, opts: { runs?: number; batch?: number } = {}): Promise<UseTowerBench> {
+  const runs = opts.runs ?? 200;
+  const batch = opts.batch ?? 256;
+  const spec = useTextTowerSpec();
+  const onnxFile = path.join(dir, spec.file);
+  const tokenizer = await TextTokenizer.load(path.join(dir, spec.tokenizer), spec);
+  const session = await createSessionFromFile(onnxFile);
+  const run = async (texts: string[]) => {
+    const enc = tokenizer.encode(texts);
+    const dims = [enc.batch, enc.maxLength];
+    await session.run({ [USE_INPUT_IDS]: new ort.Tensor('int64', enc.ids, dims), [USE_ATTENTION_MASK]: new ort.Tensor('int64', enc.mask, dims) });
+  };
+  const query = 'two dogs running on the beach';
+  for (let i = 0; i < 20; i++) await run([query]);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await run([query]);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  // Caption-like sentences of 5-15 words, the same every run.
+  const who = ['a dog', 'two children', 'a man in a red shirt', 'the black cat', 'a woman', 'three girls'];
+  const what = ['runs', 'is jumping', 'sits', 'plays with a ball', 'is standing', 'rides a bike'];
+  const where = ['on the beach', 'in the snow', 'near a fountain', 'through the tall grass', 'on a busy city street'];
+  const sentences = Array.from({ length: batch }, (_, i) => `${who[i % 6]} ${what[Math.floor(i / 6) % 6]} ${where[Math.floor(i / 36) % 5]}.`);
+  await run(sentences);
+  const t0 = Date.now();
+  const rounds = 3;
+  for (let i = 0; i < rounds; i++) await run(sentences);
+  const seconds = (Date.now() - t0) / 1000;
+  const { size } = await fs.stat(onnxFile);
+  await session.release();
+  return {
+    p50Ms: times[Math.floor(runs / 2)],
+    p90Ms: times[Math.floor(runs * 0.9)],
+    batch,
+    sentencesPerSecond: (rounds * batch) / seconds,
+    onnxMegabytes: size / 1e6,
+  };
 }
