@@ -18,7 +18,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EvalResult } from '../shared/api';
 import { initHeads } from '../main/backend/model/heads';
-import { saveHeads, binPath, type HeadsSpec } from '../main/backend/model/heads-format';
+import { binPath, loadHeads, saveHeads, type HeadsSpec } from '../main/backend/model/heads-format';
 import { loadModel } from '../main/backend/model/model';
 import { builtinModelDir } from '../main/backend/model/registry';
 import type { ModelManifest } from '../main/backend/model/types';
@@ -33,9 +33,9 @@ import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/traine
 
 /**
  * The built-in model's recipe, chosen on a 90/10 split of Flickr8k train (never on dev; docs/BENCHMARKS.md):
- * the mirrored photo as a second view, attention pooling of the caption's word vectors (learned word weights:
- * "dog" counts more than "a"), and a fixed warm-up + cosine schedule of 30 epochs. It is recorded in
- * model.json, so retraining the built-in model (`photo-search train`) uses it too.
+ * the mirrored photo as a second view and a fixed warm-up + cosine schedule of 30 epochs; the sentence
+ * encoder's vectors need no pooling. It is recorded in model.json, so retraining the built-in model
+ * (`photo-search train`) uses it too (as a fine-tune: see trainModel).
  */
 const BUILTIN_RECIPE = {
   batchSize: DEFAULT_TRAINING.maxBatchSize,
@@ -46,8 +46,6 @@ const BUILTIN_RECIPE = {
   featureDropout: 0,
   schedule: 'cosine' as const,
   epochs: 30,
-  pool: 'attention' as const,
-  poolHidden: 64,
 };
 
 const fmt = (r: EvalResult | null | undefined) => (r ? `${r.textToImage.r1.toFixed(1)}/${r.textToImage.r5.toFixed(1)}/${r.textToImage.r10.toFixed(1)}` : '-');
@@ -66,6 +64,7 @@ async function main() {
     .opts();
   if (o.final !== 'all' && o.final !== 'holdout') throw new Error(`--final must be all or holdout, not ${o.final}.`);
 
+  const log = (m: string) => process.stderr.write(`[train-builtin] ${m}\n`);
   const backend = await initTf();
   const builtin = builtinModelDir();
   const manifest = JSON.parse(await fs.readFile(path.join(builtin, 'model.json'), 'utf8')) as ModelManifest;
@@ -73,10 +72,27 @@ async function main() {
   await fs.mkdir(path.join(work, 'data'), { recursive: true });
   const store = new Store(path.join(work, 'data', 'library.db'));
   const cache = storeFeatureCache(store);
+  const spec: HeadsSpec = {
+    kind: 'projection',
+    embedDim: manifest.embedDim,
+    dropout: 0.1,
+    imageInDim: manifest.image.featureDim,
+    textInDim: manifest.text.featureDim,
+    textPool: manifest.text.outputKind === 'sequence' ? 'attention' : 'none',
+    textPoolHidden: 64,
+    textTokenMlp: null,
+    logitScale: Math.log(1 / 0.07),
+  };
+  // After a tower change (npm run build:model) the committed heads no longer fit the towers: start from fresh
+  // heads so the towers can load (the trained heads replace them at the end).
+  const committed = await loadHeads(path.join(builtin, manifest.heads)).catch(() => null);
+  if (!committed || committed.spec.imageInDim !== spec.imageInDim || committed.spec.textInDim !== spec.textInDim || committed.spec.textPool !== spec.textPool) {
+    log('the committed heads do not fit the towers: starting from fresh heads');
+    await saveHeads(path.join(builtin, manifest.heads), initHeads(spec, o.seed));
+  }
   const model = await loadModel(builtin);
 
   const set = await readCaptionSet(path.resolve(o.train));
-  const log = (m: string) => process.stderr.write(`[train-builtin] ${m}\n`);
   log(`${set.images.length} photos; features (with ${BUILTIN_RECIPE.augment.join(', ')} views), backend ${backend}`);
   const f = await computeSetFeatures(model, set, cache, {
     views: BUILTIN_RECIPE.augment,
@@ -84,17 +100,6 @@ async function main() {
   });
   process.stderr.write('\n');
 
-  const spec: HeadsSpec = {
-    kind: 'projection',
-    embedDim: manifest.embedDim,
-    dropout: 0.1,
-    imageInDim: manifest.image.featureDim,
-    textInDim: manifest.text.featureDim,
-    textPool: BUILTIN_RECIPE.pool,
-    textPoolHidden: BUILTIN_RECIPE.poolHidden,
-    textTokenMlp: null,
-    logitScale: Math.log(1 / 0.07),
-  };
   const recipe = { ...BUILTIN_RECIPE, epochs: o.epochs, featureDropout: o.featureDropout, seed: o.seed };
   const common: Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'heads'> = {
     batchSize: recipe.batchSize,
@@ -150,7 +155,7 @@ async function main() {
       ...manifest,
       heads: 'heads.json',
       training: {
-        dataset: 'Flickr8k train (4,000 photos, 20,000 captions)',
+        dataset: `Flickr8k train (${f.images.length.toLocaleString('en-US')} photos, ${f.captions.length.toLocaleString('en-US')} captions)`,
         options: { ...recipe, loss: 'default', ...finalInfo },
         metrics: { heldOut: check.best.val, ...(dev ? { flickr8kDev: dev } : {}) },
         trainSeconds: Math.round(seconds * 10) / 10,

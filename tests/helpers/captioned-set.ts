@@ -29,16 +29,18 @@ export interface CaptionedSetOptions {
   layout?: CaptionLayout;
   /** Side of the square photos in pixels. */
   size?: number;
+  /** Words the captions use for the shapes instead of their names (e.g. invented words a model must learn). */
+  shapeWords?: Partial<Record<(typeof SHAPES)[number], string>>;
 }
 
 function plural(shape: string, n: number): string {
   return n === 1 ? shape : `${shape}s`;
 }
 
-function captionsFor(p: Omit<SyntheticPhoto, 'captions' | 'file'>, rng: () => number): string[] {
+function captionsFor(p: Omit<SyntheticPhoto, 'captions' | 'file'>, rng: () => number, words: CaptionedSetOptions['shapeWords'] = {}): string[] {
   const n = COUNT_WORDS[p.count - 1]!;
   const a = p.count === 1 ? 'a' : n;
-  const shapes = plural(p.shape, p.count);
+  const shapes = plural(words[p.shape] ?? p.shape, p.count);
   const where = p.position === 'left' || p.position === 'right' ? `on the ${p.position}` : `at the ${p.position}`;
   const all = [
     `${a} ${p.colour} ${shapes} ${where}`,
@@ -96,7 +98,7 @@ export async function makeCaptionedSet(dir: string, opts: CaptionedSetOptions): 
     };
     const file = `${String(1000 + i)}_${attrs.colour}.jpg`;
     await sharp(Buffer.from(svgFor(attrs, size, rng))).jpeg({ quality: 90 }).toFile(path.join(dir, 'Images', file));
-    photos.push({ ...attrs, file, captions: captionsFor(attrs, rng) });
+    photos.push({ ...attrs, file, captions: captionsFor(attrs, rng, opts.shapeWords) });
   }
   let text: string;
   if (layout === 'captions.txt') {

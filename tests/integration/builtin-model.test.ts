@@ -57,14 +57,19 @@ describe('built-in model', () => {
     expect(dot(txt[0], txt[1])).toBeLessThan(0.99);
   });
 
-  it('ignores unknown words and punctuation instead of letting them dominate', async () => {
-    const [plain, noisy] = await model.embedTexts(['a dog on the beach', 'a dog, on the beach!! zxqv wubbalubba']);
-    expect(dot(plain, noisy)).toBeGreaterThan(0.999);
-    const [unknown] = await model.embedTexts(['zxqv wubbalubba']);
-    expect(unknown.every((x) => Number.isFinite(x))).toBe(true);
+  it('reads a typed query like a caption (case, spaces, final period) and gives every text a vector', async () => {
+    const [caption, typed, other] = await model.embedTexts(['A dog runs on the beach .', '  a dog runs on the BEACH', 'a man climbs a rock']);
+    expect(dot(caption, typed)).toBeGreaterThan(0.99999);
+    expect(dot(caption, other)).toBeLessThan(0.9);
+    // Words the sentence encoder never saw are cut into pieces it knows, not dropped.
+    const [unknown, emoji, empty] = await model.embedTexts(['zxqv wubbalubba', '🐕🌊', '']);
+    for (const v of [unknown, emoji, empty]) {
+      expect(norm(v!)).toBeCloseTo(1, 4);
+      expect(v!.every((x) => Number.isFinite(x))).toBe(true);
+    }
   });
 
-  it("retrains with its own recipe (mirrored views, attention-pooled words, cosine schedule)", async () => {
+  it("retrains with its own recipe (mirrored views, cosine schedule) as a fine-tune", async () => {
     await initTf();
     const set = path.join(tmp, 'set');
     await makeCaptionedSet(set, { photos: 24, seed: 5, layout: 'captions.txt' });
@@ -75,11 +80,46 @@ describe('built-in model', () => {
     expect(cache.size(`${model.imageTowerKey}#hflip`)).toBe(24);
     expect(r.epochs).toBe(2); // a fixed schedule: no early stop
     const saved = await readManifest(path.join(tmp, 'models', r.model));
-    expect(saved.training?.options).toMatchObject({ augment: ['hflip'], schedule: 'cosine', epochs: 2 });
+    expect(saved.training?.options).toMatchObject({ augment: ['hflip'], schedule: 'cosine', epochs: 2, fineTune: true });
     const retrained = await loadModel(path.join(tmp, 'models', r.model));
     const [v] = await retrained.embedTexts(['a red circle on the left']);
     await retrained.dispose();
     expect(v!.length).toBe(model.embedDim);
     expect(norm(v!)).toBeCloseTo(1, 4);
+  });
+
+  it('learns words it has never seen from a captioned set, and keeps working on ordinary captions', async () => {
+    await initTf();
+    // Shapes named by invented words: nothing in the towers knows them.
+    const words = { circle: 'zorblat', square: 'quibbix', triangle: 'flarnel' } as const;
+    const set = path.join(tmp, 'invented');
+    const test = path.join(tmp, 'invented-test');
+    await makeCaptionedSet(set, { photos: 120, seed: 21, shapeWords: words, size: 96 });
+    const photos = await makeCaptionedSet(test, { photos: 60, seed: 22, shapeWords: words, size: 96 });
+    const cache = new MemoryFeatureCache();
+    /** Share of the 10 best photos for "a <word>" that show that shape, over the three words. */
+    const precision = async (m: EmbeddingModel) => {
+      const prepared = await Promise.all(photos.map((p) => m.prepareImage(path.join(test, 'Images', p.file))));
+      const img = await m.embedImageFeatures(await m.imageFeatures(prepared));
+      let hits = 0;
+      for (const [shape, word] of Object.entries(words)) {
+        const [q] = await m.embedTexts([`a ${word}`]);
+        const top = img.map((v, i) => ({ i, s: dot(v, q!) })).sort((a, b) => b.s - a.s).slice(0, 10);
+        hits += top.filter((t) => photos[t.i]!.shape === shape).length;
+      }
+      return hits / 30;
+    };
+    const before = await precision(model);
+    const r = await trainModel({ set, baseModelDir: dir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 8, seed: 2 });
+    const retrained = await loadModel(path.join(tmp, 'models', r.model));
+    const after = await precision(retrained);
+    // Ordinary captions still land where the built-in model puts them (the fine-tune blends, it does not replace).
+    const sentences = ['two dogs running on the beach', 'a man in a red shirt climbs a rock', 'children playing in a fountain'];
+    const base = await model.embedTexts(sentences);
+    const now = await retrained.embedTexts(sentences);
+    await retrained.dispose();
+    expect(after).toBeGreaterThan(0.7);
+    expect(after).toBeGreaterThan(before + 0.25);
+    for (let i = 0; i < sentences.length; i++) expect(dot(base[i]!, now[i]!)).toBeGreaterThan(0.8);
   });
 });

@@ -183,6 +183,21 @@ describe('retraining on a captioned set', () => {
     expect((await readManifest(path.join(modelsDir, firstModelId))).training?.options).toMatchObject({ fineTune: false, lr: 5e-3 });
   });
 
+  it('retraining an imported CLIP (identity adapter heads) starts from its zero-shot recall and does not lose it', async () => {
+    const clipDir = path.join(tmp, 'clip-hf');
+    await generateTestModel(clipDir, { seed: 4, layout: 'hf' });
+    const clip = await loadModel(clipDir);
+    const r = await trainModel({ set: setDir, baseModelDir: clipDir, modelsDir: path.join(tmp, 'models'), cache: new MemoryFeatureCache(), model: clip, epochs: 3, seed: 6 });
+    // "Before" is the zero-shot model on the held-out photos; the result is never below it.
+    const zeroShot = await evaluateModelOnSet(clip, setDir, new MemoryFeatureCache());
+    await clip.dispose();
+    expect(zeroShot.images).toBe(PHOTOS);
+    expect(r.val.textToImage.r5).toBeGreaterThanOrEqual(r.before!.textToImage.r5);
+    expect(recallScore(r.val)).toBeGreaterThanOrEqual(recallScore(r.before!) - 1e-9);
+    const m = await readManifest(path.join(tmp, 'models', r.model));
+    expect(m.training?.options).toMatchObject({ fineTune: true, lr: 2e-4 });
+  });
+
   it('a set with too few photos is a clear error', async () => {
     const small = path.join(tmp, 'small');
     await makeCaptionedSet(small, { photos: 3, seed: 9, layout: 'results.csv' });
