@@ -13,7 +13,7 @@ import { createReadStream, existsSync, promises as fs, readFileSync } from 'node
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCocoImageTowerOnnx, COCO_LAYERS, COCO_MODEL, COCO_PACKAGE } from './build-model/coco-image-tower';
-import { buildUseTextTower, USE_ATTENTION_MASK, USE_DIM, USE_INPUT_IDS, USE_OUTPUT, USE_PACKAGE } from './build-model/use-text-tower';
+import { buildUseTextTower, USE_DIM, USE_PACKAGE, useTextTowerSpec } from './build-model/use-text-tower';
 import type { ModelManifest } from '../main/backend/model/types';
 
 const ROOT = path.join(__dirname, '..');
@@ -80,17 +80,7 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, pr
       // The detector takes RGB 0-255, NHWC, resized to a square without cropping.
       preprocess: { size: inputSize, resize: 'squash', rescale: 1, mean: [0, 0, 0], std: [1, 1, 1], layout: 'nhwc' },
     },
-    text: {
-      file: 'text_tower.onnx',
-      tokenizer: 'tokenizer.json',
-      maxLength: 64,
-      padId: 0,
-      inputs: { inputIds: USE_INPUT_IDS, attentionMask: USE_ATTENTION_MASK },
-      output: USE_OUTPUT,
-      outputKind: 'pooled',
-      featureDim: USE_DIM,
-      idsType: 'int64',
-    },
+    text: useTextTowerSpec(),
     // The heads are trained separately (main/backend/train) and saved next to this manifest.
     heads: previous?.heads || 'heads.json',
     embedDim: previous?.embedDim ?? 256,
