@@ -72,13 +72,26 @@ export interface ModelInfo {
   source: string | null;
 }
 
+/** Rows or photos of a captioned set that were dropped, by kind ("missing image", "malformed row", "unreadable image"). */
+export interface DataProblem {
+  kind: string;
+  count: number;
+  /** The first few, for the person to look at. */
+  examples: string[];
+}
+
+/** Recall on a whole captioned set, with what had to be dropped from it. */
+export interface SetEvalResult extends EvalResult {
+  problems: DataProblem[];
+}
+
 export interface CaptionSetInfo {
   path: string;
   layout: 'captions.txt' | 'Flickr8k.token.txt' | 'results.csv';
   images: number;
   captions: number;
   /** Problems found while reading (missing images, malformed rows), first few with a count. */
-  problems: { kind: string; count: number; examples: string[] }[];
+  problems: DataProblem[];
 }
 
 export type JobKind = 'index' | 'train' | 'import' | 'reembed';
@@ -100,6 +113,14 @@ export interface JobInfo {
   result: unknown;
 }
 
+/** A library folder that is missing or suddenly empty (an unplugged drive): its photos are kept, not removed. */
+export interface UnavailableFolder {
+  path: string;
+  /** Photos of that folder kept in the library. */
+  photos: number;
+  reason: string;
+}
+
 export interface IndexSummary {
   added: number;
   updated: number;
@@ -108,6 +129,7 @@ export interface IndexSummary {
   skipped: number;
   images: number;
   seconds: number;
+  unavailable: UnavailableFolder[];
 }
 
 export interface TrainEpoch {
@@ -129,6 +151,8 @@ export interface TrainResult {
   history: TrainEpoch[];
   /** The epoch whose heads were kept; 0 when no epoch beat the starting heads on the held-out photos (the new version then keeps them). */
   bestEpoch: number;
+  /** Rows and photos of the set that were dropped (missing, unreadable, not images, malformed rows). */
+  problems: DataProblem[];
 }
 
 export interface TrainOptions {

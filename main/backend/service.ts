@@ -11,13 +11,13 @@ import type {
   ApiMethod,
   BackendPort,
   CaptionSetInfo,
-  EvalResult,
   IndexSummary,
   JobInfo,
   LibraryStatus,
   ModelInfo,
   Result,
   SearchHit,
+  SetEvalResult,
   SkippedFile,
   TrainOptions,
   TrainResult,
@@ -37,6 +37,7 @@ import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/trainer';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './model/import';
+import { removeStaleTempFolders } from './model/temp-folders';
 
 export interface BackendOptions {
   dataDir: string;
@@ -71,7 +72,10 @@ export class Backend implements BackendPort {
     } catch (e) {
       throw new AppError('invalid_input', `Cannot create the data folder ${options.dataDir}: ${(e as Error).message}. Choose another with --data.`);
     }
-    return new Backend(options);
+    const backend = new Backend(options);
+    // Model saves and imports interrupted by a crash or kill leave hidden temp folders: remove them.
+    await removeStaleTempFolders(backend.modelsDir);
+    return backend;
   }
 
   async close(): Promise<void> {
@@ -99,7 +103,13 @@ export class Backend implements BackendPort {
     const v = validateRequest(method, request);
     if (!v.ok) return { ok: false, code: 'invalid_input', message: v.message };
     const req = (v.value ?? {}) as never;
-    return toResult(() => this.dispatch(method, req));
+    return toResult(async () => {
+      try {
+        return await this.dispatch(method, req);
+      } catch (e) {
+        throw this.store.explain(e); // a full disk or a damaged library file, in words
+      }
+    });
   }
 
   private dispatch(method: ApiMethod, req: Record<string, never>): Promise<unknown> {
@@ -447,7 +457,7 @@ export class Backend implements BackendPort {
     return job;
   }
 
-  async evaluate(setDir: string, modelId?: string): Promise<EvalResult> {
+  async evaluate(setDir: string, modelId?: string): Promise<SetEvalResult> {
     const id = modelId ?? this.activeModelId();
     const reg = this.registry.get(id);
     const model = id === this.activeModelId() ? await this.activeModel() : await loadModel(reg.dir);

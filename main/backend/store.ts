@@ -9,7 +9,7 @@
  */
 import { Float16Array } from '@petamoriken/float16';
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -202,6 +202,49 @@ function toPhoto(r: RawPhoto): PhotoRow {
   };
 }
 
+/** Free bytes below which an I/O error while writing is taken for a full disk (SQLite often says only "disk I/O error"). */
+const NEARLY_FULL_BYTES = 1 << 20;
+
+function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** `SQLITE_CORRUPT`, `SQLITE_CORRUPT_VTAB`, …: the file's pages do not hold what SQLite expects. */
+export function isCorruptionError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+/**
+ * One line a person can act on for a storage failure while using the library database `file`: a full disk
+ * (SQLITE_FULL, ENOSPC, or an I/O error with the drive out of space) and a damaged file. Null for anything
+ * else (the caller keeps the original error).
+ */
+export function explainStorageError(e: unknown, file: string): StoreError | null {
+  if (e instanceof StoreError) return e;
+  const err = e as { code?: unknown; path?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const where = typeof err?.path === 'string' ? err.path : path.dirname(file);
+    return new StoreError(`Disk full: cannot write ${where}. Free some space on that drive and run the command again; what was saved before is kept.`);
+  }
+  const full = code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && (freeBytes(path.dirname(file)) ?? Infinity) < NEARLY_FULL_BYTES);
+  if (full)
+    return new StoreError(
+      `Disk full: cannot write the library database ${file}. Free some space on that drive (or choose another data folder with --data) and run the command again; what was saved before is kept.`,
+    );
+  if (isCorruptionError(e))
+    return new StoreError(
+      `The library database ${file} is damaged (${(e as Error).message}). Your photos are untouched: run \`photo-search repair\` to rebuild it from them (the damaged file is kept aside).`,
+    );
+  return null;
+}
+
 /** Float32Array → BLOB bytes (a view, no copy). */
 export function vectorToBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -302,10 +345,12 @@ export class Store {
   private friendlyOpenError(e: unknown): Error {
     if (e instanceof StoreError) return e;
     const code = (e as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+    if (isCorruptionError(e))
       return new StoreError(
-        `${this.file} is not a readable Photo Search library database. Move it away (a new one is created) or choose another data folder with --data.`,
+        `${this.file} is not a readable Photo Search library database (damaged, or another kind of file). Your photos are untouched: run \`photo-search repair\` to rebuild it (the file is kept aside), or choose another data folder with --data.`,
       );
+    const explained = explainStorageError(e, this.file);
+    if (explained) return explained;
     if (code === 'SQLITE_CANTOPEN')
       return new StoreError(`Cannot open the library database ${this.file}. Check that the folder exists and is writable, or choose another with --data.`);
     return e instanceof Error ? e : new Error(String(e));
@@ -365,6 +410,9 @@ export class Store {
         .prepare(`SELECT path FROM skipped WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
         .pluck(),
       countPhotos: db.prepare('SELECT count(*) FROM photos').pluck(),
+      countPhotosUnder: db
+        .prepare(`SELECT count(*) FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
+        .pluck(),
       countEmbeddings: db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck(),
       embeddingsForModel: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? ORDER BY photo_id').raw(),
       embeddingFor: db.prepare('SELECT data FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck(),
@@ -421,9 +469,18 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Run `fn` in one transaction (synchronous: await everything before calling). */
+  /** Run `fn` in one transaction (synchronous: await everything before calling). A full disk or a damaged file is explained. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      throw this.explain(e);
+    }
+  }
+
+  /** A storage failure (full disk, damaged file) as one line naming this file, else `e` itself. */
+  explain(e: unknown): unknown {
+    return explainStorageError(e, this.file) ?? e;
   }
 
   // ---- roots -------------------------------------------------------------------------------------
@@ -542,6 +599,10 @@ export class Store {
 
   countPhotos(): number {
     return this.s.countPhotos.get() as number;
+  }
+
+  countPhotosUnder(folder: string): number {
+    return this.s.countPhotosUnder.get(this.underParams(path.resolve(folder))) as number;
   }
 
   /** Write a whole batch (photos, fresh features, embeddings, cleared skips) in ONE transaction. */

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { EvalResult, JobInfo, TrainResult } from '../../shared/api';
+import type { DataProblem, EvalResult, JobInfo, TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
 import { Backend } from '../backend/service';
@@ -39,6 +39,15 @@ function recallTable(r: EvalResult): string {
     `image→text  ${pct(r.imageToText.r1).padStart(5)}  ${pct(r.imageToText.r5).padStart(5)}  ${pct(r.imageToText.r10).padStart(5)}`,
     `(${r.images} photos, ${r.captions} captions; percent)`,
   ].join('\n');
+}
+
+/** What was dropped from a captioned set, one line per kind with a first example ([] when nothing was). */
+function problemLines(problems: readonly DataProblem[]): string[] {
+  if (!problems.length) return [];
+  return [
+    'Dropped from the set:',
+    ...problems.map((p) => `  ${p.count} ${p.kind}${p.count === 1 ? '' : 's'}${p.examples.length ? ` (e.g. ${p.examples[0]})` : ''}`),
+  ];
 }
 
 /** Follow a job's events with a progress bar until it ends; resolve to its result. */
@@ -82,7 +91,14 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         out(!!o.json, { ...summary, images: st.images }, () =>
           `Indexed: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed, ${summary.unchanged} unchanged, ` +
           `${summary.skipped} skipped (${summary.seconds.toFixed(1)} s). Library: ${st.images} photos.` +
-          (summary.skipped ? ' See why with `photo-search status --skipped`.' : ''),
+          (summary.skipped ? ' See why with `photo-search status --skipped`.' : '') +
+          summary.unavailable
+            .map(
+              (u) =>
+                `\nFolder ${u.path} is unavailable (${u.reason}): its ${u.photos} photos stay in the library until it is back. ` +
+                'If they are gone for good, remove the folder from the library in the app.',
+            )
+            .join(''),
         );
       }),
     );
@@ -183,7 +199,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--epochs <n>', 'epochs (at most, when early stopping; the epoch with the best held-out recall is kept)', positiveInt('--epochs'))
     .addOption(new Option('--loss <loss>', 'contrastive loss').choices(['default', 'tutorial']).default('default'))
     .option('--seed <n>', 'random seed', (v) => Number(v))
-    .option('--json', 'print {model, epochs, trainSeconds, val} as JSON')
+    .option('--json', 'print {model, epochs, trainSeconds, val, problems} as JSON')
     .action((set: string, o: { name?: string; base?: string; epochs?: number; loss: 'default' | 'tutorial'; seed?: number; json?: boolean }) =>
       run(async (b) => {
         const job = b.startTraining({ set, name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
@@ -193,8 +209,9 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');
-        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
+        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
           [
+            ...problemLines(r.problems),
             `New model ${r.model} (${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
             ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
@@ -211,11 +228,11 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .description('recall of a model on a captioned set')
     .argument('<set>')
     .option('--model <id>', 'model to evaluate (default: the active one)')
-    .option('--json', 'print {textToImage, imageToText, images, captions} as JSON')
+    .option('--json', 'print {textToImage, imageToText, images, captions, problems} as JSON')
     .action((set: string, o: { model?: string; json?: boolean }) =>
       run(async (b) => {
         const r = await b.evaluate(set, o.model);
-        out(!!o.json, r, () => recallTable(r));
+        out(!!o.json, r, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
       }),
     );
 
@@ -291,7 +308,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       await fn(backend as unknown as Backend, g);
     } catch (e) {
-      const r = errorResult(e);
+      const r = errorResult(backend ? (backend as Backend).store.explain(e) : e);
       process.stderr.write(`photo-search: ${r.message}\n`);
       if (process.env.PHOTO_SEARCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
       code = r.code === 'cancelled' ? 130 : 1;

@@ -48,7 +48,7 @@ type WorkerMessage =
 export function runIndexInWorker(opts: IndexWorkerOptions): Promise<IndexSummary> {
   return new Promise<IndexSummary>((resolve, reject) => {
     if (opts.signal?.aborted) {
-      reject(new IndexCancelledError({ added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0, images: 0, seconds: 0 }));
+      reject(new IndexCancelledError({ added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0, images: 0, seconds: 0, unavailable: [] }));
       return;
     }
     const input: WorkerInput = {
@@ -118,7 +118,10 @@ async function workerMain(input: WorkerInput): Promise<void> {
     post({ type: 'done', summary });
   } catch (e) {
     if (e instanceof IndexCancelledError) post({ type: 'cancelled', summary: e.summary });
-    else post({ type: 'error', message: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+    else {
+      const err = store ? store.explain(e) : e; // a full disk or a damaged library file, in words
+      post({ type: 'error', message: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+    }
   } finally {
     await model?.dispose().catch(() => undefined);
     store?.close();

@@ -14,10 +14,10 @@
  * committed batches stay (and a kill -9 loses at most that batch: WAL + one transaction per batch).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, type Stats } from 'node:fs';
+import { promises as fsp, readFileSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import type { IndexSummary } from '../../../shared/api';
+import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
 import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import type { BatchItem, Store } from '../store';
@@ -154,6 +154,15 @@ async function reasonFor(e: unknown, file: string, buf: Buffer | null): Promise<
   return run;
 }
 
+/** No visible entry (hidden files such as .DS_Store do not count: the walk ignores them too). */
+async function isEmptyFolder(dir: string): Promise<boolean> {
+  try {
+    return (await fsp.readdir(dir)).every((n) => n.startsWith('.'));
+  } catch {
+    return false;
+  }
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0].trim();
 }
@@ -174,6 +183,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   if (opts.signal?.aborted) stop.abort();
 
   const counts = { added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0 };
+  const unavailable: UnavailableFolder[] = [];
   let total = 0;
   let done = 0;
   let walkDone = false;
@@ -284,7 +294,18 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
           failedDirs.get(ev.root)!.push(ev.path);
           present.get(ev.root)!.add(ev.path);
           store.recordSkip({ path: ev.path, root: ev.root, size: null, mtimeMs: null, reason: ev.reason });
+          if (ev.path === ev.root) unavailable.push({ path: ev.root, photos: store.countPhotosUnder(ev.root), reason: ev.reason });
         } else if (ev.kind === 'root-done') {
+          // An unmounted drive leaves its mount point as an empty folder: a root that had photos and is now
+          // empty is unavailable, not emptied, so its photos stay until it is back (or the folder is removed).
+          const kept = present.get(ev.root)!.size === 0 ? store.countPhotosUnder(ev.root) : 0;
+          if (kept > 0 && (await isEmptyFolder(ev.root))) {
+            const reason = 'folder is empty (an unmounted or unplugged drive?)';
+            store.recordSkip({ path: ev.root, root: ev.root, size: null, mtimeMs: null, reason: `${reason}: its ${kept} photos are kept until it is back` });
+            unavailable.push({ path: ev.root, photos: kept, reason });
+            present.set(ev.root, new Set());
+            continue;
+          }
           // The walk of this root finished: what it did not find is gone (unreadable sub-folders excepted).
           counts.removed += store.markMissingUnder(ev.root, present.get(ev.root)!, failedDirs.get(ev.root)!);
           present.set(ev.root, new Set()); // free the memory
@@ -380,7 +401,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   opts.signal?.removeEventListener('abort', onAbort);
   if (failure) throw failure;
 
-  const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000 };
+  const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000, unavailable };
   if (opts.signal?.aborted) throw new IndexCancelledError(summary);
   walkDone = true;
   opts.onProgress?.({ stage: 'Done', done, total, etaSeconds: 0 });

@@ -23,9 +23,21 @@ export type WalkEvent =
   /** The walk of `root` reached its end (not emitted when cancelled). */
   | { kind: 'root-done'; root: string; complete: boolean };
 
+/**
+ * Node reads directory entries as UTF-8: a name that is not valid UTF-8 (written by another OS or an old
+ * camera) comes back with U+FFFD in place of the bad bytes, and that path names no file. Say so, instead
+ * of "not found".
+ */
+const NOT_UTF8 = 'the name is not valid UTF-8, so it cannot be opened by name: rename it';
+
+function hasReplacementChar(p: string): boolean {
+  return p.includes('\uFFFD');
+}
+
 /** One line naming the problem, for the skipped list. */
-export function fsReason(e: unknown): string {
+export function fsReason(e: unknown, p?: string): string {
   const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' && p !== undefined && hasReplacementChar(path.basename(p))) return NOT_UTF8;
   switch (code) {
     case 'EACCES':
     case 'EPERM':
@@ -81,7 +93,7 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
       real = await fs.realpath(dir);
     } catch (e) {
       complete = false;
-      yield { kind: 'dir-error', path: dir, root, reason: fsReason(e) };
+      yield { kind: 'dir-error', path: dir, root, reason: fsReason(e, dir) };
       continue;
     }
     if (seenDirs.has(real)) continue; // symlink loop or second link to the same folder
@@ -92,7 +104,7 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
       handle = await fs.opendir(dir, { bufferSize: 256 });
     } catch (e) {
       complete = false;
-      yield { kind: 'dir-error', path: dir, root, reason: `cannot read the folder: ${fsReason(e)}` };
+      yield { kind: 'dir-error', path: dir, root, reason: `cannot read the folder: ${fsReason(e, dir)}` };
       continue;
     }
     const subdirs: string[] = [];
@@ -123,7 +135,7 @@ async function classify(entry: Dirent, full: string, root: string): Promise<Walk
     try {
       return { kind: 'file', path: full, root, stat: await fs.stat(full) };
     } catch (e) {
-      return { kind: 'skip', path: full, root, reason: fsReason(e) };
+      return { kind: 'skip', path: full, root, reason: fsReason(e, full) };
     }
   }
   if (entry.isSymbolicLink()) {
@@ -131,7 +143,8 @@ async function classify(entry: Dirent, full: string, root: string): Promise<Walk
     try {
       st = await fs.stat(full); // follows the link
     } catch (e) {
-      return photo ? { kind: 'skip', path: full, root, reason: `broken link: ${fsReason(e)}` } : null;
+      if (!photo) return null;
+      return { kind: 'skip', path: full, root, reason: hasReplacementChar(entry.name) ? fsReason(e, full) : `broken link: ${fsReason(e)}` };
     }
     if (st.isDirectory()) return 'dir';
     if (!photo) return null;

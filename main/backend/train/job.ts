@@ -5,12 +5,12 @@
  * caller's event loop never blocks, with progress, per-epoch events and cancel.
  */
 import path from 'node:path';
-import type { EvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
+import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
 import { loadHeads, type Heads } from '../model/heads-format';
 import { resolveModelFolder } from '../model/manifest';
 import { loadModel } from '../model/model';
 import type { EmbeddingModel, ModelManifest } from '../model/types';
-import { Store } from '../store';
+import { explainStorageError, Store } from '../store';
 import { startWorker } from '../worker-path';
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
@@ -237,24 +237,48 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     }
     progress({ stage: 'Done' });
     void started;
-    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history, bestEpoch: trained.best.epoch };
+    return {
+      model: saved.id,
+      epochs: trained.history.length,
+      trainSeconds,
+      before,
+      val,
+      history: trained.history,
+      bestEpoch: trained.best.epoch,
+      problems: mergeProblems(set.problems, f.problems),
+    };
   } catch (e) {
     if (outOfMemory(e)) {
       throw new Error(`Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });
     }
-    throw e;
+    // A full disk (library file or the new model's folder) or a damaged library file, in words.
+    throw store ? store.explain(e) : (explainStorageError(e, path.join(opts.modelsDir, 'library.db')) ?? e);
   } finally {
     if (!opts.model) await model.dispose();
     store?.close();
   }
 }
 
-/** Recall of a model on a whole captioned set (the CLI `eval`). */
-export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, cache: FeatureCache = new MemoryFeatureCache()): Promise<EvalResult> {
+/** The reader's and the feature step's problems as one list, one entry per kind (counts added). */
+export function mergeProblems(...lists: readonly DataProblem[][]): DataProblem[] {
+  const byKind = new Map<string, DataProblem>();
+  for (const p of lists.flat()) {
+    const have = byKind.get(p.kind);
+    if (!have) byKind.set(p.kind, { kind: p.kind, count: p.count, examples: [...p.examples] });
+    else {
+      have.count += p.count;
+      have.examples = [...have.examples, ...p.examples].slice(0, 5);
+    }
+  }
+  return [...byKind.values()];
+}
+
+/** Recall of a model on a whole captioned set (the CLI `eval`), with the rows and photos it had to drop. */
+export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, cache: FeatureCache = new MemoryFeatureCache()): Promise<SetEvalResult> {
   const set = await readCaptionSet(setDir);
   const f = await computeSetFeatures(model, set, cache);
   if (f.images.length === 0) throw new Error(`No readable photos in ${set.dir}. Check the photos in Images/.`);
-  return recallOn(model, f, f.images.map((_, i) => i));
+  return { ...(await recallOn(model, f, f.images.map((_, i) => i))), problems: mergeProblems(set.problems, f.problems) };
 }
 
 // ---- worker ---------------------------------------------------------------------------------------------

@@ -140,6 +140,12 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
     throw new Error(`No Images/ folder in ${root}: the photos named in ${layout} must be in ${imagesDir}.`);
   }
 
+  // A folder or a device under the captions file's name: say so in one line (reading a device may never end).
+  const kind = await fs.stat(captionsFile).then(
+    (s) => (s.isFile() ? null : s.isDirectory() ? 'a folder' : 'not a regular file (a device, FIFO or socket)'),
+    () => null,
+  );
+  if (kind) throw new Error(`${captionsFile} is ${kind}, not a captions file. Put the ${layout} text file there, or remove it.`);
   let text = await fs.readFile(captionsFile, 'utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM (Excel, Windows tools)
   const problems = new Problems();
