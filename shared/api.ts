@@ -36,8 +36,13 @@ export interface LibraryStatus {
   skipped: number;
   model: string;
   roots: string[];
-  /** Photos embedded with the active model (lags `images` while re-embedding). */
+  /** Photos embedded with the active model (lags `images` while new photos are indexed). */
   embedded: number;
+  /**
+   * A model switch not finished yet (interrupted, or running): the library is being embedded with `id`,
+   * which becomes the active model when all photos are; until then search uses `model`.
+   */
+  pendingModel: { id: string; embedded: number; total: number } | null;
 }
 
 export interface SkippedFile {

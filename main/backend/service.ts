@@ -46,6 +46,15 @@ export interface BackendOptions {
 }
 
 const ACTIVE_MODEL = 'activeModel';
+/** The model a switch is embedding the library for; it becomes ACTIVE_MODEL when that is done. */
+const PENDING_MODEL = 'pendingModel';
+
+function cancelledSwitch(id: string, left: number): AppError {
+  return new AppError(
+    'cancelled',
+    `Switching to model ${id} was cancelled with ${left} photos still to embed; the previous model stays active. Run \`photo-search models use ${id}\` again to finish (the work done is kept).`,
+  );
+}
 
 export class Backend implements BackendPort {
   readonly store: Store;
@@ -181,33 +190,73 @@ export class Backend implements BackendPort {
     return this.registry.list().map((m) => this.registry.info(m, active));
   }
 
-  /** Switch the active model; re-embeds the library from cached tower features (heads only). */
-  async activateModel(id: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
-    this.registry.get(id); // throws unknown_model
-    this.store.setSetting(ACTIVE_MODEL, id);
+  /** A model switch that has not finished (its photos are still being embedded), or null. */
+  pendingModel(): { id: string; embedded: number; total: number } | null {
+    const id = this.store.getSetting(PENDING_MODEL);
+    if (!id || id === this.activeModelId() || !this.registry.list().some((m) => m.id === id)) return null;
+    return { id, embedded: this.store.countEmbeddings(id), total: this.store.countPhotos() };
+  }
+
+  /** Make `id` the active model and forget any unfinished switch, in one transaction. */
+  private switchTo(id: string): void {
+    this.store.transaction(() => {
+      this.store.setSetting(ACTIVE_MODEL, id);
+      this.store.setSetting(PENDING_MODEL, null);
+    });
     this.dropIndex();
     this.emit({ type: 'models-changed' });
-    if (this.store.countPhotos() === 0 || this.store.photosMissingEmbedding(id).length === 0) {
-      this.emit({ type: 'library-changed' });
+    this.emit({ type: 'library-changed' });
+  }
+
+  /**
+   * Switch the active model. The library is embedded with the new model FIRST (from cached tower features:
+   * heads only; photos without cached features are indexed), and the model becomes active only once that is
+   * done, so a kill or a cancel midway leaves the old model active with every photo searchable. The switch
+   * is remembered as pending: `resumeModelSwitch` (app and server start) or the same command again finishes
+   * it, and the embeddings already written are kept.
+   */
+  async activateModel(id: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
+    const reg = this.registry.get(id); // throws unknown_model
+    if (this.store.countPhotos() === 0 || this.store.countMissingEmbedding(id) === 0) {
+      this.switchTo(id);
       return null;
     }
-    return this.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
-      const model = await this.activeModel();
-      const r = await reembedFromCache({
-        store: this.store,
-        model,
-        signal: ctx.signal,
-        onProgress: (p: { done: number; total: number }) => ctx.progress({ done: p.done, total: p.total }),
-      });
-      this.dropIndex();
-      this.emit({ type: 'library-changed' });
-      // Photos whose tower features are not cached need a real re-index (decode + tower).
+    const switching = id !== this.activeModelId();
+    const job = this.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
+      const model = switching ? await loadModel(reg.dir) : await this.activeModel();
+      let r;
+      try {
+        r = await reembedFromCache({
+          store: this.store,
+          model,
+          signal: ctx.signal,
+          onProgress: (p: { done: number; total: number }) => ctx.progress({ done: p.done, total: p.total }),
+        });
+      } finally {
+        if (switching) await model.dispose();
+      }
+      if (ctx.signal.aborted) throw cancelledSwitch(id, this.store.countMissingEmbedding(id));
+      // Photos whose tower features are not cached need a real re-index (decode + tower) with the new model.
       if (r.missing > 0 && this.store.listRoots().length) {
         ctx.progress({ stage: `Indexing ${r.missing} photos without cached features` });
-        await this.runIndex(ctx, this.store.listRoots());
+        await this.runIndex(ctx, this.store.listRoots(), id);
       }
+      // Photos of an unavailable folder cannot be embedded now: the switch still happens, and search says
+      // how many photos the new model does not cover yet.
+      this.switchTo(id);
       return r;
     });
+    if (switching) {
+      this.store.setSetting(PENDING_MODEL, id);
+      this.emit({ type: 'models-changed' });
+    }
+    return job;
+  }
+
+  /** Finish a model switch a crash or a cancel interrupted (app and server start); null when there is none. */
+  async resumeModelSwitch(): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
+    const pending = this.pendingModel();
+    return pending ? this.activateModel(pending.id) : null;
   }
 
   startImport(source: string): { info: JobInfo; done: Promise<ModelInfo> } {
@@ -238,6 +287,7 @@ export class Backend implements BackendPort {
       model,
       roots: this.store.listRoots(),
       embedded: model === 'none' ? 0 : this.store.countEmbeddings(model),
+      pendingModel: model === 'none' ? null : this.pendingModel(),
     };
   }
 
@@ -289,8 +339,8 @@ export class Backend implements BackendPort {
     return this.jobs.start('index', 'Scanning folders', (ctx) => this.runIndex(ctx, targets));
   }
 
-  private async runIndex(ctx: JobContext, roots: string[]): Promise<IndexSummary> {
-    const id = this.activeModelId();
+  private async runIndex(ctx: JobContext, roots: string[], modelId = this.activeModelId()): Promise<IndexSummary> {
+    const id = modelId;
     const reg = this.registry.get(id);
     try {
       return await runIndexInWorker({
@@ -341,6 +391,17 @@ export class Backend implements BackendPort {
     }
   }
 
+  /** Photos but no vectors of the active model: say why nothing can be found, instead of "No photos found". */
+  private ensureEmbedded(modelId: string, index: VectorIndex): void {
+    if (index.size > 0) return;
+    const photos = this.store.countPhotos();
+    if (photos === 0) return;
+    throw new AppError(
+      'empty_library',
+      `None of the ${photos} photos is embedded with model ${modelId} yet. Run \`photo-search models use ${modelId}\` (or \`photo-search index\`) to embed them.`,
+    );
+  }
+
   private ensureNotEmpty(): void {
     if (this.store.countPhotos() === 0) {
       throw new AppError('empty_library', 'The library is empty. Add a folder first: `photo-search index FOLDER`.');
@@ -353,6 +414,7 @@ export class Backend implements BackendPort {
     this.ensureNotEmpty();
     const modelId = this.activeModelId();
     const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
+    this.ensureEmbedded(modelId, index);
     const [q] = await model.embedTexts([text]);
     return this.hits(await index.search(q, top));
   }

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { DataProblem, EvalResult, JobInfo, TrainResult } from '../../shared/api';
+import type { DataProblem, EvalResult, JobInfo, LibraryStatus, TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
 import { Backend } from '../backend/service';
@@ -48,6 +48,19 @@ function problemLines(problems: readonly DataProblem[]): string[] {
     'Dropped from the set:',
     ...problems.map((p) => `  ${p.count} ${p.kind}${p.count === 1 ? '' : 's'}${p.examples.length ? ` (e.g. ${p.examples[0]})` : ''}`),
   ];
+}
+
+/** What search cannot see yet: photos without a vector of the active model, and an unfinished model switch. */
+function coverageNotes(st: LibraryStatus): string[] {
+  const notes: string[] = [];
+  if (st.embedded < st.images)
+    notes.push(`Note: ${st.images - st.embedded} of ${st.images} photos are not embedded with model ${st.model} yet and cannot be found; run \`photo-search index\` to embed them.`);
+  const p = st.pendingModel;
+  if (p)
+    notes.push(
+      `Note: switching to model ${p.id} did not finish (${p.embedded} of ${p.total} photos embedded with it); search uses ${st.model} meanwhile. Run \`photo-search models use ${p.id}\` to finish.`,
+    );
+  return notes;
 }
 
 /** Follow a job's events with a progress bar until it ends; resolve to its result. */
@@ -115,6 +128,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         const text = words.join(' ').trim();
         if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
         const hits = o.like ? await b.searchLikeFile(o.like, o.top) : await b.search(text, o.top);
+        for (const line of coverageNotes(await b.status())) process.stderr.write(`${line}\n`);
         out(
           !!o.json,
           hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
@@ -132,11 +146,14 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const st = await b.status();
         const skipped = o.skipped ? b.skipped(1000, 0).items : undefined;
-        const value = { images: st.images, skipped: st.skipped, model: st.model, roots: st.roots, ...(skipped ? { skippedFiles: skipped } : {}) };
+        const value = { images: st.images, skipped: st.skipped, model: st.model, roots: st.roots, embedded: st.embedded, pendingModel: st.pendingModel, ...(skipped ? { skippedFiles: skipped } : {}) };
         out(!!o.json, value, () =>
           [
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
+            ...(st.pendingModel
+              ? [`Switching to model ${st.pendingModel.id}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${st.pendingModel.id}\` to finish.`]
+              : []),
             `Model: ${st.model}`,
             `Folders: ${st.roots.length ? st.roots.join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
             ...(skipped ?? []).map((s) => `  skipped ${s.path}: ${s.reason}`),
@@ -244,6 +261,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--allow-remote', 'allow listening on a non-loopback address (anyone on the network can reach your photos)')
     .action((o: { port: number; host: string; allowRemote?: boolean }) =>
       run(async (b) => {
+        // A model switch a crash interrupted finishes in the background; search uses the old model meanwhile.
+        await b.resumeModelSwitch().catch(() => null);
         b.warmUp();
         const server = await startServer({
           backend: b,
