@@ -5,16 +5,21 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type {
+  AddFolderResult,
   ApiEvent,
   ApiMethod,
   BackendPort,
   CaptionSetInfo,
+  EvalResult,
+  FolderInfo,
   IndexSummary,
   JobInfo,
   LibraryStatus,
   ModelInfo,
+  RemoveFolderResult,
   Result,
   SearchHit,
   SetEvalResult,
@@ -27,7 +32,8 @@ import { AppError, toResult } from './errors';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
-import { thumbnailFor } from './library/thumbnails';
+import { pruneThumbnails, thumbnailFor, thumbnailPath } from './library/thumbnails';
+import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { loadModel } from './model/model';
 import { ModelRegistry } from './model/registry';
 import type { EmbeddingModel } from './model/types';
@@ -35,6 +41,7 @@ import { VectorIndex } from './search/vector-index';
 import { Store } from './store';
 import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/trainer';
+import { baseRecipe } from './train/job';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './model/import';
 import { removeStaleTempFolders } from './model/temp-folders';
@@ -130,6 +137,8 @@ export class Backend implements BackendPort {
         return this.search(r.query as string, r.top as number | undefined);
       case 'searchLike':
         return this.searchLike(r.id as number, r.top as number | undefined);
+      case 'folders':
+        return Promise.resolve(this.folders());
       case 'addFolder':
         return this.addFolder(r.path as string);
       case 'removeFolder':
@@ -143,15 +152,17 @@ export class Backend implements BackendPort {
       case 'cancelJob':
         return Promise.resolve(this.jobs.cancel(r.id as string));
       case 'inspectCaptionSet':
-        return this.inspectCaptionSet(r.path as string);
+        return this.inspectCaptionSet(userPath(r.path as string, 'captioned set'));
       case 'startTraining':
-        return Promise.resolve(this.startTraining(r as unknown as TrainOptions).info);
+        return Promise.resolve(this.startTraining({ ...(r as unknown as TrainOptions), set: userPath(r.set as string, 'captioned set') }).info);
       case 'models':
         return Promise.resolve(this.models());
       case 'activateModel':
         return this.activateModel(r.id as string).then((j) => j?.info ?? null);
       case 'importModel':
-        return Promise.resolve(this.startImport(r.source as string).info);
+        return Promise.resolve(this.startImport(userSource(r.source as string)).info);
+      case 'removeModel':
+        return this.removeModel(r.id as string);
       case 'openPhoto':
       case 'showInFolder':
       case 'pickFolder':
@@ -187,7 +198,10 @@ export class Backend implements BackendPort {
 
   models(): ModelInfo[] {
     const active = this.activeModelId();
-    return this.registry.list().map((m) => this.registry.info(m, active));
+    return this.registry.list().map((m) => {
+      const r = baseRecipe(m.manifest);
+      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: r.schedule } };
+    });
   }
 
   /** A model switch that has not finished (its photos are still being embedded), or null. */
@@ -215,8 +229,9 @@ export class Backend implements BackendPort {
    * is remembered as pending: `resumeModelSwitch` (app and server start) or the same command again finishes
    * it, and the embeddings already written are kept.
    */
-  async activateModel(id: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
-    const reg = this.registry.get(id); // throws unknown_model
+  async activateModel(idOrName: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
+    const reg = this.registry.get(idOrName); // a name resolves to its model; throws unknown_model
+    const id = reg.id;
     if (this.store.countPhotos() === 0 || this.store.countMissingEmbedding(id) === 0) {
       this.switchTo(id);
       return null;
@@ -259,6 +274,37 @@ export class Backend implements BackendPort {
     return pending ? this.activateModel(pending.id) : null;
   }
 
+  /**
+   * Delete a trained or imported model: its folder and its embeddings. Never the active model (search
+   * needs it) and never one shipped with the app or given with --model-dir (not ours to delete).
+   */
+  async removeModel(idOrName: string): Promise<{ removed: string }> {
+    const m = this.registry.get(idOrName);
+    if (m.builtin) throw new AppError('invalid_input', `"${m.manifest.name}" is the built-in model; it cannot be removed.`);
+    if (m.id === this.activeModelId()) {
+      throw new AppError('invalid_input', `"${m.manifest.name}" is the active model. Switch to another first (\`photo-search models use builtin\`), then remove it.`);
+    }
+    if (this.pendingModel()?.id === m.id) {
+      throw new AppError('invalid_input', `"${m.manifest.name}" is being switched to. Finish or cancel that switch first, then remove it.`);
+    }
+    const dir = path.resolve(m.dir);
+    if (path.dirname(dir) !== path.resolve(this.modelsDir)) {
+      throw new AppError('invalid_input', `"${m.manifest.name}" lives in ${dir}, outside the data folder's models; it was not added here, so it is not removed.`);
+    }
+    for (const j of this.jobs.list()) {
+      if ((j.state === 'running' || j.state === 'queued') && (j.kind === 'train' || j.kind === 'reembed')) {
+        throw new AppError('busy', `A ${j.kind === 'train' ? 'training' : 're-embedding'} job is running (${j.stage}). Wait for it, then remove the model.`);
+      }
+    }
+    // Rename first so a half-deleted folder never looks like a model (the registry skips dot-folders).
+    const trash = path.join(this.modelsDir, `.removing-${m.id}`);
+    await fs.rename(dir, trash);
+    this.store.deleteEmbeddingsOfModel(m.id);
+    await fs.rm(trash, { recursive: true, force: true });
+    this.emit({ type: 'models-changed' });
+    return { removed: m.id };
+  }
+
   startImport(source: string): { info: JobInfo; done: Promise<ModelInfo> } {
     return this.jobs.start('import', `Importing ${source}`, async (ctx) => {
       const r = await importModel({
@@ -276,19 +322,29 @@ export class Backend implements BackendPort {
 
   async status(): Promise<LibraryStatus> {
     let model: string;
+    let modelName: string;
     try {
       model = this.activeModelId();
+      modelName = this.registry.get(model).manifest.name;
     } catch {
       model = 'none';
+      modelName = 'none';
     }
     return {
       images: this.store.countPhotos(),
       skipped: this.store.countSkipped(),
       model,
+      modelName,
       roots: this.store.listRoots(),
+      incomplete: this.store.listIncomplete(),
       embedded: model === 'none' ? 0 : this.store.countEmbeddings(model),
       pendingModel: model === 'none' ? null : this.pendingModel(),
     };
+  }
+
+  folders(): FolderInfo[] {
+    const incomplete = new Set(this.store.listIncomplete());
+    return this.store.listRoots().map((p) => ({ path: p, photos: this.store.countPhotosUnder(p), incomplete: incomplete.has(p) }));
   }
 
   private checkFolder(p: string): string {
@@ -303,29 +359,70 @@ export class Backend implements BackendPort {
     return realpathSync(abs);
   }
 
-  /** Add folders to the library and index them in one job. */
-  addFolders(paths: string[]): { roots: string[]; info: JobInfo; done: Promise<IndexSummary> } {
-    const roots = paths.map((p) => this.checkFolder(p));
-    for (const root of roots) this.store.addRoot(root);
+  /**
+   * Add folders to the library and index them in one job. A folder already in the library is re-scanned;
+   * one inside a library folder re-scans that folder (its photos are never indexed twice); one containing
+   * library folders takes them over (their photos are kept). Paths must be absolute (the CLI resolves
+   * relative ones against its working folder first).
+   */
+  async addFolders(paths: string[]): Promise<{ roots: string[]; info: JobInfo; done: Promise<IndexSummary>; notices: string[] }> {
+    const targets = paths.map((p) => this.checkFolder(userPath(p, 'folder')));
+    const notices: string[] = [];
+    const toIndex: string[] = [];
+    for (const abs of targets) {
+      const roots = this.store.listRoots();
+      const outer = roots.find((r) => r !== abs && isUnderFolder(abs, r));
+      if (roots.includes(abs)) {
+        notices.push(`${abs} is already in the library — re-scanned.`);
+        toIndex.push(abs);
+      } else if (outer) {
+        notices.push(`${abs} is inside ${outer}, which is already in the library — re-scanned ${outer}; no photo is indexed twice.`);
+        toIndex.push(outer);
+      } else {
+        this.store.addRoot(abs);
+        const inner = roots.filter((r) => isUnderFolder(r, abs));
+        for (const r of inner) this.store.mergeRootInto(r, abs);
+        if (inner.length) notices.push(`${abs} contains ${inner.join(', ')}, already in the library: their photos are kept, not indexed twice.`);
+        if (!(await hasPhotos(abs))) {
+          notices.push(`No photos found in ${abs} (looked for ${[...PHOTO_TYPES].join(', ')} files in it and its sub-folders). It stays in the library; add photos and re-scan.`);
+        }
+        toIndex.push(abs);
+      }
+    }
     this.emit({ type: 'library-changed' });
-    const job = this.startIndex(roots);
-    return { roots: this.store.listRoots(), ...job };
+    const job = this.startIndex(normalizeRoots(toIndex));
+    return { roots: this.store.listRoots(), ...job, notices };
   }
 
-  async addFolder(p: string): Promise<{ roots: string[]; job: JobInfo }> {
-    const r = this.addFolders([p]);
-    return { roots: r.roots, job: r.info };
+  async addFolder(p: string): Promise<AddFolderResult> {
+    const r = await this.addFolders([p]);
+    return { roots: r.roots, job: r.info, notice: r.notices.length ? r.notices.join(' ') : null };
   }
 
-  async removeFolder(p: string): Promise<{ roots: string[] }> {
-    const abs = path.resolve(p);
+  /**
+   * Forget a library folder: its photos (unless another library folder holds them), their embeddings,
+   * their cached tower features and thumbnails when no other photo has the same content. Files on disk
+   * are never touched.
+   */
+  async removeFolder(p: string): Promise<RemoveFolderResult> {
+    const abs = path.resolve(expandHome(p));
     const roots = this.store.listRoots();
     const root = roots.find((r) => r === abs || (existsSync(abs) && r === realpathSync(abs)));
     if (!root) throw new AppError('not_found', `${abs} is not a library folder. Library folders: ${roots.join(', ') || 'none'}.`);
-    this.store.removeRoot(root);
+    const running = this.jobs.running('index');
+    if (running) throw new AppError('busy', `Indexing is running (${running.stage}). Cancel it or wait, then remove the folder.`);
+    const { removed, orphanHashes } = this.store.removeRootAndDerived(root);
+    for (const h of orphanHashes) {
+      await fs.rm(thumbnailPath(this.thumbnailsDir, h), { force: true }).catch(() => undefined);
+    }
     this.dropIndex();
     this.emit({ type: 'library-changed' });
-    return { roots: this.store.listRoots() };
+    return { roots: this.store.listRoots(), removed };
+  }
+
+  /** Delete cached thumbnails of content no photo in the library has any more; returns how many. */
+  pruneThumbnails(): Promise<number> {
+    return pruneThumbnails(this.thumbnailsDir, (h) => this.store.hasContent(h));
   }
 
   skipped(limit = 100, offset = 0): { total: number; items: SkippedFile[] } {
@@ -336,20 +433,36 @@ export class Backend implements BackendPort {
   startIndex(roots?: string[]): { info: JobInfo; done: Promise<IndexSummary> } {
     const targets = roots ?? this.store.listRoots();
     if (!targets.length) throw new AppError('empty_library', 'No folders in the library yet. Add one with `photo-search index FOLDER`.');
-    return this.jobs.start('index', 'Scanning folders', (ctx) => this.runIndex(ctx, targets));
+    return this.jobs.start('index', 'Counting photos', (ctx) => this.runIndex(ctx, targets));
   }
 
   private async runIndex(ctx: JobContext, roots: string[], modelId = this.activeModelId()): Promise<IndexSummary> {
     const id = modelId;
     const reg = this.registry.get(id);
+    // Until it finishes, these folders count as incomplete (a cancel or a crash leaves them so: Resume).
+    this.store.markIncomplete(roots);
+    let lastImages = -1;
+    let lastCountAt = 0;
     try {
-      return await runIndexInWorker({
+      const summary = await runIndexInWorker({
         dataDir: this.options.dataDir,
         modelDir: reg.dir,
         roots,
         signal: ctx.signal,
-        onProgress: (p: { stage?: string; done: number; total: number; etaSeconds?: number | null }) => ctx.progress(p),
+        onProgress: (p: { stage?: string; done: number; total: number; etaSeconds?: number | null; rate?: number | null; images?: number }) => {
+          ctx.progress(p);
+          // The header's photo count follows each committed batch (at most twice a second).
+          const t = Date.now();
+          if (p.images !== undefined && p.images !== lastImages && (lastImages < 0 || t - lastCountAt >= 500 || p.stage === 'Done')) {
+            lastImages = p.images;
+            lastCountAt = t;
+            this.emit({ type: 'library-count', images: p.images });
+          }
+        },
       });
+      this.store.clearIncomplete(...roots);
+      if (summary.removed > 0) await this.pruneThumbnails().catch(() => 0);
+      return summary;
     } finally {
       // Committed batches are visible even when the run was cancelled or failed.
       this.dropIndex();
@@ -455,7 +568,7 @@ export class Backend implements BackendPort {
     for (const f of found) {
       const r = byId.get(f.id);
       if (!r) continue; // removed since the index loaded
-      out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null });
+      out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null, bytes: r.size ?? null });
     }
     return out;
   }
@@ -490,10 +603,20 @@ export class Backend implements BackendPort {
   }
 
   startTraining(opts: TrainOptions, onEpoch?: (e: import('../../shared/api').TrainEpoch) => void): { info: JobInfo; done: Promise<TrainResult> } {
-    const baseId = opts.base ?? this.activeModelId();
-    const base = this.registry.get(baseId);
+    const base = this.registry.get(opts.base ?? this.activeModelId());
     const setDir = path.resolve(opts.set);
     if (!existsSync(setDir)) throw new AppError('not_found', `Captioned set ${setDir} not found. Check the path.`);
+    // A model is addressed by its name (`models use NAME`), so names are unique.
+    const taken = new Set(this.registry.list().flatMap((m) => [m.manifest.name.toLowerCase(), m.id.toLowerCase()]));
+    let name = opts.name?.trim();
+    if (name && taken.has(name.toLowerCase())) {
+      throw new AppError('invalid_input', `A model named "${name}" already exists. Choose another name, or remove it first with \`photo-search models remove ${name}\`.`);
+    }
+    if (!name) {
+      const stem = `${base.manifest.name} (retrained)`;
+      name = stem;
+      for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${stem} ${n}`;
+    }
     let jobId = '';
     const job = this.jobs.start('train', 'Reading the captioned set', async (ctx) => {
       const result = await runTrainingInWorker({
@@ -501,7 +624,7 @@ export class Backend implements BackendPort {
         baseModelDir: base.dir,
         modelsDir: this.modelsDir,
         set: setDir,
-        name: opts.name,
+        name,
         epochs: opts.epochs,
         loss: opts.loss ?? 'default',
         seed: opts.seed,
@@ -511,6 +634,7 @@ export class Backend implements BackendPort {
           onEpoch?.(epoch);
           this.emit({ type: 'train-epoch', jobId, epoch });
         },
+        onBaseline: (before: EvalResult) => this.emit({ type: 'train-baseline', jobId, before }),
       });
       this.emit({ type: 'models-changed' });
       return result;
@@ -519,8 +643,8 @@ export class Backend implements BackendPort {
     return job;
   }
 
-  async evaluate(setDir: string, modelId?: string): Promise<SetEvalResult> {
-    const id = modelId ?? this.activeModelId();
+  async evaluate(setDir: string, modelIdOrName?: string): Promise<SetEvalResult> {
+    const id = modelIdOrName ? this.registry.get(modelIdOrName).id : this.activeModelId();
     const reg = this.registry.get(id);
     const model = id === this.activeModelId() ? await this.activeModel() : await loadModel(reg.dir);
     try {
@@ -531,6 +655,50 @@ export class Backend implements BackendPort {
     } finally {
       if (model !== (await this.model?.promise.catch(() => null))) await model.dispose();
     }
+  }
+}
+
+const PHOTO_TYPES = new Set(['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF']);
+
+/** `~` and `~/…` mean the home folder (a shell would expand them; a text field does not). */
+export function expandHome(p: string, home: string = os.homedir()): string {
+  const t = p.trim();
+  if (t === '~') return home;
+  if (t.startsWith('~/') || t.startsWith(`~${path.sep}`)) return path.join(home, t.slice(2));
+  return t;
+}
+
+/**
+ * A path typed by a user into the app: `~` expanded; a relative path is refused (relative to what? the
+ * server's working folder means nothing to the person typing).
+ */
+export function userPath(p: string, what: string): string {
+  const expanded = expandHome(p);
+  if (!path.isAbsolute(expanded)) {
+    throw new AppError('invalid_input', `"${p}" is a relative path. Give the full path of the ${what}, for example ${path.join(os.homedir(), 'Pictures')}.`);
+  }
+  return path.normalize(expanded);
+}
+
+/** An import source: hf:OWNER/NAME as is, else a user path. */
+function userSource(s: string): string {
+  return /^hf:/.test(s.trim()) ? s.trim() : userPath(s, 'model folder');
+}
+
+function isUnderFolder(p: string, folder: string): boolean {
+  return p === folder || p.startsWith(folder.endsWith(path.sep) ? folder : folder + path.sep);
+}
+
+/** True as soon as the walk finds one photo file (the walk stops there). */
+async function hasPhotos(root: string): Promise<boolean> {
+  const stop = new AbortController();
+  try {
+    for await (const ev of walkPhotos([root], stop.signal)) {
+      if (ev.kind === 'file' || (ev.kind === 'skip' && isPhotoName(ev.path))) return true;
+    }
+    return false;
+  } finally {
+    stop.abort();
   }
 }
 

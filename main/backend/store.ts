@@ -319,6 +319,8 @@ function isUnder(p: string, folder: string): boolean {
 
 const now = () => new Date().toISOString();
 
+const INCOMPLETE_ROOTS = 'incompleteRoots';
+
 export class Store {
   readonly db: Database.Database;
   readonly file: string;
@@ -404,7 +406,7 @@ export class Store {
       deletePhotoByPath: db.prepare('DELETE FROM photos WHERE path = ?'),
       // LIKE narrows by prefix (wildcards escaped); substr makes it exact, since LIKE ignores ASCII case.
       photosUnder: db.prepare(
-        `SELECT id, path FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`,
+        `SELECT id, path, content_hash FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`,
       ),
       skippedUnder: db
         .prepare(`SELECT path FROM skipped WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
@@ -413,6 +415,10 @@ export class Store {
       countPhotosUnder: db
         .prepare(`SELECT count(*) FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
         .pluck(),
+      hashInUse: db.prepare('SELECT 1 FROM photos WHERE content_hash = ? LIMIT 1').pluck(),
+      deleteFeaturesOfHash: db.prepare('DELETE FROM features WHERE content_hash = ?'),
+      rerootPhotos: db.prepare('UPDATE photos SET root = ? WHERE root = ?'),
+      rerootSkipped: db.prepare('UPDATE skipped SET root = ? WHERE root = ?'),
       countEmbeddings: db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck(),
       embeddingsForModel: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? ORDER BY photo_id').raw(),
       embeddingFor: db.prepare('SELECT data FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck(),
@@ -498,22 +504,79 @@ export class Store {
    * remaining root still covers. Returns the number of photos removed.
    */
   removeRoot(folder: string): number {
+    return this.removeRootAndDerived(folder).removed;
+  }
+
+  /**
+   * removeRoot, plus what derives from the removed photos: their cached tower features when no remaining
+   * photo has the same content. Returns the removed count and the content hashes no photo uses any more
+   * (the caller deletes their thumbnails, which live outside the database).
+   */
+  removeRootAndDerived(folder: string): { removed: number; orphanHashes: string[] } {
     const root = path.resolve(folder);
     return this.transaction(() => {
       this.s.deleteRoot.run(root);
+      this.clearIncomplete(root);
       const others = this.listRoots();
-      if (others.some((o) => isUnder(root, o))) return 0; // an enclosing root still holds these photos
+      if (others.some((o) => isUnder(root, o))) return { removed: 0, orphanHashes: [] }; // an enclosing root still holds these photos
       const keep = (p: string) => others.some((o) => isUnder(p, o));
       let removed = 0;
-      for (const { id, path: p } of this.s.photosUnder.all(this.underParams(root)) as { id: number; path: string }[]) {
+      const hashes = new Set<string>();
+      for (const { id, path: p, content_hash } of this.s.photosUnder.all(this.underParams(root)) as { id: number; path: string; content_hash: string }[]) {
         if (keep(p)) continue;
         removed += this.s.deletePhotoById.run(id).changes;
+        hashes.add(content_hash);
       }
       for (const p of this.s.skippedUnder.all(this.underParams(root)) as string[]) {
         if (!keep(p)) this.s.clearSkip.run(p);
       }
-      return removed;
+      const orphanHashes = [...hashes].filter((h) => this.s.hashInUse.get(h) === undefined);
+      for (const h of orphanHashes) this.s.deleteFeaturesOfHash.run(h);
+      return { removed, orphanHashes };
     });
+  }
+
+  /** Photos (and skip records) of `from` now belong to the enclosing root `to` (a containing folder was added). */
+  mergeRootInto(from: string, to: string): void {
+    this.transaction(() => {
+      this.s.rerootPhotos.run(to, from);
+      this.s.rerootSkipped.run(to, from);
+      this.s.deleteRoot.run(from);
+      this.clearIncomplete(from);
+    });
+  }
+
+  /** True when some photo in the library has this content. */
+  hasContent(contentHash: string): boolean {
+    return this.s.hashInUse.get(contentHash) !== undefined;
+  }
+
+  // A root whose last indexing stopped early (cancel, failure): its photos are partial, the UI offers Resume.
+  private incompleteSet(): Set<string> {
+    try {
+      const v = JSON.parse(this.getSetting(INCOMPLETE_ROOTS) ?? '[]') as unknown;
+      return new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    } catch {
+      return new Set();
+    }
+  }
+
+  listIncomplete(): string[] {
+    const roots = new Set(this.listRoots());
+    return [...this.incompleteSet()].filter((r) => roots.has(r)).sort();
+  }
+
+  markIncomplete(folders: readonly string[]): void {
+    const set = this.incompleteSet();
+    for (const f of folders) set.add(path.resolve(f));
+    this.setSetting(INCOMPLETE_ROOTS, JSON.stringify([...set]));
+  }
+
+  clearIncomplete(...folders: string[]): void {
+    const set = this.incompleteSet();
+    let changed = false;
+    for (const f of folders) changed = set.delete(path.resolve(f)) || changed;
+    if (changed) this.setSetting(INCOMPLETE_ROOTS, set.size ? JSON.stringify([...set]) : null);
   }
 
   private underParams(folder: string) {

@@ -4,10 +4,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { DataProblem, EvalResult, JobInfo, LibraryStatus, TrainResult } from '../../shared/api';
+import type { DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
-import { Backend } from '../backend/service';
+import { Backend, expandHome } from '../backend/service';
 import { Progress } from './progress';
 import { startServer } from '../server/index';
 import { appRoot } from '../backend/model/registry';
@@ -25,6 +25,29 @@ function positiveInt(name: string) {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1.`);
     return n;
   };
+}
+
+/** A path from the command line: `~` expanded (when the shell did not), relative to the working folder. */
+function cliPath(p: string): string {
+  return path.resolve(expandHome(p));
+}
+
+/** A model's name for a command line: quoted when it has spaces. */
+function shellName(name: string): string {
+  return /^[A-Za-z0-9._@/:+-]+$/.test(name) ? name : `"${name.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/** Text columns padded to the widest cell (the last column is not padded). */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
+
+/** Text→image R@1/5/10 of a model: its held-out figures after training, or the figures it ships with. */
+function modelRecall(m: ModelInfo): string {
+  const metrics = m.metrics as Record<string, EvalResult | undefined> | null;
+  const val = metrics?.after ?? metrics?.val ?? metrics?.flickr8kDev ?? metrics?.heldOut;
+  return val?.textToImage ? `${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '—';
 }
 
 function out(json: boolean, value: unknown, text: () => string): void {
@@ -93,12 +116,19 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
 
   program
     .command('index')
-    .description('add folders to the library and index them (incremental)')
-    .argument('<folders...>', 'folders of photos')
+    .description('add folders to the library and index them (incremental); with no folder, re-scan every library folder')
+    .argument('[folders...]', 'folders of photos')
     .option('--json', 'print the summary as JSON')
     .action((folders: string[], o: { json?: boolean }) =>
       run(async (b) => {
-        const job = b.addFolders(folders);
+        let job;
+        if (folders.length) {
+          const added = await b.addFolders(folders.map(cliPath));
+          for (const n of added.notices) process.stderr.write(`${n}\n`);
+          job = added;
+        } else {
+          job = b.startIndex();
+        }
         const summary = await follow(b, job, 'Indexing');
         const st = await b.status();
         out(!!o.json, { ...summary, images: st.images }, () =>
@@ -117,6 +147,34 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     );
 
   program
+    .command('folders')
+    .description('list the library folders with their photo counts')
+    .option('--json', 'print [{path, photos, incomplete}] as JSON')
+    .action((o: { json?: boolean }) =>
+      run(async (b) => {
+        const list = b.folders();
+        out(!!o.json, list, () =>
+          list.length
+            ? table([['PHOTOS', 'FOLDER'], ...list.map((f) => [f.photos.toLocaleString('en-US'), `${f.path}${f.incomplete ? '  (incomplete: run `photo-search index` to finish)' : ''}`])])
+            : 'No folders in the library. Add one with `photo-search index FOLDER`.',
+        );
+      }),
+    );
+
+  program
+    .command('remove')
+    .description('remove a folder from the library (its photos, embeddings, cached features and thumbnails; files on disk are not touched)')
+    .argument('<folder>')
+    .option('--json', 'print {roots, removed} as JSON')
+    .action((folder: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const abs = cliPath(folder);
+        const r = await b.removeFolder(abs);
+        out(!!o.json, r, () => `Removed ${abs} from the library (${r.removed} photos). Files on disk are not touched.`);
+      }),
+    );
+
+  program
     .command('search')
     .description('rank indexed photos by a text query (or like an image)')
     .argument('[text...]', 'what the photos show')
@@ -127,7 +185,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const text = words.join(' ').trim();
         if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
-        const hits = o.like ? await b.searchLikeFile(o.like, o.top) : await b.search(text, o.top);
+        const hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await b.search(text, o.top);
         for (const line of coverageNotes(await b.status())) process.stderr.write(`${line}\n`);
         out(
           !!o.json,
@@ -154,9 +212,9 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
             ...(st.pendingModel
               ? [`Switching to model ${st.pendingModel.id}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${st.pendingModel.id}\` to finish.`]
               : []),
-            `Model: ${st.model}`,
+            `Model: ${st.modelName}${st.modelName !== st.model ? ` (${st.model})` : ''}`,
             `Folders: ${st.roots.length ? st.roots.join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
-            ...(skipped ?? []).map((s) => `  skipped ${s.path}: ${s.reason}`),
+            ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${s.path}: ${s.reason}`) : ['  nothing skipped']) : []),
           ].join('\n'),
         );
       }),
@@ -164,20 +222,16 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
 
   const models = program
     .command('models')
-    .description('list, import and activate models')
+    .description('list, import, activate and remove models (by name or id)')
     .option('--json', 'print the list as JSON')
     .action((o: { json?: boolean }) =>
       run(async (b) => {
         const list = b.models();
         out(!!o.json, list, () =>
-          list
-            .map((m) => {
-              const metrics = m.metrics as { after?: EvalResult; val?: EvalResult } | null;
-              const val = metrics?.after ?? metrics?.val;
-              const r = val ? `  held-out R@1/5/10 ${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '';
-              return `${m.active ? '*' : ' '} ${m.id}  ${m.name}${m.builtin ? ' (built-in)' : ''}${m.parent ? `  from ${m.parent}` : ''}${r}`;
-            })
-            .join('\n'),
+          table([
+            ['', 'NAME', 'ID', 'R@1/5/10', 'FROM'],
+            ...list.map((m) => [m.active ? '*' : ' ', m.name, m.id, modelRecall(m), m.builtin ? 'built-in' : (m.parent ?? m.source ?? '—')]),
+          ]) + '\n(* = active; R@1/5/10 = text→photo recall in percent, held-out photos)',
         );
       }),
     );
@@ -188,22 +242,33 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--json', 'print the new model as JSON')
     .action((source: string, o: { json?: boolean }) =>
       run(async (b) => {
-        const job = b.startImport(/^hf:/.test(source) ? source : path.resolve(source));
+        const job = b.startImport(/^hf:/.test(source) ? source : cliPath(source));
         const info = await follow(b, job, 'Importing');
-        out(!!o.json, info, () => `Imported model ${info.id}. Activate it with \`photo-search models use ${info.id}\`.`);
+        out(!!o.json, info, () => `Imported model "${info.name}" (${info.id}). Activate it with \`photo-search models use ${info.id}\`.`);
       }),
     );
   models
     .command('use')
     .description('activate a model (re-embeds the library from cached features)')
-    .argument('<id>')
+    .argument('<model>', 'name or id')
     .option('--json')
     .action((id: string, o: { json?: boolean }) =>
       run(async (b) => {
         const job = await b.activateModel(id);
         if (job) await follow(b, job, 'Re-embedding');
         const st = await b.status();
-        out(!!o.json, { model: st.model, images: st.images, embedded: st.embedded }, () => `Active model: ${st.model} (${st.embedded} photos embedded).`);
+        out(!!o.json, { model: st.model, name: st.modelName, images: st.images, embedded: st.embedded }, () => `Active model: ${st.modelName} (${st.model}; ${st.embedded} photos embedded).`);
+      }),
+    );
+  models
+    .command('remove')
+    .description('delete a trained or imported model (not the active one, never the built-in)')
+    .argument('<model>', 'name or id')
+    .option('--json')
+    .action((id: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const r = await b.removeModel(id);
+        out(!!o.json, r, () => `Removed model ${r.removed}.`);
       }),
     );
 
@@ -219,22 +284,23 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--json', 'print {model, epochs, trainSeconds, val, problems} as JSON')
     .action((set: string, o: { name?: string; base?: string; epochs?: number; loss: 'default' | 'tutorial'; seed?: number; json?: boolean }) =>
       run(async (b) => {
-        const job = b.startTraining({ set, name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
+        const job = b.startTraining({ set: cliPath(set), name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
           if (!o.json || process.stderr.isTTY) {
             const v = e.val ? `  val R@1/5/10 ${pct(e.val.textToImage.r1)}/${pct(e.val.textToImage.r5)}/${pct(e.val.textToImage.r10)}` : '';
             process.stderr.write(`epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}${v}\n`);
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');
-        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
+        const name = b.models().find((m) => m.id === r.model)?.name ?? r.model;
+        out(!!o.json, { model: r.model, name, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
           [
             ...problemLines(r.problems),
-            `New model ${r.model} (${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
+            `New model "${name}" (${r.model}; ${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
             ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
             'After:',
             recallTable(r.val),
-            `Activate it with \`photo-search models use ${r.model}\`.`,
+            `Activate it with \`photo-search models use ${shellName(name)}\`.`,
           ].join('\n'),
         );
       }),
@@ -244,11 +310,11 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .command('eval')
     .description('recall of a model on a captioned set')
     .argument('<set>')
-    .option('--model <id>', 'model to evaluate (default: the active one)')
+    .option('--model <model>', 'model to evaluate, by name or id (default: the active one)')
     .option('--json', 'print {textToImage, imageToText, images, captions, problems} as JSON')
     .action((set: string, o: { model?: string; json?: boolean }) =>
       run(async (b) => {
-        const r = await b.evaluate(set, o.model);
+        const r = await b.evaluate(cliPath(set), o.model);
         out(!!o.json, r, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
       }),
     );

@@ -99,6 +99,7 @@ async function workerMain(input: WorkerInput): Promise<void> {
     store = new Store(paths.db);
     model = await loadModel(input.modelDir);
     let last = 0;
+    let lastImages = -1;
     const summary = await indexFolders({
       store,
       model,
@@ -108,10 +109,12 @@ async function workerMain(input: WorkerInput): Promise<void> {
       decodeConcurrency: input.decodeConcurrency,
       maxPixels: input.maxPixels,
       onProgress: (progress) => {
-        // indexFolders already throttles; keep the message rate bounded anyway.
+        // indexFolders already throttles; keep the message rate bounded anyway, except for a committed
+        // batch (the photo count changed): the header follows those.
         const t = Date.now();
-        if (t - last < 100 && progress.stage !== 'Done') return;
+        if (t - last < 100 && progress.stage !== 'Done' && progress.images === lastImages) return;
         last = t;
+        lastImages = progress.images;
         post({ type: 'progress', progress });
       },
     });

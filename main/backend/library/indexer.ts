@@ -26,9 +26,13 @@ import { normalizeRoots, walkPhotos } from './walk';
 export interface IndexProgress {
   stage: string;
   done: number;
-  /** Files discovered so far (grows while the walk runs). */
+  /** Photo files to look at, counted before indexing starts (0 while counting: the bar is indeterminate). */
   total: number;
   etaSeconds: number | null;
+  /** Files looked at per second since counting ended. */
+  rate: number | null;
+  /** Photos in the library now (changes as batches commit). */
+  images: number;
 }
 
 export interface IndexOptions {
@@ -186,18 +190,38 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   const unavailable: UnavailableFolder[] = [];
   let total = 0;
   let done = 0;
-  let walkDone = false;
   let lastProgress = 0;
+  let indexStarted = started;
 
   const progress = (force = false) => {
     if (!opts.onProgress) return;
     const t = Date.now();
     if (!force && t - lastProgress < 200) return;
     lastProgress = t;
-    const elapsed = (t - started) / 1000;
-    const etaSeconds = walkDone && done > 0 ? Math.round(((total - done) * elapsed) / done) : null;
-    opts.onProgress({ stage: walkDone ? 'Indexing photos' : 'Scanning folders and indexing photos', done, total, etaSeconds });
+    const elapsed = (t - indexStarted) / 1000;
+    const rate = done > 0 && elapsed > 0 ? done / elapsed : null;
+    const etaSeconds = rate ? Math.round(Math.max(0, total - done) / rate) : null;
+    opts.onProgress({ stage: 'Indexing photos', done, total, etaSeconds, rate, images: store.countPhotos() });
   };
+
+  // Count first: the walk alone is cheap next to decoding, and a bar whose total is "files found so far"
+  // sits near full while most of the work is still ahead. Files that appear meanwhile raise the total.
+  {
+    let found = 0;
+    let lastCount = 0;
+    const report = () => opts.onProgress?.({ stage: found ? `Counting photos (${found.toLocaleString('en-US')} found)` : 'Counting photos', done: 0, total: 0, etaSeconds: null, rate: null, images: store.countPhotos() });
+    report();
+    for await (const ev of walkPhotos(roots, stop.signal)) {
+      if (ev.kind === 'file' || ev.kind === 'skip') found++;
+      const t = Date.now();
+      if (t - lastCount >= 200) {
+        lastCount = t;
+        report();
+      }
+    }
+    total = found;
+    indexStarted = Date.now();
+  }
 
   const skip = (file: string, root: string, stat: Stats | null, reason: string) => {
     store.recordSkip({ path: file, root, size: stat?.size ?? null, mtimeMs: stat?.mtimeMs ?? null, reason: firstLine(reason) });
@@ -245,12 +269,14 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   const present = new Map<string, Set<string>>(roots.map((r) => [r, new Set<string>()]));
   const failedDirs = new Map<string, string[]>(roots.map((r) => [r, []]));
 
+  let seen = 0;
   const produce = async () => {
     const inflight = new Set<Promise<void>>();
     try {
       for await (const ev of walkPhotos(roots, stop.signal)) {
         if (ev.kind === 'file') {
-          total++;
+          seen++;
+          if (seen > total) total = seen;
           present.get(ev.root)!.add(ev.path);
           const state = store.photoState(ev.path, model.id);
           const same = state !== null && state.size === ev.stat.size && state.mtimeMs === ev.stat.mtimeMs;
@@ -287,7 +313,8 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
           });
           inflight.add(p);
         } else if (ev.kind === 'skip') {
-          total++;
+          seen++;
+          if (seen > total) total = seen;
           present.get(ev.root)!.add(ev.path);
           skip(ev.path, ev.root, null, ev.reason);
         } else if (ev.kind === 'dir-error') {
@@ -311,7 +338,6 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
           present.set(ev.root, new Set()); // free the memory
         }
       }
-      walkDone = !stop.signal.aborted;
     } finally {
       await Promise.all(inflight);
       queue.close();
@@ -403,8 +429,8 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
 
   const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000, unavailable };
   if (opts.signal?.aborted) throw new IndexCancelledError(summary);
-  walkDone = true;
-  opts.onProgress?.({ stage: 'Done', done, total, etaSeconds: 0 });
+  const elapsed = (Date.now() - indexStarted) / 1000;
+  opts.onProgress?.({ stage: 'Done', done, total: Math.max(total, done), etaSeconds: 0, rate: elapsed > 0 && done > 0 ? done / elapsed : null, images: summary.images });
   return summary;
 }
 
@@ -424,7 +450,7 @@ export async function reembedFromCache(opts: {
   store: Store;
   model: EmbeddingModel;
   signal?: AbortSignal;
-  onProgress?: (p: IndexProgress) => void;
+  onProgress?: (p: Pick<IndexProgress, 'stage' | 'done' | 'total' | 'etaSeconds'>) => void;
   batchSize?: number;
 }): Promise<ReembedResult> {
   const { store, model } = opts;

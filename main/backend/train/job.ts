@@ -63,6 +63,8 @@ export interface TrainModelOptions extends TrainJobOptions {
   /** In-process only: an already loaded base model (tests count its decodes). */
   model?: EmbeddingModel;
   onEpoch?: (e: TrainEpoch) => void;
+  /** The starting model's held-out recall, before the first epoch (the chart's baseline). */
+  onBaseline?: (before: EvalResult) => void;
   onProgress?: (p: JobProgress) => void;
   signal?: AbortSignal;
   /** Test hook passed to the saver. */
@@ -179,6 +181,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
 
     progress({ stage: 'Measuring the current model' });
     const before = await recallOn(model, f, split.val);
+    opts.onBaseline?.(before);
 
     const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
     const options = {
@@ -287,18 +290,20 @@ export type WorkerRequest = { type: 'cancel' };
 export type WorkerMessage =
   | { type: 'progress'; progress: JobProgress }
   | { type: 'epoch'; epoch: TrainEpoch }
+  | { type: 'baseline'; before: EvalResult }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; name: string; message: string };
 
 export interface RunInWorkerOptions extends TrainJobOptions {
   onEpoch?: (e: TrainEpoch) => void;
+  onBaseline?: (before: EvalResult) => void;
   onProgress?: (p: JobProgress) => void;
   signal?: AbortSignal;
 }
 
 /** Run `trainModel` in a worker thread. Rejects with an AbortError when cancelled. */
 export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResult> {
-  const { onEpoch, onProgress, signal, ...job } = opts;
+  const { onEpoch, onBaseline, onProgress, signal, ...job } = opts;
   return new Promise<TrainResult>((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
     const worker = startWorker(__dirname, 'train-worker', { workerData: job });
@@ -321,6 +326,7 @@ export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResu
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') onProgress?.(m.progress);
       else if (m.type === 'epoch') onEpoch?.(m.epoch);
+      else if (m.type === 'baseline') onBaseline?.(m.before);
       else if (m.type === 'done') finish(() => resolve(m.result));
       else if (m.type === 'error') {
         const e = new Error(m.message);
