@@ -40,7 +40,7 @@ export class JobManager {
   /** Start a job; `run` resolves to the job's result. Returns immediately. */
   start<T>(kind: JobKind, stage: string, run: (ctx: JobContext) => Promise<T>): { info: JobInfo; done: Promise<T> } {
     const busy = this.running(kind);
-    if (busy) throw new AppError('busy', `A ${kind} job is already running (${busy.stage}). Wait for it or cancel it.`);
+    if (busy) throw new AppError('busy', `${/^[aeiou]/.test(kind) ? 'An' : 'A'} ${kind} job is already running (${busy.stage}). Wait for it or cancel it.`);
     this.counter += 1;
     const id = `${kind}-${Date.now().toString(36)}-${this.counter}`;
     const controller = new AbortController();

@@ -441,8 +441,19 @@ export class Backend implements BackendPort {
     const reg = this.registry.get(id);
     // Until it finishes, these folders count as incomplete (a cancel or a crash leaves them so: Resume).
     this.store.markIncomplete(roots);
-    let lastImages = -1;
-    let lastCountAt = 0;
+    // The header's photo count follows committed batches: the first change at once, then at most every
+    // 500 ms (the latest count is sent when the window ends), and the final count when the run ends.
+    let sentImages: number | null = null;
+    let latestImages: number | null = null;
+    let lastSentAt = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const sendCount = () => {
+      timer = null;
+      if (latestImages === null || latestImages === sentImages) return;
+      sentImages = latestImages;
+      lastSentAt = Date.now();
+      this.emit({ type: 'library-count', images: latestImages });
+    };
     try {
       const summary = await runIndexInWorker({
         dataDir: this.options.dataDir,
@@ -451,19 +462,21 @@ export class Backend implements BackendPort {
         signal: ctx.signal,
         onProgress: (p: { stage?: string; done: number; total: number; etaSeconds?: number | null; rate?: number | null; images?: number }) => {
           ctx.progress(p);
-          // The header's photo count follows each committed batch (at most twice a second).
-          const t = Date.now();
-          if (p.images !== undefined && p.images !== lastImages && (lastImages < 0 || t - lastCountAt >= 500 || p.stage === 'Done')) {
-            lastImages = p.images;
-            lastCountAt = t;
-            this.emit({ type: 'library-count', images: p.images });
-          }
+          if (p.images === undefined) return;
+          if (sentImages === null) sentImages = p.images; // the count before this run: nothing to say yet
+          latestImages = p.images;
+          if (latestImages === sentImages || timer) return;
+          const wait = 500 - (Date.now() - lastSentAt);
+          if (wait <= 0) sendCount();
+          else timer = setTimeout(sendCount, wait);
         },
       });
       this.store.clearIncomplete(...roots);
       if (summary.removed > 0) await this.pruneThumbnails().catch(() => 0);
       return summary;
     } finally {
+      if (timer) clearTimeout(timer);
+      sendCount();
       // Committed batches are visible even when the run was cancelled or failed.
       this.dropIndex();
       this.emit({ type: 'library-changed' });
