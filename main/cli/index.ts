@@ -231,7 +231,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           table([
             ['', 'NAME', 'ID', 'R@1/5/10', 'FROM'],
             ...list.map((m) => [m.active ? '*' : ' ', m.name, m.id, modelRecall(m), m.builtin ? 'built-in' : (m.parent ?? m.source ?? '—')]),
-          ]) + '\n(* = active; R@1/5/10 = text→photo recall in percent, held-out photos)',
+          ]) + '\n(* = active; R@1/5/10 = text→photo recall in percent on photos the model was not trained on)',
         );
       }),
     );
