@@ -205,9 +205,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     expect(copied.startsWith(path.join(tmp, 'photos'))).toBe(true);
 
-    // Browser mode cannot open files: the answer is one readable line, not a crash.
-    await selected.getByRole('button', { name: 'Open file' }).click();
-    expect(await page.getByRole('alert').textContent()).toMatch(/^Only in the desktop app: /);
+    // Browser mode opens the photo itself in a new tab (no desktop-only errors).
+    expect(await selected.getByRole('link', { name: 'Open file' }).getAttribute('href')).toMatch(/^\/api\/photo\/\d+\?size=full$/);
 
     await selected.getByRole('button', { name: 'More like this' }).click();
     const own = copied.split(/[\\/]/).pop()!;
@@ -241,8 +240,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByRole('button', { name: 'Start training' }).click();
     const result = page.getByTestId('train-result');
     await result.waitFor({ timeout: 120_000 });
+    // The result, the header and the Models list name the model as the user named it.
     trainedId = ((await result.getByRole('heading').textContent()) ?? '').replace(/^Result: /, '');
-    expect(trainedId).not.toBe('');
+    expect(trainedId).toBe('e2e-shapes');
     const canvas = page.locator('.chart canvas');
     const box = await canvas.boundingBox();
     expect(box && box.width > 100 && box.height > 100).toBe(true);
@@ -272,7 +272,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const list = page.getByRole('list', { name: 'Models' });
     const trained = list.getByRole('listitem').filter({ hasText: trainedId });
     await trained.waitFor();
-    expect(await trained.textContent()).toMatch(/trained from .* on .*set/);
+    expect(await trained.textContent()).toMatch(/Trained from .* on .*set\./);
     expect(await trained.textContent()).toMatch(/R@5 \d+\.\d%/);
     await trained.getByRole('button', { name: /^Use / }).click();
     await trained.getByText('Active').waitFor({ timeout: 30_000 });
@@ -323,6 +323,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     });
     expect(await summary.textContent()).toMatch(/2 skipped/);
     await page.getByRole('button', { name: `Remove ${path.join(tmp, 'photos')}` }).click();
+    await page.getByRole('alertdialog', { name: 'Remove folder' }).getByRole('button', { name: 'Remove folder' }).click();
     await page.getByText('No folders yet.').waitFor();
     await page.locator('.status').getByText('0 photos').waitFor({ timeout: 30_000 });
     await page.getByRole('tab', { name: 'Search' }).click();
