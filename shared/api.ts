@@ -185,6 +185,8 @@ export interface TrainEpoch {
 
 export interface TrainResult {
   model: string;
+  /** The new model's name (what `models use NAME` takes). */
+  name?: string;
   epochs: number;
   trainSeconds: number;
   before: EvalResult | null;

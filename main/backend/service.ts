@@ -650,7 +650,7 @@ export class Backend implements BackendPort {
         onBaseline: (before: EvalResult) => this.emit({ type: 'train-baseline', jobId, before }),
       });
       this.emit({ type: 'models-changed' });
-      return result;
+      return { ...result, name };
     });
     jobId = job.info.id;
     return job;

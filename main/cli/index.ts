@@ -291,7 +291,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');
-        const name = b.models().find((m) => m.id === r.model)?.name ?? r.model;
+        const name = r.name ?? r.model;
         out(!!o.json, { model: r.model, name, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
           [
             ...problemLines(r.problems),

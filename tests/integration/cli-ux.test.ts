@@ -96,7 +96,7 @@ describe('photo-search CLI upkeep', () => {
   it('says "nothing skipped" when nothing was', async () => {
     const r = await cli(['status', '--skipped']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Skipped: 0\n[\s\S]*  nothing skipped\n$/);
+    expect(r.stdout).toMatch(/Skipped: 0\n[\s\S]* {2}nothing skipped\n$/);
   });
 
   it('trains a named model that `models use NAME` and `eval --model NAME` find; names are unique; no debug line', async () => {

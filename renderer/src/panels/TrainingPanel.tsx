@@ -201,7 +201,7 @@ export function TrainingPanel() {
 
       {result && (
         <div className="card wide" data-testid="train-result">
-          <h2>Result: {trained?.name ?? result.model}</h2>
+          <h2>Result: {result.name ?? trained?.name ?? result.model}</h2>
           <p className="muted">
             {result.epochs} epochs in {result.trainSeconds.toFixed(1)} s. Recall on held-out photos, before and after training.
           </p>
