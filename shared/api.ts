@@ -55,6 +55,8 @@ export interface LibraryStatus {
    * which becomes the active model when all photos are; until then search uses `model`.
    */
   pendingModel: { id: string; embedded: number; total: number } | null;
+  /** Embeddings of the active model rejected when the search index loaded (damaged values); 0 until it loads. */
+  damaged: number;
 }
 
 export interface FolderInfo {

@@ -38,7 +38,7 @@ import { loadModel } from './model/model';
 import { ModelRegistry } from './model/registry';
 import type { EmbeddingModel } from './model/types';
 import { VectorIndex } from './search/vector-index';
-import { Store } from './store';
+import { isSoundEmbedding, Store } from './store';
 import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/trainer';
 import { baseRecipe } from './train/job';
@@ -70,6 +70,7 @@ export class Backend implements BackendPort {
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
   private index: { modelId: string; promise: Promise<VectorIndex> } | null = null;
+  private damaged: { modelId: string; ids: number[] } | null = null;
   readonly thumbnailsDir: string;
   readonly modelsDir: string;
 
@@ -339,6 +340,7 @@ export class Backend implements BackendPort {
       incomplete: this.store.listIncomplete(),
       embedded: model === 'none' ? 0 : this.store.countEmbeddings(model),
       pendingModel: model === 'none' ? null : this.pendingModel(),
+      damaged: this.damagedEmbeddings(),
     };
   }
 
@@ -490,7 +492,9 @@ export class Backend implements BackendPort {
       const promise = (async () => {
         const model = await this.activeModel();
         const idx = new VectorIndex(model.embedDim);
-        await idx.load(this.store.iterateEmbeddings(modelId));
+        const damaged: number[] = [];
+        await idx.load(soundRows(this.store.iterateEmbeddings(modelId), model.embedDim, damaged));
+        this.damaged = { modelId, ids: damaged };
         return idx;
       })();
       promise.catch(() => {
@@ -499,6 +503,15 @@ export class Backend implements BackendPort {
       this.index = { modelId, promise };
     }
     return this.index.promise;
+  }
+
+  /**
+   * Photos whose stored embedding was rejected when the index loaded (garbage values: non-finite, or far
+   * from unit length): they are left out of search until `photo-search repair` or a re-index rewrites them.
+   */
+  damagedEmbeddings(): number {
+    const d = this.damaged;
+    return d && d.modelId === this.activeModelId() ? d.ids.length : 0;
   }
 
   /** Forget the loaded vectors (they changed); frees the old index's worker and int8 snapshot. */
@@ -550,6 +563,7 @@ export class Backend implements BackendPort {
     const modelId = this.activeModelId();
     const vec = this.store.embeddingFor(id, modelId);
     if (!vec) throw new AppError('not_found', `Photo ${id} is not in the library (or not embedded yet).`);
+    if (!isSoundEmbedding(vec)) throw new AppError('not_found', `Photo ${id}'s stored embedding is damaged. Run \`photo-search repair\` to rebuild it.`);
     const index = await this.vectorIndex(modelId);
     return this.hits((await index.search(vec, top + 1)).filter((h) => h.id !== id).slice(0, top));
   }
@@ -712,6 +726,14 @@ async function hasPhotos(root: string): Promise<boolean> {
     return false;
   } finally {
     stop.abort();
+  }
+}
+
+/** The rows of a model's embeddings that can be trusted; the ids of the others go to `damaged`. */
+function* soundRows(rows: Iterable<{ id: number; vector: Float32Array }>, dim: number, damaged: number[]): Generator<{ id: number; vector: Float32Array }> {
+  for (const r of rows) {
+    if (isSoundEmbedding(r.vector, dim)) yield r;
+    else damaged.push(r.id);
   }
 }
 

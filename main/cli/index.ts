@@ -13,6 +13,7 @@ import { startServer } from '../server/index';
 import { appRoot } from '../backend/model/registry';
 import { benchSearch } from '../backend/search/bench-search';
 import { benchIndex } from '../backend/bench/bench-index';
+import { repairLibrary } from '../backend/repair';
 
 interface GlobalOpts {
   data?: string;
@@ -78,6 +79,8 @@ function coverageNotes(st: LibraryStatus): string[] {
   const notes: string[] = [];
   if (st.embedded < st.images)
     notes.push(`Note: ${st.images - st.embedded} of ${st.images} photos are not embedded with model ${st.model} yet and cannot be found; run \`photo-search index\` to embed them.`);
+  if (st.damaged)
+    notes.push(`Note: ${st.damaged} photos have damaged embeddings in the library file and are left out of search; run \`photo-search repair\` to rebuild them.`);
   const p = st.pendingModel;
   if (p)
     notes.push(
@@ -317,6 +320,36 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         const r = await b.evaluate(cliPath(set), o.model);
         out(!!o.json, r, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
       }),
+    );
+
+  program
+    .command('repair')
+    .description('rebuild a damaged library database from the photos and what can still be read (the damaged file is kept aside); close the app first')
+    .option('--json', 'print what was recovered as JSON')
+    .action((o: { json?: boolean }) =>
+      run(async (_b, g) => {
+        const dataDir = resolveDataDir(g.data);
+        const r = repairLibrary(dataDir);
+        const b = await Backend.create({ dataDir, modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null });
+        try {
+          // Re-embed and re-index from the photos themselves: whatever the damaged file lost comes back.
+          const summary = b.store.listRoots().length ? await follow(b, b.startIndex(), 'Indexing') : null;
+          const st = await b.status();
+          out(!!o.json, { ...r, index: summary, images: st.images, embedded: st.embedded, integrity: b.store.integrityCheck() }, () =>
+            [
+              `Moved the damaged file to ${r.damagedFile} (delete it once all is well).`,
+              r.readable
+                ? `Recovered ${r.photos} photos, ${r.roots} folder${r.roots === 1 ? '' : 's'}, ${r.features} cached features and ${r.embeddings} embeddings` +
+                  `${r.embeddingsDropped ? ` (${r.embeddingsDropped} damaged or orphaned embeddings left out)` : ''}; ${r.damagedReads} damaged reads stepped over.`
+                : 'Nothing could be read from the damaged file: add your folders again with `photo-search index FOLDER`.',
+              ...(summary ? [`Re-indexed: ${summary.added} added, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.skipped} skipped.`] : []),
+              `Library: ${st.images} photos, ${st.embedded} embedded with ${st.model}.`,
+            ].join('\n'),
+          );
+        } finally {
+          await b.close();
+        }
+      }, false),
     );
 
   program
