@@ -69,7 +69,7 @@ export class Backend implements BackendPort {
   readonly jobs = new JobManager();
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
-  private index: { modelId: string; promise: Promise<VectorIndex> } | null = null;
+  private index: { modelId: string; promise: Promise<VectorIndex>; seq: number } | null = null;
   private damaged: { modelId: string; ids: number[] } | null = null;
   readonly thumbnailsDir: string;
   readonly modelsDir: string;
@@ -487,8 +487,49 @@ export class Backend implements BackendPort {
 
   // ---- search --------------------------------------------------------------------------------------
 
-  private vectorIndex(modelId: string): Promise<VectorIndex> {
+  /**
+   * The search index of `modelId`, loaded once and then kept current: before each use, the embedding
+   * changes logged since it loaded (by this process, the index worker, or another process such as the CLI
+   * indexing while the app runs) are applied to it, row by row.
+   */
+  private async vectorIndex(modelId: string): Promise<VectorIndex> {
+    for (let attempt = 0; ; attempt++) {
+      const holder = this.loadIndex(modelId);
+      const idx = await holder.promise;
+      // A writer that keeps outrunning fresh loads gets the latest loaded state rather than a loop.
+      if (this.index !== holder || this.applyChanges(holder, idx) || attempt >= 2) return idx;
+      this.dropIndex(); // too far behind (the log was trimmed, or most rows changed): load afresh
+    }
+  }
+
+  /**
+   * Apply the logged embedding changes since the index loaded; false when reloading is cheaper or needed.
+   * Synchronous, so two searches never interleave their updates.
+   */
+  private applyChanges(holder: { modelId: string; seq: number }, idx: VectorIndex): boolean {
+    const changes = this.store.embeddingChangesSince(holder.seq, holder.modelId);
+    if (changes.upTo === holder.seq) return true;
+    if (!changes.complete || changes.photoIds.length > Math.max(10_000, idx.size / 2)) return false;
+    const damaged = new Set(this.damaged?.modelId === holder.modelId ? this.damaged.ids : []);
+    for (const id of changes.photoIds) {
+      const v = this.store.embeddingFor(id, holder.modelId);
+      damaged.delete(id);
+      if (v && isSoundEmbedding(v, idx.dim)) idx.add([id], [v]);
+      else {
+        idx.remove([id]);
+        if (v) damaged.add(id);
+      }
+    }
+    holder.seq = changes.upTo;
+    this.damaged = { modelId: holder.modelId, ids: [...damaged] };
+    if (changes.photoIds.length) this.emit({ type: 'library-changed' });
+    return true;
+  }
+
+  private loadIndex(modelId: string): { modelId: string; promise: Promise<VectorIndex>; seq: number } {
     if (!this.index || this.index.modelId !== modelId) {
+      // Read before loading: changes made while it loads are applied again on top (idempotent).
+      const seq = this.store.lastEmbeddingChange();
       const promise = (async () => {
         const model = await this.activeModel();
         const idx = new VectorIndex(model.embedDim);
@@ -500,9 +541,9 @@ export class Backend implements BackendPort {
       promise.catch(() => {
         if (this.index?.promise === promise) this.index = null;
       });
-      this.index = { modelId, promise };
+      this.index = { modelId, promise, seq };
     }
-    return this.index.promise;
+    return this.index;
   }
 
   /**

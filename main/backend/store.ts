@@ -16,7 +16,7 @@ import path from 'node:path';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 3;
+export const VERSION = 4;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -102,6 +102,30 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
     DROP TABLE embeddings;
     ALTER TABLE embeddings_v3 RENAME TO embeddings;
     CREATE INDEX embeddings_model ON embeddings(model_id, photo_id);
+  `,
+  // 3 → 4: a log of which photos' embeddings changed (issue 12: a running app or server kept searching the
+  // vectors it loaded while the CLI indexed more photos). Triggers fill it, whichever process writes, so a
+  // reader compares the last sequence number with the one it loaded at and updates just those rows.
+  // INSERT OR REPLACE fires the insert trigger; deletes by ON DELETE CASCADE fire the delete trigger.
+  // The log keeps the last 262,144 changes; a reader further behind reloads everything.
+  4: `
+    CREATE TABLE embedding_changes (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      photo_id INTEGER NOT NULL,
+      model_id TEXT NOT NULL
+    );
+    CREATE TRIGGER embeddings_logged_insert AFTER INSERT ON embeddings BEGIN
+      INSERT INTO embedding_changes (photo_id, model_id) VALUES (NEW.photo_id, NEW.model_id);
+    END;
+    CREATE TRIGGER embeddings_logged_update AFTER UPDATE ON embeddings BEGIN
+      INSERT INTO embedding_changes (photo_id, model_id) VALUES (NEW.photo_id, NEW.model_id);
+    END;
+    CREATE TRIGGER embeddings_logged_delete AFTER DELETE ON embeddings BEGIN
+      INSERT INTO embedding_changes (photo_id, model_id) VALUES (OLD.photo_id, OLD.model_id);
+    END;
+    CREATE TRIGGER embedding_changes_trim AFTER INSERT ON embedding_changes WHEN NEW.seq % 4096 = 0 BEGIN
+      DELETE FROM embedding_changes WHERE seq <= NEW.seq - 262144;
+    END;
   `,
 };
 
@@ -445,6 +469,9 @@ export class Store {
         .prepare(`SELECT path FROM skipped WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
         .pluck(),
       countPhotos: db.prepare('SELECT count(*) FROM photos').pluck(),
+      lastEmbeddingChange: db.prepare('SELECT coalesce(max(seq), 0) FROM embedding_changes').pluck(),
+      firstEmbeddingChange: db.prepare('SELECT min(seq) FROM embedding_changes').pluck(),
+      embeddingChangesSince: db.prepare('SELECT DISTINCT photo_id FROM embedding_changes WHERE seq > ? AND seq <= ? AND model_id = ?').pluck(),
       countPhotosUnder: db
         .prepare(`SELECT count(*) FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
         .pluck(),
@@ -751,6 +778,28 @@ export class Store {
       if (rows.length < pageSize) return;
       last = rows[rows.length - 1][0];
     }
+  }
+
+  /** Sequence number of the last embedding change (any model, any process); 0 when none was logged. */
+  lastEmbeddingChange(): number {
+    return this.s.lastEmbeddingChange.get() as number;
+  }
+
+  /**
+   * Photos whose embedding of `modelId` was added, replaced or removed after change `since`, up to the
+   * latest change (`upTo`, read in the same transaction). `complete` is false when the log no longer
+   * reaches back to `since` (trimmed): the caller must reload everything.
+   */
+  embeddingChangesSince(since: number, modelId: string): { upTo: number; photoIds: number[]; complete: boolean } {
+    return this.db
+      .transaction(() => {
+        const upTo = this.lastEmbeddingChange();
+        if (upTo <= since) return { upTo, photoIds: [], complete: true };
+        const first = this.s.firstEmbeddingChange.get() as number | null;
+        const complete = first !== null && first <= since + 1;
+        return { upTo, photoIds: complete ? (this.s.embeddingChangesSince.all(since, upTo, modelId) as number[]) : [], complete };
+      })
+      .deferred();
   }
 
   countEmbeddings(modelId: string): number {
