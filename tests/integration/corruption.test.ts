@@ -18,6 +18,8 @@ import { makePhotos } from '../helpers/fixtures';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
+/** Tests that start the CLI several times: one start can take seconds on a loaded machine. */
+const CLI_TIMEOUT = 240_000;
 const N = 12;
 
 let tmp: string;
@@ -85,7 +87,7 @@ describe('garbage inside stored embeddings', () => {
     const again = await cli(['search', 'a red circle', '--top', String(N), '--json'], data);
     expect(JSON.parse(again.stdout)).toHaveLength(N);
     expect(again.stderr).not.toContain('damaged');
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('a damaged page in the library file', () => {
@@ -129,7 +131,7 @@ describe('a damaged page in the library file', () => {
     const hits = await cli(['search', 'a red circle', '--top', String(N), '--json'], data);
     expect(hits.code, hits.stderr).toBe(0);
     expect(JSON.parse(hits.stdout)).toHaveLength(N);
-  });
+  }, CLI_TIMEOUT);
 
   it('a file that is not a database at all: the open error points to repair, which starts over from the folders it can still name', async () => {
     const data = await library('header');
@@ -151,5 +153,5 @@ describe('a damaged page in the library file', () => {
     expect(fix.stdout).toContain('Nothing could be read from the damaged file: add your folders again with `photo-search index FOLDER`.');
     const re = await cli(['index', photos, '--json'], data);
     expect(JSON.parse(re.stdout)).toMatchObject({ images: N });
-  });
+  }, CLI_TIMEOUT);
 });

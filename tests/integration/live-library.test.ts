@@ -17,6 +17,8 @@ import { makePhotos } from '../helpers/fixtures';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
+/** Tests that start the CLI several times: one start can take seconds on a loaded machine. */
+const CLI_TIMEOUT = 240_000;
 
 let tmp: string;
 let modelDir: string;
@@ -90,7 +92,7 @@ describe('a running backend and another process writing the library', () => {
     } finally {
       await b.close();
     }
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('the embedding change log', () => {

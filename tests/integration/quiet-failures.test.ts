@@ -19,6 +19,8 @@ import { makePhotos } from '../helpers/fixtures';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
+/** Tests that start the CLI several times: one start can take seconds on a loaded machine. */
+const CLI_TIMEOUT = 240_000;
 
 let tmp: string;
 let modelDir: string;
@@ -70,7 +72,7 @@ describe('train and eval report what they dropped (item 10)', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/Dropped from the set:\n {2}1 missing image \(e\.g\. gone\.jpg\)/);
     expect(text.stdout).toMatch(/1 unreadable image \(e\.g\. notes\.jpg: /);
-  });
+  }, CLI_TIMEOUT);
 
   it('train --json carries the same problems', async () => {
     const data = path.join(tmp, 'data-train');
@@ -82,7 +84,7 @@ describe('train and eval report what they dropped (item 10)', () => {
       ['missing image', 1],
       ['unreadable image', 1],
     ]);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('captions file that is not a file (item 11)', () => {
@@ -103,7 +105,7 @@ describe('captions file that is not a file (item 11)', () => {
     expect(dev.code).toBe(1);
     expect(dev.stderr.trim().split('\n')).toHaveLength(1);
     expect(dev.stderr).toMatch(/captions\.txt is not a regular file \(a device, FIFO or socket\), not a captions file/);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('file names that are not valid UTF-8 (item 11)', () => {
@@ -122,7 +124,7 @@ describe('file names that are not valid UTF-8 (item 11)', () => {
     expect(skipped).toHaveLength(1);
     expect(skipped[0]!.path).toBe(path.join(root, 'caf\uFFFD.jpg'));
     expect(skipped[0]!.reason).toBe('the name is not valid UTF-8, so it cannot be opened by name: rename it');
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('interrupted model saves (item 11)', () => {
@@ -141,7 +143,7 @@ describe('interrupted model saves (item 11)', () => {
     const b = await Backend.create({ dataDir: data, modelDir });
     await b.close();
     expect(readdirSync(models).sort()).toEqual([live]);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('a full disk (item 11)', () => {
@@ -179,7 +181,7 @@ describe('a full disk (item 11)', () => {
     } finally {
       execFileSync('umount', ['-l', mnt]);
     }
-  });
+  }, CLI_TIMEOUT);
 });
 
 function mountWorks(): boolean {
@@ -222,7 +224,7 @@ describe('a library folder that is suddenly empty (item 13)', () => {
     expect(back).toMatchObject({ unchanged: 5, unavailable: [] });
     const st = JSON.parse((await cli(['status', '--json'], data)).stdout) as { images: number; skipped: number };
     expect(st).toMatchObject({ images: 5, skipped: 0 });
-  });
+  }, CLI_TIMEOUT);
 
   it('a folder emptied of photos but not empty (a sub-folder left) is an ordinary deletion', async () => {
     const root = path.join(tmp, 'emptied');
@@ -234,5 +236,5 @@ describe('a library folder that is suddenly empty (item 13)', () => {
     const json = JSON.parse((await cli(['index', root, '--json'], data)).stdout) as { images: number; removed: number };
     expect(json).toMatchObject({ images: 0, removed: 3 });
     expect(existsSync(root)).toBe(true);
-  });
+  }, CLI_TIMEOUT);
 });
