@@ -136,7 +136,8 @@ describe('interrupted model saves (item 11)', () => {
     const live = tempFolderName('retrained-2', process.pid);
     const legacy = '.tmp-retrained-3'; // written before names carried a pid
     const importDead = '.tmp-import-clip-4194305-0a1b2c3d';
-    for (const n of [dead, live, legacy, importDead]) {
+    const halfRemoved = '.removing-old-model'; // a model deletion killed between its rename and its delete
+    for (const n of [dead, live, legacy, importDead, halfRemoved]) {
       mkdirSync(path.join(models, n, 'onnx'), { recursive: true });
       await fs.writeFile(path.join(models, n, 'onnx', 'image.onnx'), 'half written');
     }

@@ -32,7 +32,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Remove the `.tmp-*` folders under `modelsDir` whose writer is gone; returns the names removed. */
+/** Remove the `.tmp-*` folders under `modelsDir` whose writer is gone, and half-deleted models; returns the names removed. */
 export async function removeStaleTempFolders(modelsDir: string): Promise<string[]> {
   let names: string[];
   try {
@@ -42,8 +42,10 @@ export async function removeStaleTempFolders(modelsDir: string): Promise<string[
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(PREFIX)) continue;
-    const pid = writerPid(name);
+    // `.removing-<id>`: a model deletion renames the folder first; a crash before the delete leaves it.
+    const removing = name.startsWith('.removing-');
+    if (!name.startsWith(PREFIX) && !removing) continue;
+    const pid = removing ? null : writerPid(name);
     if (pid !== null && alive(pid)) continue;
     await fs.rm(path.join(modelsDir, name), { recursive: true, force: true }).catch(() => undefined);
     removed.push(name);
