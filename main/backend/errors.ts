@@ -13,10 +13,14 @@ export class AppError extends Error {
 }
 
 export function toResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
-  return fn().then(
-    (value) => ({ ok: true as const, value }),
-    (e: unknown) => errorResult(e),
-  );
+  // Run inside a promise chain: a method that throws before returning its promise (a busy job, an unknown
+  // model) must still become a Result with its own code, not escape to the transport as 'internal'.
+  return Promise.resolve()
+    .then(fn)
+    .then(
+      (value) => ({ ok: true as const, value }),
+      (e: unknown) => errorResult(e),
+    );
 }
 
 export function errorResult(e: unknown): { ok: false; code: ErrorCode; message: string } {

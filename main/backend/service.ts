@@ -29,6 +29,7 @@ import type {
 } from '../../shared/api';
 import { validateRequest } from '../../shared/schemas';
 import { AppError, toResult } from './errors';
+import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
@@ -641,12 +642,19 @@ export class Backend implements BackendPort {
     return out;
   }
 
+  /**
+   * The file to serve for a photo, confined at serve time for every front (browser mode, the desktop
+   * protocol and actions): the original's real path must lie inside a library folder, so a link swapped
+   * after indexing cannot expose another file; the thumbnail is made only from such an original.
+   */
   async photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null> {
     const row = this.store.photosByIds([id])[0];
     if (!row) return null;
-    if (size === 'full') return row.path;
+    const original = await resolveAllowedFile(row.path, this.store.listRoots());
+    if (!original) return null;
+    if (size === 'full') return original;
     try {
-      return await thumbnailFor(row, this.thumbnailsDir);
+      return await resolveAllowedFile(await thumbnailFor({ path: original, contentHash: row.contentHash }, this.thumbnailsDir), [this.thumbnailsDir]);
     } catch {
       return null;
     }

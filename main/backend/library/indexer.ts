@@ -14,10 +14,11 @@
  * committed batches stay (and a kill -9 loses at most that batch: WAL + one transaction per batch).
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, readFileSync, type Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
 import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
+import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import type { BatchItem, Store } from '../store';
@@ -241,7 +242,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     try {
       // Sync: a photo is one read, and fs.readFile's open/stat/read/close round trips through the
       // thread pool cost ~3× the CPU. Indexing runs in a worker thread, so no UI waits on it.
-      buf = readFileSync(file);
+      buf = readRegularFileSync(file, MAX_PHOTO_BYTES);
       if (buf.length === 0) throw new Error('empty file');
       const hash = sha256(buf);
       const info = await readImageInfo(buf, { limitInputPixels: maxPixels });

@@ -1,11 +1,14 @@
 /**
  * Walk folders for photos, as a stream: files are yielded as directories are read, so 100k photos never
- * sit in one array. Hidden names (dot-files, dot-folders) are skipped; symlinks are followed, with the
- * real path of every directory remembered so a link loop is walked once. Problems never abort the walk:
- * they come out as events the indexer records.
+ * sit in one array. Hidden names (dot-files, dot-folders) are skipped; symlinks are followed while they stay
+ * inside the root's real path (the same confinement photos are served under, backend/fs/confine.ts), with
+ * the real path of every directory remembered so a link loop is walked once. A link leading out of the
+ * root is reported as skipped, not followed. Problems never abort the walk: they come out as events the
+ * indexer records.
  */
 import { promises as fs, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
+import { isPathInside } from '../fs/confine';
 
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tiff', '.tif', '.avif']);
 
@@ -83,6 +86,14 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
     yield { kind: 'root-done', root, complete: false };
     return;
   }
+  let realRoot: string;
+  try {
+    realRoot = await fs.realpath(root);
+  } catch (e) {
+    yield { kind: 'dir-error', path: root, root, reason: `cannot open the folder: ${fsReason(e)}` };
+    yield { kind: 'root-done', root, complete: false };
+    return;
+  }
   // Explicit stack: depth of recursion never depends on the folder tree.
   const stack: string[] = [root];
   while (stack.length > 0) {
@@ -113,7 +124,7 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
         if (signal?.aborted) return; // the handle closes when the loop exits
         if (entry.name.startsWith('.')) continue;
         const full = path.join(dir, entry.name);
-        const ev = await classify(entry, full, root);
+        const ev = await classify(entry, full, root, realRoot);
         if (ev === 'dir') subdirs.push(full);
         else if (ev) yield ev;
       }
@@ -127,7 +138,12 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
   yield { kind: 'root-done', root, complete };
 }
 
-async function classify(entry: Dirent, full: string, root: string): Promise<WalkEvent | 'dir' | null> {
+/** Why a link is not followed: it leads out of the library folder (served files must stay inside it). */
+function outsideReason(target: string, root: string): string {
+  return `links to ${target}, outside the library folder ${root}: not indexed (add that folder itself to index it)`;
+}
+
+async function classify(entry: Dirent, full: string, root: string, realRoot: string): Promise<WalkEvent | 'dir' | null> {
   if (entry.isDirectory()) return 'dir';
   const photo = isPhotoName(entry.name);
   if (entry.isFile()) {
@@ -146,8 +162,15 @@ async function classify(entry: Dirent, full: string, root: string): Promise<Walk
       if (!photo) return null;
       return { kind: 'skip', path: full, root, reason: hasReplacementChar(entry.name) ? fsReason(e, full) : `broken link: ${fsReason(e)}` };
     }
+    if (!st.isDirectory() && !photo) return null;
+    let target: string;
+    try {
+      target = await fs.realpath(full);
+    } catch (e) {
+      return { kind: 'skip', path: full, root, reason: `broken link: ${fsReason(e)}` };
+    }
+    if (!isPathInside(target, realRoot)) return { kind: 'skip', path: full, root, reason: outsideReason(target, root) };
     if (st.isDirectory()) return 'dir';
-    if (!photo) return null;
     if (st.isFile()) return { kind: 'file', path: full, root, stat: st };
     return { kind: 'skip', path: full, root, reason: 'not a regular file (device, FIFO or socket)' };
   }

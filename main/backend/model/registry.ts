@@ -5,6 +5,7 @@
  * setting in the store.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { MAX_TEXT_BYTES, readRegularFileSync } from '../fs/safe-read';
 import path from 'node:path';
 import type { ModelInfo } from '../../../shared/api';
 import { AppError } from '../errors';
@@ -43,7 +44,8 @@ function readManifestLoose(dir: string): ModelManifest | null {
   const file = path.join(dir, 'model.json');
   if (!existsSync(file)) return null;
   try {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as ModelManifest;
+    // A FIFO or device named model.json in the models folder must not hang the listing.
+    const m = JSON.parse(readRegularFileSync(file, MAX_TEXT_BYTES).toString('utf8')) as ModelManifest;
     return m && m.format === 'photo-search-model' && typeof m.id === 'string' ? m : null;
   } catch {
     return null;
