@@ -109,6 +109,18 @@ async function follow<T>(backend: Backend, job: { info: JobInfo; done: Promise<T
   }
 }
 
+/** Open a URL with the system's browser; a failure is reported, the server keeps running. */
+async function openInBrowser(url: string): Promise<void> {
+  try {
+    // ESM-only package: loaded when asked for.
+    const { default: open } = await import('open');
+    const child = await open(url);
+    child.once('error', (e) => process.stderr.write(`photo-search: could not open a browser (${e.message}); open the link above yourself.\n`));
+  } catch (e) {
+    process.stderr.write(`photo-search: could not open a browser (${(e as Error).message}); open the link above yourself.\n`);
+  }
+}
+
 export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<void>, needsBackend?: boolean) => Promise<void>): Command {
   const program = new Command('photo-search')
     .description('Find photos by what they show, offline.')
@@ -354,11 +366,16 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
 
   program
     .command('serve')
-    .description('browser mode: the app in your browser, on 127.0.0.1 only')
+    .description('browser mode: the app in your browser, on 127.0.0.1 only; open the printed link (it carries the access token)')
     .option('--port <port>', 'port (0 = any free one)', (v) => Number(v), 5178)
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--allow-remote', 'allow listening on a non-loopback address (anyone on the network can reach your photos)')
-    .action((o: { port: number; host: string; allowRemote?: boolean }) =>
+    .option('--host <host>', 'address to listen on (any 127.x.x.x address; others need --allow-remote)', '127.0.0.1')
+    .option(
+      '--allow-remote',
+      'allow listening on a non-loopback address: anyone on the network who has the printed link (its access token) can use your library; ' +
+        'requests must still name the bound address (Host and Origin checks stay on)',
+    )
+    .option('--open', 'open the link in your web browser')
+    .action((o: { port: number; host: string; allowRemote?: boolean; open?: boolean }) =>
       run(async (b) => {
         // A model switch a crash interrupted finishes in the background; search uses the old model meanwhile.
         await b.resumeModelSwitch().catch(() => null);
@@ -370,7 +387,9 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           allowRemote: !!o.allowRemote,
           staticDir: path.join(appRoot(), 'dist', 'renderer'),
         });
-        process.stdout.write(`Photo Search is running at ${server.url}\n`);
+        process.stdout.write(`Photo Search is running at ${server.loginUrl}\n`);
+        process.stdout.write('The link carries an access token: anyone with it can use your library. A new one is made at each start.\n');
+        if (o.open) await openInBrowser(server.loginUrl);
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGINT', stop);
