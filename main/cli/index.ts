@@ -9,6 +9,7 @@ import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
 import { Backend, expandHome } from '../backend/service';
 import { Progress } from './progress';
+import { shown, shownJson, shownLines } from './terminal';
 import { startServer } from '../server/index';
 import { appRoot } from '../backend/model/registry';
 import { benchSearch } from '../backend/search/bench-search';
@@ -51,8 +52,12 @@ function modelRecall(m: ModelInfo): string {
   return val?.textToImage ? `${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '—';
 }
 
+/**
+ * Print a result. User-controlled values are escaped where the lines are built (`shown`); the whole text is
+ * passed through `shownLines` as well, so a value that was missed still cannot reach the terminal raw.
+ */
 function out(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(json ? `${shownJson(JSON.stringify(value, null, 2))}\n` : `${shownLines(text())}\n`);
 }
 
 const pct = (x: number) => `${x.toFixed(1)}`;
@@ -70,7 +75,7 @@ function problemLines(problems: readonly DataProblem[]): string[] {
   if (!problems.length) return [];
   return [
     'Dropped from the set:',
-    ...problems.map((p) => `  ${p.count} ${p.kind}${p.count === 1 ? '' : 's'}${p.examples.length ? ` (e.g. ${p.examples[0]})` : ''}`),
+    ...problems.map((p) => `  ${p.count} ${shown(p.kind)}${p.count === 1 ? '' : 's'}${p.examples.length ? ` (e.g. ${shown(p.examples[0])})` : ''}`),
   ];
 }
 
@@ -115,9 +120,9 @@ async function openInBrowser(url: string): Promise<void> {
     // ESM-only package: loaded when asked for.
     const { default: open } = await import('open');
     const child = await open(url);
-    child.once('error', (e) => process.stderr.write(`photo-search: could not open a browser (${e.message}); open the link above yourself.\n`));
+    child.once('error', (e) => process.stderr.write(`photo-search: could not open a browser (${shown(e.message)}); open the link above yourself.\n`));
   } catch (e) {
-    process.stderr.write(`photo-search: could not open a browser (${(e as Error).message}); open the link above yourself.\n`);
+    process.stderr.write(`photo-search: could not open a browser (${shown((e as Error).message)}); open the link above yourself.\n`);
   }
 }
 
@@ -139,7 +144,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         let job;
         if (folders.length) {
           const added = await b.addFolders(folders.map(cliPath));
-          for (const n of added.notices) process.stderr.write(`${n}\n`);
+          for (const n of added.notices) process.stderr.write(`${shown(n)}\n`);
           job = added;
         } else {
           job = b.startIndex();
@@ -153,7 +158,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           summary.unavailable
             .map(
               (u) =>
-                `\nFolder ${u.path} is unavailable (${u.reason}): its ${u.photos} photos stay in the library until it is back. ` +
+                `\nFolder ${shown(u.path)} is unavailable (${shown(u.reason)}): its ${u.photos} photos stay in the library until it is back. ` +
                 'If they are gone for good, remove the folder from the library in the app.',
             )
             .join(''),
@@ -170,7 +175,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         const list = b.folders();
         out(!!o.json, list, () =>
           list.length
-            ? table([['PHOTOS', 'FOLDER'], ...list.map((f) => [f.photos.toLocaleString('en-US'), `${f.path}${f.incomplete ? '  (incomplete: run `photo-search index` to finish)' : ''}`])])
+            ? table([['PHOTOS', 'FOLDER'], ...list.map((f) => [f.photos.toLocaleString('en-US'), `${shown(f.path)}${f.incomplete ? '  (incomplete: run `photo-search index` to finish)' : ''}`])])
             : 'No folders in the library. Add one with `photo-search index FOLDER`.',
         );
       }),
@@ -185,7 +190,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const abs = cliPath(folder);
         const r = await b.removeFolder(abs);
-        out(!!o.json, r, () => `Removed ${abs} from the library (${r.removed} photos). Files on disk are not touched.`);
+        out(!!o.json, r, () => `Removed ${shown(abs)} from the library (${r.removed} photos). Files on disk are not touched.`);
       }),
     );
 
@@ -201,11 +206,11 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         const text = words.join(' ').trim();
         if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
         const hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await b.search(text, o.top);
-        for (const line of coverageNotes(await b.status())) process.stderr.write(`${line}\n`);
+        for (const line of coverageNotes(await b.status())) process.stderr.write(`${shown(line)}\n`);
         out(
           !!o.json,
           hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
-          () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${h.path}`).join('\n') : 'No photos found.'),
+          () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${shown(h.path)}`).join('\n') : 'No photos found.'),
         );
       }),
     );
@@ -225,11 +230,11 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
             ...(st.pendingModel
-              ? [`Switching to model ${st.pendingModel.id}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${st.pendingModel.id}\` to finish.`]
+              ? [`Switching to model ${shown(st.pendingModel.id)}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${shown(st.pendingModel.id)}\` to finish.`]
               : []),
-            `Model: ${st.modelName}${st.modelName !== st.model ? ` (${st.model})` : ''}`,
-            `Folders: ${st.roots.length ? st.roots.join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
-            ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${s.path}: ${s.reason}`) : ['  nothing skipped']) : []),
+            `Model: ${shown(st.modelName)}${st.modelName !== st.model ? ` (${shown(st.model)})` : ''}`,
+            `Folders: ${st.roots.length ? st.roots.map(shown).join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
+            ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${shown(s.path)}: ${shown(s.reason)}`) : ['  nothing skipped']) : []),
           ].join('\n'),
         );
       }),
@@ -245,11 +250,14 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         out(!!o.json, list, () =>
           table([
             ['', 'NAME', 'ID', 'R@1/5/10', 'FROM'],
-            ...list.map((m) => [m.active ? '*' : ' ', m.name, m.id, modelRecall(m), m.builtin ? 'built-in' : (m.parent ?? m.source ?? '—')]),
+            ...list.map((m) => [m.active ? '*' : ' ', shown(m.name), shown(m.id), modelRecall(m), m.builtin ? 'built-in' : shown(m.parent ?? m.source ?? '—')]),
           ]) + '\n(* = active; R@1/5/10 = text→photo recall in percent on photos the model was not trained on)',
         );
       }),
     );
+  // `models use X --json` hands --json to `models` (commander parses a parent's options anywhere on the
+  // line, and positional options would stop `--data` working after a command): either place counts.
+  const modelsJson = (o: { json?: boolean }): boolean => !!(o.json || models.opts<{ json?: boolean }>().json);
   models
     .command('add')
     .description('import a model: a Hugging Face / transformers.js folder, an immich folder, an encoder pair folder, or hf:OWNER/NAME')
@@ -259,20 +267,20 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const job = b.startImport(/^hf:/.test(source) ? source : cliPath(source));
         const info = await follow(b, job, 'Importing');
-        out(!!o.json, info, () => `Imported model "${info.name}" (${info.id}). Activate it with \`photo-search models use ${info.id}\`.`);
+        out(modelsJson(o), info, () => `Imported model "${shown(info.name)}" (${shown(info.id)}). Activate it with \`photo-search models use ${shown(info.id)}\`.`);
       }),
     );
   models
     .command('use')
     .description('activate a model (re-embeds the library from cached features)')
     .argument('<model>', 'name or id')
-    .option('--json')
+    .option('--json', 'print {model, name, images, embedded} as JSON')
     .action((id: string, o: { json?: boolean }) =>
       run(async (b) => {
         const job = await b.activateModel(id);
         if (job) await follow(b, job, 'Re-embedding');
         const st = await b.status();
-        out(!!o.json, { model: st.model, name: st.modelName, images: st.images, embedded: st.embedded }, () => `Active model: ${st.modelName} (${st.model}; ${st.embedded} photos embedded).`);
+        out(modelsJson(o), { model: st.model, name: st.modelName, images: st.images, embedded: st.embedded }, () => `Active model: ${shown(st.modelName)} (${shown(st.model)}; ${st.embedded} photos embedded).`);
       }),
     );
   models
@@ -283,7 +291,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .action((id: string, o: { json?: boolean }) =>
       run(async (b) => {
         const r = await b.removeModel(id);
-        out(!!o.json, r, () => `Removed model ${r.removed}.`);
+        out(modelsJson(o), r, () => `Removed model ${shown(String(r.removed))}.`);
       }),
     );
 
@@ -310,12 +318,12 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
         out(!!o.json, { model: r.model, name, epochs: r.epochs, bestEpoch: r.bestEpoch, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
           [
             ...problemLines(r.problems),
-            `New model "${name}" (${r.model}; ${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
+            `New model "${shown(name)}" (${shown(r.model)}; ${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
             ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
             'After:',
             recallTable(r.val),
-            `Activate it with \`photo-search models use ${shellName(name)}\`.`,
+            `Activate it with \`photo-search models use ${shown(shellName(name))}\`.`,
           ].join('\n'),
         );
       }),
@@ -387,7 +395,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           allowRemote: !!o.allowRemote,
           staticDir: path.join(appRoot(), 'dist', 'renderer'),
         });
-        process.stdout.write(`Photo Search is running at ${server.loginUrl}\n`);
+        process.stdout.write(`Photo Search is running at ${shown(server.loginUrl)}\n`);
         process.stdout.write('The link carries an access token: anyone with it can use your library. A new one is made at each start.\n');
         if (o.open) await openInBrowser(server.loginUrl);
         await new Promise<void>((resolve) => {
@@ -421,7 +429,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .action((folder: string, o: { json?: boolean }) =>
       run(async (b) => {
         const model = await b.activeModel();
-        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${m}\n`) });
+        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${shown(m)}\n`) });
         const { coreMs, ...rest } = r;
         const lines = (o: object) => Object.entries(o).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`);
         out(!!o.json, r, () => [...lines(rest), 'CPU ms per photo:', ...lines(coreMs).map((l) => `  ${l}`)].join('\n'));
@@ -446,7 +454,8 @@ export async function main(argv: string[]): Promise<number> {
       await fn(backend as unknown as Backend, g);
     } catch (e) {
       const r = errorResult(backend ? (backend as Backend).store.explain(e) : e);
-      process.stderr.write(`photo-search: ${r.message}\n`);
+      // Messages name files and quote caption lines: escaped like every other line.
+      process.stderr.write(`photo-search: ${shown(r.message)}\n`);
       if (process.env.PHOTO_SEARCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
       code = r.code === 'cancelled' ? 130 : 1;
     } finally {

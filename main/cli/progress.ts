@@ -1,6 +1,7 @@
 /** A progress bar on stderr for a job (cli-progress); plain lines when stderr is not a terminal. */
 import cliProgress from 'cli-progress';
 import type { JobInfo } from '../../shared/api';
+import { shown } from './terminal';
 
 function eta(s: number | null): string {
   if (s === null || !Number.isFinite(s)) return '';
@@ -26,7 +27,9 @@ export class Progress {
 
   constructor(private readonly label: string) {}
 
-  update(job: JobInfo): void {
+  update(info: JobInfo): void {
+    // Stages can name a file or folder the user chose ("Importing <source>").
+    const job = { ...info, stage: shown(info.stage) };
     if (this.tty) {
       // While counting (total 0) there is no bar yet: the stage says how many were found so far.
       if (!this.bar && job.total === 0) {
@@ -59,7 +62,7 @@ export class Progress {
   }
 
   note(text: string): void {
-    process.stderr.write(`\n${text}\n`);
+    process.stderr.write(`\n${shown(text)}\n`);
   }
 
   stop(): void {
