@@ -645,11 +645,16 @@ export class Backend implements BackendPort {
   /**
    * The file to serve for a photo, confined at serve time for every front (browser mode, the desktop
    * protocol and actions): the original's real path must lie inside a library folder, so a link swapped
-   * after indexing cannot expose another file; the thumbnail is made only from such an original.
+   * after indexing cannot expose another file. A thumbnail already cached is ours (it outlives an unplugged
+   * original); a missing one is made only from a confined original.
    */
   async photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null> {
     const row = this.store.photosByIds([id])[0];
     if (!row) return null;
+    if (size === 'thumb') {
+      const cached = await resolveAllowedFile(thumbnailPath(this.thumbnailsDir, row.contentHash), [this.thumbnailsDir]);
+      if (cached) return cached;
+    }
     const original = await resolveAllowedFile(row.path, this.store.listRoots());
     if (!original) return null;
     if (size === 'full') return original;
