@@ -28,7 +28,6 @@ export class UnsafeFileError extends Error {
 }
 
 function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
@@ -42,6 +41,7 @@ function formatBytes(n: number): string {
 
 /** Throws UnsafeFileError unless `st` is a regular file of at most `maxBytes`. */
 export function checkRegularFile(file: string, st: Stats, maxBytes: number): void {
+  if (st.isDirectory()) throw new UnsafeFileError(file, 'is a folder, not a file', 'not_a_file');
   if (!st.isFile()) {
     const kind = kindOf(st);
     throw new UnsafeFileError(file, kind === 'not a regular file' ? kind : `${kind}, not a regular file`, 'not_a_file');
