@@ -396,7 +396,11 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           staticDir: path.join(appRoot(), 'dist', 'renderer'),
         });
         process.stdout.write(`Photo Search is running at ${shown(server.loginUrl)}\n`);
-        process.stdout.write('The link carries an access token: anyone with it can use your library. A new one is made at each start.\n');
+        process.stdout.write(
+          process.env.PHOTO_SEARCH_TOKEN
+            ? 'The link carries the access token from $PHOTO_SEARCH_TOKEN: anyone with it can use your library.\n'
+            : 'The link carries an access token: anyone with it can use your library. A new one is made at each start.\n',
+        );
         if (o.open) await openInBrowser(server.loginUrl);
         await new Promise<void>((resolve) => {
           const stop = () => resolve();

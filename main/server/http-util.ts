@@ -95,6 +95,22 @@ export function newAccessToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
+export const ENV_TOKEN = 'PHOTO_SEARCH_TOKEN';
+
+/**
+ * The token to use: $PHOTO_SEARCH_TOKEN when set (so a restarted server keeps the browser's session, as
+ * JUPYTER_TOKEN does; an environment variable, not a flag, because other accounts can read command lines),
+ * else a new random one. A weak or odd value is refused with what to do.
+ */
+export function chooseAccessToken(env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[ENV_TOKEN];
+  if (given === undefined || given === '') return newAccessToken();
+  if (!/^[A-Za-z0-9_-]{24,}$/.test(given)) {
+    throw new Error(`${ENV_TOKEN} must be at least 24 letters, digits, '-' or '_'. Unset it for a random token at each start.`);
+  }
+  return given;
+}
+
 /** Token comparison in constant time (no early exit that a timing probe could measure). */
 export function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { ApiEvent, BackendPort, ErrorCode, Result } from '../../shared/api';
 import { isApiMethod, validateRequest } from '../../shared/schemas';
-import { allowedHostHeaders, contentTypeFor, cookieValue, isLoopbackHost, newAccessToken, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
+import { allowedHostHeaders, chooseAccessToken, contentTypeFor, cookieValue, isLoopbackHost, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
 
 export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
 
@@ -26,7 +26,7 @@ export interface ServerOptions {
   host?: string;
   /** Bind to a non-loopback address (LAN access). Off by default: the API reads and indexes local files. */
   allowRemote?: boolean;
-  /** The access token every /api request must carry (default: a new random one). */
+  /** The access token every /api request must carry (default: $PHOTO_SEARCH_TOKEN, else a new random one). */
   token?: string;
   /** The built renderer (dist/renderer). */
   staticDir: string;
@@ -81,7 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const staticDir = path.resolve(options.staticDir);
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const token = options.token ?? newAccessToken();
+  const token = options.token ?? chooseAccessToken();
   const streams = new Set<http.ServerResponse>();
   let boundPort = 0;
   let allowedHosts: Set<string> = new Set();

@@ -26,14 +26,19 @@ const MODEL_NAME = 'shapes-retrained-on-the-captioned-set-with-a-long-descriptiv
 interface Served {
   child: ChildProcess;
   url: string;
+  /** `url` with the access token: what a new browser context opens first. */
+  loginUrl: string;
   port: number;
 }
+
+// One token for every start: the "disconnected" test restarts the server and the page must get back in.
+const TOKEN = 'e2e-ux-token-0123456789abcdef';
 
 /** Start `photo-search serve` and resolve once it prints its URL. */
 function serve(dataDir: string, modelDir: string, home: string, port = 0): Promise<Served> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'photo-search.js'), 'serve', '--port', String(port), '--data', dataDir, '--model-dir', modelDir], {
     cwd: ROOT,
-    env: { ...process.env, HOME: home, PHOTO_SEARCH_MODEL_DIR: modelDir },
+    env: { ...process.env, HOME: home, PHOTO_SEARCH_MODEL_DIR: modelDir, PHOTO_SEARCH_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -41,10 +46,10 @@ function serve(dataDir: string, modelDir: string, home: string, port = 0): Promi
     const timer = setTimeout(() => reject(new Error(`photo-search serve did not start within 60 s:\n${out}`)), 60_000);
     const onData = (b: Buffer) => {
       out += b.toString('utf8');
-      const m = /running at (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out);
+      const m = /running at ((http:\/\/127\.0\.0\.1:(\d+)\/)\?token=[A-Za-z0-9_-]+)\n/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1], port: Number(m[2]) });
+        resolve({ child, url: m[2], loginUrl: m[1], port: Number(m[3]) });
       }
     };
     child.stdout!.on('data', onData);
@@ -121,7 +126,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = await context.newPage();
     watch(page);
-    await page.goto(server.url);
+    await page.goto(server.loginUrl);
   });
 
   afterAll(async () => {
@@ -435,7 +440,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
       const ctx = await browser.newContext({ ...opts, colorScheme: 'light' });
       const p = await ctx.newPage();
       watch(p);
-      await p.goto(server.url);
+      await p.goto(server.loginUrl);
       const name = p.getByTestId('active-model');
       await name.getByText(MODEL_NAME).waitFor();
       expect(await name.getAttribute('title')).toContain(MODEL_NAME);
@@ -503,7 +508,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
         const ctx = await browser.newContext({ viewport: { width, height: 800 }, colorScheme: scheme });
         const p = await ctx.newPage();
         watch(p);
-        await p.goto(`${server.url}?q=red+circle`);
+        await p.goto(`${server.loginUrl}&q=red+circle`);
         await p.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
         await p.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('ul[aria-label="Results"] img')].slice(0, 8).every((i) => i.complete && i.naturalWidth > 0));
         for (const tab of ['Search', 'Library', 'Training', 'Models'] as const) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, ApiMethod, BackendPort, Result } from '../../shared/api';
 import { CSP, isLoopbackHost, resolveStaticPath, startServer, type RunningServer } from '../../main/server/index';
-import { allowedHostHeaders, cookieValue } from '../../main/server/http-util';
+import { allowedHostHeaders, chooseAccessToken, cookieValue } from '../../main/server/http-util';
 
 /** The transport edge: a BackendPort that records what reached it. */
 class RecordingBackend implements BackendPort {
@@ -215,6 +215,12 @@ describe('access token', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('takes the token from PHOTO_SEARCH_TOKEN when set, and refuses a weak one', () => {
+    expect(chooseAccessToken({ PHOTO_SEARCH_TOKEN: 'a'.repeat(24) })).toBe('a'.repeat(24));
+    expect(chooseAccessToken({})).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(() => chooseAccessToken({ PHOTO_SEARCH_TOKEN: 'secret' })).toThrow(/PHOTO_SEARCH_TOKEN must be at least 24 letters/);
   });
 
   it('reads cookies by exact name', () => {
