@@ -80,7 +80,7 @@ describe('error codes reach the clients', () => {
   it('keeps busy when a job of the same kind is running', async () => {
     const photos = path.join(tmp, 'busy-photos');
     await makePhotos(photos, 6, 2);
-    const first = backend.addFolders([photos]);
+    const first = await backend.addFolders([photos]);
     try {
       const [h, i] = await viaBoth('rescan');
       expect(h).toMatchObject({ ok: false, code: 'busy', message: expect.stringMatching(/already running/) });
@@ -101,7 +101,7 @@ describe.runIf(POSIX)('links out of a library folder', () => {
     writeFileSync(path.join(tmp, 'secret.txt'), 'TOP-SECRET first line\n');
     symlinkSync(away.path, path.join(root, 'away.jpg'));
     symlinkSync(outside, path.join(root, 'away-folder'));
-    const job = backend.addFolders([root]);
+    const job = await backend.addFolders([root]);
     const summary = await job.done;
     expect(summary).toMatchObject({ added: 2, skipped: 2 });
     const reasons = backend.skipped(100, 0).items.filter((s) => s.path.startsWith(root)).map((s) => [path.basename(s.path), s.reason]);
@@ -130,7 +130,7 @@ describe.runIf(POSIX)('FIFOs, devices and oversized files', () => {
   it('refuses them in search --like before reading (no hang)', async () => {
     const root = path.join(tmp, 'like-lib');
     await makePhotos(root, 3, 6);
-    await backend.addFolders([root]).done;
+    await (await backend.addFolders([root])).done;
     const fifo = path.join(tmp, 'fifo.jpg');
     execFileSync('mkfifo', [fifo]);
     const zero = path.join(tmp, 'zero.jpg');
@@ -167,7 +167,7 @@ describe.runIf(POSIX)('FIFOs, devices and oversized files', () => {
     const big = path.join(root, 'big.jpg');
     writeFileSync(big, '');
     truncateSync(big, MAX_PHOTO_BYTES + 20 * 1024 * 1024); // sparse: no disk space, no memory unless read
-    const summary = await backend.addFolders([root]).done;
+    const summary = await (await backend.addFolders([root])).done;
     expect(summary).toMatchObject({ added: 2, skipped: 1 });
     expect(backend.skipped(100, 0).items.find((s) => s.path === big)?.reason).toBe('too large (320 MB; the limit is 300 MB)');
     await backend.removeFolder(root);
