@@ -27,6 +27,8 @@ export function errorResult(e: unknown): { ok: false; code: ErrorCode; message: 
   if (e instanceof AppError) return { ok: false, code: e.code, message: e.message };
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof Error && e.name === 'AbortError') return { ok: false, code: 'cancelled', message: 'Cancelled.' };
+  // A cancel that says what was kept (IndexCancelledError) keeps its words; the CLI exits 130 for it.
+  if (e instanceof Error && (e as { code?: unknown }).code === 'cancelled') return { ok: false, code: 'cancelled', message: message.split('\n')[0] };
   // Unknown errors keep their message (one line) but never a stack trace.
   return { ok: false, code: 'internal', message: message.split('\n')[0] };
 }

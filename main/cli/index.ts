@@ -224,7 +224,17 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const st = await b.status();
         const skipped = o.skipped ? b.skipped(1000, 0).items : undefined;
-        const value = { images: st.images, skipped: st.skipped, model: st.model, roots: st.roots, embedded: st.embedded, pendingModel: st.pendingModel, ...(skipped ? { skippedFiles: skipped } : {}) };
+        const value = {
+          images: st.images,
+          skipped: st.skipped,
+          model: st.model,
+          modelName: st.modelName,
+          roots: st.roots,
+          incomplete: st.incomplete,
+          embedded: st.embedded,
+          pendingModel: st.pendingModel,
+          ...(skipped ? { skippedFiles: skipped } : {}),
+        };
         out(!!o.json, value, () =>
           [
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
@@ -234,6 +244,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
               : []),
             `Model: ${shown(st.modelName)}${st.modelName !== st.model ? ` (${shown(st.model)})` : ''}`,
             `Folders: ${st.roots.length ? st.roots.map(shown).join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
+            ...(st.incomplete.length ? [`Incomplete (indexing stopped before the end): ${st.incomplete.map(shown).join(', ')}; run \`photo-search index\` to finish.`] : []),
             ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${shown(s.path)}: ${shown(s.reason)}`) : ['  nothing skipped']) : []),
           ].join('\n'),
         );

@@ -3,7 +3,7 @@
  * tables, one final progress line, no debug noise, and the README's commands as written. Runs the compiled
  * `bin/photo-search.js` (npm test builds first) with stderr piped (not a terminal), like CI and scripts.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +91,34 @@ describe('photo-search CLI upkeep', () => {
     const none = await cli(['remove', path.join(tmp, 'nowhere')]);
     expect(none.code).toBe(1);
     expect(none.stderr.trim()).toMatch(/^photo-search: .*nowhere is not a library folder\. Library folders: .*photos\/a\.$/);
+  });
+
+  it('a cancelled index (Ctrl-C) leaves its folder marked incomplete until `index` finishes it', async () => {
+    const folder = path.join(tmp, 'interrupted');
+    await makePhotos(folder, 40, 9);
+    // Ctrl-C as soon as the job reports: the run stops after the batch in flight.
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'index', folder], { env, cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+      let sent = false;
+      child.stderr.on('data', () => {
+        if (!sent) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : null)));
+    });
+    expect(code).toBe(130);
+    const st = await cli(['status']);
+    expect(st.stdout).toContain(`Incomplete (indexing stopped before the end): ${folder}; run \`photo-search index\` to finish.`);
+    expect(JSON.parse((await cli(['status', '--json'])).stdout).incomplete).toEqual([folder]);
+    expect((await cli(['folders'])).stdout).toMatch(/interrupted {2}\(incomplete: run `photo-search index` to finish\)/);
+
+    const finish = await cli(['index', '--json']);
+    expect(finish.code, finish.stderr).toBe(0);
+    expect(JSON.parse((await cli(['status', '--json'])).stdout).incomplete).toEqual([]);
+    expect(JSON.parse((await cli(['folders', '--json'])).stdout).find((f: { path: string }) => f.path === folder)).toEqual({ path: folder, photos: 40, incomplete: false });
+    expect((await cli(['remove', folder])).code).toBe(0);
   });
 
   it('says "nothing skipped" when nothing was', async () => {
