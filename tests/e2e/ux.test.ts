@@ -46,6 +46,8 @@ function serve(dataDir: string, modelDir: string, home: string, port = 0): Promi
     const timer = setTimeout(() => reject(new Error(`photo-search serve did not start within 60 s:\n${out}`)), 60_000);
     const onData = (b: Buffer) => {
       out += b.toString('utf8');
+      // The server's own output is kept as an artifact: what it said when a test fails.
+      appendFileSync(path.join(SHOTS, 'server.log'), b);
       const m = /running at ((http:\/\/127\.0\.0\.1:(\d+)\/)\?token=[A-Za-z0-9_-]+)\n/.exec(out);
       if (m) {
         clearTimeout(timer);
