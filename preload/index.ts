@@ -15,6 +15,7 @@ const METHODS = {
   status: true,
   search: true,
   searchLike: true,
+  folders: true,
   addFolder: true,
   removeFolder: true,
   rescan: true,
@@ -26,12 +27,13 @@ const METHODS = {
   models: true,
   activateModel: true,
   importModel: true,
+  removeModel: true,
   openPhoto: true,
   showInFolder: true,
   pickFolder: true,
 } satisfies Record<ApiMethod, true>;
 
-type Bridge = Omit<PhotoSearchApi, 'photoUrl'>;
+type Bridge = Omit<PhotoSearchApi, 'photoUrl' | 'desktop'>;
 
 const bridge: Record<string, unknown> = {};
 for (const method of Object.keys(METHODS) as ApiMethod[]) {

@@ -6,6 +6,12 @@
  * thrown errors lose their fields over IPC (electron/electron#24427).
  */
 
+/** The longest query the search accepts (the search box enforces it too, so this is never a surprise). */
+export const MAX_QUERY_LENGTH = 500;
+/** Epochs a training run may ask for. */
+export const MIN_EPOCHS = 1;
+export const MAX_EPOCHS = 200;
+
 export type ErrorCode =
   | 'invalid_input'
   | 'not_found'
@@ -29,15 +35,48 @@ export interface SearchHit {
   width: number | null;
   height: number | null;
   takenAt: string | null;
+  /** File size in bytes when indexed. */
+  bytes: number | null;
 }
 
 export interface LibraryStatus {
   images: number;
   skipped: number;
   model: string;
+  /** The active model's name (what the user called it). */
+  modelName: string;
   roots: string[];
-  /** Photos embedded with the active model (lags `images` while re-embedding). */
+  /** Library folders whose last indexing was cancelled or failed before the end. */
+  incomplete: string[];
+  /** Photos embedded with the active model (lags `images` while new photos are indexed). */
   embedded: number;
+  /**
+   * A model switch not finished yet (interrupted, or running): the library is being embedded with `id`,
+   * which becomes the active model when all photos are; until then search uses `model`.
+   */
+  pendingModel: { id: string; embedded: number; total: number } | null;
+  /** Embeddings of the active model rejected when the search index loaded (damaged values); 0 until it loads. */
+  damaged: number;
+}
+
+export interface FolderInfo {
+  path: string;
+  photos: number;
+  /** The last indexing of this folder stopped before the end (cancelled or failed). */
+  incomplete: boolean;
+}
+
+export interface AddFolderResult {
+  roots: string[];
+  job: JobInfo;
+  /** Something the user should know: no photos found, already in the library, inside another folder. */
+  notice: string | null;
+}
+
+export interface RemoveFolderResult {
+  roots: string[];
+  /** Photos that left the library (photos another library folder still holds stay). */
+  removed: number;
 }
 
 export interface SkippedFile {
@@ -70,6 +109,21 @@ export interface ModelInfo {
   dataset: string | null;
   metrics: Record<string, unknown> | null;
   source: string | null;
+  /** What retraining this model uses unless told otherwise: its recipe's epochs and schedule. */
+  recipe: { epochs: number; schedule: 'plateau' | 'cosine' };
+}
+
+/** Rows or photos of a captioned set that were dropped, by kind ("missing image", "malformed row", "unreadable image"). */
+export interface DataProblem {
+  kind: string;
+  count: number;
+  /** The first few, for the person to look at. */
+  examples: string[];
+}
+
+/** Recall on a whole captioned set, with what had to be dropped from it. */
+export interface SetEvalResult extends EvalResult {
+  problems: DataProblem[];
 }
 
 export interface CaptionSetInfo {
@@ -78,7 +132,7 @@ export interface CaptionSetInfo {
   images: number;
   captions: number;
   /** Problems found while reading (missing images, malformed rows), first few with a count. */
-  problems: { kind: string; count: number; examples: string[] }[];
+  problems: DataProblem[];
 }
 
 export type JobKind = 'index' | 'train' | 'import' | 'reembed';
@@ -94,10 +148,20 @@ export interface JobInfo {
   total: number;
   /** Seconds, when it can be estimated. */
   etaSeconds: number | null;
+  /** Items per second so far, when it can be measured. */
+  rate?: number | null;
   startedAt: string;
   message: string | null;
   /** Kind-specific result when done (IndexSummary, TrainResult, ModelInfo). */
   result: unknown;
+}
+
+/** A library folder that is missing or suddenly empty (an unplugged drive): its photos are kept, not removed. */
+export interface UnavailableFolder {
+  path: string;
+  /** Photos of that folder kept in the library. */
+  photos: number;
+  reason: string;
 }
 
 export interface IndexSummary {
@@ -108,6 +172,7 @@ export interface IndexSummary {
   skipped: number;
   images: number;
   seconds: number;
+  unavailable: UnavailableFolder[];
 }
 
 export interface TrainEpoch {
@@ -122,6 +187,8 @@ export interface TrainEpoch {
 
 export interface TrainResult {
   model: string;
+  /** The new model's name (what `models use NAME` takes). */
+  name?: string;
   epochs: number;
   trainSeconds: number;
   before: EvalResult | null;
@@ -134,6 +201,8 @@ export interface TrainResult {
    * the held-out photos (0 = the starting heads kept, 1 = the trained heads as they are).
    */
   blend: number;
+  /** Rows and photos of the set that were dropped (missing, unreadable, not images, malformed rows). */
+  problems: DataProblem[];
 }
 
 export interface TrainOptions {
@@ -148,15 +217,22 @@ export interface TrainOptions {
 export type ApiEvent =
   | { type: 'job'; job: JobInfo }
   | { type: 'train-epoch'; jobId: string; epoch: TrainEpoch }
+  /** The starting model's held-out recall, measured before the first epoch. */
+  | { type: 'train-baseline'; jobId: string; before: EvalResult }
   | { type: 'library-changed' }
+  /** Photos in the library while indexing commits batches (the header count follows it live). */
+  | { type: 'library-count'; images: number }
+  /** Raised by the transport itself (never the backend): the browser-mode server stopped answering, or is back. */
+  | { type: 'connection'; connected: boolean }
   | { type: 'models-changed' };
 
 export interface PhotoSearchApi {
   status(): Promise<Result<LibraryStatus>>;
   search(req: { query: string; top?: number }): Promise<Result<SearchHit[]>>;
   searchLike(req: { id: number; top?: number }): Promise<Result<SearchHit[]>>;
-  addFolder(req: { path: string }): Promise<Result<{ roots: string[]; job: JobInfo }>>;
-  removeFolder(req: { path: string }): Promise<Result<{ roots: string[] }>>;
+  folders(): Promise<Result<FolderInfo[]>>;
+  addFolder(req: { path: string }): Promise<Result<AddFolderResult>>;
+  removeFolder(req: { path: string }): Promise<Result<RemoveFolderResult>>;
   rescan(): Promise<Result<JobInfo>>;
   skipped(req: { limit?: number; offset?: number }): Promise<Result<{ total: number; items: SkippedFile[] }>>;
   jobs(): Promise<Result<JobInfo[]>>;
@@ -166,18 +242,22 @@ export interface PhotoSearchApi {
   models(): Promise<Result<ModelInfo[]>>;
   activateModel(req: { id: string }): Promise<Result<JobInfo | null>>;
   importModel(req: { source: string }): Promise<Result<JobInfo>>;
+  /** Delete a trained or imported model (never the active one, never the built-in). */
+  removeModel(req: { id: string }): Promise<Result<{ removed: string }>>;
   /** Desktop only; browser mode answers `unsupported`. */
   openPhoto(req: { id: number }): Promise<Result<null>>;
   showInFolder(req: { id: number }): Promise<Result<null>>;
   pickFolder(): Promise<Result<string | null>>;
   /** URL of a photo's thumbnail (or the full photo with size 'full'), served by the transport. */
   photoUrl(id: number, size: 'thumb' | 'full'): string;
+  /** True in the desktop app (native file actions work); false in browser mode. */
+  readonly desktop: boolean;
   /** Subscribe to events; returns the unsubscribe function. */
   onEvent(listener: (e: ApiEvent) => void): () => void;
 }
 
-/** The request/response methods (everything but the transport-local photoUrl / onEvent). */
-export type ApiMethod = Exclude<keyof PhotoSearchApi, 'photoUrl' | 'onEvent'>;
+/** The request/response methods (everything but the transport-local photoUrl / onEvent / desktop). */
+export type ApiMethod = Exclude<keyof PhotoSearchApi, 'photoUrl' | 'onEvent' | 'desktop'>;
 
 /**
  * What a transport (Electron IPC in main, the browser-mode HTTP server) needs from the backend.

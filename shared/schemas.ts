@@ -3,16 +3,18 @@
  * with these before anything reaches the backend.
  */
 import { z } from 'zod';
-import type { ApiMethod } from './api';
+import { MAX_EPOCHS, MAX_QUERY_LENGTH, MIN_EPOCHS, type ApiMethod } from './api';
 
 const path = z.string().min(1, 'a path is required').max(4096, 'path is too long');
 const top = z.number().int().min(1).max(1000).optional();
 const id = z.number().int().nonnegative();
 
+
 export const requestSchemas = {
   status: z.undefined().or(z.object({}).strict()),
-  search: z.object({ query: z.string().trim().min(1, 'type something to search for').max(500), top }).strict(),
+  search: z.object({ query: z.string().trim().min(1, 'type something to search for').max(MAX_QUERY_LENGTH, `a query has at most ${MAX_QUERY_LENGTH} characters`), top }).strict(),
   searchLike: z.object({ id, top }).strict(),
+  folders: z.undefined().or(z.object({}).strict()),
   addFolder: z.object({ path }).strict(),
   removeFolder: z.object({ path }).strict(),
   rescan: z.undefined().or(z.object({}).strict()),
@@ -27,7 +29,7 @@ export const requestSchemas = {
       set: path,
       name: z.string().trim().min(1).max(100).optional(),
       base: z.string().min(1).max(200).optional(),
-      epochs: z.number().int().min(1).max(200).optional(),
+      epochs: z.number().int().min(MIN_EPOCHS).max(MAX_EPOCHS).optional(),
       loss: z.enum(['default', 'tutorial']).optional(),
       seed: z.number().int().optional(),
     })
@@ -35,6 +37,7 @@ export const requestSchemas = {
   models: z.undefined().or(z.object({}).strict()),
   activateModel: z.object({ id: z.string().min(1).max(200) }).strict(),
   importModel: z.object({ source: z.string().min(1).max(4096) }).strict(),
+  removeModel: z.object({ id: z.string().min(1).max(200) }).strict(),
   openPhoto: z.object({ id }).strict(),
   showInFolder: z.object({ id }).strict(),
   pickFolder: z.undefined().or(z.object({}).strict()),

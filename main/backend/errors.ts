@@ -13,16 +13,22 @@ export class AppError extends Error {
 }
 
 export function toResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
-  return fn().then(
-    (value) => ({ ok: true as const, value }),
-    (e: unknown) => errorResult(e),
-  );
+  // Run inside a promise chain: a method that throws before returning its promise (a busy job, an unknown
+  // model) must still become a Result with its own code, not escape to the transport as 'internal'.
+  return Promise.resolve()
+    .then(fn)
+    .then(
+      (value) => ({ ok: true as const, value }),
+      (e: unknown) => errorResult(e),
+    );
 }
 
 export function errorResult(e: unknown): { ok: false; code: ErrorCode; message: string } {
   if (e instanceof AppError) return { ok: false, code: e.code, message: e.message };
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof Error && e.name === 'AbortError') return { ok: false, code: 'cancelled', message: 'Cancelled.' };
+  // A cancel that says what was kept (IndexCancelledError) keeps its words; the CLI exits 130 for it.
+  if (e instanceof Error && (e as { code?: unknown }).code === 'cancelled') return { ok: false, code: 'cancelled', message: message.split('\n')[0] };
   // Unknown errors keep their message (one line) but never a stack trace.
   return { ok: false, code: 'internal', message: message.split('\n')[0] };
 }

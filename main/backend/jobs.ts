@@ -8,7 +8,7 @@ import { AppError, errorResult } from './errors';
 
 export interface JobContext {
   signal: AbortSignal;
-  progress(update: { stage?: string; done?: number; total?: number; etaSeconds?: number | null }): void;
+  progress(update: { stage?: string; done?: number; total?: number; etaSeconds?: number | null; rate?: number | null }): void;
 }
 
 interface Job {
@@ -40,7 +40,7 @@ export class JobManager {
   /** Start a job; `run` resolves to the job's result. Returns immediately. */
   start<T>(kind: JobKind, stage: string, run: (ctx: JobContext) => Promise<T>): { info: JobInfo; done: Promise<T> } {
     const busy = this.running(kind);
-    if (busy) throw new AppError('busy', `A ${kind} job is already running (${busy.stage}). Wait for it or cancel it.`);
+    if (busy) throw new AppError('busy', `${/^[aeiou]/.test(kind) ? 'An' : 'A'} ${kind} job is already running (${busy.stage}). Wait for it or cancel it.`);
     this.counter += 1;
     const id = `${kind}-${Date.now().toString(36)}-${this.counter}`;
     const controller = new AbortController();
@@ -52,6 +52,7 @@ export class JobManager {
       done: 0,
       total: 0,
       etaSeconds: null,
+      rate: null,
       startedAt: new Date().toISOString(),
       message: null,
       result: null,
@@ -64,6 +65,7 @@ export class JobManager {
         if (u.done !== undefined) info.done = u.done;
         if (u.total !== undefined) info.total = u.total;
         if (u.etaSeconds !== undefined) info.etaSeconds = u.etaSeconds;
+        if (u.rate !== undefined) info.rate = u.rate;
         // Throttle events: a UI needs ~10 updates a second, not one per photo.
         const now = Date.now();
         if (now - lastEmit >= 100 || info.done === info.total) {
@@ -79,11 +81,16 @@ export class JobManager {
         info.result = result;
         info.etaSeconds = 0;
         info.stage = 'Done';
+        // A job that counted nothing (an empty folder) is still complete: 0 of 0 reads as done.
+        if (info.total > 0 && info.done < info.total) info.done = info.total;
         return result;
       } catch (e) {
         const r = errorResult(e);
         info.state = controller.signal.aborted || r.code === 'cancelled' ? 'cancelled' : 'failed';
         info.message = info.state === 'cancelled' ? 'Cancelled.' : r.message;
+        // The stage said what was happening; a finished job says how it ended (the fraction stays true).
+        info.stage = info.state === 'cancelled' ? 'Cancelled' : 'Failed';
+        info.etaSeconds = null;
         throw e;
       } finally {
         this.emit(info);

@@ -5,38 +5,47 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type {
+  AddFolderResult,
   ApiEvent,
   ApiMethod,
   BackendPort,
   CaptionSetInfo,
   EvalResult,
+  FolderInfo,
   IndexSummary,
   JobInfo,
   LibraryStatus,
   ModelInfo,
+  RemoveFolderResult,
   Result,
   SearchHit,
+  SetEvalResult,
   SkippedFile,
   TrainOptions,
   TrainResult,
 } from '../../shared/api';
 import { validateRequest } from '../../shared/schemas';
 import { AppError, toResult } from './errors';
+import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
-import { thumbnailFor } from './library/thumbnails';
+import { pruneThumbnails, thumbnailFor, thumbnailPath } from './library/thumbnails';
+import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { loadModel } from './model/model';
 import { ModelRegistry } from './model/registry';
 import type { EmbeddingModel } from './model/types';
 import { VectorIndex } from './search/vector-index';
-import { Store } from './store';
+import { isSoundEmbedding, Store } from './store';
 import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/trainer';
+import { baseRecipe } from './train/job';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './model/import';
+import { removeStaleTempFolders } from './model/temp-folders';
 
 export interface BackendOptions {
   dataDir: string;
@@ -45,6 +54,15 @@ export interface BackendOptions {
 }
 
 const ACTIVE_MODEL = 'activeModel';
+/** The model a switch is embedding the library for; it becomes ACTIVE_MODEL when that is done. */
+const PENDING_MODEL = 'pendingModel';
+
+function cancelledSwitch(id: string, left: number): AppError {
+  return new AppError(
+    'cancelled',
+    `Switching to model ${id} was cancelled with ${left} photos still to embed; the previous model stays active. Run \`photo-search models use ${id}\` again to finish (the work done is kept).`,
+  );
+}
 
 export class Backend implements BackendPort {
   readonly store: Store;
@@ -52,7 +70,8 @@ export class Backend implements BackendPort {
   readonly jobs = new JobManager();
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
-  private index: { modelId: string; promise: Promise<VectorIndex> } | null = null;
+  private index: { modelId: string; promise: Promise<VectorIndex>; seq: number } | null = null;
+  private damaged: { modelId: string; ids: number[] } | null = null;
   readonly thumbnailsDir: string;
   readonly modelsDir: string;
 
@@ -71,7 +90,10 @@ export class Backend implements BackendPort {
     } catch (e) {
       throw new AppError('invalid_input', `Cannot create the data folder ${options.dataDir}: ${(e as Error).message}. Choose another with --data.`);
     }
-    return new Backend(options);
+    const backend = new Backend(options);
+    // Model saves and imports interrupted by a crash or kill leave hidden temp folders: remove them.
+    await removeStaleTempFolders(backend.modelsDir);
+    return backend;
   }
 
   async close(): Promise<void> {
@@ -99,7 +121,13 @@ export class Backend implements BackendPort {
     const v = validateRequest(method, request);
     if (!v.ok) return { ok: false, code: 'invalid_input', message: v.message };
     const req = (v.value ?? {}) as never;
-    return toResult(() => this.dispatch(method, req));
+    return toResult(async () => {
+      try {
+        return await this.dispatch(method, req);
+      } catch (e) {
+        throw this.store.explain(e); // a full disk or a damaged library file, in words
+      }
+    });
   }
 
   private dispatch(method: ApiMethod, req: Record<string, never>): Promise<unknown> {
@@ -111,6 +139,8 @@ export class Backend implements BackendPort {
         return this.search(r.query as string, r.top as number | undefined);
       case 'searchLike':
         return this.searchLike(r.id as number, r.top as number | undefined);
+      case 'folders':
+        return Promise.resolve(this.folders());
       case 'addFolder':
         return this.addFolder(r.path as string);
       case 'removeFolder':
@@ -124,15 +154,17 @@ export class Backend implements BackendPort {
       case 'cancelJob':
         return Promise.resolve(this.jobs.cancel(r.id as string));
       case 'inspectCaptionSet':
-        return this.inspectCaptionSet(r.path as string);
+        return this.inspectCaptionSet(userPath(r.path as string, 'captioned set'));
       case 'startTraining':
-        return Promise.resolve(this.startTraining(r as unknown as TrainOptions).info);
+        return Promise.resolve(this.startTraining({ ...(r as unknown as TrainOptions), set: userPath(r.set as string, 'captioned set') }).info);
       case 'models':
         return Promise.resolve(this.models());
       case 'activateModel':
         return this.activateModel(r.id as string).then((j) => j?.info ?? null);
       case 'importModel':
-        return Promise.resolve(this.startImport(r.source as string).info);
+        return Promise.resolve(this.startImport(userSource(r.source as string)).info);
+      case 'removeModel':
+        return this.removeModel(r.id as string);
       case 'openPhoto':
       case 'showInFolder':
       case 'pickFolder':
@@ -168,36 +200,111 @@ export class Backend implements BackendPort {
 
   models(): ModelInfo[] {
     const active = this.activeModelId();
-    return this.registry.list().map((m) => this.registry.info(m, active));
+    return this.registry.list().map((m) => {
+      const r = baseRecipe(m.manifest);
+      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: r.schedule } };
+    });
   }
 
-  /** Switch the active model; re-embeds the library from cached tower features (heads only). */
-  async activateModel(id: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
-    this.registry.get(id); // throws unknown_model
-    this.store.setSetting(ACTIVE_MODEL, id);
+  /** A model switch that has not finished (its photos are still being embedded), or null. */
+  pendingModel(): { id: string; embedded: number; total: number } | null {
+    const id = this.store.getSetting(PENDING_MODEL);
+    if (!id || id === this.activeModelId() || !this.registry.list().some((m) => m.id === id)) return null;
+    return { id, embedded: this.store.countEmbeddings(id), total: this.store.countPhotos() };
+  }
+
+  /** Make `id` the active model and forget any unfinished switch, in one transaction. */
+  private switchTo(id: string): void {
+    this.store.transaction(() => {
+      this.store.setSetting(ACTIVE_MODEL, id);
+      this.store.setSetting(PENDING_MODEL, null);
+    });
     this.dropIndex();
     this.emit({ type: 'models-changed' });
-    if (this.store.countPhotos() === 0 || this.store.photosMissingEmbedding(id).length === 0) {
-      this.emit({ type: 'library-changed' });
+    this.emit({ type: 'library-changed' });
+  }
+
+  /**
+   * Switch the active model. The library is embedded with the new model FIRST (from cached tower features:
+   * heads only; photos without cached features are indexed), and the model becomes active only once that is
+   * done, so a kill or a cancel midway leaves the old model active with every photo searchable. The switch
+   * is remembered as pending: `resumeModelSwitch` (app and server start) or the same command again finishes
+   * it, and the embeddings already written are kept.
+   */
+  async activateModel(idOrName: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
+    const reg = this.registry.get(idOrName); // a name resolves to its model; throws unknown_model
+    const id = reg.id;
+    if (this.store.countPhotos() === 0 || this.store.countMissingEmbedding(id) === 0) {
+      this.switchTo(id);
       return null;
     }
-    return this.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
-      const model = await this.activeModel();
-      const r = await reembedFromCache({
-        store: this.store,
-        model,
-        signal: ctx.signal,
-        onProgress: (p: { done: number; total: number }) => ctx.progress({ done: p.done, total: p.total }),
-      });
-      this.dropIndex();
-      this.emit({ type: 'library-changed' });
-      // Photos whose tower features are not cached need a real re-index (decode + tower).
+    const switching = id !== this.activeModelId();
+    const job = this.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
+      const model = switching ? await loadModel(reg.dir) : await this.activeModel();
+      let r;
+      try {
+        r = await reembedFromCache({
+          store: this.store,
+          model,
+          signal: ctx.signal,
+          onProgress: (p: { done: number; total: number }) => ctx.progress({ done: p.done, total: p.total }),
+        });
+      } finally {
+        if (switching) await model.dispose();
+      }
+      if (ctx.signal.aborted) throw cancelledSwitch(id, this.store.countMissingEmbedding(id));
+      // Photos whose tower features are not cached need a real re-index (decode + tower) with the new model.
       if (r.missing > 0 && this.store.listRoots().length) {
         ctx.progress({ stage: `Indexing ${r.missing} photos without cached features` });
-        await this.runIndex(ctx, this.store.listRoots());
+        await this.runIndex(ctx, this.store.listRoots(), id);
       }
+      // Photos of an unavailable folder cannot be embedded now: the switch still happens, and search says
+      // how many photos the new model does not cover yet.
+      this.switchTo(id);
       return r;
     });
+    if (switching) {
+      this.store.setSetting(PENDING_MODEL, id);
+      this.emit({ type: 'models-changed' });
+    }
+    return job;
+  }
+
+  /** Finish a model switch a crash or a cancel interrupted (app and server start); null when there is none. */
+  async resumeModelSwitch(): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
+    const pending = this.pendingModel();
+    return pending ? this.activateModel(pending.id) : null;
+  }
+
+  /**
+   * Delete a trained or imported model: its folder and its embeddings. Never the active model (search
+   * needs it) and never one shipped with the app or given with --model-dir (not ours to delete).
+   */
+  async removeModel(idOrName: string): Promise<{ removed: string }> {
+    const m = this.registry.get(idOrName);
+    if (m.builtin) throw new AppError('invalid_input', `"${m.manifest.name}" is the built-in model; it cannot be removed.`);
+    if (m.id === this.activeModelId()) {
+      throw new AppError('invalid_input', `"${m.manifest.name}" is the active model. Switch to another first (\`photo-search models use builtin\`), then remove it.`);
+    }
+    if (this.pendingModel()?.id === m.id) {
+      throw new AppError('invalid_input', `"${m.manifest.name}" is being switched to. Finish or cancel that switch first, then remove it.`);
+    }
+    const dir = path.resolve(m.dir);
+    if (path.dirname(dir) !== path.resolve(this.modelsDir)) {
+      throw new AppError('invalid_input', `"${m.manifest.name}" lives in ${dir}, outside the data folder's models; it was not added here, so it is not removed.`);
+    }
+    for (const j of this.jobs.list()) {
+      if ((j.state === 'running' || j.state === 'queued') && (j.kind === 'train' || j.kind === 'reembed')) {
+        throw new AppError('busy', `A ${j.kind === 'train' ? 'training' : 're-embedding'} job is running (${j.stage}). Wait for it, then remove the model.`);
+      }
+    }
+    // Rename first so a half-deleted folder never looks like a model (the registry skips dot-folders).
+    const trash = path.join(this.modelsDir, `.removing-${m.id}`);
+    await fs.rename(dir, trash);
+    this.store.deleteEmbeddingsOfModel(m.id);
+    await fs.rm(trash, { recursive: true, force: true });
+    this.emit({ type: 'models-changed' });
+    return { removed: m.id };
   }
 
   startImport(source: string): { info: JobInfo; done: Promise<ModelInfo> } {
@@ -217,18 +324,30 @@ export class Backend implements BackendPort {
 
   async status(): Promise<LibraryStatus> {
     let model: string;
+    let modelName: string;
     try {
       model = this.activeModelId();
+      modelName = this.registry.get(model).manifest.name;
     } catch {
       model = 'none';
+      modelName = 'none';
     }
     return {
       images: this.store.countPhotos(),
       skipped: this.store.countSkipped(),
       model,
+      modelName,
       roots: this.store.listRoots(),
+      incomplete: this.store.listIncomplete(),
       embedded: model === 'none' ? 0 : this.store.countEmbeddings(model),
+      pendingModel: model === 'none' ? null : this.pendingModel(),
+      damaged: this.damagedEmbeddings(),
     };
+  }
+
+  folders(): FolderInfo[] {
+    const incomplete = new Set(this.store.listIncomplete());
+    return this.store.listRoots().map((p) => ({ path: p, photos: this.store.countPhotosUnder(p), incomplete: incomplete.has(p) }));
   }
 
   private checkFolder(p: string): string {
@@ -243,29 +362,70 @@ export class Backend implements BackendPort {
     return realpathSync(abs);
   }
 
-  /** Add folders to the library and index them in one job. */
-  addFolders(paths: string[]): { roots: string[]; info: JobInfo; done: Promise<IndexSummary> } {
-    const roots = paths.map((p) => this.checkFolder(p));
-    for (const root of roots) this.store.addRoot(root);
+  /**
+   * Add folders to the library and index them in one job. A folder already in the library is re-scanned;
+   * one inside a library folder re-scans that folder (its photos are never indexed twice); one containing
+   * library folders takes them over (their photos are kept). Paths must be absolute (the CLI resolves
+   * relative ones against its working folder first).
+   */
+  async addFolders(paths: string[]): Promise<{ roots: string[]; info: JobInfo; done: Promise<IndexSummary>; notices: string[] }> {
+    const targets = paths.map((p) => this.checkFolder(userPath(p, 'folder')));
+    const notices: string[] = [];
+    const toIndex: string[] = [];
+    for (const abs of targets) {
+      const roots = this.store.listRoots();
+      const outer = roots.find((r) => r !== abs && isUnderFolder(abs, r));
+      if (roots.includes(abs)) {
+        notices.push(`${abs} is already in the library — re-scanned.`);
+        toIndex.push(abs);
+      } else if (outer) {
+        notices.push(`${abs} is inside ${outer}, which is already in the library — re-scanned ${outer}; no photo is indexed twice.`);
+        toIndex.push(outer);
+      } else {
+        this.store.addRoot(abs);
+        const inner = roots.filter((r) => isUnderFolder(r, abs));
+        for (const r of inner) this.store.mergeRootInto(r, abs);
+        if (inner.length) notices.push(`${abs} contains ${inner.join(', ')}, already in the library: their photos are kept, not indexed twice.`);
+        if (!(await hasPhotos(abs))) {
+          notices.push(`No photos found in ${abs} (looked for ${[...PHOTO_TYPES].join(', ')} files in it and its sub-folders). It stays in the library; add photos and re-scan.`);
+        }
+        toIndex.push(abs);
+      }
+    }
     this.emit({ type: 'library-changed' });
-    const job = this.startIndex(roots);
-    return { roots: this.store.listRoots(), ...job };
+    const job = this.startIndex(normalizeRoots(toIndex));
+    return { roots: this.store.listRoots(), ...job, notices };
   }
 
-  async addFolder(p: string): Promise<{ roots: string[]; job: JobInfo }> {
-    const r = this.addFolders([p]);
-    return { roots: r.roots, job: r.info };
+  async addFolder(p: string): Promise<AddFolderResult> {
+    const r = await this.addFolders([p]);
+    return { roots: r.roots, job: r.info, notice: r.notices.length ? r.notices.join(' ') : null };
   }
 
-  async removeFolder(p: string): Promise<{ roots: string[] }> {
-    const abs = path.resolve(p);
+  /**
+   * Forget a library folder: its photos (unless another library folder holds them), their embeddings,
+   * their cached tower features and thumbnails when no other photo has the same content. Files on disk
+   * are never touched.
+   */
+  async removeFolder(p: string): Promise<RemoveFolderResult> {
+    const abs = path.resolve(expandHome(p));
     const roots = this.store.listRoots();
     const root = roots.find((r) => r === abs || (existsSync(abs) && r === realpathSync(abs)));
     if (!root) throw new AppError('not_found', `${abs} is not a library folder. Library folders: ${roots.join(', ') || 'none'}.`);
-    this.store.removeRoot(root);
+    const running = this.jobs.running('index');
+    if (running) throw new AppError('busy', `Indexing is running (${running.stage}). Cancel it or wait, then remove the folder.`);
+    const { removed, orphanHashes } = this.store.removeRootAndDerived(root);
+    for (const h of orphanHashes) {
+      await fs.rm(thumbnailPath(this.thumbnailsDir, h), { force: true }).catch(() => undefined);
+    }
     this.dropIndex();
     this.emit({ type: 'library-changed' });
-    return { roots: this.store.listRoots() };
+    return { roots: this.store.listRoots(), removed };
+  }
+
+  /** Delete cached thumbnails of content no photo in the library has any more; returns how many. */
+  pruneThumbnails(): Promise<number> {
+    return pruneThumbnails(this.thumbnailsDir, (h) => this.store.hasContent(h));
   }
 
   skipped(limit = 100, offset = 0): { total: number; items: SkippedFile[] } {
@@ -276,21 +436,50 @@ export class Backend implements BackendPort {
   startIndex(roots?: string[]): { info: JobInfo; done: Promise<IndexSummary> } {
     const targets = roots ?? this.store.listRoots();
     if (!targets.length) throw new AppError('empty_library', 'No folders in the library yet. Add one with `photo-search index FOLDER`.');
-    return this.jobs.start('index', 'Scanning folders', (ctx) => this.runIndex(ctx, targets));
+    return this.jobs.start('index', 'Counting photos', (ctx) => this.runIndex(ctx, targets));
   }
 
-  private async runIndex(ctx: JobContext, roots: string[]): Promise<IndexSummary> {
-    const id = this.activeModelId();
+  private async runIndex(ctx: JobContext, roots: string[], modelId = this.activeModelId()): Promise<IndexSummary> {
+    const id = modelId;
     const reg = this.registry.get(id);
+    // Until it finishes, these folders count as incomplete (a cancel or a crash leaves them so: Resume).
+    this.store.markIncomplete(roots);
+    // The header's photo count follows committed batches: the first change at once, then at most every
+    // 500 ms (the latest count is sent when the window ends), and the final count when the run ends.
+    let sentImages: number | null = null;
+    let latestImages: number | null = null;
+    let lastSentAt = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const sendCount = () => {
+      timer = null;
+      if (latestImages === null || latestImages === sentImages) return;
+      sentImages = latestImages;
+      lastSentAt = Date.now();
+      this.emit({ type: 'library-count', images: latestImages });
+    };
     try {
-      return await runIndexInWorker({
+      const summary = await runIndexInWorker({
         dataDir: this.options.dataDir,
         modelDir: reg.dir,
         roots,
         signal: ctx.signal,
-        onProgress: (p: { stage?: string; done: number; total: number; etaSeconds?: number | null }) => ctx.progress(p),
+        onProgress: (p: { stage?: string; done: number; total: number; etaSeconds?: number | null; rate?: number | null; images?: number }) => {
+          ctx.progress(p);
+          if (p.images === undefined) return;
+          if (sentImages === null) sentImages = p.images; // the count before this run: nothing to say yet
+          latestImages = p.images;
+          if (latestImages === sentImages || timer) return;
+          const wait = 500 - (Date.now() - lastSentAt);
+          if (wait <= 0) sendCount();
+          else timer = setTimeout(sendCount, wait);
+        },
       });
+      this.store.clearIncomplete(...roots);
+      if (summary.removed > 0) await this.pruneThumbnails().catch(() => 0);
+      return summary;
     } finally {
+      if (timer) clearTimeout(timer);
+      sendCount();
       // Committed batches are visible even when the run was cancelled or failed.
       this.dropIndex();
       this.emit({ type: 'library-changed' });
@@ -299,20 +488,72 @@ export class Backend implements BackendPort {
 
   // ---- search --------------------------------------------------------------------------------------
 
-  private vectorIndex(modelId: string): Promise<VectorIndex> {
+  /**
+   * The search index of `modelId`, loaded once and then kept current: before each use, the embedding
+   * changes logged since it loaded (by this process, the index worker, or another process such as the CLI
+   * indexing while the app runs) are applied to it, row by row.
+   */
+  private async vectorIndex(modelId: string): Promise<VectorIndex> {
+    for (let attempt = 0; ; attempt++) {
+      const holder = this.loadIndex(modelId);
+      const idx = await holder.promise;
+      // A writer that keeps outrunning fresh loads gets the latest loaded state rather than a loop.
+      if (this.index !== holder || this.applyChanges(holder, idx) || attempt >= 2) return idx;
+      this.dropIndex(); // too far behind (the log was trimmed, or most rows changed): load afresh
+    }
+  }
+
+  /**
+   * Apply the logged embedding changes since the index loaded; false when reloading is cheaper or needed.
+   * Synchronous, so two searches never interleave their updates.
+   */
+  private applyChanges(holder: { modelId: string; seq: number }, idx: VectorIndex): boolean {
+    const changes = this.store.embeddingChangesSince(holder.seq, holder.modelId);
+    if (changes.upTo === holder.seq) return true;
+    if (!changes.complete || changes.photoIds.length > Math.max(10_000, idx.size / 2)) return false;
+    const damaged = new Set(this.damaged?.modelId === holder.modelId ? this.damaged.ids : []);
+    for (const id of changes.photoIds) {
+      const v = this.store.embeddingFor(id, holder.modelId);
+      damaged.delete(id);
+      if (v && isSoundEmbedding(v, idx.dim)) idx.add([id], [v]);
+      else {
+        idx.remove([id]);
+        if (v) damaged.add(id);
+      }
+    }
+    holder.seq = changes.upTo;
+    this.damaged = { modelId: holder.modelId, ids: [...damaged] };
+    if (changes.photoIds.length) this.emit({ type: 'library-changed' });
+    return true;
+  }
+
+  private loadIndex(modelId: string): { modelId: string; promise: Promise<VectorIndex>; seq: number } {
     if (!this.index || this.index.modelId !== modelId) {
+      // Read before loading: changes made while it loads are applied again on top (idempotent).
+      const seq = this.store.lastEmbeddingChange();
       const promise = (async () => {
         const model = await this.activeModel();
         const idx = new VectorIndex(model.embedDim);
-        await idx.load(this.store.iterateEmbeddings(modelId));
+        const damaged: number[] = [];
+        await idx.load(soundRows(this.store.iterateEmbeddings(modelId), model.embedDim, damaged));
+        this.damaged = { modelId, ids: damaged };
         return idx;
       })();
       promise.catch(() => {
         if (this.index?.promise === promise) this.index = null;
       });
-      this.index = { modelId, promise };
+      this.index = { modelId, promise, seq };
     }
-    return this.index.promise;
+    return this.index;
+  }
+
+  /**
+   * Photos whose stored embedding was rejected when the index loaded (garbage values: non-finite, or far
+   * from unit length): they are left out of search until `photo-search repair` or a re-index rewrites them.
+   */
+  damagedEmbeddings(): number {
+    const d = this.damaged;
+    return d && d.modelId === this.activeModelId() ? d.ids.length : 0;
   }
 
   /** Forget the loaded vectors (they changed); frees the old index's worker and int8 snapshot. */
@@ -331,6 +572,17 @@ export class Backend implements BackendPort {
     }
   }
 
+  /** Photos but no vectors of the active model: say why nothing can be found, instead of "No photos found". */
+  private ensureEmbedded(modelId: string, index: VectorIndex): void {
+    if (index.size > 0) return;
+    const photos = this.store.countPhotos();
+    if (photos === 0) return;
+    throw new AppError(
+      'empty_library',
+      `None of the ${photos} photos is embedded with model ${modelId} yet. Run \`photo-search models use ${modelId}\` (or \`photo-search index\`) to embed them.`,
+    );
+  }
+
   private ensureNotEmpty(): void {
     if (this.store.countPhotos() === 0) {
       throw new AppError('empty_library', 'The library is empty. Add a folder first: `photo-search index FOLDER`.');
@@ -343,6 +595,7 @@ export class Backend implements BackendPort {
     this.ensureNotEmpty();
     const modelId = this.activeModelId();
     const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
+    this.ensureEmbedded(modelId, index);
     const [q] = await model.embedTexts([text]);
     return this.hits(await index.search(q, top));
   }
@@ -352,6 +605,7 @@ export class Backend implements BackendPort {
     const modelId = this.activeModelId();
     const vec = this.store.embeddingFor(id, modelId);
     if (!vec) throw new AppError('not_found', `Photo ${id} is not in the library (or not embedded yet).`);
+    if (!isSoundEmbedding(vec)) throw new AppError('not_found', `Photo ${id}'s stored embedding is damaged. Run \`photo-search repair\` to rebuild it.`);
     const index = await this.vectorIndex(modelId);
     return this.hits((await index.search(vec, top + 1)).filter((h) => h.id !== id).slice(0, top));
   }
@@ -383,17 +637,29 @@ export class Backend implements BackendPort {
     for (const f of found) {
       const r = byId.get(f.id);
       if (!r) continue; // removed since the index loaded
-      out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null });
+      out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null, bytes: r.size ?? null });
     }
     return out;
   }
 
+  /**
+   * The file to serve for a photo, confined at serve time for every front (browser mode, the desktop
+   * protocol and actions): the original's real path must lie inside a library folder, so a link swapped
+   * after indexing cannot expose another file. A thumbnail already cached is ours (it outlives an unplugged
+   * original); a missing one is made only from a confined original.
+   */
   async photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null> {
     const row = this.store.photosByIds([id])[0];
     if (!row) return null;
-    if (size === 'full') return row.path;
+    if (size === 'thumb') {
+      const cached = await resolveAllowedFile(thumbnailPath(this.thumbnailsDir, row.contentHash), [this.thumbnailsDir]);
+      if (cached) return cached;
+    }
+    const original = await resolveAllowedFile(row.path, this.store.listRoots());
+    if (!original) return null;
+    if (size === 'full') return original;
     try {
-      return await thumbnailFor(row, this.thumbnailsDir);
+      return await resolveAllowedFile(await thumbnailFor({ path: original, contentHash: row.contentHash }, this.thumbnailsDir), [this.thumbnailsDir]);
     } catch {
       return null;
     }
@@ -418,10 +684,20 @@ export class Backend implements BackendPort {
   }
 
   startTraining(opts: TrainOptions, onEpoch?: (e: import('../../shared/api').TrainEpoch) => void): { info: JobInfo; done: Promise<TrainResult> } {
-    const baseId = opts.base ?? this.activeModelId();
-    const base = this.registry.get(baseId);
+    const base = this.registry.get(opts.base ?? this.activeModelId());
     const setDir = path.resolve(opts.set);
     if (!existsSync(setDir)) throw new AppError('not_found', `Captioned set ${setDir} not found. Check the path.`);
+    // A model is addressed by its name (`models use NAME`), so names are unique.
+    const taken = new Set(this.registry.list().flatMap((m) => [m.manifest.name.toLowerCase(), m.id.toLowerCase()]));
+    let name = opts.name?.trim();
+    if (name && taken.has(name.toLowerCase())) {
+      throw new AppError('invalid_input', `A model named "${name}" already exists. Choose another name, or remove it first with \`photo-search models remove ${name}\`.`);
+    }
+    if (!name) {
+      const stem = `${base.manifest.name} (retrained)`;
+      name = stem;
+      for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${stem} ${n}`;
+    }
     let jobId = '';
     const job = this.jobs.start('train', 'Reading the captioned set', async (ctx) => {
       const result = await runTrainingInWorker({
@@ -429,7 +705,7 @@ export class Backend implements BackendPort {
         baseModelDir: base.dir,
         modelsDir: this.modelsDir,
         set: setDir,
-        name: opts.name,
+        name,
         epochs: opts.epochs,
         loss: opts.loss ?? 'default',
         seed: opts.seed,
@@ -439,16 +715,17 @@ export class Backend implements BackendPort {
           onEpoch?.(epoch);
           this.emit({ type: 'train-epoch', jobId, epoch });
         },
+        onBaseline: (before: EvalResult) => this.emit({ type: 'train-baseline', jobId, before }),
       });
       this.emit({ type: 'models-changed' });
-      return result;
+      return { ...result, name };
     });
     jobId = job.info.id;
     return job;
   }
 
-  async evaluate(setDir: string, modelId?: string): Promise<EvalResult> {
-    const id = modelId ?? this.activeModelId();
+  async evaluate(setDir: string, modelIdOrName?: string): Promise<SetEvalResult> {
+    const id = modelIdOrName ? this.registry.get(modelIdOrName).id : this.activeModelId();
     const reg = this.registry.get(id);
     const model = id === this.activeModelId() ? await this.activeModel() : await loadModel(reg.dir);
     try {
@@ -459,6 +736,58 @@ export class Backend implements BackendPort {
     } finally {
       if (model !== (await this.model?.promise.catch(() => null))) await model.dispose();
     }
+  }
+}
+
+const PHOTO_TYPES = new Set(['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF']);
+
+/** `~` and `~/…` mean the home folder (a shell would expand them; a text field does not). */
+export function expandHome(p: string, home: string = os.homedir()): string {
+  const t = p.trim();
+  if (t === '~') return home;
+  if (t.startsWith('~/') || t.startsWith(`~${path.sep}`)) return path.join(home, t.slice(2));
+  return t;
+}
+
+/**
+ * A path typed by a user into the app: `~` expanded; a relative path is refused (relative to what? the
+ * server's working folder means nothing to the person typing).
+ */
+export function userPath(p: string, what: string): string {
+  const expanded = expandHome(p);
+  if (!path.isAbsolute(expanded)) {
+    throw new AppError('invalid_input', `"${p}" is a relative path. Give the full path of the ${what}, for example ${path.join(os.homedir(), 'Pictures')}.`);
+  }
+  return path.normalize(expanded);
+}
+
+/** An import source: hf:OWNER/NAME as is, else a user path. */
+function userSource(s: string): string {
+  return /^hf:/.test(s.trim()) ? s.trim() : userPath(s, 'model folder');
+}
+
+function isUnderFolder(p: string, folder: string): boolean {
+  return p === folder || p.startsWith(folder.endsWith(path.sep) ? folder : folder + path.sep);
+}
+
+/** True as soon as the walk finds one photo file (the walk stops there). */
+async function hasPhotos(root: string): Promise<boolean> {
+  const stop = new AbortController();
+  try {
+    for await (const ev of walkPhotos([root], stop.signal)) {
+      if (ev.kind === 'file' || (ev.kind === 'skip' && isPhotoName(ev.path))) return true;
+    }
+    return false;
+  } finally {
+    stop.abort();
+  }
+}
+
+/** The rows of a model's embeddings that can be trusted; the ids of the others go to `damaged`. */
+function* soundRows(rows: Iterable<{ id: number; vector: Float32Array }>, dim: number, damaged: number[]): Generator<{ id: number; vector: Float32Array }> {
+  for (const r of rows) {
+    if (isSoundEmbedding(r.vector, dim)) yield r;
+    else damaged.push(r.id);
   }
 }
 

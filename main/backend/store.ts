@@ -9,14 +9,14 @@
  */
 import { Float16Array } from '@petamoriken/float16';
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 
 /**
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 3;
+export const VERSION = 4;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -102,6 +102,30 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
     DROP TABLE embeddings;
     ALTER TABLE embeddings_v3 RENAME TO embeddings;
     CREATE INDEX embeddings_model ON embeddings(model_id, photo_id);
+  `,
+  // 3 → 4: a log of which photos' embeddings changed (issue 12: a running app or server kept searching the
+  // vectors it loaded while the CLI indexed more photos). Triggers fill it, whichever process writes, so a
+  // reader compares the last sequence number with the one it loaded at and updates just those rows.
+  // INSERT OR REPLACE fires the insert trigger; deletes by ON DELETE CASCADE fire the delete trigger.
+  // The log keeps the last 262,144 changes; a reader further behind reloads everything.
+  4: `
+    CREATE TABLE embedding_changes (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      photo_id INTEGER NOT NULL,
+      model_id TEXT NOT NULL
+    );
+    CREATE TRIGGER embeddings_logged_insert AFTER INSERT ON embeddings BEGIN
+      INSERT INTO embedding_changes (photo_id, model_id) VALUES (NEW.photo_id, NEW.model_id);
+    END;
+    CREATE TRIGGER embeddings_logged_update AFTER UPDATE ON embeddings BEGIN
+      INSERT INTO embedding_changes (photo_id, model_id) VALUES (NEW.photo_id, NEW.model_id);
+    END;
+    CREATE TRIGGER embeddings_logged_delete AFTER DELETE ON embeddings BEGIN
+      INSERT INTO embedding_changes (photo_id, model_id) VALUES (OLD.photo_id, OLD.model_id);
+    END;
+    CREATE TRIGGER embedding_changes_trim AFTER INSERT ON embedding_changes WHEN NEW.seq % 4096 = 0 BEGIN
+      DELETE FROM embedding_changes WHERE seq <= NEW.seq - 262144;
+    END;
   `,
 };
 
@@ -202,6 +226,82 @@ function toPhoto(r: RawPhoto): PhotoRow {
   };
 }
 
+/** Free bytes below which an I/O error while writing is taken for a full disk (SQLite often says only "disk I/O error"). */
+const NEARLY_FULL_BYTES = 1 << 20;
+
+function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** `SQLITE_CORRUPT`, `SQLITE_CORRUPT_VTAB`, …: the file's pages do not hold what SQLite expects. */
+export function isCorruptionError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+/**
+ * One line a person can act on for a storage failure while using the library database `file`: a full disk
+ * (SQLITE_FULL, ENOSPC, or an I/O error with the drive out of space) and a damaged file. Null for anything
+ * else (the caller keeps the original error).
+ */
+export function explainStorageError(e: unknown, file: string): StoreError | null {
+  if (e instanceof StoreError) return e;
+  const err = e as { code?: unknown; path?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const where = typeof err?.path === 'string' ? err.path : path.dirname(file);
+    return new StoreError(`Disk full: cannot write ${where}. Free some space on that drive and run the command again; what was saved before is kept.`);
+  }
+  const full = code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && (freeBytes(path.dirname(file)) ?? Infinity) < NEARLY_FULL_BYTES);
+  if (full)
+    return new StoreError(
+      `Disk full: cannot write the library database ${file}. Free some space on that drive (or choose another data folder with --data) and run the command again; what was saved before is kept.`,
+    );
+  if (isCorruptionError(e))
+    return new StoreError(
+      `The library database ${file} is damaged (${(e as Error).message}). Your photos are untouched: run \`photo-search repair\` to rebuild it from them (the damaged file is kept aside).`,
+    );
+  return null;
+}
+
+/**
+ * Whether a stored embedding can be trusted: every value finite and the vector of unit length (every
+ * embedding is L2-normalized before it is stored). Garbage bytes in a page give values like 3e37 or NaN,
+ * which would rank a photo first for every query.
+ */
+export function isSoundEmbedding(v: Float32Array, dim?: number): boolean {
+  if (v.length === 0 || (dim !== undefined && v.length !== dim)) return false;
+  let sq = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (!Number.isFinite(x)) return false;
+    sq += x * x;
+  }
+  return Math.abs(Math.sqrt(sq) - 1) < 1e-3;
+}
+
+/** What `Store.salvageFrom` copied out of a damaged library file, table by table. */
+export interface SalvageCounts {
+  /** False when the file could not be opened as a database at all (nothing was copied). */
+  readable: boolean;
+  roots: number;
+  photos: number;
+  features: number;
+  embeddings: number;
+  /** Embeddings left out: garbage values, or their photo was not recovered. */
+  embeddingsDropped: number;
+  skipped: number;
+  models: number;
+  settings: number;
+  /** Reads that hit a damaged page (each skips the rows it covered). */
+  damagedReads: number;
+}
+
 /** Float32Array → BLOB bytes (a view, no copy). */
 export function vectorToBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -276,6 +376,8 @@ function isUnder(p: string, folder: string): boolean {
 
 const now = () => new Date().toISOString();
 
+const INCOMPLETE_ROOTS = 'incompleteRoots';
+
 export class Store {
   readonly db: Database.Database;
   readonly file: string;
@@ -302,10 +404,12 @@ export class Store {
   private friendlyOpenError(e: unknown): Error {
     if (e instanceof StoreError) return e;
     const code = (e as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+    if (isCorruptionError(e))
       return new StoreError(
-        `${this.file} is not a readable Photo Search library database. Move it away (a new one is created) or choose another data folder with --data.`,
+        `${this.file} is not a readable Photo Search library database (damaged, or another kind of file). Your photos are untouched: run \`photo-search repair\` to rebuild it (the file is kept aside), or choose another data folder with --data.`,
       );
+    const explained = explainStorageError(e, this.file);
+    if (explained) return explained;
     if (code === 'SQLITE_CANTOPEN')
       return new StoreError(`Cannot open the library database ${this.file}. Check that the folder exists and is writable, or choose another with --data.`);
     return e instanceof Error ? e : new Error(String(e));
@@ -359,12 +463,22 @@ export class Store {
       deletePhotoByPath: db.prepare('DELETE FROM photos WHERE path = ?'),
       // LIKE narrows by prefix (wildcards escaped); substr makes it exact, since LIKE ignores ASCII case.
       photosUnder: db.prepare(
-        `SELECT id, path FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`,
+        `SELECT id, path, content_hash FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`,
       ),
       skippedUnder: db
         .prepare(`SELECT path FROM skipped WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
         .pluck(),
       countPhotos: db.prepare('SELECT count(*) FROM photos').pluck(),
+      lastEmbeddingChange: db.prepare('SELECT coalesce(max(seq), 0) FROM embedding_changes').pluck(),
+      firstEmbeddingChange: db.prepare('SELECT min(seq) FROM embedding_changes').pluck(),
+      embeddingChangesSince: db.prepare('SELECT DISTINCT photo_id FROM embedding_changes WHERE seq > ? AND seq <= ? AND model_id = ?').pluck(),
+      countPhotosUnder: db
+        .prepare(`SELECT count(*) FROM photos WHERE (path = @folder OR (path LIKE @pattern ESCAPE '\\' AND substr(path, 1, @n) = @prefix))`)
+        .pluck(),
+      hashInUse: db.prepare('SELECT 1 FROM photos WHERE content_hash = ? LIMIT 1').pluck(),
+      deleteFeaturesOfHash: db.prepare('DELETE FROM features WHERE content_hash = ?'),
+      rerootPhotos: db.prepare('UPDATE photos SET root = ? WHERE root = ?'),
+      rerootSkipped: db.prepare('UPDATE skipped SET root = ? WHERE root = ?'),
       countEmbeddings: db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck(),
       embeddingsForModel: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? ORDER BY photo_id').raw(),
       embeddingFor: db.prepare('SELECT data FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck(),
@@ -421,9 +535,18 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Run `fn` in one transaction (synchronous: await everything before calling). */
+  /** Run `fn` in one transaction (synchronous: await everything before calling). A full disk or a damaged file is explained. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      throw this.explain(e);
+    }
+  }
+
+  /** A storage failure (full disk, damaged file) as one line naming this file, else `e` itself. */
+  explain(e: unknown): unknown {
+    return explainStorageError(e, this.file) ?? e;
   }
 
   // ---- roots -------------------------------------------------------------------------------------
@@ -441,22 +564,79 @@ export class Store {
    * remaining root still covers. Returns the number of photos removed.
    */
   removeRoot(folder: string): number {
+    return this.removeRootAndDerived(folder).removed;
+  }
+
+  /**
+   * removeRoot, plus what derives from the removed photos: their cached tower features when no remaining
+   * photo has the same content. Returns the removed count and the content hashes no photo uses any more
+   * (the caller deletes their thumbnails, which live outside the database).
+   */
+  removeRootAndDerived(folder: string): { removed: number; orphanHashes: string[] } {
     const root = path.resolve(folder);
     return this.transaction(() => {
       this.s.deleteRoot.run(root);
+      this.clearIncomplete(root);
       const others = this.listRoots();
-      if (others.some((o) => isUnder(root, o))) return 0; // an enclosing root still holds these photos
+      if (others.some((o) => isUnder(root, o))) return { removed: 0, orphanHashes: [] }; // an enclosing root still holds these photos
       const keep = (p: string) => others.some((o) => isUnder(p, o));
       let removed = 0;
-      for (const { id, path: p } of this.s.photosUnder.all(this.underParams(root)) as { id: number; path: string }[]) {
+      const hashes = new Set<string>();
+      for (const { id, path: p, content_hash } of this.s.photosUnder.all(this.underParams(root)) as { id: number; path: string; content_hash: string }[]) {
         if (keep(p)) continue;
         removed += this.s.deletePhotoById.run(id).changes;
+        hashes.add(content_hash);
       }
       for (const p of this.s.skippedUnder.all(this.underParams(root)) as string[]) {
         if (!keep(p)) this.s.clearSkip.run(p);
       }
-      return removed;
+      const orphanHashes = [...hashes].filter((h) => this.s.hashInUse.get(h) === undefined);
+      for (const h of orphanHashes) this.s.deleteFeaturesOfHash.run(h);
+      return { removed, orphanHashes };
     });
+  }
+
+  /** Photos (and skip records) of `from` now belong to the enclosing root `to` (a containing folder was added). */
+  mergeRootInto(from: string, to: string): void {
+    this.transaction(() => {
+      this.s.rerootPhotos.run(to, from);
+      this.s.rerootSkipped.run(to, from);
+      this.s.deleteRoot.run(from);
+      this.clearIncomplete(from);
+    });
+  }
+
+  /** True when some photo in the library has this content. */
+  hasContent(contentHash: string): boolean {
+    return this.s.hashInUse.get(contentHash) !== undefined;
+  }
+
+  // A root whose last indexing stopped early (cancel, failure): its photos are partial, the UI offers Resume.
+  private incompleteSet(): Set<string> {
+    try {
+      const v = JSON.parse(this.getSetting(INCOMPLETE_ROOTS) ?? '[]') as unknown;
+      return new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    } catch {
+      return new Set();
+    }
+  }
+
+  listIncomplete(): string[] {
+    const roots = new Set(this.listRoots());
+    return [...this.incompleteSet()].filter((r) => roots.has(r)).sort();
+  }
+
+  markIncomplete(folders: readonly string[]): void {
+    const set = this.incompleteSet();
+    for (const f of folders) set.add(path.resolve(f));
+    this.setSetting(INCOMPLETE_ROOTS, JSON.stringify([...set]));
+  }
+
+  clearIncomplete(...folders: string[]): void {
+    const set = this.incompleteSet();
+    let changed = false;
+    for (const f of folders) changed = set.delete(path.resolve(f)) || changed;
+    if (changed) this.setSetting(INCOMPLETE_ROOTS, set.size ? JSON.stringify([...set]) : null);
   }
 
   private underParams(folder: string) {
@@ -544,6 +724,10 @@ export class Store {
     return this.s.countPhotos.get() as number;
   }
 
+  countPhotosUnder(folder: string): number {
+    return this.s.countPhotosUnder.get(this.underParams(path.resolve(folder))) as number;
+  }
+
   /** Write a whole batch (photos, fresh features, embeddings, cleared skips) in ONE transaction. */
   writeBatch(items: readonly BatchItem[]): number[] {
     return this.transaction(() =>
@@ -594,6 +778,28 @@ export class Store {
       if (rows.length < pageSize) return;
       last = rows[rows.length - 1][0];
     }
+  }
+
+  /** Sequence number of the last embedding change (any model, any process); 0 when none was logged. */
+  lastEmbeddingChange(): number {
+    return this.s.lastEmbeddingChange.get() as number;
+  }
+
+  /**
+   * Photos whose embedding of `modelId` was added, replaced or removed after change `since`, up to the
+   * latest change (`upTo`, read in the same transaction). `complete` is false when the log no longer
+   * reaches back to `since` (trimmed): the caller must reload everything.
+   */
+  embeddingChangesSince(since: number, modelId: string): { upTo: number; photoIds: number[]; complete: boolean } {
+    return this.db
+      .transaction(() => {
+        const upTo = this.lastEmbeddingChange();
+        if (upTo <= since) return { upTo, photoIds: [], complete: true };
+        const first = this.s.firstEmbeddingChange.get() as number | null;
+        const complete = first !== null && first <= since + 1;
+        return { upTo, photoIds: complete ? (this.s.embeddingChangesSince.all(since, upTo, modelId) as number[]) : [], complete };
+      })
+      .deferred();
   }
 
   countEmbeddings(modelId: string): number {
@@ -750,9 +956,169 @@ export class Store {
     });
   }
 
+  /**
+   * Copy whatever can still be read from a damaged library file into this (new, empty) store: roots,
+   * settings, models, skipped files, photos (with their ids), cached features and the embeddings whose
+   * values are sound. Reads go in key order, page by page; a read that hits a damaged page skips ahead
+   * (further each time) until reads work again, so one bad page costs only the rows it held. Folders are
+   * also taken from the photos' own `root` column, in case the roots table itself was lost. The damaged
+   * file is opened read-only and never changed.
+   */
+  salvageFrom(file: string): SalvageCounts {
+    const counts: SalvageCounts = { readable: false, roots: 0, photos: 0, features: 0, embeddings: 0, embeddingsDropped: 0, skipped: 0, models: 0, settings: 0, damagedReads: 0 };
+    let src: Database.Database;
+    try {
+      src = new Database(file, { readonly: true, fileMustExist: true });
+      src.pragma('user_version');
+      src.prepare('SELECT count(*) FROM sqlite_schema').get();
+    } catch {
+      return counts;
+    }
+    counts.readable = true;
+    const tables = new Set((safeAll(src, "SELECT name FROM sqlite_schema WHERE type = 'table'", []) ?? []).map((r) => (r as { name: string }).name));
+    const columns = (t: string) => new Set((safeAll(src, `PRAGMA table_info(${t})`, []) ?? []).map((r) => (r as { name: string }).name));
+    const onDamage = () => counts.damagedReads++;
+    try {
+      const photoIds = new Set<number>();
+      const inserts = new Map<string, Database.Statement>();
+      this.transaction(() => {
+        const put = (table: string, cols: string[], row: Record<string, unknown>) => {
+          let stmt = inserts.get(table);
+          if (!stmt) {
+            stmt = this.db.prepare(`INSERT OR IGNORE INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
+            inserts.set(table, stmt);
+          }
+          try {
+            stmt.run(Object.fromEntries(cols.map((c) => [c, row[c] ?? null])));
+            return true;
+          } catch {
+            return false; // a row whose values were damaged (NOT NULL, types): left out
+          }
+        };
+        const simple: [string, string[], keyof SalvageCounts][] = [
+          ['roots', ['path', 'added_at'], 'roots'],
+          ['settings', ['key', 'value'], 'settings'],
+          ['models', ['id', 'dir', 'manifest', 'created_at', 'builtin'], 'models'],
+          ['skipped', ['path', 'root', 'size', 'mtime_ms', 'reason', 'at'], 'skipped'],
+        ];
+        for (const [table, cols, key] of simple) {
+          if (!tables.has(table)) continue;
+          for (const row of readByRowid(src, table, onDamage)) if (put(table, cols, row)) (counts[key] as number)++;
+        }
+        if (tables.has('photos')) {
+          const cols = ['id', 'path', 'root', 'size', 'mtime_ms', 'content_hash', 'width', 'height', 'taken_at', 'indexed_at'];
+          for (const row of readByRowid(src, 'photos', onDamage)) {
+            if (typeof row.path !== 'string' || typeof row.root !== 'string' || typeof row.content_hash !== 'string') continue;
+            if (put('photos', cols, row)) {
+              counts.photos++;
+              photoIds.add(Number(row.id));
+            }
+          }
+          // The folders the photos were indexed under, in case the roots table was the damaged part.
+          counts.roots += this.db.prepare('INSERT OR IGNORE INTO roots (path, added_at) SELECT DISTINCT root, ? FROM photos').run(now()).changes;
+        }
+        if (tables.has('embeddings')) {
+          for (const row of readByRowid(src, 'embeddings', onDamage)) {
+            const data = row.data;
+            const sound = Buffer.isBuffer(data) && data.byteLength % 4 === 0 && isSoundEmbedding(blobToVector(data));
+            if (sound && photoIds.has(Number(row.photo_id)) && typeof row.model_id === 'string') {
+              this.s.putEmbedding.run(row.photo_id, row.model_id, data);
+              counts.embeddings++;
+            } else counts.embeddingsDropped++;
+          }
+        }
+        if (tables.has('features')) {
+          const hasDtype = columns('features').has('dtype');
+          for (const row of readFeatures(src, hasDtype, onDamage)) {
+            const dtype = row.dtype === 'float16' ? 'float16' : 'float32';
+            if (!Buffer.isBuffer(row.data) || typeof row.tower_key !== 'string' || typeof row.content_hash !== 'string') continue;
+            this.s.putFeature.run(row.tower_key, row.content_hash, row.dim, row.length, dtype, row.data);
+            counts.features++;
+          }
+        }
+      });
+    } finally {
+      src.close();
+    }
+    return counts;
+  }
+
   /** `PRAGMA integrity_check`: 'ok' or the problems found. */
   integrityCheck(): string {
     return (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+  }
+}
+
+/** Rows of a query, or null when the read hit a damaged page. */
+function safeAll(db: Database.Database, sql: string, params: unknown[]): unknown[] | null {
+  try {
+    return db.prepare(sql).all(...params);
+  } catch (e) {
+    if (isCorruptionError(e) || (e as { code?: string }).code?.startsWith('SQLITE_IOERR')) return null;
+    throw e;
+  }
+}
+
+const SALVAGE_PAGE = 256;
+/** Largest skip when stepping over damaged pages (rowids are at most 2^63; ours are far smaller). */
+const SALVAGE_MAX_STEP = 2 ** 40;
+
+/**
+ * Every readable row of a rowid table, in rowid order. A page of rows that fails to read is read again
+ * row by row, so the rows before the damaged one are kept; a row that fails is stepped over (by probing
+ * for the next readable rowid, further each time when whole ranges are gone).
+ */
+function* readByRowid(db: Database.Database, table: string, onDamage: () => void): Generator<Record<string, unknown>> {
+  let last = -1;
+  let careful = 0; // rows still to read one by one after a damaged read
+  for (;;) {
+    const limit = careful > 0 ? 1 : SALVAGE_PAGE;
+    const rows = safeAll(db, `SELECT rowid AS _rowid_, * FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${limit}`, [last]) as
+      | (Record<string, unknown> & { _rowid_: number })[]
+      | null;
+    if (rows) {
+      yield* rows;
+      if (rows.length < limit) return;
+      last = rows[rows.length - 1]._rowid_;
+      if (careful > 0) careful--;
+      continue;
+    }
+    if (careful === 0) {
+      careful = SALVAGE_PAGE;
+      continue;
+    }
+    onDamage();
+    let resumed = false;
+    for (let step = 1; step <= SALVAGE_MAX_STEP; step *= 4) {
+      if (safeAll(db, `SELECT rowid FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 1`, [last + step])) {
+        last += step;
+        resumed = true;
+        break;
+      }
+    }
+    if (!resumed) return;
+    careful = SALVAGE_PAGE;
+  }
+}
+
+/** Every readable cached feature, in key order; stops at the first damaged page (a cache: indexing refills it). */
+function* readFeatures(db: Database.Database, hasDtype: boolean, onDamage: () => void): Generator<Record<string, unknown>> {
+  let key: [string, string] = ['', ''];
+  const cols = `tower_key, content_hash, dim, length, data${hasDtype ? ', dtype' : ''}`;
+  for (;;) {
+    const rows = safeAll(
+      db,
+      `SELECT ${cols} FROM features WHERE (tower_key, content_hash) > (?, ?) ORDER BY tower_key, content_hash LIMIT ${SALVAGE_PAGE}`,
+      key,
+    ) as (Record<string, unknown> & { tower_key: string; content_hash: string })[] | null;
+    if (!rows) {
+      onDamage();
+      return;
+    }
+    yield* rows;
+    if (rows.length < SALVAGE_PAGE) return;
+    const lastRow = rows[rows.length - 1];
+    key = [lastRow.tower_key, lastRow.content_hash];
   }
 }
 

@@ -4,15 +4,17 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { EvalResult, JobInfo, TrainResult } from '../../shared/api';
+import type { DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
-import { Backend } from '../backend/service';
+import { Backend, expandHome } from '../backend/service';
 import { Progress } from './progress';
+import { shown, shownJson, shownLines } from './terminal';
 import { startServer } from '../server/index';
 import { appRoot } from '../backend/model/registry';
 import { benchSearch } from '../backend/search/bench-search';
 import { benchIndex } from '../backend/bench/bench-index';
+import { repairLibrary } from '../backend/repair';
 
 interface GlobalOpts {
   data?: string;
@@ -27,8 +29,35 @@ function positiveInt(name: string) {
   };
 }
 
+/** A path from the command line: `~` expanded (when the shell did not), relative to the working folder. */
+function cliPath(p: string): string {
+  return path.resolve(expandHome(p));
+}
+
+/** A model's name for a command line: quoted when it has spaces. */
+function shellName(name: string): string {
+  return /^[A-Za-z0-9._@/:+-]+$/.test(name) ? name : `"${name.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/** Text columns padded to the widest cell (the last column is not padded). */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
+
+/** Text→image R@1/5/10 of a model: its held-out figures after training, or the figures it ships with. */
+function modelRecall(m: ModelInfo): string {
+  const metrics = m.metrics as Record<string, EvalResult | undefined> | null;
+  const val = metrics?.after ?? metrics?.val ?? metrics?.flickr8kDev ?? metrics?.heldOut;
+  return val?.textToImage ? `${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '—';
+}
+
+/**
+ * Print a result. User-controlled values are escaped where the lines are built (`shown`); the whole text is
+ * passed through `shownLines` as well, so a value that was missed still cannot reach the terminal raw.
+ */
 function out(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(json ? `${shownJson(JSON.stringify(value, null, 2))}\n` : `${shownLines(text())}\n`);
 }
 
 const pct = (x: number) => `${x.toFixed(1)}`;
@@ -39,6 +68,30 @@ function recallTable(r: EvalResult): string {
     `image→text  ${pct(r.imageToText.r1).padStart(5)}  ${pct(r.imageToText.r5).padStart(5)}  ${pct(r.imageToText.r10).padStart(5)}`,
     `(${r.images} photos, ${r.captions} captions; percent)`,
   ].join('\n');
+}
+
+/** What was dropped from a captioned set, one line per kind with a first example ([] when nothing was). */
+function problemLines(problems: readonly DataProblem[]): string[] {
+  if (!problems.length) return [];
+  return [
+    'Dropped from the set:',
+    ...problems.map((p) => `  ${p.count} ${shown(p.kind)}${p.count === 1 ? '' : 's'}${p.examples.length ? ` (e.g. ${shown(p.examples[0])})` : ''}`),
+  ];
+}
+
+/** What search cannot see yet: photos without a vector of the active model, and an unfinished model switch. */
+function coverageNotes(st: LibraryStatus): string[] {
+  const notes: string[] = [];
+  if (st.embedded < st.images)
+    notes.push(`Note: ${st.images - st.embedded} of ${st.images} photos are not embedded with model ${st.model} yet and cannot be found; run \`photo-search index\` to embed them.`);
+  if (st.damaged)
+    notes.push(`Note: ${st.damaged} photos have damaged embeddings in the library file and are left out of search; run \`photo-search repair\` to rebuild them.`);
+  const p = st.pendingModel;
+  if (p)
+    notes.push(
+      `Note: switching to model ${p.id} did not finish (${p.embedded} of ${p.total} photos embedded with it); search uses ${st.model} meanwhile. Run \`photo-search models use ${p.id}\` to finish.`,
+    );
+  return notes;
 }
 
 /** Follow a job's events with a progress bar until it ends; resolve to its result. */
@@ -61,6 +114,18 @@ async function follow<T>(backend: Backend, job: { info: JobInfo; done: Promise<T
   }
 }
 
+/** Open a URL with the system's browser; a failure is reported, the server keeps running. */
+async function openInBrowser(url: string): Promise<void> {
+  try {
+    // ESM-only package: loaded when asked for.
+    const { default: open } = await import('open');
+    const child = await open(url);
+    child.once('error', (e) => process.stderr.write(`photo-search: could not open a browser (${shown(e.message)}); open the link above yourself.\n`));
+  } catch (e) {
+    process.stderr.write(`photo-search: could not open a browser (${shown((e as Error).message)}); open the link above yourself.\n`);
+  }
+}
+
 export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<void>, needsBackend?: boolean) => Promise<void>): Command {
   const program = new Command('photo-search')
     .description('Find photos by what they show, offline.')
@@ -71,19 +136,61 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
 
   program
     .command('index')
-    .description('add folders to the library and index them (incremental)')
-    .argument('<folders...>', 'folders of photos')
+    .description('add folders to the library and index them (incremental); with no folder, re-scan every library folder')
+    .argument('[folders...]', 'folders of photos')
     .option('--json', 'print the summary as JSON')
     .action((folders: string[], o: { json?: boolean }) =>
       run(async (b) => {
-        const job = b.addFolders(folders);
+        let job;
+        if (folders.length) {
+          const added = await b.addFolders(folders.map(cliPath));
+          for (const n of added.notices) process.stderr.write(`${shown(n)}\n`);
+          job = added;
+        } else {
+          job = b.startIndex();
+        }
         const summary = await follow(b, job, 'Indexing');
         const st = await b.status();
         out(!!o.json, { ...summary, images: st.images }, () =>
           `Indexed: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed, ${summary.unchanged} unchanged, ` +
           `${summary.skipped} skipped (${summary.seconds.toFixed(1)} s). Library: ${st.images} photos.` +
-          (summary.skipped ? ' See why with `photo-search status --skipped`.' : ''),
+          (summary.skipped ? ' See why with `photo-search status --skipped`.' : '') +
+          summary.unavailable
+            .map(
+              (u) =>
+                `\nFolder ${shown(u.path)} is unavailable (${shown(u.reason)}): its ${u.photos} photos stay in the library until it is back. ` +
+                'If they are gone for good, remove the folder from the library in the app.',
+            )
+            .join(''),
         );
+      }),
+    );
+
+  program
+    .command('folders')
+    .description('list the library folders with their photo counts')
+    .option('--json', 'print [{path, photos, incomplete}] as JSON')
+    .action((o: { json?: boolean }) =>
+      run(async (b) => {
+        const list = b.folders();
+        out(!!o.json, list, () =>
+          list.length
+            ? table([['PHOTOS', 'FOLDER'], ...list.map((f) => [f.photos.toLocaleString('en-US'), `${shown(f.path)}${f.incomplete ? '  (incomplete: run `photo-search index` to finish)' : ''}`])])
+            : 'No folders in the library. Add one with `photo-search index FOLDER`.',
+        );
+      }),
+    );
+
+  program
+    .command('remove')
+    .description('remove a folder from the library (its photos, embeddings, cached features and thumbnails; files on disk are not touched)')
+    .argument('<folder>')
+    .option('--json', 'print {roots, removed} as JSON')
+    .action((folder: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const abs = cliPath(folder);
+        const r = await b.removeFolder(abs);
+        out(!!o.json, r, () => `Removed ${shown(abs)} from the library (${r.removed} photos). Files on disk are not touched.`);
       }),
     );
 
@@ -98,11 +205,12 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const text = words.join(' ').trim();
         if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
-        const hits = o.like ? await b.searchLikeFile(o.like, o.top) : await b.search(text, o.top);
+        const hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await b.search(text, o.top);
+        for (const line of coverageNotes(await b.status())) process.stderr.write(`${shown(line)}\n`);
         out(
           !!o.json,
           hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
-          () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${h.path}`).join('\n') : 'No photos found.'),
+          () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${shown(h.path)}`).join('\n') : 'No photos found.'),
         );
       }),
     );
@@ -116,14 +224,28 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const st = await b.status();
         const skipped = o.skipped ? b.skipped(1000, 0).items : undefined;
-        const value = { images: st.images, skipped: st.skipped, model: st.model, roots: st.roots, ...(skipped ? { skippedFiles: skipped } : {}) };
+        const value = {
+          images: st.images,
+          skipped: st.skipped,
+          model: st.model,
+          modelName: st.modelName,
+          roots: st.roots,
+          incomplete: st.incomplete,
+          embedded: st.embedded,
+          pendingModel: st.pendingModel,
+          ...(skipped ? { skippedFiles: skipped } : {}),
+        };
         out(!!o.json, value, () =>
           [
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
-            `Model: ${st.model}`,
-            `Folders: ${st.roots.length ? st.roots.join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
-            ...(skipped ?? []).map((s) => `  skipped ${s.path}: ${s.reason}`),
+            ...(st.pendingModel
+              ? [`Switching to model ${shown(st.pendingModel.id)}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${shown(st.pendingModel.id)}\` to finish.`]
+              : []),
+            `Model: ${shown(st.modelName)}${st.modelName !== st.model ? ` (${shown(st.model)})` : ''}`,
+            `Folders: ${st.roots.length ? st.roots.map(shown).join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
+            ...(st.incomplete.length ? [`Incomplete (indexing stopped before the end): ${st.incomplete.map(shown).join(', ')}; run \`photo-search index\` to finish.`] : []),
+            ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${shown(s.path)}: ${shown(s.reason)}`) : ['  nothing skipped']) : []),
           ].join('\n'),
         );
       }),
@@ -131,23 +253,22 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
 
   const models = program
     .command('models')
-    .description('list, import and activate models')
+    .description('list, import, activate and remove models (by name or id)')
     .option('--json', 'print the list as JSON')
     .action((o: { json?: boolean }) =>
       run(async (b) => {
         const list = b.models();
         out(!!o.json, list, () =>
-          list
-            .map((m) => {
-              const metrics = m.metrics as { after?: EvalResult; val?: EvalResult } | null;
-              const val = metrics?.after ?? metrics?.val;
-              const r = val ? `  held-out R@1/5/10 ${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '';
-              return `${m.active ? '*' : ' '} ${m.id}  ${m.name}${m.builtin ? ' (built-in)' : ''}${m.parent ? `  from ${m.parent}` : ''}${r}`;
-            })
-            .join('\n'),
+          table([
+            ['', 'NAME', 'ID', 'R@1/5/10', 'FROM'],
+            ...list.map((m) => [m.active ? '*' : ' ', shown(m.name), shown(m.id), modelRecall(m), m.builtin ? 'built-in' : shown(m.parent ?? m.source ?? '—')]),
+          ]) + '\n(* = active; R@1/5/10 = text→photo recall in percent on photos the model was not trained on)',
         );
       }),
     );
+  // `models use X --json` hands --json to `models` (commander parses a parent's options anywhere on the
+  // line, and positional options would stop `--data` working after a command): either place counts.
+  const modelsJson = (o: { json?: boolean }): boolean => !!(o.json || models.opts<{ json?: boolean }>().json);
   models
     .command('add')
     .description('import a model: a Hugging Face / transformers.js folder, an immich folder, an encoder pair folder, or hf:OWNER/NAME')
@@ -155,22 +276,33 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--json', 'print the new model as JSON')
     .action((source: string, o: { json?: boolean }) =>
       run(async (b) => {
-        const job = b.startImport(/^hf:/.test(source) ? source : path.resolve(source));
+        const job = b.startImport(/^hf:/.test(source) ? source : cliPath(source));
         const info = await follow(b, job, 'Importing');
-        out(!!o.json, info, () => `Imported model ${info.id}. Activate it with \`photo-search models use ${info.id}\`.`);
+        out(modelsJson(o), info, () => `Imported model "${shown(info.name)}" (${shown(info.id)}). Activate it with \`photo-search models use ${shown(info.id)}\`.`);
       }),
     );
   models
     .command('use')
     .description('activate a model (re-embeds the library from cached features)')
-    .argument('<id>')
-    .option('--json')
+    .argument('<model>', 'name or id')
+    .option('--json', 'print {model, name, images, embedded} as JSON')
     .action((id: string, o: { json?: boolean }) =>
       run(async (b) => {
         const job = await b.activateModel(id);
         if (job) await follow(b, job, 'Re-embedding');
         const st = await b.status();
-        out(!!o.json, { model: st.model, images: st.images, embedded: st.embedded }, () => `Active model: ${st.model} (${st.embedded} photos embedded).`);
+        out(modelsJson(o), { model: st.model, name: st.modelName, images: st.images, embedded: st.embedded }, () => `Active model: ${shown(st.modelName)} (${shown(st.model)}; ${st.embedded} photos embedded).`);
+      }),
+    );
+  models
+    .command('remove')
+    .description('delete a trained or imported model (not the active one, never the built-in)')
+    .argument('<model>', 'name or id')
+    .option('--json')
+    .action((id: string, o: { json?: boolean }) =>
+      run(async (b) => {
+        const r = await b.removeModel(id);
+        out(modelsJson(o), r, () => `Removed model ${shown(String(r.removed))}.`);
       }),
     );
 
@@ -183,26 +315,28 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--epochs <n>', 'epochs (at most, when early stopping; the epoch with the best held-out recall is kept)', positiveInt('--epochs'))
     .addOption(new Option('--loss <loss>', 'contrastive loss').choices(['default', 'tutorial']).default('default'))
     .option('--seed <n>', 'random seed', (v) => Number(v))
-    .option('--json', 'print {model, epochs, trainSeconds, val} as JSON')
+    .option('--json', 'print {model, epochs, trainSeconds, val, problems} as JSON')
     .action((set: string, o: { name?: string; base?: string; epochs?: number; loss: 'default' | 'tutorial'; seed?: number; json?: boolean }) =>
       run(async (b) => {
-        const job = b.startTraining({ set, name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
+        const job = b.startTraining({ set: cliPath(set), name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
           if (!o.json || process.stderr.isTTY) {
             const v = e.val ? `  val R@1/5/10 ${pct(e.val.textToImage.r1)}/${pct(e.val.textToImage.r5)}/${pct(e.val.textToImage.r10)}` : '';
             process.stderr.write(`epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}${v}\n`);
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');
+        const name = r.name ?? r.model;
         const gain = r.before ? r.val.textToImage.r5 - r.before.textToImage.r5 : null;
-        out(!!o.json, { model: r.model, epochs: r.epochs, bestEpoch: r.bestEpoch, blend: r.blend, gainR5: gain, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before }, () =>
+        out(!!o.json, { model: r.model, name, epochs: r.epochs, bestEpoch: r.bestEpoch, blend: r.blend, gainR5: gain, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
           [
-            `New model ${r.model} (${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
+            ...problemLines(r.problems),
+            `New model "${shown(name)}" (${shown(r.model)}; ${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
             ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
             ...(r.before && gain !== null ? [`Held-out text→image R@5: ${pct(r.before.textToImage.r5)} → ${pct(r.val.textToImage.r5)} (${gain >= 0 ? '+' : ''}${gain.toFixed(1)} points${r.blend < 1 ? `; ${Math.round(r.blend * 100)}% trained heads blended with the starting ones` : ''}).`] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
             'After:',
             recallTable(r.val),
-            `Activate it with \`photo-search models use ${r.model}\`.`,
+            `Activate it with \`photo-search models use ${shown(shellName(name))}\`.`,
           ].join('\n'),
         );
       }),
@@ -212,23 +346,60 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .command('eval')
     .description('recall of a model on a captioned set')
     .argument('<set>')
-    .option('--model <id>', 'model to evaluate (default: the active one)')
-    .option('--json', 'print {textToImage, imageToText, images, captions} as JSON')
+    .option('--model <model>', 'model to evaluate, by name or id (default: the active one)')
+    .option('--json', 'print {textToImage, imageToText, images, captions, problems} as JSON')
     .action((set: string, o: { model?: string; json?: boolean }) =>
       run(async (b) => {
-        const r = await b.evaluate(set, o.model);
-        out(!!o.json, r, () => recallTable(r));
+        const r = await b.evaluate(cliPath(set), o.model);
+        out(!!o.json, r, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
       }),
     );
 
   program
+    .command('repair')
+    .description('rebuild a damaged library database from the photos and what can still be read (the damaged file is kept aside); close the app first')
+    .option('--json', 'print what was recovered as JSON')
+    .action((o: { json?: boolean }) =>
+      run(async (_b, g) => {
+        const dataDir = resolveDataDir(g.data);
+        const r = repairLibrary(dataDir);
+        const b = await Backend.create({ dataDir, modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null });
+        try {
+          // Re-embed and re-index from the photos themselves: whatever the damaged file lost comes back.
+          const summary = b.store.listRoots().length ? await follow(b, b.startIndex(), 'Indexing') : null;
+          const st = await b.status();
+          out(!!o.json, { ...r, index: summary, images: st.images, embedded: st.embedded, integrity: b.store.integrityCheck() }, () =>
+            [
+              `Moved the damaged file to ${r.damagedFile} (delete it once all is well).`,
+              r.readable
+                ? `Recovered ${r.photos} photos, ${r.roots} folder${r.roots === 1 ? '' : 's'}, ${r.features} cached features and ${r.embeddings} embeddings` +
+                  `${r.embeddingsDropped ? ` (${r.embeddingsDropped} damaged or orphaned embeddings left out)` : ''}; ${r.damagedReads} damaged reads stepped over.`
+                : 'Nothing could be read from the damaged file: add your folders again with `photo-search index FOLDER`.',
+              ...(summary ? [`Re-indexed: ${summary.added} added, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.skipped} skipped.`] : []),
+              `Library: ${st.images} photos, ${st.embedded} embedded with ${st.model}.`,
+            ].join('\n'),
+          );
+        } finally {
+          await b.close();
+        }
+      }, false),
+    );
+
+  program
     .command('serve')
-    .description('browser mode: the app in your browser, on 127.0.0.1 only')
+    .description('browser mode: the app in your browser, on 127.0.0.1 only; open the printed link (it carries the access token)')
     .option('--port <port>', 'port (0 = any free one)', (v) => Number(v), 5178)
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--allow-remote', 'allow listening on a non-loopback address (anyone on the network can reach your photos)')
-    .action((o: { port: number; host: string; allowRemote?: boolean }) =>
+    .option('--host <host>', 'address to listen on (any 127.x.x.x address; others need --allow-remote)', '127.0.0.1')
+    .option(
+      '--allow-remote',
+      'allow listening on a non-loopback address: anyone on the network who has the printed link (its access token) can use your library; ' +
+        'requests must still name the bound address (Host and Origin checks stay on)',
+    )
+    .option('--open', 'open the link in your web browser')
+    .action((o: { port: number; host: string; allowRemote?: boolean; open?: boolean }) =>
       run(async (b) => {
+        // A model switch a crash interrupted finishes in the background; search uses the old model meanwhile.
+        await b.resumeModelSwitch().catch(() => null);
         b.warmUp();
         const server = await startServer({
           backend: b,
@@ -237,7 +408,13 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           allowRemote: !!o.allowRemote,
           staticDir: path.join(appRoot(), 'dist', 'renderer'),
         });
-        process.stdout.write(`Photo Search is running at ${server.url}\n`);
+        process.stdout.write(`Photo Search is running at ${shown(server.loginUrl)}\n`);
+        process.stdout.write(
+          process.env.PHOTO_SEARCH_TOKEN
+            ? 'The link carries the access token from $PHOTO_SEARCH_TOKEN: anyone with it can use your library.\n'
+            : 'The link carries an access token: anyone with it can use your library. A new one is made at each start.\n',
+        );
+        if (o.open) await openInBrowser(server.loginUrl);
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGINT', stop);
@@ -269,7 +446,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .action((folder: string, o: { json?: boolean }) =>
       run(async (b) => {
         const model = await b.activeModel();
-        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${m}\n`) });
+        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${shown(m)}\n`) });
         const { coreMs, ...rest } = r;
         const lines = (o: object) => Object.entries(o).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`);
         out(!!o.json, r, () => [...lines(rest), 'CPU ms per photo:', ...lines(coreMs).map((l) => `  ${l}`)].join('\n'));
@@ -293,8 +470,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       await fn(backend as unknown as Backend, g);
     } catch (e) {
-      const r = errorResult(e);
-      process.stderr.write(`photo-search: ${r.message}\n`);
+      const r = errorResult(backend ? (backend as Backend).store.explain(e) : e);
+      // Messages name files and quote caption lines: escaped like every other line.
+      process.stderr.write(`photo-search: ${shown(r.message)}\n`);
       if (process.env.PHOTO_SEARCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
       code = r.code === 'cancelled' ? 130 : 1;
     } finally {

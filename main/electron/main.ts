@@ -53,6 +53,8 @@ async function start(): Promise<void> {
     return fatal(e);
   }
   const b = backend;
+  // A model switch a crash interrupted finishes in the background; search uses the old model meanwhile.
+  void b.resumeModelSwitch().catch(() => null);
 
   // Library folders change rarely; photo requests are many. Refresh the cached list on library events.
   let roots: Promise<string[]> | null = null;

@@ -5,6 +5,9 @@
  * `GET /api/events` (server-sent events), everything else is the static renderer.
  * Any web page the user visits can reach 127.0.0.1, so requests are checked for the Host header
  * (DNS rebinding), a JSON content type and a same-origin Origin (cross-site form posts), and a body limit.
+ * Any other account on the machine can reach it too, so every /api request needs the access token made at
+ * start (as Jupyter does): the printed link carries it once, the page trades it for an HttpOnly
+ * SameSite=Strict cookie and the link without the token replaces it in the address bar.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import http from 'node:http';
@@ -12,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { ApiEvent, BackendPort, ErrorCode, Result } from '../../shared/api';
 import { isApiMethod, validateRequest } from '../../shared/schemas';
-import { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
+import { allowedHostHeaders, chooseAccessToken, contentTypeFor, cookieValue, isLoopbackHost, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
 
 export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
 
@@ -23,6 +26,8 @@ export interface ServerOptions {
   host?: string;
   /** Bind to a non-loopback address (LAN access). Off by default: the API reads and indexes local files. */
   allowRemote?: boolean;
+  /** The access token every /api request must carry (default: $PHOTO_SEARCH_TOKEN, else a new random one). */
+  token?: string;
   /** The built renderer (dist/renderer). */
   staticDir: string;
   /** Request body limit in bytes. */
@@ -30,7 +35,11 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
+  /** The app's address, without the token. */
   url: string;
+  /** The address to open: `url` with `?token=…` (traded for a cookie on first load). */
+  loginUrl: string;
+  token: string;
   port: number;
   close(): Promise<void>;
 }
@@ -72,8 +81,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const staticDir = path.resolve(options.staticDir);
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const token = options.token ?? chooseAccessToken();
   const streams = new Set<http.ServerResponse>();
   let boundPort = 0;
+  let allowedHosts: Set<string> = new Set();
+  let baseUrl = '';
+  // Cookies are shared by every port of a host: the name carries the port so two servers do not collide.
+  const cookieName = () => `photo-search-token-${boundPort}`;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -86,26 +100,65 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     checkHost(req);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new HttpError(400, 'invalid_input', 'The request address is malformed.');
+    }
     const pathname = url.pathname;
-    if (pathname.startsWith('/api/')) {
+    if (pathname === '/api' || pathname.startsWith('/api/')) {
+      checkToken(req);
       if (pathname === '/api/events') return events(req, res);
       const photo = /^\/api\/photo\/(\d{1,12})$/.exec(pathname);
       if (photo) return sendPhoto(req, res, Number(photo[1]), url.searchParams.get('size'));
-      const method = decodeURIComponent(pathname.slice('/api/'.length));
+      let method: string;
+      try {
+        method = decodeURIComponent(pathname.slice('/api/'.length));
+      } catch {
+        throw new HttpError(400, 'invalid_input', `The address ${pathname.slice(0, 80)} has a malformed %-escape.`);
+      }
       return api(req, res, method);
     }
+    if (url.searchParams.has('token')) return login(req, res, url);
     return serveStatic(req, res, pathname);
   }
 
-  /** DNS rebinding: a hostile name resolving to 127.0.0.1 still sends its own name in Host. */
+  /** DNS rebinding: a hostile name resolving to our address still sends its own name in Host. */
   function checkHost(req: http.IncomingMessage): void {
-    if (allowRemote) return;
     const hostHeader = (req.headers.host ?? '').toLowerCase();
-    const allowed = [`127.0.0.1:${boundPort}`, `localhost:${boundPort}`, `[::1]:${boundPort}`];
-    if (!allowed.includes(hostHeader)) {
-      throw new HttpError(403, 'forbidden', `Host "${hostHeader}" is not allowed; open http://127.0.0.1:${boundPort}/ instead.`);
+    if (!allowedHosts.has(hostHeader)) {
+      throw new HttpError(403, 'forbidden', `Host "${hostHeader.slice(0, 80)}" is not allowed; open ${baseUrl} instead.`);
     }
+  }
+
+  /** The token as a cookie (the page) or an `Authorization: Bearer` header (scripts). */
+  function checkToken(req: http.IncomingMessage): void {
+    const auth = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const given = auth ?? cookieValue(req.headers.cookie, cookieName());
+    if (given === undefined || !sameToken(given, token)) {
+      throw new HttpError(401, 'forbidden', 'Open Photo Search with the link `photo-search serve` printed: it carries the access token.');
+    }
+  }
+
+  /** `/?token=…`: a valid token becomes a cookie and the address loses the token (redirect); a wrong one is refused. */
+  function login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'invalid_input', 'Only GET is allowed here.');
+    if (!sameToken(url.searchParams.get('token') ?? '', token)) {
+      const body = 'This link\'s access token is not valid (was the server restarted?). Open the link `photo-search serve` printed last.\n';
+      res.writeHead(401, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      return void res.end(body);
+    }
+    url.searchParams.delete('token');
+    const location = `${url.pathname}${url.search}${url.hash}`;
+    res.writeHead(303, {
+      ...SECURITY_HEADERS,
+      // Session cookie: gone when the browser closes; the printed link logs in again.
+      'Set-Cookie': tokenCookie(cookieName(), token),
+      Location: location,
+      'Cache-Control': 'no-store',
+    });
+    res.end();
   }
 
   async function api(req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
@@ -114,8 +167,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.setHeader('Allow', 'POST');
       throw new HttpError(405, 'invalid_input', `Use POST for /api/${method}.`);
     }
+    // The Host header was checked against the bound address, so the same origin is that address.
     const origin = req.headers.origin;
-    if (origin !== undefined && !allowRemote && origin !== `http://${req.headers.host}`) {
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) {
       throw new HttpError(403, 'forbidden', `Requests from ${origin} are not allowed.`);
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -229,10 +283,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
   boundPort = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  allowedHosts = new Set(allowedHostHeaders(host, boundPort));
+  baseUrl = `http://${urlHostFor(host)}:${boundPort}/`;
 
   return {
-    url: `http://${urlHost}:${boundPort}/`,
+    url: baseUrl,
+    loginUrl: `${baseUrl}?token=${token}`,
+    token,
     port: boundPort,
     close: () =>
       new Promise<void>((resolve) => {

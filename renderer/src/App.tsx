@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { LibraryStatus } from '../../shared/api';
 import { LibraryPanel } from './panels/LibraryPanel';
 import { ModelsPanel } from './panels/ModelsPanel';
@@ -16,11 +16,28 @@ const TABS: { id: Tab; label: string }[] = [
 
 export function App() {
   const { api } = useApi();
-  const { libraryVersion, modelsVersion } = useEvents();
+  const { libraryVersion, modelsVersion, liveImages, connected } = useEvents();
   const [tab, setTab] = useState<Tab>('search');
   const [status, setStatus] = useState<LibraryStatus | null>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ search: null, library: null, training: null, models: null });
+  const headerRef = useRef<HTMLElement>(null);
+
+  // The search box sticks below the header, whose height changes with the window width and zoom.
+  useLayoutEffect(() => {
+    const el = headerRef.current;
+    if (!el) return;
+    const set = () => document.documentElement.style.setProperty('--topbar-h', `${el.offsetHeight}px`);
+    set();
+    const ro = new ResizeObserver(set);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  // While indexing commits batches, the count follows them (the full status comes when the run ends).
+  useEffect(() => {
+    if (liveImages !== null) setStatus((s) => (s ? { ...s, images: liveImages } : s));
+  }, [liveImages]);
 
   useEffect(() => {
     let live = true;
@@ -66,11 +83,11 @@ export function App() {
   };
 
   return (
-    <div className="app">
-      <header className="topbar">
+    <div className={connected ? 'app' : 'app offline'}>
+      <header className="topbar" ref={headerRef}>
         <div className="brand">
           <span className="logo" aria-hidden="true" />
-          <span>Photo Search</span>
+          <span className="title">Photo Search</span>
         </div>
         <nav role="tablist" aria-label="Sections" className="tabs">
           {TABS.map((t, i) => (
@@ -93,16 +110,28 @@ export function App() {
           ))}
         </nav>
         <div className="status" aria-live="polite">
+          {!connected && (
+            <span className="disconnected" role="status" data-testid="disconnected">
+              Disconnected — reconnecting…
+            </span>
+          )}
           {status && (
             <>
-              <span>{status.images.toLocaleString()} photos</span>
-              <span className="dot" aria-hidden="true">·</span>
-              <span title="Active model">{status.model}</span>
+              <span className="count" data-testid="photo-count">
+                {status.images.toLocaleString()} photos
+              </span>
+              <span className="dot" aria-hidden="true">
+                ·
+              </span>
+              <span className="model-name" title={`Active model: ${status.modelName} (${status.model})`} data-testid="active-model">
+                {status.modelName}
+              </span>
             </>
           )}
         </div>
       </header>
-      <main className="content">
+      {/* While the server is away every action would fail: the panels stay visible but inert. */}
+      <main className="content" inert={!connected}>
         <section role="tabpanel" id="panel-search" aria-labelledby="tab-search" hidden={tab !== 'search'}>
           <SearchPanel status={status} searchRef={searchRef} visible={tab === 'search'} onGoLibrary={() => go('library')} />
         </section>

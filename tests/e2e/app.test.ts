@@ -29,8 +29,8 @@ describe.runIf(!HAVE_CHROMIUM && IN_CI)('e2e prerequisites', () => {
   });
 });
 
-/** Start `photo-search serve --port 0` and resolve with its URL once it prints it. */
-function startCli(dataDir: string, modelDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+/** Start `photo-search serve --port 0` and resolve with its address and the link it prints (with the access token). */
+function startCli(dataDir: string, modelDir: string): Promise<{ child: ChildProcess; url: string; loginUrl: string; output: () => string }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'photo-search.js'), 'serve', '--port', '0', '--data', dataDir, '--model-dir', modelDir], {
     cwd: ROOT,
     env: { ...process.env, PHOTO_SEARCH_MODEL_DIR: modelDir },
@@ -41,10 +41,10 @@ function startCli(dataDir: string, modelDir: string): Promise<{ child: ChildProc
     const timer = setTimeout(() => reject(new Error(`photo-search serve did not start within 60 s:\n${out}`)), 60_000);
     const onData = (b: Buffer) => {
       out += b.toString('utf8');
-      const m = /running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      const m = /running at ((http:\/\/127\.0\.0\.1:\d+\/)\?token=[A-Za-z0-9_-]+)\n/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1], output: () => out });
+        resolve({ child, url: m[2], loginUrl: m[1], output: () => out });
       }
     };
     child.stdout!.on('data', onData);
@@ -95,7 +95,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
     page = await context.newPage();
     watch(page);
-    await page.goto(server.url);
+    await page.goto(server.loginUrl);
   });
 
   afterAll(async () => {
@@ -107,6 +107,33 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
     }
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('trades the link\'s token for an HttpOnly SameSite=Strict cookie and drops it from the address bar', async () => {
+    expect(page.url()).toBe(server.url);
+    const cookies = await context.cookies(server.url);
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ name: expect.stringMatching(/^photo-search-token-\d+$/), value: server.loginUrl.split('token=')[1], httpOnly: true, sameSite: 'Strict', path: '/' });
+    // The page's own script cannot read it.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate(() => fetch('/api/status', { method: 'POST', headers: { 'Content-Type': 'application/json' } }).then((r) => r.status))).toBe(200);
+  });
+
+  it('refuses the API to a browser without the token and says which link to open', async () => {
+    const stranger = await browser.newContext();
+    try {
+      const p = await stranger.newPage();
+      await p.goto(server.url);
+      expect(await p.evaluate(() => fetch('/api/status', { method: 'POST', headers: { 'Content-Type': 'application/json' } }).then((r) => r.status))).toBe(401);
+      await p.getByRole('tab', { name: 'Models' }).click();
+      expect(await p.getByRole('alert').first().textContent()).toBe('Not allowed: Open Photo Search with the link `photo-search serve` printed: it carries the access token.');
+      // A guessed token gets no cookie.
+      const wrong = await p.goto(`${server.url}?token=guess`);
+      expect(wrong?.status()).toBe(401);
+      expect(await stranger.cookies(server.url)).toEqual([]);
+    } finally {
+      await stranger.close();
+    }
   });
 
   it('starts with an empty library and says what to do next', async () => {
@@ -205,9 +232,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     expect(copied.startsWith(path.join(tmp, 'photos'))).toBe(true);
 
-    // Browser mode cannot open files: the answer is one readable line, not a crash.
-    await selected.getByRole('button', { name: 'Open file' }).click();
-    expect(await page.getByRole('alert').textContent()).toMatch(/^Only in the desktop app: /);
+    // Browser mode opens the photo itself in a new tab (no desktop-only errors).
+    expect(await selected.getByRole('link', { name: 'Open file' }).getAttribute('href')).toMatch(/^\/api\/photo\/\d+\?size=full$/);
 
     await selected.getByRole('button', { name: 'More like this' }).click();
     const own = copied.split(/[\\/]/).pop()!;
@@ -241,8 +267,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByRole('button', { name: 'Start training' }).click();
     const result = page.getByTestId('train-result');
     await result.waitFor({ timeout: 120_000 });
+    // The result, the header and the Models list name the model as the user named it.
     trainedId = ((await result.getByRole('heading').textContent()) ?? '').replace(/^Result: /, '');
-    expect(trainedId).not.toBe('');
+    expect(trainedId).toBe('e2e-shapes');
     const canvas = page.locator('.chart canvas');
     const box = await canvas.boundingBox();
     expect(box && box.width > 100 && box.height > 100).toBe(true);
@@ -272,7 +299,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const list = page.getByRole('list', { name: 'Models' });
     const trained = list.getByRole('listitem').filter({ hasText: trainedId });
     await trained.waitFor();
-    expect(await trained.textContent()).toMatch(/trained from .* on .*set/);
+    expect(await trained.textContent()).toMatch(/Trained from .* on .*set\./);
     expect(await trained.textContent()).toMatch(/R@5 \d+\.\d%/);
     await trained.getByRole('button', { name: /^Use / }).click();
     await trained.getByText('Active').waitFor({ timeout: 30_000 });
@@ -300,7 +327,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const dark = await browser.newContext({ viewport: { width: 420, height: 860 }, colorScheme: 'dark' });
     const p = await dark.newPage();
     watch(p);
-    await p.goto(server.url);
+    await p.goto(server.loginUrl);
     await p.getByRole('searchbox').fill('green triangle');
     await p.waitForFunction(() => {
       const imgs = [...document.querySelectorAll<HTMLImageElement>('ul[aria-label="Results"] img')];
@@ -323,6 +350,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     });
     expect(await summary.textContent()).toMatch(/2 skipped/);
     await page.getByRole('button', { name: `Remove ${path.join(tmp, 'photos')}` }).click();
+    await page.getByRole('alertdialog', { name: 'Remove folder' }).getByRole('button', { name: 'Remove folder' }).click();
     await page.getByText('No folders yet.').waitFor();
     await page.locator('.status').getByText('0 photos').waitFor({ timeout: 30_000 });
     await page.getByRole('tab', { name: 'Search' }).click();

@@ -2,8 +2,8 @@
  * The CLI end to end, as a user runs it: the compiled `bin/photo-search.js` (npm test builds first) on a
  * folder it never saw with bad files mixed in, a generated model, a temp data folder.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, promises as fs } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -113,5 +113,74 @@ describe('photo-search CLI', () => {
     const r = await cli(['models', '--json']);
     const list = JSON.parse(r.stdout) as { id: string; active: boolean }[];
     expect(list.filter((m) => m.active)).toHaveLength(1);
+  });
+
+  it('prints models use --json as JSON', async () => {
+    const r = await cli(['models', 'use', 'builtin', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ model: 'builtin', images: expect.any(Number), embedded: expect.any(Number) });
+    await cli(['models', 'use', JSON.parse((await cli(['models', '--json'])).stdout).find((m: { builtin: boolean }) => !m.builtin).id]);
+  });
+
+  it.runIf(process.platform !== 'win32')('shows terminal escape sequences in file names escaped in every line', async () => {
+    const data = path.join(tmp, 'esc-data');
+    const dir = path.join(tmp, 'esc-photos');
+    // ESC ] 0 ; … BEL retitles the terminal, ESC [ 2 J clears it; U+009B is a one-character CSI.
+    const hostile = '\x1b]0;pwned\x07\x1b[2J';
+    await makePhotos(dir, [{ name: `\x1b[31mred\u009b0m`, shapes: [{ shape: 'circle', color: 'red', x: 0.5, y: 0.5, size: 0.6 }] }], 3);
+    writeFileSync(path.join(dir, `${hostile}.jpg`), 'not a photo\n');
+    // eslint-disable-next-line no-control-regex -- looking for raw control characters is the point
+    const raw = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+    const idx = await cli(['--data', data, 'index', dir]);
+    expect(idx.code, idx.stderr).toBe(0);
+    expect(idx.stdout + idx.stderr).not.toMatch(raw);
+
+    const st = await cli(['--data', data, 'status', '--skipped']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).not.toMatch(raw);
+    expect(st.stdout).toContain(`  skipped ${path.join(dir, '\\x1b]0;pwned\\x07\\x1b[2J.jpg')}: not an image`);
+
+    const found = await cli(['--data', data, 'search', 'red circle']);
+    expect(found.stdout).not.toMatch(raw);
+    expect(found.stdout).toContain(path.join(dir, '\\x1b[31mred\\x9b0m.jpg'));
+    const json = await cli(['--data', data, 'search', 'red circle', '--json']);
+    expect(json.stdout).not.toMatch(raw);
+    expect(JSON.parse(json.stdout)[0].path).toBe(path.join(dir, '\x1b[31mred\u009b0m.jpg')); // JSON keeps the true name
+
+    const missing = await cli(['--data', data, 'search', '--like', path.join(dir, `${hostile}\nsecond line.jpg`)]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).not.toMatch(raw);
+    expect(missing.stderr).toBe(`photo-search: Image ${path.join(dir, '\\x1b]0;pwned\\x07\\x1b[2J\\nsecond line.jpg')} not found. Check the path.\n`);
+  });
+
+  it.runIf(process.platform !== 'win32')('serve prints a link with a fresh access token and --open opens it', async () => {
+    const opened = path.join(tmp, 'opened.txt');
+    const browser = path.join(tmp, 'browser.sh');
+    writeFileSync(browser, `#!/bin/sh\necho "$@" > '${opened}'\n`, { mode: 0o755 });
+    // No desktop session: the opener falls back to $BROWSER, here a script recording what it was given.
+    const childEnv: NodeJS.ProcessEnv = { ...env, BROWSER: browser };
+    for (const k of ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_CURRENT_DESKTOP']) delete childEnv[k];
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--open'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (b: Buffer) => {
+          output += b.toString();
+          const m = /running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32})\n/.exec(output);
+          if (m && output.includes('made at each start.\n')) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+      });
+      expect(output).toMatch(/carries an access token/);
+      const base = url.replace(/\?token=.*$/, '');
+      expect((await fetch(`${base}api/status`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+      const withToken = await fetch(`${base}api/status`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${url.split('=')[1]}` } });
+      expect(withToken.status).toBe(200);
+      // The opener runs in the background; wait for its record (bounded by the test timeout).
+      while (!existsSync(opened) || !readFileSync(opened, 'utf8').includes('token=')) await new Promise((r) => setTimeout(r, 50));
+      expect(readFileSync(opened, 'utf8').trim()).toBe(url);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });

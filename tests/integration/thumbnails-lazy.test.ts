@@ -38,6 +38,7 @@ describe('lazy thumbnails', () => {
       { name: 'wide', format: 'jpeg', width: 600, height: 300, shapes: [{ shape: 'circle', color: 'red', x: 0.3, y: 0.5, size: 0.5 }] },
       { name: 'small', format: 'png', width: 100, height: 80, shapes: [{ shape: 'square', color: 'blue', x: 0.5, y: 0.5, size: 0.5 }] },
     ]);
+    backend.store.addRoot(root); // only photos inside library folders are served
     const summary = await indexFolders({ store: backend.store, model, roots: [root] });
     expect(summary.added).toBe(2);
     expect(existsSync(backend.thumbnailsDir)).toBe(false); // indexing made none
@@ -58,6 +59,7 @@ describe('lazy thumbnails', () => {
 
     // No thumbnail yet and the original gone: nothing to show (the route answers 404), no throw.
     const other = await makePhotos(path.join(tmp, 'more'), 1, 9);
+    backend.store.addRoot(path.join(tmp, 'more'));
     await indexFolders({ store: backend.store, model, roots: [path.join(tmp, 'more')] });
     const row = backend.store.photoByPath(other[0].path)!;
     unlinkSync(other[0].path);

@@ -7,6 +7,7 @@ import { dispatchCall } from '../../main/electron/dispatch';
 import { startServer, type RunningServer } from '../../main/server/index';
 import { createHttpApi } from '../../renderer/src/api/http';
 import { createIpcApi, type PhotoSearchBridge } from '../../renderer/src/api/ipc';
+import { useServerToken } from '../helpers/token-fetch';
 
 class EchoBackend implements BackendPort {
   calls: { method: ApiMethod; request: unknown }[] = [];
@@ -34,15 +35,20 @@ let server: RunningServer;
 const httpBackend = new EchoBackend();
 const ipcBackend = new EchoBackend();
 let clients: [string, PhotoSearchApi][];
+let restoreFetch: () => void;
 
 beforeAll(async () => {
   server = await startServer({ backend: httpBackend, port: 0, staticDir: __dirname });
+  restoreFetch = useServerToken(server.token);
   clients = [
     ['http', createHttpApi(server.url.replace(/\/$/, ''))],
     ['ipc', createIpcApi(bridgeFor(ipcBackend))],
   ];
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  restoreFetch?.();
+  await server?.close();
+});
 
 async function both<T>(fn: (api: PhotoSearchApi) => Promise<Result<T>>): Promise<Result<T>> {
   const [a, b] = await Promise.all(clients.map(([, api]) => fn(api)));

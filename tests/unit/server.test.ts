@@ -1,5 +1,6 @@
-// The browser-mode server over a real socket: input validation, loopback-only binding, Host and Origin
-// checks, body limit, static serving without traversal, photos and server-sent events.
+// The browser-mode server over a real socket: the access token, input validation, loopback-only binding,
+// Host and Origin checks (remote too), body limit, static serving without traversal, photos and
+// server-sent events.
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, ApiMethod, BackendPort, Result } from '../../shared/api';
 import { CSP, isLoopbackHost, resolveStaticPath, startServer, type RunningServer } from '../../main/server/index';
+import { allowedHostHeaders, chooseAccessToken, cookieValue } from '../../main/server/http-util';
 
 /** The transport edge: a BackendPort that records what reached it. */
 class RecordingBackend implements BackendPort {
@@ -37,10 +39,13 @@ interface Reply {
   body: string;
 }
 
-function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<Reply> {
+/** One request; it carries the server's token (as scripts send it) unless `auth` is false or headers replace it. */
+function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string; auth?: boolean; connect?: string; token?: string }): Promise<Reply> {
+  const connect = opts.connect ?? '127.0.0.1';
+  const auth: Record<string, string> = opts.auth === false ? {} : { authorization: `Bearer ${opts.token ?? server.token}` };
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: { host: `127.0.0.1:${port}`, ...opts.headers } },
+      { host: connect, port, method: opts.method ?? 'GET', path: opts.path, headers: { host: `${connect}:${port}`, ...auth, ...opts.headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -52,12 +57,13 @@ function request(port: number, opts: { method?: string; path: string; headers?: 
   });
 }
 
-function post(port: number, method: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+function post(port: number, method: string, body: unknown, headers: Record<string, string> = {}, extra: { auth?: boolean; connect?: string; token?: string } = {}): Promise<Reply> {
   return request(port, {
     method: 'POST',
     path: `/api/${method}`,
     headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
+    ...extra,
   });
 }
 
@@ -155,6 +161,85 @@ describe('API calls', () => {
   });
 });
 
+describe('access token', () => {
+  const METHODS: ApiMethod[] = ['status', 'search', 'searchLike', 'addFolder', 'removeFolder', 'rescan', 'skipped', 'jobs', 'cancelJob', 'inspectCaptionSet', 'startTraining', 'models', 'activateModel', 'importModel', 'openPhoto', 'showInFolder', 'pickFolder'];
+
+  it('answers 401 on every /api route without a valid token or cookie, before the backend sees anything', async () => {
+    backend.calls = [];
+    const cookie = `photo-search-token-${port}`;
+    for (const method of METHODS) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { cookie: `${cookie}=wrong` }, { cookie: `photo-search-token-${port + 1}=${server.token}` }]) {
+        const r = await post(port, method, { path: '/etc', id: 1, query: 'x', source: '/x', set: '/x' }, headers, { auth: false });
+        expect(r.status, `${method} ${JSON.stringify(headers)}`).toBe(401);
+        expect(JSON.parse(r.body)).toEqual({ ok: false, code: 'forbidden', message: 'Open Photo Search with the link `photo-search serve` printed: it carries the access token.' });
+      }
+    }
+    for (const p of ['/api/photo/1?size=full', '/api/photo/1?size=thumb', '/api/events', '/api/dropDatabase', '/api/%']) {
+      expect((await request(port, { path: p, auth: false })).status, p).toBe(401);
+    }
+    expect(backend.calls).toEqual([]);
+  });
+
+  it('trades the token in the link for an HttpOnly SameSite=Strict cookie and redirects to the address without it', async () => {
+    expect(server.loginUrl).toBe(`http://127.0.0.1:${port}/?token=${server.token}`);
+    expect(server.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const login = await request(port, { path: `/?token=${server.token}`, auth: false });
+    expect(login.status).toBe(303);
+    expect(login.headers.location).toBe('/');
+    const setCookie = login.headers['set-cookie']?.[0] ?? '';
+    expect(setCookie).toMatch(new RegExp(`^photo-search-token-${port}=${server.token}; `));
+    expect(setCookie).toMatch(/; HttpOnly/);
+    expect(setCookie).toMatch(/; SameSite=Strict/);
+    const cookie = setCookie.split(';')[0];
+    const r = await post(port, 'status', undefined, { cookie }, { auth: false });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ ok: true, value: null });
+    expect((await request(port, { path: '/api/photo/1?size=thumb', headers: { cookie }, auth: false })).status).toBe(200);
+    // Other query parameters survive the redirect.
+    expect((await request(port, { path: `/index.html?x=1&token=${server.token}`, auth: false })).headers.location).toBe('/index.html?x=1');
+  });
+
+  it('refuses a wrong token in the link without setting a cookie', async () => {
+    const r = await request(port, { path: '/?token=guess', auth: false });
+    expect(r.status).toBe(401);
+    expect(r.headers['set-cookie']).toBeUndefined();
+    expect(r.body).toMatch(/access token is not valid/);
+  });
+
+  it('makes a new random token at each start', async () => {
+    const other = await startServer({ backend, port: 0, staticDir: dir });
+    try {
+      expect(other.token).not.toBe(server.token);
+      expect((await post(other.port, 'status', undefined, {}, { token: server.token })).status).toBe(401);
+      expect((await post(other.port, 'status', undefined, {}, { token: other.token })).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('takes the token from PHOTO_SEARCH_TOKEN when set, and refuses a weak one', () => {
+    expect(chooseAccessToken({ PHOTO_SEARCH_TOKEN: 'a'.repeat(24) })).toBe('a'.repeat(24));
+    expect(chooseAccessToken({})).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(() => chooseAccessToken({ PHOTO_SEARCH_TOKEN: 'secret' })).toThrow(/PHOTO_SEARCH_TOKEN must be at least 24 letters/);
+  });
+
+  it('reads cookies by exact name', () => {
+    expect(cookieValue('a=1; photo-search-token-5=abc; b=2', 'photo-search-token-5')).toBe('abc');
+    expect(cookieValue('photo-search-token-55=abc', 'photo-search-token-5')).toBeUndefined();
+    expect(cookieValue(undefined, 'x')).toBeUndefined();
+  });
+});
+
+describe('malformed addresses', () => {
+  it.each(['/api/%', '/api/%E0%A4%A', '/api/sta%tus'])('answers 400 for a malformed percent-escape: %s', async (p) => {
+    for (const method of ['GET', 'POST']) {
+      const r = await request(port, { method, path: p, headers: { 'content-type': 'application/json' } });
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ ok: false, code: 'invalid_input', message: expect.stringMatching(/malformed %-escape/) });
+    }
+  });
+});
+
 describe('origin checks', () => {
   it('rejects a foreign Host header (DNS rebinding)', async () => {
     backend.calls = [];
@@ -180,6 +265,44 @@ describe('origin checks', () => {
 });
 
 describe('binding', () => {
+  it('serves on another loopback address such as 127.0.0.2, checking Host against it', async () => {
+    const s = await startServer({ backend, port: 0, host: '127.0.0.2', staticDir: path.join(dir, 'www') });
+    try {
+      expect(s.url).toBe(`http://127.0.0.2:${s.port}/`);
+      const ok = await post(s.port, 'status', undefined, { origin: `http://127.0.0.2:${s.port}` }, { connect: '127.0.0.2', token: s.token });
+      expect(ok.status).toBe(200);
+      expect((await request(s.port, { path: '/', connect: '127.0.0.2', token: s.token })).status).toBe(200);
+      const evil = await post(s.port, 'status', undefined, { host: `evil.example:${s.port}` }, { connect: '127.0.0.2', token: s.token });
+      expect(evil.status).toBe(403);
+      expect(JSON.parse(evil.body).message).toBe(`Host "evil.example:${s.port}" is not allowed; open http://127.0.0.2:${s.port}/ instead.`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('keeps the Host and Origin checks and the token with allowRemote', async () => {
+    const s = await startServer({ backend, port: 0, host: '0.0.0.0', allowRemote: true, staticDir: dir });
+    try {
+      backend.calls = [];
+      const opts = { token: s.token };
+      expect((await post(s.port, 'status', undefined, {}, opts)).status).toBe(200);
+      expect((await post(s.port, 'status', undefined, { host: `evil.example:${s.port}` }, opts)).status).toBe(403);
+      expect((await post(s.port, 'status', undefined, { origin: 'https://evil.example' }, opts)).status).toBe(403);
+      expect((await post(s.port, 'status', undefined, {}, { auth: false })).status).toBe(401);
+      expect(backend.calls).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('allows the Host names of the bound address only', () => {
+    const ifaces = { lo: [{ address: '127.0.0.1' }], eth0: [{ address: '192.168.1.20' }, { address: 'fe80::1' }] } as unknown as Parameters<typeof allowedHostHeaders>[2];
+    expect(allowedHostHeaders('127.0.0.1', 80, ifaces).sort()).toEqual(['127.0.0.1:80', '[::1]:80', 'localhost:80']);
+    expect(allowedHostHeaders('127.0.0.2', 80, ifaces).sort()).toEqual(['127.0.0.1:80', '127.0.0.2:80', '[::1]:80', 'localhost:80']);
+    expect(allowedHostHeaders('192.168.1.20', 80, ifaces)).toEqual(['192.168.1.20:80']);
+    expect(allowedHostHeaders('0.0.0.0', 80, ifaces).sort()).toEqual(['127.0.0.1:80', '192.168.1.20:80', '[::1]:80', '[fe80::1]:80', 'localhost:80']);
+  });
+
   it('refuses a non-loopback address unless allowRemote', async () => {
     await expect(startServer({ backend, port: 0, host: '0.0.0.0', staticDir: dir })).rejects.toThrow(/Refusing to listen on 0\.0\.0\.0.*allowRemote/);
     await expect(startServer({ backend, port: 0, host: '192.168.1.20', staticDir: dir })).rejects.toThrow(/127\.0\.0\.1 only/);
@@ -256,7 +379,7 @@ describe('photos and events', () => {
 
   it('forwards backend events as server-sent events', async () => {
     const received = await new Promise<string>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/api/events', headers: { host: `127.0.0.1:${port}` } }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/api/events', headers: { host: `127.0.0.1:${port}`, authorization: `Bearer ${server.token}` } }, (res) => {
         expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
         let text = '';
         res.on('data', (c: Buffer) => {

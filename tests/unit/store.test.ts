@@ -48,7 +48,7 @@ describe('Store schema', () => {
     writeFileSync(file, ''); // an empty file is a valid, empty SQLite database
     store = new Store(file);
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]);
-    expect(tables).toEqual(['embeddings', 'features', 'models', 'photos', 'roots', 'settings', 'skipped']);
+    expect(tables).toEqual(['embedding_changes', 'embeddings', 'features', 'models', 'photos', 'roots', 'settings', 'skipped', 'sqlite_sequence']);
     expect(store.db.pragma('user_version', { simple: true })).toBe(VERSION);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);

@@ -40,14 +40,38 @@ describe('walkPhotos', () => {
     expect(isPhotoName('x.jpg.txt')).toBe(false);
   });
 
-  it('follows symlinks and survives a loop', async () => {
+  it('follows symlinks that stay inside the folder and survives a loop', async () => {
+    touch('photos/a.jpg');
+    touch('photos/sub/c.jpg');
+    symlinkSync(path.join(dir, 'photos'), path.join(dir, 'photos', 'loop')); // photos/loop → photos
+    symlinkSync(path.join(dir, 'photos', 'sub'), path.join(dir, 'photos', 'inner'));
+    symlinkSync(path.join(dir, 'photos', 'sub', 'c.jpg'), path.join(dir, 'photos', 'alias.jpg'));
+    const evs = await collect([path.join(dir, 'photos')]);
+    // sub/ is walked once (through itself or the link, whichever comes first).
+    const found = files(evs);
+    expect(found.filter((f) => !f.endsWith('c.jpg'))).toEqual([path.join('photos', 'a.jpg'), path.join('photos', 'alias.jpg')]);
+    expect(found.filter((f) => f.endsWith('c.jpg'))).toHaveLength(1);
+    expect(evs.filter((e) => e.kind === 'skip')).toEqual([]);
+    expect(evs.at(-1)).toMatchObject({ kind: 'root-done', complete: true });
+  });
+
+  it('skips links that lead out of the folder, with the reason, instead of following them', async () => {
     touch('photos/a.jpg');
     touch('elsewhere/b.jpg');
-    symlinkSync(path.join(dir, 'photos'), path.join(dir, 'photos', 'loop')); // photos/loop → photos
+    touch('secret.txt', 'not a photo');
     symlinkSync(path.join(dir, 'elsewhere'), path.join(dir, 'photos', 'linked'));
     symlinkSync(path.join(dir, 'elsewhere', 'b.jpg'), path.join(dir, 'photos', 'alias.jpg'));
+    symlinkSync(path.join(dir, 'secret.txt'), path.join(dir, 'photos', 'secret.jpg'));
+    symlinkSync('/dev/zero', path.join(dir, 'photos', 'zero.jpg'));
     const evs = await collect([path.join(dir, 'photos')]);
-    expect(files(evs)).toEqual([path.join('photos', 'a.jpg'), path.join('photos', 'alias.jpg'), path.join('photos', 'linked', 'b.jpg')]);
+    expect(files(evs)).toEqual([path.join('photos', 'a.jpg')]);
+    const skips = evs.filter((e): e is Extract<WalkEvent, { kind: 'skip' }> => e.kind === 'skip').map((e) => [path.basename(e.path), e.reason]);
+    expect(skips.sort()).toEqual([
+      ['alias.jpg', `links to ${path.join(dir, 'elsewhere', 'b.jpg')}, outside the library folder ${path.join(dir, 'photos')}: not indexed (add that folder itself to index it)`],
+      ['linked', expect.stringMatching(/^links to .*elsewhere, outside the library folder/)],
+      ['secret.jpg', expect.stringMatching(/^links to .*secret\.txt, outside the library folder/)],
+      ['zero.jpg', expect.stringMatching(/^links to \/dev\/zero, outside the library folder/)],
+    ]);
     expect(evs.at(-1)).toMatchObject({ kind: 'root-done', complete: true });
   });
 

@@ -48,7 +48,7 @@ type WorkerMessage =
 export function runIndexInWorker(opts: IndexWorkerOptions): Promise<IndexSummary> {
   return new Promise<IndexSummary>((resolve, reject) => {
     if (opts.signal?.aborted) {
-      reject(new IndexCancelledError({ added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0, images: 0, seconds: 0 }));
+      reject(new IndexCancelledError({ added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0, images: 0, seconds: 0, unavailable: [] }));
       return;
     }
     const input: WorkerInput = {
@@ -99,6 +99,7 @@ async function workerMain(input: WorkerInput): Promise<void> {
     store = new Store(paths.db);
     model = await loadModel(input.modelDir);
     let last = 0;
+    let lastImages = -1;
     const summary = await indexFolders({
       store,
       model,
@@ -108,17 +109,22 @@ async function workerMain(input: WorkerInput): Promise<void> {
       decodeConcurrency: input.decodeConcurrency,
       maxPixels: input.maxPixels,
       onProgress: (progress) => {
-        // indexFolders already throttles; keep the message rate bounded anyway.
+        // indexFolders already throttles; keep the message rate bounded anyway, except for a committed
+        // batch (the photo count changed): the header follows those.
         const t = Date.now();
-        if (t - last < 100 && progress.stage !== 'Done') return;
+        if (t - last < 100 && progress.stage !== 'Done' && progress.images === lastImages) return;
         last = t;
+        lastImages = progress.images;
         post({ type: 'progress', progress });
       },
     });
     post({ type: 'done', summary });
   } catch (e) {
     if (e instanceof IndexCancelledError) post({ type: 'cancelled', summary: e.summary });
-    else post({ type: 'error', message: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+    else {
+      const err = store ? store.explain(e) : e; // a full disk or a damaged library file, in words
+      post({ type: 'error', message: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+    }
   } finally {
     await model?.dispose().catch(() => undefined);
     store?.close();

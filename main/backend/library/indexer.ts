@@ -14,10 +14,11 @@
  * committed batches stay (and a kill -9 loses at most that batch: WAL + one transaction per batch).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, type Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import type { IndexSummary } from '../../../shared/api';
+import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
+import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import type { BatchItem, Store } from '../store';
@@ -26,9 +27,13 @@ import { normalizeRoots, walkPhotos } from './walk';
 export interface IndexProgress {
   stage: string;
   done: number;
-  /** Files discovered so far (grows while the walk runs). */
+  /** Photo files to look at, counted before indexing starts (0 while counting: the bar is indeterminate). */
   total: number;
   etaSeconds: number | null;
+  /** Files looked at per second since counting ended. */
+  rate: number | null;
+  /** Photos in the library now (changes as batches commit). */
+  images: number;
 }
 
 export interface IndexOptions {
@@ -154,6 +159,15 @@ async function reasonFor(e: unknown, file: string, buf: Buffer | null): Promise<
   return run;
 }
 
+/** No visible entry (hidden files such as .DS_Store do not count: the walk ignores them too). */
+async function isEmptyFolder(dir: string): Promise<boolean> {
+  try {
+    return (await fsp.readdir(dir)).every((n) => n.startsWith('.'));
+  } catch {
+    return false;
+  }
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0].trim();
 }
@@ -174,20 +188,41 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   if (opts.signal?.aborted) stop.abort();
 
   const counts = { added: 0, updated: 0, removed: 0, unchanged: 0, skipped: 0 };
+  const unavailable: UnavailableFolder[] = [];
   let total = 0;
   let done = 0;
-  let walkDone = false;
   let lastProgress = 0;
+  let indexStarted = started;
 
   const progress = (force = false) => {
     if (!opts.onProgress) return;
     const t = Date.now();
     if (!force && t - lastProgress < 200) return;
     lastProgress = t;
-    const elapsed = (t - started) / 1000;
-    const etaSeconds = walkDone && done > 0 ? Math.round(((total - done) * elapsed) / done) : null;
-    opts.onProgress({ stage: walkDone ? 'Indexing photos' : 'Scanning folders and indexing photos', done, total, etaSeconds });
+    const elapsed = (t - indexStarted) / 1000;
+    const rate = done > 0 && elapsed > 0 ? done / elapsed : null;
+    const etaSeconds = rate ? Math.round(Math.max(0, total - done) / rate) : null;
+    opts.onProgress({ stage: 'Indexing photos', done, total, etaSeconds, rate, images: store.countPhotos() });
   };
+
+  // Count first: the walk alone is cheap next to decoding, and a bar whose total is "files found so far"
+  // sits near full while most of the work is still ahead. Files that appear meanwhile raise the total.
+  {
+    let found = 0;
+    let lastCount = 0;
+    const report = () => opts.onProgress?.({ stage: found ? `Counting photos (${found.toLocaleString('en-US')} found)` : 'Counting photos', done: 0, total: 0, etaSeconds: null, rate: null, images: store.countPhotos() });
+    report();
+    for await (const ev of walkPhotos(roots, stop.signal)) {
+      if (ev.kind === 'file' || ev.kind === 'skip') found++;
+      const t = Date.now();
+      if (t - lastCount >= 200) {
+        lastCount = t;
+        report();
+      }
+    }
+    total = found;
+    indexStarted = Date.now();
+  }
 
   const skip = (file: string, root: string, stat: Stats | null, reason: string) => {
     store.recordSkip({ path: file, root, size: stat?.size ?? null, mtimeMs: stat?.mtimeMs ?? null, reason: firstLine(reason) });
@@ -207,7 +242,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     try {
       // Sync: a photo is one read, and fs.readFile's open/stat/read/close round trips through the
       // thread pool cost ~3× the CPU. Indexing runs in a worker thread, so no UI waits on it.
-      buf = readFileSync(file);
+      buf = readRegularFileSync(file, MAX_PHOTO_BYTES);
       if (buf.length === 0) throw new Error('empty file');
       const hash = sha256(buf);
       const info = await readImageInfo(buf, { limitInputPixels: maxPixels });
@@ -235,12 +270,14 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   const present = new Map<string, Set<string>>(roots.map((r) => [r, new Set<string>()]));
   const failedDirs = new Map<string, string[]>(roots.map((r) => [r, []]));
 
+  let seen = 0;
   const produce = async () => {
     const inflight = new Set<Promise<void>>();
     try {
       for await (const ev of walkPhotos(roots, stop.signal)) {
         if (ev.kind === 'file') {
-          total++;
+          seen++;
+          if (seen > total) total = seen;
           present.get(ev.root)!.add(ev.path);
           const state = store.photoState(ev.path, model.id);
           const same = state !== null && state.size === ev.stat.size && state.mtimeMs === ev.stat.mtimeMs;
@@ -277,20 +314,31 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
           });
           inflight.add(p);
         } else if (ev.kind === 'skip') {
-          total++;
+          seen++;
+          if (seen > total) total = seen;
           present.get(ev.root)!.add(ev.path);
           skip(ev.path, ev.root, null, ev.reason);
         } else if (ev.kind === 'dir-error') {
           failedDirs.get(ev.root)!.push(ev.path);
           present.get(ev.root)!.add(ev.path);
           store.recordSkip({ path: ev.path, root: ev.root, size: null, mtimeMs: null, reason: ev.reason });
+          if (ev.path === ev.root) unavailable.push({ path: ev.root, photos: store.countPhotosUnder(ev.root), reason: ev.reason });
         } else if (ev.kind === 'root-done') {
+          // An unmounted drive leaves its mount point as an empty folder: a root that had photos and is now
+          // empty is unavailable, not emptied, so its photos stay until it is back (or the folder is removed).
+          const kept = present.get(ev.root)!.size === 0 ? store.countPhotosUnder(ev.root) : 0;
+          if (kept > 0 && (await isEmptyFolder(ev.root))) {
+            const reason = 'folder is empty (an unmounted or unplugged drive?)';
+            store.recordSkip({ path: ev.root, root: ev.root, size: null, mtimeMs: null, reason: `${reason}: its ${kept} photos are kept until it is back` });
+            unavailable.push({ path: ev.root, photos: kept, reason });
+            present.set(ev.root, new Set());
+            continue;
+          }
           // The walk of this root finished: what it did not find is gone (unreadable sub-folders excepted).
           counts.removed += store.markMissingUnder(ev.root, present.get(ev.root)!, failedDirs.get(ev.root)!);
           present.set(ev.root, new Set()); // free the memory
         }
       }
-      walkDone = !stop.signal.aborted;
     } finally {
       await Promise.all(inflight);
       queue.close();
@@ -380,10 +428,10 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   opts.signal?.removeEventListener('abort', onAbort);
   if (failure) throw failure;
 
-  const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000 };
+  const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000, unavailable };
   if (opts.signal?.aborted) throw new IndexCancelledError(summary);
-  walkDone = true;
-  opts.onProgress?.({ stage: 'Done', done, total, etaSeconds: 0 });
+  const elapsed = (Date.now() - indexStarted) / 1000;
+  opts.onProgress?.({ stage: 'Done', done, total: Math.max(total, done), etaSeconds: 0, rate: elapsed > 0 && done > 0 ? done / elapsed : null, images: summary.images });
   return summary;
 }
 
@@ -403,7 +451,7 @@ export async function reembedFromCache(opts: {
   store: Store;
   model: EmbeddingModel;
   signal?: AbortSignal;
-  onProgress?: (p: IndexProgress) => void;
+  onProgress?: (p: Pick<IndexProgress, 'stage' | 'done' | 'total' | 'etaSeconds'>) => void;
   batchSize?: number;
 }): Promise<ReembedResult> {
   const { store, model } = opts;

@@ -1,11 +1,14 @@
 /**
  * Walk folders for photos, as a stream: files are yielded as directories are read, so 100k photos never
- * sit in one array. Hidden names (dot-files, dot-folders) are skipped; symlinks are followed, with the
- * real path of every directory remembered so a link loop is walked once. Problems never abort the walk:
- * they come out as events the indexer records.
+ * sit in one array. Hidden names (dot-files, dot-folders) are skipped; symlinks are followed while they stay
+ * inside the root's real path (the same confinement photos are served under, backend/fs/confine.ts), with
+ * the real path of every directory remembered so a link loop is walked once. A link leading out of the
+ * root is reported as skipped, not followed. Problems never abort the walk: they come out as events the
+ * indexer records.
  */
 import { promises as fs, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
+import { isPathInside } from '../fs/confine';
 
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tiff', '.tif', '.avif']);
 
@@ -23,9 +26,21 @@ export type WalkEvent =
   /** The walk of `root` reached its end (not emitted when cancelled). */
   | { kind: 'root-done'; root: string; complete: boolean };
 
+/**
+ * Node reads directory entries as UTF-8: a name that is not valid UTF-8 (written by another OS or an old
+ * camera) comes back with U+FFFD in place of the bad bytes, and that path names no file. Say so, instead
+ * of "not found".
+ */
+const NOT_UTF8 = 'the name is not valid UTF-8, so it cannot be opened by name: rename it';
+
+function hasReplacementChar(p: string): boolean {
+  return p.includes('\uFFFD');
+}
+
 /** One line naming the problem, for the skipped list. */
-export function fsReason(e: unknown): string {
+export function fsReason(e: unknown, p?: string): string {
   const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' && p !== undefined && hasReplacementChar(path.basename(p))) return NOT_UTF8;
   switch (code) {
     case 'EACCES':
     case 'EPERM':
@@ -71,6 +86,14 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
     yield { kind: 'root-done', root, complete: false };
     return;
   }
+  let realRoot: string;
+  try {
+    realRoot = await fs.realpath(root);
+  } catch (e) {
+    yield { kind: 'dir-error', path: root, root, reason: `cannot open the folder: ${fsReason(e)}` };
+    yield { kind: 'root-done', root, complete: false };
+    return;
+  }
   // Explicit stack: depth of recursion never depends on the folder tree.
   const stack: string[] = [root];
   while (stack.length > 0) {
@@ -81,7 +104,7 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
       real = await fs.realpath(dir);
     } catch (e) {
       complete = false;
-      yield { kind: 'dir-error', path: dir, root, reason: fsReason(e) };
+      yield { kind: 'dir-error', path: dir, root, reason: fsReason(e, dir) };
       continue;
     }
     if (seenDirs.has(real)) continue; // symlink loop or second link to the same folder
@@ -92,7 +115,7 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
       handle = await fs.opendir(dir, { bufferSize: 256 });
     } catch (e) {
       complete = false;
-      yield { kind: 'dir-error', path: dir, root, reason: `cannot read the folder: ${fsReason(e)}` };
+      yield { kind: 'dir-error', path: dir, root, reason: `cannot read the folder: ${fsReason(e, dir)}` };
       continue;
     }
     const subdirs: string[] = [];
@@ -101,7 +124,7 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
         if (signal?.aborted) return; // the handle closes when the loop exits
         if (entry.name.startsWith('.')) continue;
         const full = path.join(dir, entry.name);
-        const ev = await classify(entry, full, root);
+        const ev = await classify(entry, full, root, realRoot);
         if (ev === 'dir') subdirs.push(full);
         else if (ev) yield ev;
       }
@@ -115,7 +138,12 @@ async function* walkRoot(root: string, signal?: AbortSignal): AsyncGenerator<Wal
   yield { kind: 'root-done', root, complete };
 }
 
-async function classify(entry: Dirent, full: string, root: string): Promise<WalkEvent | 'dir' | null> {
+/** Why a link is not followed: it leads out of the library folder (served files must stay inside it). */
+function outsideReason(target: string, root: string): string {
+  return `links to ${target}, outside the library folder ${root}: not indexed (add that folder itself to index it)`;
+}
+
+async function classify(entry: Dirent, full: string, root: string, realRoot: string): Promise<WalkEvent | 'dir' | null> {
   if (entry.isDirectory()) return 'dir';
   const photo = isPhotoName(entry.name);
   if (entry.isFile()) {
@@ -123,7 +151,7 @@ async function classify(entry: Dirent, full: string, root: string): Promise<Walk
     try {
       return { kind: 'file', path: full, root, stat: await fs.stat(full) };
     } catch (e) {
-      return { kind: 'skip', path: full, root, reason: fsReason(e) };
+      return { kind: 'skip', path: full, root, reason: fsReason(e, full) };
     }
   }
   if (entry.isSymbolicLink()) {
@@ -131,10 +159,18 @@ async function classify(entry: Dirent, full: string, root: string): Promise<Walk
     try {
       st = await fs.stat(full); // follows the link
     } catch (e) {
-      return photo ? { kind: 'skip', path: full, root, reason: `broken link: ${fsReason(e)}` } : null;
+      if (!photo) return null;
+      return { kind: 'skip', path: full, root, reason: hasReplacementChar(entry.name) ? fsReason(e, full) : `broken link: ${fsReason(e)}` };
     }
+    if (!st.isDirectory() && !photo) return null;
+    let target: string;
+    try {
+      target = await fs.realpath(full);
+    } catch (e) {
+      return { kind: 'skip', path: full, root, reason: `broken link: ${fsReason(e)}` };
+    }
+    if (!isPathInside(target, realRoot)) return { kind: 'skip', path: full, root, reason: outsideReason(target, root) };
     if (st.isDirectory()) return 'dir';
-    if (!photo) return null;
     if (st.isFile()) return { kind: 'file', path: full, root, stat: st };
     return { kind: 'skip', path: full, root, reason: 'not a regular file (device, FIFO or socket)' };
   }

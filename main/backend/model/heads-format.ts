@@ -28,6 +28,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { MAX_MODEL_BYTES, readRegularFile, readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 export interface HeadsSpec {
   kind: 'projection' | 'adapter';
@@ -91,12 +92,13 @@ export async function saveHeads(file: string, heads: Heads): Promise<void> {
 export async function loadHeads(file: string): Promise<Heads> {
   let json: HeadsFileJson;
   try {
-    json = JSON.parse(await fs.readFile(file, 'utf8')) as HeadsFileJson;
+    json = JSON.parse(await readRegularTextFile(file)) as HeadsFileJson;
   } catch (e) {
     throw new Error(`Heads file ${file} is missing or not valid JSON (${(e as Error).message}). Re-install or re-train the model.`, { cause: e });
   }
   if (json.format !== 'photo-search-heads') throw new Error(`Heads file ${file} is not a photo-search heads file.`);
-  const buf = await fs.readFile(binPath(file)).catch(() => {
+  const buf = await readRegularFile(binPath(file), MAX_MODEL_BYTES).catch((e: unknown) => {
+    if (e instanceof UnsafeFileError) throw new Error(`Heads weights ${e.message} Re-install or re-train the model.`, { cause: e });
     throw new Error(`Heads weights ${binPath(file)} are missing. Re-install or re-train the model.`);
   });
   // Copy into an aligned buffer (the file buffer may not be 4-byte aligned).

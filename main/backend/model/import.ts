@@ -28,6 +28,7 @@ import { createSessionFromFile, ort } from './ort';
 import { ModelRegistry } from './registry';
 import { padIdOf, readTokenizerFiles } from './tokenizer';
 import type { ImagePreprocess, ModelManifest } from './types';
+import { readRegularFile, readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 export type SourceLayout = 'huggingface' | 'immich' | 'encoder-pair' | 'native';
 
@@ -390,8 +391,9 @@ async function planPairFolder(dir: string, progress: (p: ImportProgress) => void
 export async function readEncodersConfig(file: string): Promise<EncodersConfig> {
   let json: unknown;
   try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
+    json = JSON.parse(await readRegularTextFile(file));
   } catch (e) {
+    if (e instanceof UnsafeFileError) throw new AppError('model_error', `${e.message} Use a regular encoders.json file.`);
     throw new AppError('model_error', `${file} is not valid JSON (${firstLine(e)}). Fix the file.`);
   }
   const r = encodersConfigSchema.safeParse(json);
@@ -481,7 +483,7 @@ async function planEncoderPair(src: EncoderPairSource, progress: (p: ImportProgr
 async function planNative(dir: string): Promise<ImportPlan> {
   let manifest: ModelManifest;
   try {
-    manifest = parseManifest(JSON.parse(await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8')), path.join(dir, MANIFEST_FILE));
+    manifest = parseManifest(JSON.parse(await readRegularTextFile(path.join(dir, MANIFEST_FILE))), path.join(dir, MANIFEST_FILE));
   } catch (e) {
     throw new AppError('model_error', firstLine(e));
   }
@@ -724,10 +726,10 @@ async function towerFiles(file: string, sub: string): Promise<FileCopy[]> {
  */
 async function externalDataLocations(file: string): Promise<string[]> {
   const st = await fs.stat(file);
-  if (st.size > 64 * 1024 * 1024) return [];
+  if (!st.isFile() || st.size > 64 * 1024 * 1024) return [];
   let model: onnx.ModelProto;
   try {
-    model = onnx.ModelProto.decode(await fs.readFile(file));
+    model = onnx.ModelProto.decode(await readRegularFile(file, 64 * 1024 * 1024));
   } catch {
     return []; // onnxruntime already accepted it; an exotic encoding just means no external data found
   }
@@ -887,7 +889,7 @@ async function isFile(p: string): Promise<boolean> {
 async function readJsonIfAny(file: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularTextFile(file);
   } catch {
     return null;
   }

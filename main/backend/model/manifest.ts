@@ -10,6 +10,7 @@ import { initHeads } from './heads';
 import { checkSessionIO, createSessionFromFile, ort, outputShape } from './ort';
 import { padIdOf, readTokenizerFiles } from './tokenizer';
 import type { ImagePreprocess, ModelManifest } from './types';
+import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 const relFile = z.string().min(1, 'a file name is required');
@@ -98,8 +99,9 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularTextFile(file);
   } catch (e) {
+    if (e instanceof UnsafeFileError) throw new Error(`Model manifest ${e.message} Replace it with the model's model.json file.`, { cause: e });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(`Model folder ${dir} has no model.json and is not a Hugging Face CLIP export (onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json). Choose a model folder, or add one with "photo-search models add".`, { cause: e });
     }
@@ -147,7 +149,7 @@ async function findOnnx(dir: string, base: string): Promise<string | null> {
 
 async function readJson(file: string): Promise<Record<string, unknown> | null> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(await readRegularTextFile(file)) as Record<string, unknown>;
   } catch {
     return null;
   }

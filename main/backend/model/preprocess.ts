@@ -2,9 +2,9 @@
  * Photo → tower input: one sharp pipeline per photo (EXIF rotation, resize, sRGB, no alpha), then
  * rescale + mean/std into the tower's layout. Bad files throw an ImageReadError with a one-line reason.
  */
-import { promises as fs } from 'node:fs';
 import exifr from 'exifr';
 import sharp from 'sharp';
+import { MAX_PHOTO_BYTES, readRegularFile, UnsafeFileError } from '../fs/safe-read';
 import { orientedSize, readImageHeader, type ImageHeader } from './image-header';
 import type { ImagePreprocess, PreparedImage } from './types';
 
@@ -36,7 +36,7 @@ async function readInput(input: string | Buffer): Promise<Buffer> {
   let buf: Buffer;
   if (typeof input === 'string') {
     try {
-      buf = await fs.readFile(input);
+      buf = await readRegularFile(input, MAX_PHOTO_BYTES);
     } catch (e) {
       throw new ImageReadError(input, describeImageError(e), { cause: e });
     }
@@ -213,7 +213,7 @@ function exifDate(v: unknown): string | null {
 
 /** Short, user-facing reason why a photo could not be read (no stack, no file name). */
 export function describeImageError(e: unknown, _file?: string): string {
-  if (e instanceof ImageReadError) return e.reason;
+  if (e instanceof ImageReadError || e instanceof UnsafeFileError) return e.reason;
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT') return 'file not found';
   if (code === 'EACCES' || code === 'EPERM') return 'unreadable (permission denied)';

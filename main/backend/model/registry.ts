@@ -5,6 +5,7 @@
  * setting in the store.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { MAX_TEXT_BYTES, readRegularFileSync } from '../fs/safe-read';
 import path from 'node:path';
 import type { ModelInfo } from '../../../shared/api';
 import { AppError } from '../errors';
@@ -43,7 +44,8 @@ function readManifestLoose(dir: string): ModelManifest | null {
   const file = path.join(dir, 'model.json');
   if (!existsSync(file)) return null;
   try {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as ModelManifest;
+    // A FIFO or device named model.json in the models folder must not hang the listing.
+    const m = JSON.parse(readRegularFileSync(file, MAX_TEXT_BYTES).toString('utf8')) as ModelManifest;
     return m && m.format === 'photo-search-model' && typeof m.id === 'string' ? m : null;
   } catch {
     return null;
@@ -82,13 +84,19 @@ export class ModelRegistry {
     return out;
   }
 
-  get(id: string): RegisteredModel {
-    const found = this.list().find((m) => m.id === id);
-    if (!found) {
-      const known = this.list().map((m) => m.id);
-      throw new AppError('unknown_model', `Unknown model "${id}". Known models: ${known.length ? known.join(', ') : 'none'}. List them with \`photo-search models\`.`);
+  /** A model by its id or by the name the user gave it (ids win; names are unique, ignoring case). */
+  get(idOrName: string): RegisteredModel {
+    const list = this.list();
+    const byId = list.find((m) => m.id === idOrName);
+    if (byId) return byId;
+    const wanted = idOrName.trim().toLowerCase();
+    const byName = list.filter((m) => m.manifest.name.toLowerCase() === wanted);
+    if (byName.length === 1) return byName[0];
+    if (byName.length > 1) {
+      throw new AppError('unknown_model', `Several models are named "${idOrName}": ${byName.map((m) => m.id).join(', ')}. Use one of these ids.`);
     }
-    return found;
+    const known = list.map((m) => (m.manifest.name === m.id ? m.id : `${m.manifest.name} (${m.id})`));
+    throw new AppError('unknown_model', `Unknown model "${idOrName}". Known models: ${known.length ? known.join(', ') : 'none'}. List them with \`photo-search models\`.`);
   }
 
   /** The model used when the user has not chosen one. */
@@ -107,7 +115,7 @@ export class ModelRegistry {
     );
   }
 
-  info(m: RegisteredModel, activeId: string): ModelInfo {
+  info(m: RegisteredModel, activeId: string): Omit<ModelInfo, 'recipe'> {
     const t = m.manifest.training;
     return {
       id: m.id,

@@ -2,9 +2,9 @@
  * Text → fixed-length id tensors, with the Hugging Face tokenizers (pure JS) reading a standard
  * tokenizer.json, so a real CLIP export and our generated models tokenize the same way.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 export interface TokenizedBatch {
   /** [batch, maxLength] row-major. */
@@ -34,9 +34,10 @@ export interface TokenizerFiles {
 export async function readTokenizerFiles(file: string): Promise<TokenizerFiles> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new Error(`Tokenizer file ${file} not found. Re-install the model or fix "tokenizer" in its model.json.`);
+    text = await readRegularTextFile(file);
+  } catch (e) {
+    if (e instanceof UnsafeFileError) throw new Error(`Tokenizer file ${e.message} Use a real tokenizer.json file.`, { cause: e });
+    throw new Error(`Tokenizer file ${file} not found. Re-install the model or fix "tokenizer" in its model.json.`, { cause: e });
   }
   let json: TokenizerJson;
   try {
@@ -46,7 +47,7 @@ export async function readTokenizerFiles(file: string): Promise<TokenizerFiles> 
   }
   let config: Record<string, unknown> = {};
   try {
-    config = JSON.parse(await fs.readFile(path.join(path.dirname(file), 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    config = JSON.parse(await readRegularTextFile(path.join(path.dirname(file), 'tokenizer_config.json'))) as Record<string, unknown>;
   } catch {
     // tokenizer_config.json is optional.
   }

@@ -4,11 +4,11 @@
  * run through the towers (in batches), so a second training run on the same set decodes no photo.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import type { EmbeddingModel, PreparedImage, TextFeatures } from '../model/types';
 import type { Store } from '../store';
 import type { CaptionedImage, CaptionSet, ReadProblem } from './readers';
 import type { CaptionFeatures } from './trainer';
+import { MAX_PHOTO_BYTES, readRegularFile } from '../fs/safe-read';
 
 /** A cached feature: a flat vector, or [length, dim] rows for sequence text features. */
 export type CachedFeature = Float32Array | { data: Float32Array; length: number };
@@ -151,7 +151,7 @@ export async function computeSetFeatures(
       checkAbort(opts.signal);
       progress({ stage: 'Reading photos', done: i, total: set.images.length });
     }
-    const bytes = await fs.readFile(set.images[i]!.path).catch(() => null);
+    const bytes = await readRegularFile(set.images[i]!.path, MAX_PHOTO_BYTES).catch(() => null);
     hashes.push(bytes ? sha256(bytes) : null);
   }
 

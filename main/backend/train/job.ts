@@ -5,12 +5,12 @@
  * caller's event loop never blocks, with progress, per-epoch events and cancel.
  */
 import path from 'node:path';
-import type { EvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
+import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
 import { loadHeads, type Heads } from '../model/heads-format';
 import { resolveModelFolder } from '../model/manifest';
 import { loadModel } from '../model/model';
 import type { EmbeddingModel, ModelManifest } from '../model/types';
-import { Store } from '../store';
+import { explainStorageError, Store } from '../store';
 import { startWorker } from '../worker-path';
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
@@ -68,6 +68,8 @@ export interface TrainModelOptions extends TrainJobOptions {
   /** In-process only: an already loaded base model (tests count its decodes). */
   model?: EmbeddingModel;
   onEpoch?: (e: TrainEpoch) => void;
+  /** The starting model's held-out recall, before the first epoch (the chart's baseline). */
+  onBaseline?: (before: EvalResult) => void;
   onProgress?: (p: JobProgress) => void;
   signal?: AbortSignal;
   /** Test hook passed to the saver. */
@@ -186,6 +188,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
 
     progress({ stage: 'Measuring the current model' });
     const before = await recallOn(model, f, split.val);
+    opts.onBaseline?.(before);
 
     const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
     // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned, not retrained:
@@ -251,24 +254,49 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     }
     progress({ stage: 'Done' });
     void started;
-    return { model: saved.id, epochs: trained.history.length, trainSeconds, before, val, history: trained.history, bestEpoch: trained.best.epoch, blend: trained.blend };
+    return {
+      model: saved.id,
+      epochs: trained.history.length,
+      trainSeconds,
+      before,
+      val,
+      history: trained.history,
+      bestEpoch: trained.best.epoch,
+      blend: trained.blend,
+      problems: mergeProblems(set.problems, f.problems),
+    };
   } catch (e) {
     if (outOfMemory(e)) {
       throw new Error(`Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });
     }
-    throw e;
+    // A full disk (library file or the new model's folder) or a damaged library file, in words.
+    throw store ? store.explain(e) : (explainStorageError(e, path.join(opts.modelsDir, 'library.db')) ?? e);
   } finally {
     if (!opts.model) await model.dispose();
     store?.close();
   }
 }
 
-/** Recall of a model on a whole captioned set (the CLI `eval`). */
-export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, cache: FeatureCache = new MemoryFeatureCache()): Promise<EvalResult> {
+/** The reader's and the feature step's problems as one list, one entry per kind (counts added). */
+export function mergeProblems(...lists: readonly DataProblem[][]): DataProblem[] {
+  const byKind = new Map<string, DataProblem>();
+  for (const p of lists.flat()) {
+    const have = byKind.get(p.kind);
+    if (!have) byKind.set(p.kind, { kind: p.kind, count: p.count, examples: [...p.examples] });
+    else {
+      have.count += p.count;
+      have.examples = [...have.examples, ...p.examples].slice(0, 5);
+    }
+  }
+  return [...byKind.values()];
+}
+
+/** Recall of a model on a whole captioned set (the CLI `eval`), with the rows and photos it had to drop. */
+export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, cache: FeatureCache = new MemoryFeatureCache()): Promise<SetEvalResult> {
   const set = await readCaptionSet(setDir);
   const f = await computeSetFeatures(model, set, cache);
   if (f.images.length === 0) throw new Error(`No readable photos in ${set.dir}. Check the photos in Images/.`);
-  return recallOn(model, f, f.images.map((_, i) => i));
+  return { ...(await recallOn(model, f, f.images.map((_, i) => i))), problems: mergeProblems(set.problems, f.problems) };
 }
 
 // ---- worker ---------------------------------------------------------------------------------------------
@@ -277,18 +305,20 @@ export type WorkerRequest = { type: 'cancel' };
 export type WorkerMessage =
   | { type: 'progress'; progress: JobProgress }
   | { type: 'epoch'; epoch: TrainEpoch }
+  | { type: 'baseline'; before: EvalResult }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; name: string; message: string };
 
 export interface RunInWorkerOptions extends TrainJobOptions {
   onEpoch?: (e: TrainEpoch) => void;
+  onBaseline?: (before: EvalResult) => void;
   onProgress?: (p: JobProgress) => void;
   signal?: AbortSignal;
 }
 
 /** Run `trainModel` in a worker thread. Rejects with an AbortError when cancelled. */
 export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResult> {
-  const { onEpoch, onProgress, signal, ...job } = opts;
+  const { onEpoch, onBaseline, onProgress, signal, ...job } = opts;
   return new Promise<TrainResult>((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
     const worker = startWorker(__dirname, 'train-worker', { workerData: job });
@@ -311,6 +341,7 @@ export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResu
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') onProgress?.(m.progress);
       else if (m.type === 'epoch') onEpoch?.(m.epoch);
+      else if (m.type === 'baseline') onBaseline?.(m.before);
       else if (m.type === 'done') finish(() => resolve(m.result));
       else if (m.type === 'error') {
         const e = new Error(m.message);

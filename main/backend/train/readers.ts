@@ -9,6 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 export type CaptionLayout = 'captions.txt' | 'Flickr8k.token.txt' | 'results.csv';
 
@@ -140,7 +141,20 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
     throw new Error(`No Images/ folder in ${root}: the photos named in ${layout} must be in ${imagesDir}.`);
   }
 
-  let text = await fs.readFile(captionsFile, 'utf8');
+  // A folder or a device under the captions file's name: say so in one line (reading a device may never end).
+  const kind = await fs.stat(captionsFile).then(
+    (s) => (s.isFile() ? null : s.isDirectory() ? 'a folder' : 'not a regular file (a device, FIFO or socket)'),
+    () => null,
+  );
+  if (kind) throw new Error(`${captionsFile} is ${kind}, not a captions file. Put the ${layout} text file there, or remove it.`);
+  let text: string;
+  try {
+    text = await readRegularTextFile(captionsFile);
+  } catch (e) {
+    // Size-limited, and checked again on the open file: a FIFO swapped in after the check cannot block a thread.
+    if (e instanceof UnsafeFileError) throw new Error(`Captions file ${e.message} Replace it with a text file.`, { cause: e });
+    throw new Error(`Cannot read the captions file ${captionsFile}: ${(e as Error).message.split('\n')[0]}. Check its permissions.`, { cause: e });
+  }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM (Excel, Windows tools)
   const problems = new Problems();
   const parse = PARSERS[layout];

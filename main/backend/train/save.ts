@@ -1,6 +1,6 @@
 /**
  * Save a trained model as a NEW model folder, atomically: everything is written to
- * `<modelsDir>/.tmp-<id>` and renamed to `<modelsDir>/<id>` at the end, so a failure leaves no half
+ * `<modelsDir>/.tmp-<pid>-<id>` and renamed to `<modelsDir>/<id>` at the end, so a failure leaves no half
  * folder and the base model is never touched. The (large, frozen) tower files are hard-linked from the
  * base model, copied when linking is not possible (another drive, a file system without links).
  */
@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { binPath, saveHeads, type Heads } from '../model/heads-format';
 import { MANIFEST_FILE, writeManifest } from '../model/manifest';
+import { tempFolderName } from '../model/temp-folders';
 import type { ModelManifest } from '../model/types';
 
 export type SaveStage = 'towers' | 'heads' | 'manifest' | 'rename';
@@ -79,7 +80,8 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
   await fs.mkdir(opts.modelsDir, { recursive: true });
   const finalDir = path.join(opts.modelsDir, id);
   if (await fs.stat(finalDir).then(() => true, () => false)) throw new Error(`Model folder ${finalDir} already exists. Choose another name.`);
-  const tmpDir = path.join(opts.modelsDir, `.tmp-${id}`);
+  // The saving process's id in the name: a later start removes the folder once that process is gone.
+  const tmpDir = path.join(opts.modelsDir, tempFolderName(id));
   const stage = async (s: SaveStage) => opts.onStage?.(s);
   try {
     await fs.mkdir(tmpDir);

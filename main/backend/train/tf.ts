@@ -10,8 +10,9 @@ export type TfBackend = 'tensorflow' | 'wasm' | 'cpu';
 
 let chosen: Promise<TfBackend> | null = null;
 
+/** A diagnostic line for developers: only with PHOTO_SEARCH_DEBUG (the backend in use is also in the saved model). */
 function log(msg: string): void {
-  if (process.env.PHOTO_SEARCH_QUIET !== '1') process.stderr.write(`[train] ${msg}\n`);
+  if (process.env.PHOTO_SEARCH_DEBUG && process.env.PHOTO_SEARCH_QUIET !== '1') process.stderr.write(`[train] ${msg}\n`);
 }
 
 async function tryBackend(name: TfBackend): Promise<boolean> {

@@ -19,6 +19,7 @@ trainModel({
   signal: controller.signal,
   onProgress: (progress) => post({ type: 'progress', progress }),
   onEpoch: (epoch) => post({ type: 'epoch', epoch }),
+  onBaseline: (before) => post({ type: 'baseline', before }),
 })
   .then((result) => post({ type: 'done', result }))
   .catch((e: Error) => post({ type: 'error', name: controller.signal.aborted ? 'AbortError' : e.name || 'Error', message: controller.signal.aborted ? 'Training cancelled.' : e.message }))

@@ -5,6 +5,17 @@ import { buildApi } from './build';
 const UNREACHABLE = 'Cannot reach Photo Search. Check that `photo-search serve` is still running, then reload.';
 
 export function createHttpApi(base = ''): PhotoSearchApi {
+  const listeners = new Set<(e: ApiEvent) => void>();
+  let connected = true;
+  const dispatch = (event: ApiEvent) => {
+    for (const l of [...listeners]) l(event);
+  };
+  const setConnected = (now: boolean) => {
+    if (now === connected) return;
+    connected = now;
+    dispatch({ type: 'connection', connected: now });
+  };
+
   async function call<T>(method: ApiMethod, request?: unknown): Promise<Result<T>> {
     let res: Response;
     try {
@@ -14,6 +25,7 @@ export function createHttpApi(base = ''): PhotoSearchApi {
         body: request === undefined ? '' : JSON.stringify(request),
       });
     } catch {
+      setConnected(false);
       return { ok: false, code: 'internal', message: UNREACHABLE };
     }
     try {
@@ -24,11 +36,16 @@ export function createHttpApi(base = ''): PhotoSearchApi {
     }
   }
 
-  const listeners = new Set<(e: ApiEvent) => void>();
   let source: EventSource | null = null;
   function ensureSource(): void {
     if (source) return;
     source = new EventSource(`${base}/api/events`);
+    // EventSource reconnects by itself (the server asks for a 2 s retry): its open/error events are the
+    // one place that knows whether the server is there, so the header indicator follows them.
+    source.onopen = () => setConnected(true);
+    source.onerror = () => {
+      if (source?.readyState !== EventSource.OPEN) setConnected(false);
+    };
     source.onmessage = (msg) => {
       let event: ApiEvent;
       try {
@@ -36,12 +53,13 @@ export function createHttpApi(base = ''): PhotoSearchApi {
       } catch {
         return;
       }
-      for (const l of [...listeners]) l(event);
+      dispatch(event);
     };
   }
 
   return buildApi(call, {
     photoUrl: (id, size) => `${base}/api/photo/${id}?size=${size}`,
+    desktop: false,
     onEvent(listener) {
       listeners.add(listener);
       ensureSource();

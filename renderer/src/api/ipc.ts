@@ -3,7 +3,7 @@ import type { ApiMethod, PhotoSearchApi, Result } from '../../../shared/api';
 import { buildApi } from './build';
 
 /** What preload/index.ts exposes: every request method plus onEvent, functions only. */
-export type PhotoSearchBridge = Omit<PhotoSearchApi, 'photoUrl'>;
+export type PhotoSearchBridge = Omit<PhotoSearchApi, 'photoUrl' | 'desktop'>;
 
 declare global {
   interface Window {
@@ -25,5 +25,6 @@ export function createIpcApi(bridge: PhotoSearchBridge): PhotoSearchApi {
   return buildApi(call, {
     photoUrl: (id, size) => `photo://${size}/${id}`,
     onEvent: (listener) => bridge.onEvent(listener),
+    desktop: true,
   });
 }

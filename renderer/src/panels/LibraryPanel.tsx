@@ -1,31 +1,37 @@
 import { useEffect, useState } from 'react';
-import type { IndexSummary, LibraryStatus, SkippedFile } from '../../../shared/api';
+import type { FolderInfo, IndexSummary, LibraryStatus, SkippedFile } from '../../../shared/api';
 import { describeError } from '../api/errors';
-import { ErrorLine, JobProgress } from '../components/common';
+import { Confirm, ErrorLine, JobProgress } from '../components/common';
 import { plural } from '../format';
 import { isActive, latestJob, useApi, useEvents } from '../state';
 
 export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
   const { api, store } = useApi();
-  const { jobs, libraryVersion } = useEvents();
+  const { jobs, libraryVersion, dismissed } = useEvents();
   const [path, setPath] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const [pickerAvailable, setPickerAvailable] = useState(true);
+  const [notice, setNotice] = useState<string | null>(null);
   const [skipped, setSkipped] = useState<{ total: number; items: SkippedFile[] } | null>(null);
+  const [folders, setFolders] = useState<FolderInfo[] | null>(null);
+  const [confirmRemove, setConfirmRemove] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const job = latestJob(jobs, ['index', 'reembed']);
+  const job = latestJob(jobs, ['index', 'reembed'], dismissed);
+  const indexing = isActive(job);
 
   useEffect(() => {
     let live = true;
     void api.skipped({ limit: 100 }).then((r) => {
       if (live && r.ok) setSkipped(r.value);
     });
+    void api.folders().then((r) => {
+      if (live && r.ok) setFolders(r.value);
+    });
     return () => {
       live = false;
     };
   }, [api, libraryVersion, job?.state]);
 
-  const add = async (folder: string) => {
+  const add = async (folder: string, quiet = false) => {
     const p = folder.trim();
     if (!p) {
       setError('Type the full path of a folder with photos, for example /home/me/Pictures.');
@@ -36,31 +42,30 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
     setBusy(false);
     if (!r.ok) return setError(describeError(r));
     setError(null);
+    setNotice(quiet ? null : r.value.notice);
     setPath('');
     store.noteJob(r.value.job);
   };
 
   const browse = async () => {
     const r = await api.pickFolder();
-    if (!r.ok) {
-      // Browser mode cannot open a native folder picker: fall back to the path field.
-      if (r.code === 'unsupported') setPickerAvailable(false);
-      else setError(describeError(r));
-      return;
-    }
+    if (!r.ok) return setError(describeError(r));
     if (r.value) await add(r.value);
   };
 
   const remove = async (folder: string) => {
+    setConfirmRemove(null);
     const r = await api.removeFolder({ path: folder });
-    if (!r.ok) setError(describeError(r));
-    else setError(null);
+    if (!r.ok) return setError(describeError(r));
+    setError(null);
+    setNotice(`Removed ${folder} from the library (${plural(r.value.removed, 'photo')}). The files on disk are untouched.`);
   };
 
   const rescan = async () => {
     const r = await api.rescan();
     if (!r.ok) return setError(describeError(r));
     setError(null);
+    setNotice(null);
     store.noteJob(r.value);
   };
 
@@ -70,7 +75,7 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
   };
 
   const summary = job?.state === 'done' && job.kind === 'index' ? (job.result as IndexSummary | null) : null;
-  const roots = status?.roots ?? [];
+  const list: FolderInfo[] = folders ?? (status?.roots ?? []).map((p) => ({ path: p, photos: 0, incomplete: false }));
 
   return (
     <div className="panel-grid">
@@ -86,36 +91,66 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
         >
           <label className="grow">
             <span className="label">Folder path</span>
-            <input type="text" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/Pictures" spellCheck={false} />
+            <input type="text" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/Pictures or ~/Pictures" spellCheck={false} />
           </label>
           <button type="submit" className="primary" disabled={busy}>
             Add folder
           </button>
-          {pickerAvailable && (
+          {api.desktop && (
             <button type="button" onClick={() => void browse()}>
               Browse…
             </button>
           )}
         </form>
-        {!pickerAvailable && <p className="muted small-text">The folder picker needs the desktop app; type the path instead.</p>}
         <ErrorLine text={error} />
-        {roots.length === 0 ? (
+        {notice && (
+          <p className="notice-warn" role="status" data-testid="library-notice">
+            {notice}
+          </p>
+        )}
+        {list.length === 0 ? (
           <p className="empty-inline">No folders yet. Add the folder where you keep your photos.</p>
         ) : (
           <ul className="folder-list" aria-label="Library folders">
-            {roots.map((r) => (
-              <li key={r}>
-                <span className="path">{r}</span>
-                <button type="button" className="small" onClick={() => void remove(r)} aria-label={`Remove ${r}`}>
-                  Remove
-                </button>
+            {list.map((f) => (
+              <li key={f.path}>
+                <div className="folder-main">
+                  <span className="path">{f.path}</span>
+                  <span className="muted small-text">
+                    {plural(f.photos, 'photo')}
+                    {f.incomplete && (
+                      <>
+                        {' '}
+                        · <span className="badge warn">Incomplete</span> indexing stopped before the end
+                      </>
+                    )}
+                  </span>
+                </div>
+                <div className="folder-actions">
+                  {f.incomplete && (
+                    <button type="button" className="small" onClick={() => void add(f.path, true)} disabled={indexing} aria-label={`Resume ${f.path}`}>
+                      Resume
+                    </button>
+                  )}
+                  <button type="button" className="small" onClick={() => setConfirmRemove(f.path)} disabled={indexing} aria-label={`Remove ${f.path}`}>
+                    Remove
+                  </button>
+                </div>
+                {confirmRemove === f.path && (
+                  <Confirm
+                    text={`Remove ${f.path} from the library? Its ${plural(f.photos, 'photo')} leave search, with their cached data and thumbnails. The files on disk are not touched.`}
+                    confirmLabel="Remove folder"
+                    onConfirm={() => void remove(f.path)}
+                    onCancel={() => setConfirmRemove(null)}
+                  />
+                )}
               </li>
             ))}
           </ul>
         )}
         <div className="row end">
-          <span className="muted">{status ? `${plural(status.images, 'photo')} · ${status.embedded.toLocaleString()} embedded with ${status.model}` : ''}</span>
-          <button type="button" onClick={() => void rescan()} disabled={roots.length === 0 || isActive(job)}>
+          <span className="muted">{status ? `${plural(status.images, 'photo')} · ${status.embedded.toLocaleString()} embedded with ${status.modelName}` : ''}</span>
+          <button type="button" onClick={() => void rescan()} disabled={list.length === 0 || indexing}>
             Re-scan
           </button>
         </div>
@@ -124,15 +159,24 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
       <div className="card">
         <h2>Indexing</h2>
         {job ? (
-          <JobProgress job={job} label={job.kind === 'index' ? 'Indexing' : 'Updating embeddings'} onCancel={() => void cancel(job.id)} />
+          <JobProgress
+            job={job}
+            label={job.kind === 'index' ? 'Indexing' : 'Updating embeddings'}
+            onCancel={() => void cancel(job.id)}
+            onDismiss={() => store.dismiss(job.id)}
+          >
+            {summary && (
+              <p className="summary" data-testid="index-summary">
+                Done: {summary.added} added, {summary.updated} updated, {summary.removed} removed, {summary.unchanged} unchanged,{' '}
+                {summary.skipped} skipped in {summary.seconds.toFixed(1)} s.
+              </p>
+            )}
+            {job.state === 'cancelled' && job.kind === 'index' && (
+              <p className="muted small-text">Photos indexed before the cancel are kept. Resume the folder to finish.</p>
+            )}
+          </JobProgress>
         ) : (
           <p className="muted">Nothing running. Adding a folder or re-scanning starts indexing.</p>
-        )}
-        {summary && (
-          <p className="summary" data-testid="index-summary">
-            Done: {summary.added} added, {summary.updated} updated, {summary.removed} removed, {summary.unchanged} unchanged,{' '}
-            {summary.skipped} skipped in {summary.seconds.toFixed(1)} s.
-          </p>
         )}
       </div>
 

@@ -1,21 +1,24 @@
 import { useEffect, useMemo, useState } from 'react';
-import { CategoryScale, Chart as ChartJS, Legend, LinearScale, LineElement, PointElement, Tooltip } from 'chart.js';
+import { Chart as ChartJS, Legend, LinearScale, LineElement, PointElement, Tooltip } from 'chart.js';
 import { Line } from 'react-chartjs-2';
-import type { CaptionSetInfo, EvalResult, ModelInfo, TrainEpoch, TrainResult } from '../../../shared/api';
+import { MAX_EPOCHS, MIN_EPOCHS, type CaptionSetInfo, type EvalResult, type ModelInfo, type TrainEpoch, type TrainResult } from '../../../shared/api';
 import { describeError } from '../api/errors';
 import { ErrorLine, JobProgress } from '../components/common';
 import { pct, plural } from '../format';
 import { isActive, latestJob, useApi, useEvents } from '../state';
 
-ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, Legend, Tooltip);
+ChartJS.register(LinearScale, PointElement, LineElement, Legend, Tooltip);
 
 export function TrainingPanel() {
   const { api, store } = useApi();
-  const { jobs, epochs, modelsVersion } = useEvents();
+  const { jobs, epochs, baselines, modelsVersion, dismissed } = useEvents();
   const [setPath, setSetPath] = useState('');
   const [info, setInfo] = useState<CaptionSetInfo | null>(null);
+  /** The last Inspect's verdict for a path: Start waits for a set that Inspect did not reject. */
+  const [inspected, setInspected] = useState<{ path: string; ok: boolean } | null>(null);
   const [name, setName] = useState('');
-  const [epochCount, setEpochCount] = useState(5);
+  /** The Epochs field as typed; null until the user edits it (then the base model's recipe decides). */
+  const [epochText, setEpochText] = useState<string | null>(null);
   const [loss, setLoss] = useState<'default' | 'tutorial'>('default');
   const [error, setError] = useState<string | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
@@ -33,15 +36,28 @@ export function TrainingPanel() {
     };
   }, [api, modelsVersion]);
 
-  const job = (jobId && jobs[jobId]) || latestJob(jobs, ['train']);
-  const history: TrainEpoch[] = (job && epochs[job.id]) || (job?.state === 'done' ? ((job.result as TrainResult | null)?.history ?? []) : []);
+  const job = (jobId && jobs[jobId] && !dismissed[jobId] ? jobs[jobId] : null) || latestJob(jobs, ['train'], dismissed);
   const result = job?.state === 'done' ? (job.result as TrainResult | null) : null;
+  const history: TrainEpoch[] = (job && epochs[job.id]) || result?.history || [];
+  const baseline: EvalResult | null = (job && baselines[job.id]) || result?.before || null;
   const active = models.find((m) => m.active) ?? null;
+  const recipe = active?.recipe ?? null;
+  const epochsNote = recipe
+    ? recipe.schedule === 'cosine'
+      ? `${active?.name} retrains on a fixed ${recipe.epochs}-epoch schedule.`
+      : `At most ${recipe.epochs} for ${active?.name}: training stops early when held-out recall stops improving.`
+    : '';
+  const epochValue = epochText ?? (recipe ? String(recipe.epochs) : '');
+  const epochNumber = Number(epochValue);
+  const epochsValid = epochText === null || (/^\d+$/.test(epochText.trim()) && epochNumber >= MIN_EPOCHS && epochNumber <= MAX_EPOCHS);
+  const path = setPath.trim();
+  const rejected = inspected !== null && inspected.path === path && !inspected.ok;
 
   const inspect = async () => {
     setInspecting(true);
-    const r = await api.inspectCaptionSet({ path: setPath.trim() });
+    const r = await api.inspectCaptionSet({ path });
     setInspecting(false);
+    setInspected({ path, ok: r.ok });
     if (!r.ok) {
       setInfo(null);
       return setError(describeError(r));
@@ -52,9 +68,10 @@ export function TrainingPanel() {
 
   const start = async () => {
     const r = await api.startTraining({
-      set: setPath.trim(),
+      set: path,
       name: name.trim() || undefined,
-      epochs: epochCount,
+      // Untouched, the field shows the recipe's own number and the backend uses the recipe.
+      epochs: epochText === null ? undefined : epochNumber,
       loss,
     });
     if (!r.ok) return setError(describeError(r));
@@ -131,7 +148,14 @@ export function TrainingPanel() {
           </label>
           <label>
             <span className="label">Epochs</span>
-            <input type="number" min={1} max={200} value={epochCount} onChange={(e) => setEpochCount(Math.max(1, Math.min(200, Number(e.target.value) || 1)))} />
+            <input
+              type="text"
+              inputMode="numeric"
+              value={epochValue}
+              onChange={(e) => setEpochText(e.target.value)}
+              aria-invalid={!epochsValid}
+              aria-describedby="epochs-note"
+            />
           </label>
           <label>
             <span className="label">Loss</span>
@@ -141,8 +165,12 @@ export function TrainingPanel() {
             </select>
           </label>
         </fieldset>
+        <p id="epochs-note" className={epochsValid ? 'muted small-text' : 'error-text small-text'} data-testid="epochs-note">
+          {epochsValid ? epochsNote : `Epochs must be a whole number from ${MIN_EPOCHS} to ${MAX_EPOCHS}.`}
+        </p>
+        {rejected && <p className="muted small-text">Fix the problem Inspect found (or choose another folder) to start training.</p>}
         <div className="row">
-          <button type="button" className="primary" onClick={() => void start()} disabled={running || !setPath.trim()}>
+          <button type="button" className="primary" onClick={() => void start()} disabled={running || !path || rejected || !epochsValid}>
             Start training
           </button>
           {running && (
@@ -156,15 +184,24 @@ export function TrainingPanel() {
 
       <div className="card">
         <h2>Progress</h2>
-        {job ? <JobProgress job={job} label="Training" /> : <p className="muted">No training yet. Inspect a captioned set, then start.</p>}
-        <div className="chart" aria-label="Loss and validation recall per epoch" role="img">
-          {history.length > 0 ? <EpochChart history={history} /> : <p className="muted chart-empty">The chart fills in after each epoch.</p>}
+        {job ? (
+          <JobProgress job={job} label="Training" onDismiss={() => store.dismiss(job.id)} />
+        ) : (
+          <p className="muted">No training yet. Inspect a captioned set, then start.</p>
+        )}
+        <div className="chart" aria-label="Loss and validation recall per epoch" role="img" data-x-max={history[0]?.epochs ?? ''}>
+          {history.length > 0 ? <EpochChart history={history} baseline={baseline} /> : <p className="muted chart-empty">The chart fills in after each epoch.</p>}
         </div>
+        {baseline && (
+          <p className="muted small-text" data-testid="baseline">
+            Dashed grey line: the starting model, R@5 {pct(baseline.textToImage.r5)} on the same held-out photos.
+          </p>
+        )}
       </div>
 
       {result && (
         <div className="card wide" data-testid="train-result">
-          <h2>Result: {result.model}</h2>
+          <h2>Result: {result.name ?? trained?.name ?? result.model}</h2>
           <p className="muted">
             {result.epochs} epochs in {result.trainSeconds.toFixed(1)} s. Recall on held-out photos, before and after training.
           </p>
@@ -191,7 +228,7 @@ export function TrainingPanel() {
             {trained?.active && <span className="badge active">Active</span>}
             {trained?.active && rollbackTo && rollbackTo !== result.model && (
               <button type="button" onClick={() => void activate(rollbackTo)}>
-                Roll back to {rollbackTo}
+                Roll back to {models.find((m) => m.id === rollbackTo)?.name ?? rollbackTo}
               </button>
             )}
           </div>
@@ -205,18 +242,26 @@ function prefersDark(): boolean {
   return typeof window.matchMedia === 'function' && window.matchMedia('(prefers-color-scheme: dark)').matches;
 }
 
-function EpochChart({ history }: { history: TrainEpoch[] }) {
+function EpochChart({ history, baseline }: { history: TrainEpoch[]; baseline: EvalResult | null }) {
   const dark = prefersDark();
   const text = dark ? '#c9cdd4' : '#4a4f57';
   const grid = dark ? 'rgba(255,255,255,0.08)' : 'rgba(0,0,0,0.07)';
+  // The run's planned epochs fix the x-axis, so it does not rescale as each epoch arrives.
+  const planned = Math.max(1, ...history.map((h) => h.epochs));
   const data = useMemo(
     () => ({
-      labels: history.map((h) => String(h.epoch)),
       datasets: [
-        { label: 'Training loss', data: history.map((h) => h.loss), borderColor: '#e0803a', backgroundColor: '#e0803a', yAxisID: 'loss', tension: 0.25 },
+        {
+          label: 'Training loss',
+          data: history.map((h) => ({ x: h.epoch, y: h.loss })),
+          borderColor: '#e0803a',
+          backgroundColor: '#e0803a',
+          yAxisID: 'loss',
+          tension: 0.25,
+        },
         {
           label: 'Validation loss',
-          data: history.map((h) => h.valLoss),
+          data: history.map((h) => ({ x: h.epoch, y: h.valLoss })),
           borderColor: '#c2a06b',
           backgroundColor: '#c2a06b',
           borderDash: [4, 4],
@@ -225,25 +270,48 @@ function EpochChart({ history }: { history: TrainEpoch[] }) {
         },
         {
           label: 'Validation R@5 (%)',
-          data: history.map((h) => h.val?.textToImage.r5 ?? null),
+          data: history.map((h) => ({ x: h.epoch, y: h.val?.textToImage.r5 ?? null })),
           borderColor: '#3a7be0',
           backgroundColor: '#3a7be0',
           yAxisID: 'recall',
           tension: 0.25,
         },
+        ...(baseline
+          ? [
+              {
+                label: 'Starting model R@5',
+                data: [
+                  { x: 1, y: baseline.textToImage.r5 },
+                  { x: planned, y: baseline.textToImage.r5 },
+                ],
+                borderColor: '#8a919c',
+                backgroundColor: '#8a919c',
+                borderDash: [6, 4],
+                pointRadius: 0,
+                yAxisID: 'recall',
+              },
+            ]
+          : []),
       ],
     }),
-    [history],
+    [history, baseline, planned],
   );
   const options = useMemo(
     () => ({
       responsive: true,
       maintainAspectRatio: false,
       animation: false as const,
-      interaction: { mode: 'index' as const, intersect: false },
+      interaction: { mode: 'nearest' as const, axis: 'x' as const, intersect: false },
       plugins: { legend: { labels: { color: text, usePointStyle: true, boxWidth: 8, boxHeight: 8 } } },
       scales: {
-        x: { title: { display: true, text: 'Epoch', color: text }, ticks: { color: text }, grid: { color: grid } },
+        x: {
+          type: 'linear' as const,
+          min: 1,
+          max: planned,
+          title: { display: true, text: 'Epoch', color: text },
+          ticks: { color: text, precision: 0, stepSize: planned <= 20 ? 1 : undefined },
+          grid: { color: grid },
+        },
         loss: { type: 'linear' as const, position: 'left' as const, title: { display: true, text: 'Loss', color: text }, ticks: { color: text }, grid: { color: grid } },
         recall: {
           type: 'linear' as const,
@@ -256,7 +324,7 @@ function EpochChart({ history }: { history: TrainEpoch[] }) {
         },
       },
     }),
-    [text, grid],
+    [text, grid, planned],
   );
   return <Line data={data} options={options} />;
 }

@@ -1,0 +1,246 @@
+/**
+ * The backend's side of a pleasant app (issue 14): honest index totals, a live photo count, clear job end
+ * states, folder notices and upkeep (what a removed folder leaves behind), paths a person types, models
+ * addressed by name and removed safely. Real SQLite, real sharp, real onnxruntime on a generated model.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiEvent, JobInfo } from '../../shared/api';
+import { generateTestModel } from '../../main/backend/model/generate';
+import { Backend, expandHome, userPath } from '../../main/backend/service';
+import { makePhotos } from '../helpers/fixtures';
+
+let tmp: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-upkeep-'));
+  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 4 });
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function backend(name: string): Promise<Backend> {
+  return Backend.create({ dataDir: path.join(tmp, name), modelDir });
+}
+
+/** Wait for the index job a call started (the API returns as soon as it starts). */
+async function settled(b: Backend): Promise<void> {
+  while (b.jobs.running('index')) await new Promise((r) => setTimeout(r, 20));
+}
+
+function thumbFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((fan) => readdirSync(path.join(dir, fan)));
+}
+
+describe('indexing progress', () => {
+  it('counts the photos first, then reports the real total with a rate and time left, and the live photo count', async () => {
+    const root = path.join(tmp, 'count-photos');
+    await makePhotos(root, 40, 11);
+    writeFileSync(path.join(root, 'broken.jpg'), 'not a photo');
+    const b = await backend('data-count');
+    const jobs: JobInfo[] = [];
+    const counts: number[] = [];
+    let finished = false;
+    b.onEvent((e: ApiEvent) => {
+      if (e.type === 'job') {
+        jobs.push(e.job);
+        if (e.job.state !== 'running') finished = true;
+      }
+      if (e.type === 'library-count' && !finished) counts.push(e.images);
+    });
+    try {
+      const r = await b.addFolders([root]);
+      await r.done;
+      const running = jobs.filter((j) => j.state === 'running');
+      // Every report with a total has the whole folder's total (41 files: 40 photos and a broken one).
+      const totals = new Set(running.filter((j) => j.total > 0).map((j) => j.total));
+      expect([...totals]).toEqual([41]);
+      // Before any file is looked at, the job says it is counting, with an indeterminate (0) total.
+      expect(running[0].stage).toMatch(/^Counting photos/);
+      expect(running[0].total).toBe(0);
+      const measured = running.filter((j) => j.done > 0 && j.done < j.total);
+      expect(measured.some((j) => typeof j.rate === 'number' && j.rate > 0 && typeof j.etaSeconds === 'number')).toBe(true);
+      // The header count follows committed batches, before the run ends.
+      expect(counts.some((n) => n > 0 && n < 40)).toBe(true);
+      expect(counts.at(-1)).toBe(40);
+      const done = jobs.at(-1)!;
+      expect(done).toMatchObject({ state: 'done', stage: 'Done', done: 41, total: 41 });
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('job end states', () => {
+  it('a cancelled index says Cancelled with how far it got and marks its folder incomplete until a full run', async () => {
+    const root = path.join(tmp, 'cancel-photos');
+    await makePhotos(root, 12, 12);
+    const b = await backend('data-cancel');
+    try {
+      const r = await b.addFolders([root]);
+      b.jobs.cancel(r.info.id);
+      await r.done.catch(() => undefined);
+      const job = b.jobs.get(r.info.id);
+      expect(job.state).toBe('cancelled');
+      expect(job.stage).toBe('Cancelled');
+      expect(job.done).toBeLessThanOrEqual(job.total);
+      expect((await b.status()).incomplete).toEqual([root]);
+      expect(b.folders()).toEqual([{ path: root, photos: expect.any(Number), incomplete: true }]);
+      // Resume: a full run clears the mark.
+      await b.startIndex([root]).done;
+      expect((await b.status()).incomplete).toEqual([]);
+      expect(b.folders()).toEqual([{ path: root, photos: 12, incomplete: false }]);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('a failed training job says Failed with the reason, not the stage it was in', async () => {
+    const set = path.join(tmp, 'bad-set');
+    mkdirSync(path.join(set, 'Images'), { recursive: true });
+    writeFileSync(path.join(set, 'captions.txt'), 'image,caption\n');
+    const b = await backend('data-fail');
+    try {
+      const job = b.startTraining({ set, epochs: 1 });
+      await job.done.catch(() => undefined);
+      const info = b.jobs.get(job.info.id);
+      expect(info.state).toBe('failed');
+      expect(info.stage).toBe('Failed');
+      expect(info.message).toMatch(/bad-set/);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('library folders', () => {
+  it('says when a folder has no photos, is already in the library, or is inside one; never indexes a photo twice', async () => {
+    const outer = path.join(tmp, 'nest');
+    await makePhotos(path.join(outer, 'inner'), 6, 21);
+    await makePhotos(outer, 4, 22);
+    const empty = path.join(tmp, 'no-photos');
+    mkdirSync(path.join(empty, 'sub'), { recursive: true });
+    writeFileSync(path.join(empty, 'notes.txt'), 'no photos here');
+    const b = await backend('data-folders');
+    try {
+      const e = await b.call('addFolder', { path: empty });
+      expect(e.ok).toBe(true);
+      const added = (e as { value: { notice: string | null; job: JobInfo } }).value;
+      expect(added.notice).toMatch(new RegExp(`^No photos found in ${empty}`));
+      expect((await b.status()).roots).toContain(empty);
+      await settled(b);
+
+      const inner = await b.addFolders([path.join(outer, 'inner')]);
+      expect(inner.notices).toEqual([]);
+      await inner.done;
+      expect((await b.status()).images).toBe(6);
+
+      // The containing folder takes the inner one over: its 6 photos are kept, 4 more are added.
+      const containing = await b.addFolders([outer]);
+      expect(containing.notices.join(' ')).toMatch(/contains .*inner.*not indexed twice/);
+      const s1 = await containing.done;
+      expect(s1.added).toBe(4);
+      expect((await b.status()).roots).toEqual([outer, empty].sort());
+      expect((await b.status()).images).toBe(10);
+
+      const again = await b.addFolders([outer]);
+      expect(again.notices).toEqual([`${outer} is already in the library — re-scanned.`]);
+      expect((await again.done).unchanged).toBe(10);
+
+      const inside = await b.addFolders([path.join(outer, 'inner')]);
+      expect(inside.notices[0]).toMatch(/is inside .*nest, which is already in the library — re-scanned/);
+      await inside.done;
+      expect((await b.status()).roots).toEqual([outer, empty].sort());
+      expect((await b.status()).images).toBe(10);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('expands ~ and refuses a relative path with a message', async () => {
+    expect(expandHome('~/Pictures', '/home/u')).toBe('/home/u/Pictures');
+    expect(expandHome('~', '/home/u')).toBe('/home/u');
+    expect(expandHome('/a/~/b', '/home/u')).toBe('/a/~/b');
+    expect(() => userPath('Pictures/holidays', 'folder')).toThrow(/"Pictures\/holidays" is a relative path\. Give the full path of the folder/);
+    const b = await backend('data-paths');
+    try {
+      const r = await b.call('addFolder', { path: 'photos' });
+      expect(r).toMatchObject({ ok: false, code: 'invalid_input' });
+      expect((r as { message: string }).message).toMatch(/relative path/);
+      expect((await b.status()).roots).toEqual([]);
+      const home = await b.call('inspectCaptionSet', { path: '~/surely-not-a-captioned-set-here' });
+      expect((home as { message: string }).message).toContain(path.join(os.homedir(), 'surely-not-a-captioned-set-here'));
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('removing a folder removes its photos, their cached features and thumbnails, and keeps what another folder shares', async () => {
+    const a = path.join(tmp, 'remove-a');
+    const keep = path.join(tmp, 'remove-b');
+    await makePhotos(a, 5, 31);
+    await makePhotos(keep, 3, 32);
+    // The same content in both folders: its features and thumbnail must survive removing `a`.
+    const shared = readdirSync(keep)[0];
+    writeFileSync(path.join(a, `copy-of-${shared}`), readFileSync(path.join(keep, shared)));
+    const b = await backend('data-remove');
+    try {
+      await (await b.addFolders([a, keep])).done;
+      const model = await b.activeModel();
+      expect(b.store.countPhotos()).toBe(9);
+      const ids = (await b.search('a red circle', 100)).map((h) => h.id);
+      for (const id of ids) expect(await b.photoFile(id, 'thumb')).not.toBeNull();
+      expect(thumbFiles(b.thumbnailsDir)).toHaveLength(8); // 9 photos, 8 distinct contents
+      expect(b.store.countFeatures(model.imageTowerKey)).toBe(8);
+
+      const r = await b.removeFolder(a);
+      expect(r).toEqual({ roots: [keep], removed: 6 });
+      expect(b.store.countPhotos()).toBe(3);
+      expect(b.store.countFeatures(model.imageTowerKey)).toBe(3);
+      expect(thumbFiles(b.thumbnailsDir)).toHaveLength(3);
+      // The search still works on what is left.
+      expect(await b.search('a red circle', 10)).toHaveLength(3);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('models by name', () => {
+  it('addresses a trained model by its name, refuses a second model of that name, and removes only what it may', async () => {
+    const { makeCaptionedSet } = await import('../helpers/captioned-set');
+    const set = path.join(tmp, 'named-set');
+    await makeCaptionedSet(set, { photos: 20, seed: 8 });
+    const b = await backend('data-names');
+    try {
+      const r = await (b.startTraining({ set, name: 'my-flickr', epochs: 1 }).done);
+      const m = b.models().find((x) => x.id === r.model)!;
+      expect(m.name).toBe('my-flickr');
+      expect(r.model).not.toBe('my-flickr'); // the id is the name plus a stamp…
+      expect(b.registry.get('my-flickr').id).toBe(r.model); // …and the name finds it
+      expect(b.registry.get('MY-FLICKR').id).toBe(r.model);
+      expect(() => b.startTraining({ set, name: 'my-flickr', epochs: 1 })).toThrow(/A model named "my-flickr" already exists/);
+
+      await b.activateModel('my-flickr');
+      expect((await b.status()).modelName).toBe('my-flickr');
+      expect((await b.evaluate(set, 'my-flickr')).images).toBe(20);
+      await expect(b.removeModel('my-flickr')).rejects.toThrow(/is the active model/);
+      const builtin = b.models().find((x) => x.builtin);
+      if (builtin) await expect(b.removeModel(builtin.id)).rejects.toThrow(/built-in model; it cannot be removed/);
+
+      await b.activateModel(b.registry.defaultId());
+      // The --model-dir model is not the data folder's to delete.
+      await expect(b.removeModel(b.registry.defaultId())).rejects.toThrow(/is the active model/);
+      expect(await b.removeModel('my-flickr')).toEqual({ removed: r.model });
+      expect(b.models().some((x) => x.id === r.model)).toBe(false);
+      expect(existsSync(path.join(b.modelsDir, r.model))).toBe(false);
+      expect(b.store.countEmbeddings(r.model)).toBe(0);
+      expect(() => b.registry.get('my-flickr')).toThrow(/Unknown model "my-flickr"/);
+    } finally {
+      await b.close();
+    }
+  });
+});

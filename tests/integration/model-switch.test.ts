@@ -1,0 +1,90 @@
+/**
+ * Switching models is crash-safe (issue 12, item 6): the library is embedded with the new model before it
+ * becomes active, an interrupted switch leaves the old model active with every photo searchable and is
+ * reported as pending, and the same command (or the next app start) finishes it keeping the work done.
+ * The kill -9 version of this runs in fault-injection.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTestModel } from '../../main/backend/model/generate';
+import { Backend } from '../../main/backend/service';
+import { installModelCopy, writeSyntheticLibrary } from '../helpers/synthetic-library';
+
+const N = 1300; // six re-embedding batches of 256
+
+let tmp: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-switch-'));
+  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 7 });
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function library(name: string): Promise<Backend> {
+  const dataDir = path.join(tmp, name);
+  await writeSyntheticLibrary(path.join(dataDir, 'library.db'), modelDir, N, 3);
+  await installModelCopy(modelDir, dataDir, 'model-b');
+  return Backend.create({ dataDir, modelDir });
+}
+
+describe('models use (item 6)', () => {
+  it('a cancelled switch keeps the old model active and every photo searchable, reports the switch as pending, and finishes on the next try', async () => {
+    const b = await library('cancel');
+    try {
+      const oldModel = b.activeModelId();
+      expect(oldModel).not.toBe('model-b');
+      const job = (await b.activateModel('model-b'))!;
+      expect(job).not.toBeNull();
+      // Pending as soon as the job starts; the old model is still the one search uses.
+      expect(b.activeModelId()).toBe(oldModel);
+      expect((await b.status()).pendingModel).toMatchObject({ id: 'model-b', total: N });
+      // Cancel at the first progress report: one batch of 256 is committed.
+      const cancelEarly = (info: { id: string; done: number }) => {
+        if (info.id === job.info.id && info.done > 0) b.jobs.cancel(job.info.id);
+      };
+      b.jobs.events.on('job', cancelEarly);
+      await expect(job.done).rejects.toThrow(/Switching to model model-b was cancelled with \d+ photos still to embed; the previous model stays active/);
+      b.jobs.events.off('job', cancelEarly);
+
+      const st = await b.status();
+      expect(st.model).toBe(oldModel);
+      expect(st.embedded).toBe(N);
+      expect(st.pendingModel!.id).toBe('model-b');
+      expect(st.pendingModel!.embedded).toBeGreaterThan(0);
+      expect(st.pendingModel!.embedded).toBeLessThan(N);
+      expect(await b.search('a red circle', N + 10)).toHaveLength(N);
+
+      // The next start finishes it (the server and the desktop app call this at start).
+      const again = (await b.resumeModelSwitch())!;
+      expect(again).not.toBeNull();
+      await again.done;
+      const done = await b.status();
+      expect(done).toMatchObject({ model: 'model-b', embedded: N, images: N, pendingModel: null });
+      expect(await b.search('a red circle', N + 10)).toHaveLength(N);
+      expect(await b.resumeModelSwitch()).toBeNull();
+      expect(b.store.integrityCheck()).toBe('ok');
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('search says how many photos the active model has not embedded instead of "no photos"', async () => {
+    const b = await library('none-embedded');
+    try {
+      // A library left by a version that activated the model before embedding (the old behaviour).
+      b.store.setSetting('activeModel', 'model-b');
+      await expect(b.search('a red circle')).rejects.toThrow(
+        `None of the ${N} photos is embedded with model model-b yet. Run \`photo-search models use model-b\``,
+      );
+      const job = (await b.activateModel('model-b'))!;
+      await job.done;
+      expect(await b.search('a red circle', 5)).toHaveLength(5);
+    } finally {
+      await b.close();
+    }
+  });
+});
