@@ -76,8 +76,8 @@ export interface TrainHeadsOptions {
   warmup?: boolean;
   /**
    * Fine-tuning: after training, blend the starting heads and the best trained heads in weight space,
-   * w = (1 − α)·w_start + α·w_trained, with α ∈ {0, 0.1, …, 1} chosen on the validation photos (WiSE-FT).
-   * α = 0 keeps the starting heads, so the result is never worse than the start on those photos.
+   * w = (1 − α)·w_start + α·w_trained, with α ∈ {0, 0.1, …, 1} chosen on the validation photos' text→image
+   * recall (WiSE-FT). α = 0 keeps the starting heads, so search is never worse than the start on those photos.
    */
   interpolate?: boolean;
   onEpoch?: (e: TrainEpoch) => void;
@@ -403,10 +403,12 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     }
     if (!opts.interpolate || valPhotos.length === 0) return { heads: bestHeads, history, best, initial, blend: 1, seconds: (Date.now() - started) / 1000 };
 
-    // WiSE-FT: the blend of the starting and the best trained heads that does best on the validation photos
-    // (α = 0 is the start, α = 1 the best epoch, both already measured); ties go to the smaller α.
+    // WiSE-FT: the blend of the starting and the best trained heads that searches best on the validation
+    // photos (α = 0 is the start, α = 1 the best epoch, both already measured). Search is text → photo, so the
+    // blend is judged on text→image recall and never gives up text→image R@5; ties go to the smaller α.
     const start = opts.heads;
-    let chosen = { alpha: 0, heads: start, val: initial, score: recallScore(initial) };
+    const searchScore = (r: EvalResult) => (r.textToImage.r1 + r.textToImage.r5 + r.textToImage.r10) / 3;
+    let chosen = { alpha: 0, heads: start, val: initial, score: searchScore(initial) };
     for (let k = 1; k <= 10; k++) {
       const alpha = k / 10;
       let candidate: { heads: Heads; val: EvalResult };
@@ -416,10 +418,10 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         heads.assign(mixed);
         candidate = { heads: mixed, val: (await validate()).val! };
       }
-      const score = recallScore(candidate.val);
-      if (score > chosen.score + 1e-9) chosen = { alpha, ...candidate, score };
+      const score = searchScore(candidate.val);
+      if (score > chosen.score + 1e-9 && candidate.val.textToImage.r5 >= initial.textToImage.r5) chosen = { alpha, ...candidate, score };
     }
-    return { heads: chosen.heads, history, best: { epoch: chosen.alpha === 0 ? 0 : best.epoch, val: chosen.val, score: chosen.score }, initial, blend: chosen.alpha, seconds: (Date.now() - started) / 1000 };
+    return { heads: chosen.heads, history, best: { epoch: chosen.alpha === 0 ? 0 : best.epoch, val: chosen.val, score: recallScore(chosen.val) }, initial, blend: chosen.alpha, seconds: (Date.now() - started) / 1000 };
   } finally {
     optimizer.dispose();
     heads.dispose();
