@@ -280,6 +280,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const changes = await rows.locator('td:last-child').allTextContents();
     const unchanged = changes.every((c) => Number(c) === 0);
     expect(await result.getByTestId('no-improvement').count()).toBe(unchanged ? 1 : 0);
+    // The gain in held-out text → photo R@5 is spelled out, and matches the table's R@5 row.
+    const gain = (await result.getByTestId('train-gain').textContent())!;
+    const m = /Held-out text→image R@5: (\d+\.\d) → (\d+\.\d) \(([+−])(\d+\.\d) points\)/.exec(gain);
+    expect(m, gain).not.toBeNull();
+    const [, from, to, sign, points] = m!;
+    expect((sign === '−' ? -1 : 1) * Number(points)).toBeCloseTo(Number(to) - Number(from), 1);
     await shot('06-training-result');
   });
 

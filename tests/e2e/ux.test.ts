@@ -472,9 +472,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const builtin = list.getByRole('listitem').filter({ has: page.getByText('Built-in', { exact: true }) });
     if ((await builtin.count()) > 0) {
       const text = (await builtin.textContent())!;
-      expect(text).toContain('Flickr8k dev text → photo: R@1 9.2% · R@5 28.0% · R@10 40.6%');
+      expect(text).toContain('Flickr8k dev text → photo: R@1 10.7% · R@5 30.6% · R@10 43.0%');
       expect(text).not.toMatch(/\) from built by/);
-      expect(text).toMatch(/Trained on Flickr8k train \(4,000 photos, 20,000 captions\)\. Built by scripts\/build-model\.ts/);
+      expect(text).toMatch(/Trained on Flickr8k train \(6,000 photos, 30,000 captions\)\. Built by scripts\/build-model\.ts/);
     }
     const layouts = (await page.getByRole('list', { name: 'Model layouts' }).textContent())!;
     for (const needle of ['onnx/vision_model.onnx', 'visual/model.onnx', 'image_encoder.onnx', 'model.json', 'hf:OWNER/NAME']) expect(layouts).toContain(needle);

@@ -13,7 +13,7 @@
  *     y = x + (gelu(x @ s.fc1.weight + s.fc1.bias) @ s.fc2.weight + s.fc2.bias)
  *     with s.fc2.* initialised at zero, so the untrained adapter is the identity; embedDim = inDim.
  *
- * Text features that are sequences ([L, D] with a mask, e.g. GloVe vectors per token) are pooled first:
+ * Text features that are sequences ([L, D] with a mask, e.g. word vectors per token) are pooled first:
  *     textPool 'mean':      masked mean over tokens
  *     textPool 'attention': a = softmax_masked( tanh(x @ text.pool.key.weight + text.pool.key.bias) @ text.pool.query )
  *                           pooled = Σ_l a_l x_l

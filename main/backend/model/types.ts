@@ -45,12 +45,12 @@ export interface TextTowerSpec {
    * What the output is:
    *  - `pooled`: [B, D] one vector per text (CLIP text_embeds);
    *  - `cls`: [B, L, D] last hidden state, take token 0 (DistilBERT/BERT, the tutorial);
-   *  - `sequence`: [B, L, D] per-token vectors kept as a sequence; the text head pools them (GloVe tower).
+   *  - `sequence`: [B, L, D] per-token vectors kept as a sequence; the text head pools them (word-vector towers).
    */
   outputKind: 'pooled' | 'cls' | 'sequence';
   /**
    * For `sequence` towers: an optional second output [B, L] that is 1 for tokens that carry meaning and 0
-   * for padding and unknown words (the GloVe tower); only those rows are kept, so unknown words never dilute
+   * for padding and unknown words (a word-vector tower); only those rows are kept, so unknown words never dilute
    * or dominate the pooled text.
    */
   maskOutput?: string;

@@ -1,8 +1,8 @@
 /**
  * A small typed builder for ONNX graphs (protobuf via onnx-proto).
  *
- * Used for the generated test towers, the Keras → ONNX converter of the built-in image tower, the GloVe
- * text tower, and the heads graph that runs the trained projection heads in onnxruntime at inference.
+ * Used for the generated test towers, the TensorFlow.js graph → ONNX converter of the built-in towers, and
+ * the heads graph that runs the trained projection heads in onnxruntime at inference.
  */
 import { onnx } from 'onnx-proto';
 
@@ -19,7 +19,7 @@ export const ELEM: Record<ElemType, number> = {
 };
 
 /**
- * Typed arrays a constant can hold (Int8Array: quantized tables, e.g. the GloVe tower's vectors; Uint8Array:
+ * Typed arrays a constant can hold (Int8Array: quantized tables; Uint8Array:
  * booleans, one byte each).
  */
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
