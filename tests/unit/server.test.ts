@@ -197,6 +197,8 @@ describe('access token', () => {
     expect((await request(port, { path: '/api/photo/1?size=thumb', headers: { cookie }, auth: false })).status).toBe(200);
     // Other query parameters survive the redirect.
     expect((await request(port, { path: `/index.html?x=1&token=${server.token}`, auth: false })).headers.location).toBe('/index.html?x=1');
+    // Never a redirect to another host.
+    expect((await request(port, { path: `//evil.example/x?token=${server.token}`, auth: false })).headers.location).toBe('/x');
   });
 
   it('refuses a wrong token in the link without setting a cookie', async () => {
