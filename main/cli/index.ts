@@ -158,8 +158,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           summary.unavailable
             .map(
               (u) =>
-                `\nFolder ${shown(u.path)} is unavailable (${shown(u.reason)}): its ${u.photos} photos stay in the library until it is back. ` +
-                'If they are gone for good, remove the folder from the library in the app.',
+                `\nFolder ${shown(u.path)} is unavailable: ${shown(u.reason)}. Its ${u.photos} photos stay in the library until it is back; ` +
+                `if they are gone for good: \`photo-search remove ${shown(u.path)}\`.`,
             )
             .join(''),
         );
