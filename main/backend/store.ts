@@ -262,11 +262,15 @@ export function explainStorageError(e: unknown, file: string): StoreError | null
     return new StoreError(
       `Disk full: cannot write the library database ${file}. Free some space on that drive (or choose another data folder with --data) and run the command again; what was saved before is kept.`,
     );
-  if (isCorruptionError(e))
-    return new StoreError(
-      `The library database ${file} is damaged (${(e as Error).message}). Your photos are untouched: run \`photo-search repair\` to rebuild it from them (the damaged file is kept aside).`,
-    );
+  if (isCorruptionError(e)) return damagedError(file, (e as Error).message);
   return null;
+}
+
+/** The library file is damaged: say which, what is safe, and the fix. */
+export function damagedError(file: string, detail: string): StoreError {
+  return new StoreError(
+    `The library database ${file} is damaged (${detail}). Your photos are untouched: run \`photo-search repair\` to rebuild it from them (the damaged file is kept aside).`,
+  );
 }
 
 /**
@@ -1041,6 +1045,19 @@ export class Store {
       src.close();
     }
     return counts;
+  }
+
+  /**
+   * `PRAGMA quick_check` (every page read, indexes not cross-checked: linear in the file size): 'ok' or
+   * the problems found. A page too damaged to walk is reported the same way, not thrown.
+   */
+  quickCheck(): string {
+    try {
+      return (this.db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
+    } catch (e) {
+      if (isCorruptionError(e)) return (e as Error).message;
+      throw e;
+    }
   }
 
   /** `PRAGMA integrity_check`: 'ok' or the problems found. */

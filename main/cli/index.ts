@@ -15,6 +15,7 @@ import { appRoot } from '../backend/model/registry';
 import { benchSearch } from '../backend/search/bench-search';
 import { benchIndex } from '../backend/bench/bench-index';
 import { repairLibrary } from '../backend/repair';
+import { damagedError } from '../backend/store';
 
 interface GlobalOpts {
   data?: string;
@@ -158,8 +159,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           summary.unavailable
             .map(
               (u) =>
-                `\nFolder ${shown(u.path)} is unavailable (${shown(u.reason)}): its ${u.photos} photos stay in the library until it is back. ` +
-                'If they are gone for good, remove the folder from the library in the app.',
+                `\nFolder ${shown(u.path)} is unavailable: ${shown(u.reason)}. Its ${u.photos} photos stay in the library until it is back; ` +
+                `if they are gone for good: \`photo-search remove ${shown(u.path)}\`.`,
             )
             .join(''),
         );
@@ -220,10 +221,12 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .description('library and model state')
     .option('--json', 'print {images, skipped, model, roots} as JSON')
     .option('--skipped', 'also list skipped files with their reasons')
-    .action((o: { json?: boolean; skipped?: boolean }) =>
+    .option('--check', 'also read the whole library file to find damage (exit 1 when damaged)')
+    .action((o: { json?: boolean; skipped?: boolean; check?: boolean }) =>
       run(async (b) => {
         const st = await b.status();
         const skipped = o.skipped ? b.skipped(1000, 0).items : undefined;
+        const check = o.check ? b.store.quickCheck() : undefined;
         const value = {
           images: st.images,
           skipped: st.skipped,
@@ -234,9 +237,11 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           embedded: st.embedded,
           pendingModel: st.pendingModel,
           ...(skipped ? { skippedFiles: skipped } : {}),
+          ...(check !== undefined ? { check } : {}),
         };
         out(!!o.json, value, () =>
           [
+            ...(check === 'ok' ? [`Library file: ${shown(b.store.file)} checked, no damage found`] : []),
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
             ...(st.pendingModel
@@ -248,6 +253,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
             ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${shown(s.path)}: ${shown(s.reason)}`) : ['  nothing skipped']) : []),
           ].join('\n'),
         );
+        if (check !== undefined && check !== 'ok') throw damagedError(b.store.file, check.split('; ')[0]!);
       }),
     );
 

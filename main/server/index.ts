@@ -150,7 +150,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return void res.end(body);
     }
     url.searchParams.delete('token');
-    const location = `${url.pathname}${url.search}${url.hash}`;
+    // One leading slash: `//host/...` would send the browser to another site.
+    const location = `/${url.pathname.replace(/^\/+/, '')}${url.search}`;
     res.writeHead(303, {
       ...SECURITY_HEADERS,
       // Session cookie: gone when the browser closes; the printed link logs in again.

@@ -106,6 +106,11 @@ describe('a damaged page in the library file', () => {
     writeSync(fd, garbage, 0, pageSize, (root - 1) * pageSize);
     closeSync(fd);
 
+    // `status --check` reads every page, so it finds the damage before any search trips on it.
+    const check = await cli(['status', '--check'], data);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(new RegExp(`^photo-search: The library database ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged \\(.+\\)\\. Your photos are untouched: run \`photo-search repair\``));
+
     const r = await cli(['search', 'a red circle'], data);
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
@@ -131,6 +136,9 @@ describe('a damaged page in the library file', () => {
     const hits = await cli(['search', 'a red circle', '--top', String(N), '--json'], data);
     expect(hits.code, hits.stderr).toBe(0);
     expect(JSON.parse(hits.stdout)).toHaveLength(N);
+    const ok = await cli(['status', '--check'], data);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`Library file: ${file} checked, no damage found`);
   }, CLI_TIMEOUT);
 
   it('a file that is not a database at all: the open error points to repair, which starts over from the folders it can still name', async () => {

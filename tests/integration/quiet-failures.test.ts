@@ -212,7 +212,10 @@ describe('a library folder that is suddenly empty (item 13)', () => {
     const r = await cli(['index', root], data);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('0 removed');
-    expect(r.stdout).toContain(`Folder ${root} is unavailable (folder is empty (an unmounted or unplugged drive?)): its 5 photos stay in the library`);
+    expect(r.stdout).toContain(
+      `Folder ${root} is unavailable: the folder is empty (an unmounted or unplugged drive?). Its 5 photos stay in the library until it is back; ` +
+        `if they are gone for good: \`photo-search remove ${root}\`.`,
+    );
     const json = JSON.parse((await cli(['index', root, '--json'], data)).stdout) as { images: number; removed: number; unavailable: unknown[] };
     expect(json).toMatchObject({ images: 5, removed: 0, unavailable: [{ path: root, photos: 5 }] });
     const hits = JSON.parse((await cli(['search', 'a red circle', '--json', '--top', '10'], data)).stdout) as unknown[];

@@ -67,6 +67,11 @@ function post(port: number, method: string, body: unknown, headers: Record<strin
   });
 }
 
+/** Resolves once `cond` holds (polled; bounded by the test's timeout). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
 let dir: string;
 let backend: RecordingBackend;
 let server: RunningServer;
@@ -197,6 +202,8 @@ describe('access token', () => {
     expect((await request(port, { path: '/api/photo/1?size=thumb', headers: { cookie }, auth: false })).status).toBe(200);
     // Other query parameters survive the redirect.
     expect((await request(port, { path: `/index.html?x=1&token=${server.token}`, auth: false })).headers.location).toBe('/index.html?x=1');
+    // Never a redirect to another host.
+    expect((await request(port, { path: `//evil.example/x?token=${server.token}`, auth: false })).headers.location).toBe('/x');
   });
 
   it('refuses a wrong token in the link without setting a cookie', async () => {
@@ -389,14 +396,14 @@ describe('photos and events', () => {
             resolve(text);
           }
         });
-        // The listener is attached once the headers are out.
-        setTimeout(() => backend.emit({ type: 'models-changed' }), 50);
+        // The listener is attached once the headers are out: emit as soon as it is there.
+        void until(() => backend.listeners.size > 0).then(() => backend.emit({ type: 'models-changed' }));
       });
       req.on('error', reject);
     });
     expect(received).toContain('data: {"type":"models-changed"}\n\n');
-    // The closed stream unsubscribed.
-    await new Promise((r) => setTimeout(r, 50));
+    // The closed stream unsubscribed (waited for, not timed: the test's own timeout bounds it).
+    await until(() => backend.listeners.size === 0);
     expect(backend.listeners.size).toBe(0);
   });
 });

@@ -328,7 +328,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
           // empty is unavailable, not emptied, so its photos stay until it is back (or the folder is removed).
           const kept = present.get(ev.root)!.size === 0 ? store.countPhotosUnder(ev.root) : 0;
           if (kept > 0 && (await isEmptyFolder(ev.root))) {
-            const reason = 'folder is empty (an unmounted or unplugged drive?)';
+            const reason = 'the folder is empty (an unmounted or unplugged drive?)';
             store.recordSkip({ path: ev.root, root: ev.root, size: null, mtimeMs: null, reason: `${reason}: its ${kept} photos are kept until it is back` });
             unavailable.push({ path: ev.root, photos: kept, reason });
             present.set(ev.root, new Set());
