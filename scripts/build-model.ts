@@ -3,6 +3,8 @@
  *   image_tower.onnx  CenterNet's COCO MobileNetV3 backbone, tfjs graph → ONNX (build-model/coco-image-tower.ts) [build output, gitignored]
  *   text_tower.onnx   Universal Sentence Encoder lite, tfjs graph → ONNX (build-model/use-text-tower.ts) [build output, gitignored]
  *   tokenizer.json    its SentencePiece vocabulary as a Hugging Face Unigram tokenizer      [committed]
+ *   known-words.txt   the words the model knows: the encoder's whole-word pieces and the words of the
+ *                     Flickr8k train captions its heads learned (scripts/data/flickr8k-train-words.txt) [committed]
  *   model.json        the manifest (heads.json itself comes from training)                 [committed]
  * Skips the work when the recorded hash of every input (package files, converter sources, options) matches.
  *
@@ -13,12 +15,16 @@ import { createReadStream, existsSync, promises as fs, readFileSync } from 'node
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCocoImageTowerOnnx, COCO_LAYERS, COCO_MODEL, COCO_PACKAGE } from './build-model/coco-image-tower';
-import { buildUseTextTower, USE_DIM, USE_PACKAGE, useTextTowerSpec } from './build-model/use-text-tower';
+import { buildUseTextTower, readUseVocab, USE_DIM, USE_PACKAGE, useTextTowerSpec } from './build-model/use-text-tower';
+import { formatKnownWords, textWords } from '../main/backend/model/known-words';
 import type { ModelManifest } from '../main/backend/model/types';
 
 const ROOT = path.join(__dirname, '..');
 const NODE_MODULES = path.join(ROOT, 'node_modules');
 const USE_DIR = path.join(NODE_MODULES, ...USE_PACKAGE.split('/'), 'dist');
+/** Words of the Flickr8k TRAIN captions (committed, so the build does not need the data set). */
+const TRAIN_WORDS_FILE = path.join(__dirname, 'data', 'flickr8k-train-words.txt');
+const KNOWN_WORDS = 'known-words.txt';
 const STAMP = '.build-stamp.json';
 
 /** Bump when the recipe changes in a way the hashed inputs do not show. */
@@ -42,6 +48,8 @@ async function inputsHash(opts: BuildOptions): Promise<string> {
     COCO_MODEL,
     path.join(cocoDir, 'centernet.bin'),
     ...(await fs.readdir(USE_DIR)).sort().map((f) => path.join(USE_DIR, f)),
+    TRAIN_WORDS_FILE,
+    path.join(ROOT, 'main', 'backend', 'model', 'known-words.ts'),
     path.join(__dirname, 'build-model', 'tfjs-graph-onnx.ts'),
     path.join(__dirname, 'build-model', 'coco-image-tower.ts'),
     path.join(__dirname, 'build-model', 'use-text-tower.ts'),
@@ -80,7 +88,7 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, pr
       // The detector takes RGB 0-255, NHWC, resized to a square without cropping.
       preprocess: { size: inputSize, resize: 'squash', rescale: 1, mean: [0, 0, 0], std: [1, 1, 1], layout: 'nhwc' },
     },
-    text: useTextTowerSpec(),
+    text: { ...useTextTowerSpec(), knownWords: KNOWN_WORDS },
     // The heads are trained separately (main/backend/train) and saved next to this manifest.
     heads: previous?.heads || 'heads.json',
     embedDim: previous?.embedDim ?? 256,
@@ -116,7 +124,7 @@ export async function buildModel(opts: BuildOptions): Promise<{ skipped: boolean
   }
   await fs.mkdir(opts.out, { recursive: true });
   const hash = await inputsHash(opts);
-  const outputs = ['image_tower.onnx', 'text_tower.onnx', 'tokenizer.json', 'model.json'].map((f) => path.join(opts.out, f));
+  const outputs = ['image_tower.onnx', 'text_tower.onnx', 'tokenizer.json', KNOWN_WORDS, 'model.json'].map((f) => path.join(opts.out, f));
   const stamp = await readJsonOrNull<{ hash: string }>(path.join(opts.out, STAMP));
   if (!opts.force && stamp?.hash === hash && outputs.every((f) => existsSync(f))) {
     return { skipped: true, seconds: (Date.now() - t0) / 1000 };
@@ -129,6 +137,10 @@ export async function buildModel(opts: BuildOptions): Promise<{ skipped: boolean
 
   log('text tower: Universal Sentence Encoder lite (tfjs graph → ONNX)');
   const text = await buildUseTextTower(opts.out);
+  // Known words: whole words of the encoder's vocabulary ("▁dog") and every word of the captions the heads learned.
+  const known = new Set((await fs.readFile(TRAIN_WORDS_FILE, 'utf8')).split('\n').filter(Boolean));
+  for (const [piece] of readUseVocab()) if (piece.startsWith('\u2581')) for (const w of textWords(piece.slice(1))) if (w === piece.slice(1).toLowerCase()) known.add(w);
+  await writeAtomic(path.join(opts.out, KNOWN_WORDS), formatKnownWords(known));
 
   const previous = await readJsonOrNull<Partial<ModelManifest>>(path.join(opts.out, 'model.json'));
   const manifest = manifestFor(opts, tower.featureDim, tower.inputSize, previous);

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'invalid_input'
   | 'not_found'
   | 'empty_library'
+  /** A search query with no word the model knows (nothing to search for). */
+  | 'unknown_words'
   | 'unknown_model'
   | 'model_error'
   | 'bad_dataset'

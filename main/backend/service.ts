@@ -56,6 +56,8 @@ export interface BackendOptions {
 const ACTIVE_MODEL = 'activeModel';
 /** The model a switch is embedding the library for; it becomes ACTIVE_MODEL when that is done. */
 const PENDING_MODEL = 'pendingModel';
+/** What search says when the model knows none of the query's words (see model/known-words.ts). */
+export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
 
 function cancelledSwitch(id: string, left: number): AppError {
   return new AppError(
@@ -596,6 +598,7 @@ export class Backend implements BackendPort {
     const modelId = this.activeModelId();
     const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
     this.ensureEmbedded(modelId, index);
+    if (!(await model.knowsAnyWord(text))) throw new AppError('unknown_words', NO_KNOWN_WORDS);
     const [q] = await model.embedTexts([text]);
     return this.hits(await index.search(q, top));
   }

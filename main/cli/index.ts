@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, TrainResult } from '../../shared/api';
+import type { DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, SearchHit, TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
 import { Backend, expandHome } from '../backend/service';
@@ -206,7 +206,18 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
       run(async (b) => {
         const text = words.join(' ').trim();
         if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
-        const hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await b.search(text, o.top);
+        let hits: SearchHit[];
+        try {
+          hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await b.search(text, o.top);
+        } catch (e) {
+          // Nothing to search for: not a failure. --json still prints its list (empty); the warning goes to stderr.
+          if (!(e instanceof AppError) || e.code !== 'unknown_words') throw e;
+          if (o.json) {
+            process.stderr.write(`warning: ${e.message}\n`);
+            out(true, [], () => '');
+          } else out(false, null, () => `${e.message} Try everyday words for what the photo shows.`);
+          return;
+        }
         for (const line of coverageNotes(await b.status())) process.stderr.write(`${shown(line)}\n`);
         out(
           !!o.json,

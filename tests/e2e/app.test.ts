@@ -80,7 +80,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-e2e-'));
     await Promise.all([
-      generateTestModel(path.join(tmp, 'model'), { seed: 3 }),
+      generateTestModel(path.join(tmp, 'model'), { seed: 3, knownWords: true }),
       generateTestModel(path.join(tmp, 'hf-export'), { seed: 9, layout: 'hf' }),
       makePhotos(path.join(tmp, 'photos'), PHOTOS, 7),
       makeCaptionedSet(path.join(tmp, 'set'), { photos: 40, seed: 5 }),
@@ -192,6 +192,17 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     expect(values.every((v) => Number.isFinite(v) && v >= -1 && v <= 1)).toBe(true);
     expect([...values].sort((a, b) => b - a)).toEqual(values);
     await shot('03-search-results');
+  });
+
+  it('says when no word of the query is known to the model, instead of showing results', async () => {
+    await page.getByRole('searchbox').fill('zzqx qwpo');
+    const note = page.getByTestId('unknown-words');
+    await note.waitFor();
+    expect(await note.textContent()).toMatch(/^No words in this query are known to the model/);
+    expect(await page.getByRole('list', { name: 'Results' }).count()).toBe(0);
+    await page.getByRole('searchbox').fill('red circle');
+    await page.getByRole('list', { name: 'Results' }).waitFor();
+    expect(await note.count()).toBe(0);
   });
 
   it('moves through results with the keyboard, opens the large view with Enter and leaves it with Escape', async () => {

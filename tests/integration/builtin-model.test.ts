@@ -67,6 +67,11 @@ describe('built-in model', () => {
       expect(norm(v!)).toBeCloseTo(1, 4);
       expect(v!.every((x) => Number.isFinite(x))).toBe(true);
     }
+    // Search asks the word list first, so such queries get "no known words" instead of confident nonsense.
+    expect(await model.knowsAnyWord('zxqv wubbalubba')).toBe(false);
+    expect(await model.knowsAnyWord('🐕🌊')).toBe(false);
+    expect(await model.knowsAnyWord('a fire hydrant')).toBe(true);
+    expect(await model.knowsAnyWord('zxqv dog')).toBe(true);
   });
 
   it("retrains with its own recipe (mirrored views, cosine schedule) as a fine-tune", async () => {
@@ -113,6 +118,9 @@ describe('built-in model', () => {
     const r = await trainModel({ set, baseModelDir: dir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 8, seed: 2 });
     const retrained = await loadModel(path.join(tmp, 'models', r.model));
     const after = await precision(retrained);
+    // The words the set taught are known to the new version (not to the built-in model).
+    expect(await model.knowsAnyWord('zorblat')).toBe(false);
+    expect(await retrained.knowsAnyWord('zorblat')).toBe(true);
     // Ordinary captions still land where the built-in model puts them (the fine-tune blends, it does not replace).
     const sentences = ['two dogs running on the beach', 'a man in a red shirt climbs a rock', 'children playing in a fountain'];
     const base = await model.embedTexts(sentences);

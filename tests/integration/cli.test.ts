@@ -29,7 +29,7 @@ async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-cli-'));
-  const modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3 });
+  const modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3, knownWords: true });
   env = { ...process.env, PHOTO_SEARCH_DATA: path.join(tmp, 'data'), PHOTO_SEARCH_MODEL_DIR: modelDir };
   await makePhotos(path.join(tmp, 'photos'), 12, 5);
   await makeBadFiles(path.join(tmp, 'photos'));
@@ -107,6 +107,19 @@ describe('photo-search CLI', () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/Unknown model "no-such-model"/);
     expect(unknown.stderr).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
+  });
+
+  it('says when a query has no word the model knows, instead of ranking photos by it', async () => {
+    const text = await cli(['search', 'zzqx', 'qwpo']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim()).toBe('No words in this query are known to the model. Try everyday words for what the photo shows.');
+    const json = await cli(['search', '🐕🌊', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([]);
+    expect(json.stderr.trim()).toBe('warning: No words in this query are known to the model.');
+    // One known word is enough.
+    const known = await cli(['search', 'zzqx', 'circle', '--json']);
+    expect(JSON.parse(known.stdout).length).toBeGreaterThan(0);
   });
 
   it('lists models with the active one marked', async () => {

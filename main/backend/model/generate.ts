@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder } from '../onnx/builder';
 import { initHeads, seededRandom } from './heads';
+import { formatKnownWords } from './known-words';
 import { saveHeads } from './heads-format';
 import { writeManifest } from './manifest';
 import type { ModelManifest } from './types';
@@ -24,6 +25,8 @@ export interface GenerateOptions {
   id?: string;
   /** HF only: write config.json with projection_dim (real exports have it). Default true. */
   hfConfig?: boolean;
+  /** Native only: list the vocabulary's words as the model's known words (`text.knownWords`). */
+  knownWords?: boolean;
 }
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'];
@@ -218,6 +221,7 @@ export async function generateTestModel(dir: string, opts: GenerateOptions = {})
       outputKind: kind,
       featureDim: textDim,
       idsType: 'int64',
+      ...(opts.knownWords ? { knownWords: 'known-words.txt' } : {}),
     },
     heads: 'heads.json',
     embedDim,
@@ -228,6 +232,7 @@ export async function generateTestModel(dir: string, opts: GenerateOptions = {})
     fs.writeFile(path.join(dir, 'text_tower.onnx'), txt),
     fs.writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer)),
     saveHeads(path.join(dir, 'heads.json'), heads),
+    ...(opts.knownWords ? [fs.writeFile(path.join(dir, 'known-words.txt'), formatKnownWords(WORDS))] : []),
   ]);
   await writeManifest(dir, manifest);
   return dir;

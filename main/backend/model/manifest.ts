@@ -48,6 +48,7 @@ export const manifestSchema = z.object({
     output: z.string().min(1),
     outputKind: z.enum(['pooled', 'cls', 'sequence']),
     maskOutput: z.string().min(1).optional(),
+    knownWords: relFile.optional(),
     featureDim: z.number().int().positive(),
     idsType: z.enum(['int64', 'int32']),
   }),

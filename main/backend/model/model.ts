@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HeadsRunner } from './heads';
+import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
 import { resolveModelFolder } from './manifest';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
@@ -54,7 +55,8 @@ export async function towerKeys(dir: string, m: ModelManifest): Promise<{ image:
     hashFile(file(m.text.tokenizer), 'tokenizer'),
   ]);
   const { file: _i, ...imageSettings } = m.image;
-  const { file: _t, tokenizer: _k, ...textSettings } = m.text;
+  // The word list only gates queries; it changes no feature.
+  const { file: _t, tokenizer: _k, knownWords: _w, ...textSettings } = m.text;
   return { image: shortKey(['image', img, imageSettings]), text: shortKey(['text', txt, tok, textSettings]) };
 }
 
@@ -68,6 +70,7 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   readonly id: string;
   readonly embedDim: number;
   private image: Promise<ort.InferenceSession> | null = null;
+  private words: Promise<Set<string> | null> | null = null;
   private text: Promise<TextTower> | null = null;
 
   constructor(
@@ -202,6 +205,14 @@ class OnnxEmbeddingModel implements EmbeddingModel {
 
   embedTextFeatures(features: TextFeatures[]): Promise<Float32Array[]> {
     return this.heads.embedText(features);
+  }
+
+  async knowsAnyWord(text: string): Promise<boolean> {
+    const list = this.manifest.text.knownWords;
+    if (!list) return true;
+    this.words ??= readKnownWords(this.file(list));
+    this.words.catch(() => (this.words = null));
+    return hasKnownWord(text, (await this.words)!);
   }
 
   async embedTexts(texts: string[]): Promise<Float32Array[]> {

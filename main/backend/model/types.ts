@@ -54,6 +54,11 @@ export interface TextTowerSpec {
    * or dominate the pooled text.
    */
   maskOutput?: string;
+  /**
+   * Optional: a text file of the words the model knows (one per line, lower case; see known-words.ts). A query
+   * with none of them gets "no known words" instead of results. Absent: every query is searched.
+   */
+  knownWords?: string;
   featureDim: number;
   /** ONNX integer type of input_ids. */
   idsType: 'int64' | 'int32';
@@ -121,5 +126,7 @@ export interface EmbeddingModel {
   embedTextFeatures(features: TextFeatures[]): Promise<Float32Array[]>;
   /** Convenience: textFeatures then embedTextFeatures. */
   embedTexts(texts: string[]): Promise<Float32Array[]>;
+  /** Whether the query has a word the model knows (always true for a model without a word list). */
+  knowsAnyWord(text: string): Promise<boolean>;
   dispose(): Promise<void>;
 }

@@ -232,6 +232,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       baseDir: opts.baseModelDir,
       baseManifest: resolved.manifest,
       heads: trained.heads,
+      trainedTexts: f.captions.map((c) => c.text),
       id: opts.id,
       name: opts.name,
       onStage: opts.onSaveStage,

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { binPath, saveHeads, type Heads } from '../model/heads-format';
+import { formatKnownWords, readKnownWords, textWords } from '../model/known-words';
 import { MANIFEST_FILE, writeManifest } from '../model/manifest';
 import { tempFolderName } from '../model/temp-folders';
 import type { ModelManifest } from '../model/types';
@@ -23,6 +24,11 @@ export interface SaveModelOptions {
   id?: string;
   name?: string;
   training: NonNullable<ModelManifest['training']>;
+  /**
+   * Texts the new heads were trained on (the set's captions): their words join the base model's word list
+   * (`text.knownWords`), so words the set taught count as known. Ignored when the base has no list.
+   */
+  trainedTexts?: string[];
   /** Called before each stage; a throw aborts the save (tests inject failures here). */
   onStage?: (stage: SaveStage) => void | Promise<void>;
 }
@@ -89,6 +95,8 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
     await stage('towers');
     const baseHeads = opts.baseManifest.heads ? path.normalize(opts.baseManifest.heads) : null;
     const skip = new Set([MANIFEST_FILE, HEADS_FILE, path.basename(binPath(HEADS_FILE))]);
+    const wordList = opts.baseManifest.text.knownWords && !path.isAbsolute(opts.baseManifest.text.knownWords) ? path.normalize(opts.baseManifest.text.knownWords) : null;
+    if (wordList) skip.add(wordList);
     if (baseHeads && !path.isAbsolute(baseHeads)) {
       skip.add(baseHeads);
       skip.add(path.normalize(binPath(baseHeads)));
@@ -96,6 +104,13 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
     for (const rel of await listFiles(opts.baseDir, skip)) {
       await fs.mkdir(path.dirname(path.join(tmpDir, rel)), { recursive: true });
       await linkOrCopy(path.join(opts.baseDir, rel), path.join(tmpDir, rel));
+    }
+    // The word list: the base's words and those of the training texts (a new file, never the base's own).
+    if (wordList) {
+      const words = await readKnownWords(path.join(opts.baseDir, wordList));
+      for (const t of opts.trainedTexts ?? []) for (const w of textWords(t)) words.add(w);
+      await fs.mkdir(path.dirname(path.join(tmpDir, wordList)), { recursive: true });
+      await fs.writeFile(path.join(tmpDir, wordList), formatKnownWords(words));
     }
     // 2. Heads.
     await stage('heads');

@@ -5,6 +5,7 @@ const LEAD: Record<ErrorCode, string> = {
   invalid_input: 'Check the input',
   not_found: 'Not found',
   empty_library: 'Your library is empty',
+  unknown_words: 'Nothing to search for',
   unknown_model: 'Unknown model',
   model_error: 'The model could not run',
   bad_dataset: 'That captioned set has a problem',

@@ -52,6 +52,8 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   const [selected, setSelected] = useState(0);
   const [viewer, setViewer] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The model knows none of the query's words: say so instead of showing confident nonsense. */
+  const [unknownWords, setUnknownWords] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const seq = useRef(0);
@@ -105,9 +107,13 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       void api.search({ query: q, top: limit }).then((r) => {
         if (n !== seq.current) return;
         setLoading(false);
+        setUnknownWords(!r.ok && r.code === 'unknown_words' ? r.message : null);
         if (r.ok) {
           setHits(r.value);
           setSelected((s) => (s < r.value.length ? s : 0));
+          setError(null);
+        } else if (r.code === 'unknown_words') {
+          setHits([]);
           setError(null);
         } else {
           setHits(null);
@@ -319,6 +325,11 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
           <p className="muted">
             Tips: arrow keys move through results, Enter opens a photo, Escape clears the search. Ctrl+F jumps here.
           </p>
+        </div>
+      ) : hits.length === 0 && unknownWords ? (
+        <div className="empty" data-testid="unknown-words">
+          <h2>No words in this query are known to the model</h2>
+          <p>{unknownWords} Try everyday words for what the photo shows.</p>
         </div>
       ) : hits.length === 0 ? (
         <div className="empty">
