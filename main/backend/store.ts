@@ -871,8 +871,7 @@ export class Store {
 
   /**
    * Cache tower features (as float16, see featureToBlob; read back as float32). `length` > 1 for sequence
-   * features stored as [length, dim] (text-tower word vectors: GloVe int8-derived, float16 loses nothing
-   * that matters).
+   * features stored as [length, dim] (per-token text features of a sequence tower).
    */
   putFeatures(towerKey: string, items: readonly { hash: string; data: Float32Array; length?: number }[]): void {
     this.transaction(() => {
