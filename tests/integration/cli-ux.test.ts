@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../../main/backend/model/generate';
 import { makeCaptionedSet } from '../helpers/captioned-set';
+import { runCli } from '../helpers/run-cli';
 import { makePhotos } from '../helpers/fixtures';
 
 const run = promisify(execFile);
@@ -20,14 +21,8 @@ const BIN = path.join(ROOT, 'bin', 'photo-search.js');
 let tmp: string;
 let env: NodeJS.ProcessEnv;
 
-async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = tmp) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, cwd, timeout: 120_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = tmp) {
+  return runCli(args, { env: { ...env, ...extraEnv }, cwd });
 }
 
 beforeAll(async () => {

@@ -2,29 +2,22 @@
  * The CLI end to end, as a user runs it: the compiled `bin/photo-search.js` (npm test builds first) on a
  * folder it never saw with bad files mixed in, a generated model, a temp data folder.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../../main/backend/model/generate';
 import { makeBadFiles, makePhotos } from '../helpers/fixtures';
+import { CLI_BIN, runCli } from '../helpers/run-cli';
 
-const run = promisify(execFile);
-const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
+const BIN = CLI_BIN;
 
 let tmp: string;
 let env: NodeJS.ProcessEnv;
 
-async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  return runCli(args, { env: { ...env, ...extraEnv }, timeout: 60_000 });
 }
 
 beforeAll(async () => {

@@ -5,19 +5,16 @@
  * the photos and what can still be read, keeping the damaged file aside.
  */
 import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../../main/backend/model/generate';
 import { Store } from '../../main/backend/store';
 import { seededRandom } from '../../shared/random';
+import { runCli } from '../helpers/run-cli';
 import { makePhotos } from '../helpers/fixtures';
 
-const run = promisify(execFile);
-const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
 /** Tests that start the CLI several times: one start can take seconds on a loaded machine. */
 const CLI_TIMEOUT = 240_000;
 const N = 12;
@@ -26,17 +23,8 @@ let tmp: string;
 let modelDir: string;
 let photos: string;
 
-async function cli(args: string[], dataDir: string) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, PHOTO_SEARCH_DATA: dataDir, PHOTO_SEARCH_MODEL_DIR: modelDir },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function cli(args: string[], dataDir: string) {
+  return runCli(args, { env: { ...process.env, PHOTO_SEARCH_DATA: dataDir, PHOTO_SEARCH_MODEL_DIR: modelDir } });
 }
 
 /** A fresh library of the N fixture photos, indexed by the CLI. */

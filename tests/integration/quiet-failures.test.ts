@@ -4,38 +4,27 @@
  * no `.tmp-*` model folders left by killed saves, file names that are not UTF-8, a captions "file" that is a
  * folder or a device, and a library folder that is suddenly empty (an unmounted drive's mount point).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../../main/backend/model/generate';
 import { tempFolderName } from '../../main/backend/model/temp-folders';
 import { Backend } from '../../main/backend/service';
 import { Store } from '../../main/backend/store';
 import { makeCaptionedSet } from '../helpers/captioned-set';
+import { runCli } from '../helpers/run-cli';
 import { makePhotos } from '../helpers/fixtures';
 
-const run = promisify(execFile);
-const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
 /** Tests that start the CLI several times: one start can take seconds on a loaded machine. */
 const CLI_TIMEOUT = 240_000;
 
 let tmp: string;
 let modelDir: string;
 
-async function cli(args: string[], dataDir: string) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, PHOTO_SEARCH_DATA: dataDir, PHOTO_SEARCH_MODEL_DIR: modelDir },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function cli(args: string[], dataDir: string) {
+  return runCli(args, { env: { ...process.env, PHOTO_SEARCH_DATA: dataDir, PHOTO_SEARCH_MODEL_DIR: modelDir } });
 }
 
 beforeAll(async () => {
