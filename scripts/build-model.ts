@@ -139,7 +139,11 @@ export async function buildModel(opts: BuildOptions): Promise<{ skipped: boolean
   const text = await buildUseTextTower(opts.out);
   // Known words: whole words of the encoder's vocabulary ("▁dog") and every word of the captions the heads learned.
   const known = new Set((await fs.readFile(TRAIN_WORDS_FILE, 'utf8')).split('\n').filter(Boolean));
-  for (const [piece] of readUseVocab()) if (piece.startsWith('\u2581')) for (const w of textWords(piece.slice(1))) if (w === piece.slice(1).toLowerCase()) known.add(w);
+  for (const [piece] of readUseVocab()) {
+    // A piece is a whole word when it starts a word ("▁") and is itself one word of letters or digits.
+    const words = piece.startsWith('\u2581') ? textWords(piece.slice(1)) : [];
+    if (words.length === 1 && words[0] === piece.slice(1).toLowerCase()) known.add(words[0]);
+  }
   await writeAtomic(path.join(opts.out, KNOWN_WORDS), formatKnownWords(known));
 
   const previous = await readJsonOrNull<Partial<ModelManifest>>(path.join(opts.out, 'model.json'));

@@ -10,7 +10,6 @@
  *   image_tower.onnx  pixel_values [B, S, S, 3] float, RGB 0-255 (the detector's own input scale, NHWC)
  *                     → features [B, Σ channels] (each layer's block unit length)
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder } from '../../main/backend/onnx/builder';
 import { GraphConverter, loadGraphModelFiles } from './tfjs-graph-onnx';
@@ -64,8 +63,4 @@ export function buildCocoImageTowerOnnx(inputSize = 224, modelJson = COCO_MODEL)
   const featureDim = layers.reduce((s, l) => s + l.channels, 0);
   g.output(IMAGE_OUTPUT, 'float32', ['batch', featureDim]);
   return { onnx: g.toBytes(), featureDim, inputSize, layers };
-}
-
-export function cocoPackageVersion(): string {
-  return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@vladmandic', 'human-models', 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -7,7 +7,7 @@
  * Everything random is seeded (shuffles, caption picks, dropout masks).
  */
 import type { EvalResult, TrainEpoch } from '../../../shared/api';
-import type { Heads } from '../model/heads-format';
+import type { Heads, HeadsWeights } from '../model/heads-format';
 import type { TextFeatures } from '../model/types';
 import { recallFromScores, recallScore } from './evaluate';
 import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
@@ -431,7 +431,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
 
 /** (1 − α)·a + α·b for every weight and the temperature (same spec and shapes). */
 export function blendHeads(a: Heads, b: Heads, alpha: number): Heads {
-  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  const weights: HeadsWeights = new Map();
   for (const [name, ta] of a.weights) {
     const tb = b.weights.get(name);
     if (!tb || tb.data.length !== ta.data.length) throw new Error(`Cannot blend heads: "${name}" differs in shape.`);
