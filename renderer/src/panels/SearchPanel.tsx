@@ -53,7 +53,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   const [viewer, setViewer] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   /** The model knows none of the query's words: say so instead of showing confident nonsense. */
-  const [unknownWords, setUnknownWords] = useState<string | null>(null);
+  const [unknownWords, setUnknownWords] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const seq = useRef(0);
@@ -107,7 +107,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       void api.search({ query: q, top: limit }).then((r) => {
         if (n !== seq.current) return;
         setLoading(false);
-        setUnknownWords(!r.ok && r.code === 'unknown_words' ? r.message : null);
+        setUnknownWords(!r.ok && r.code === 'unknown_words');
         if (r.ok) {
           setHits(r.value);
           setSelected((s) => (s < r.value.length ? s : 0));
@@ -329,7 +329,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       ) : hits.length === 0 && unknownWords ? (
         <div className="empty" data-testid="unknown-words">
           <h2>No words in this query are known to the model</h2>
-          <p>{unknownWords} Try everyday words for what the photo shows.</p>
+          <p>Try everyday words for what the photo shows.</p>
         </div>
       ) : hits.length === 0 ? (
         <div className="empty">
