@@ -1,7 +1,6 @@
 // The real UI in Chromium through browser mode: the real CLI (`photo-search serve`) over a temp data
 // folder and a generated model; generated photos and a generated captioned set. Screenshots go to
 // test-results/e2e/ as artifacts.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../../main/backend/model/generate';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
+import { type Served, startServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,31 +29,9 @@ describe.runIf(!HAVE_CHROMIUM && IN_CI)('e2e prerequisites', () => {
   });
 });
 
-/** Start `photo-search serve --port 0` and resolve with its address and the link it prints (with the access token). */
-function startCli(dataDir: string, modelDir: string): Promise<{ child: ChildProcess; url: string; loginUrl: string; output: () => string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'photo-search.js'), 'serve', '--port', '0', '--data', dataDir, '--model-dir', modelDir], {
-    cwd: ROOT,
-    env: { ...process.env, PHOTO_SEARCH_MODEL_DIR: modelDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`photo-search serve did not start within 60 s:\n${out}`)), 60_000);
-    const onData = (b: Buffer) => {
-      out += b.toString('utf8');
-      const m = /running at ((http:\/\/127\.0\.0\.1:\d+\/)\?token=[A-Za-z0-9_-]+)\n/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[2], loginUrl: m[1], output: () => out });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`photo-search serve exited with ${code} before starting:\n${out}`));
-    });
-  });
+/** Start `photo-search serve --port 0`: its address and the link it prints (with the access token). */
+function startCli(dataDir: string, modelDir: string): Promise<Served> {
+  return startServe({ dataDir, modelDir });
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {

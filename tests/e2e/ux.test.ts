@@ -2,7 +2,6 @@
 // (`photo-search serve`) over a temp data folder and a generated model, HOME pointed at the temp folder so
 // `~/…` paths are testable. Screenshots of every panel (1280×800 and 760 px, light and dark) go to
 // test-results/e2e-ux/ as artifacts.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../../main/backend/model/generate';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
+import { type Served, startServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -23,44 +23,12 @@ const SUB_PHOTOS = 3;
 const LONG_NAME = 'a-folder-name-with-no-spaces-that-goes-on-and-on-'.repeat(3) + 'end';
 const MODEL_NAME = 'shapes-retrained-on-the-captioned-set-with-a-long-descriptive-name';
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  /** `url` with the access token: what a new browser context opens first. */
-  loginUrl: string;
-  port: number;
-}
-
 // One token for every start: the "disconnected" test restarts the server and the page must get back in.
 const TOKEN = 'e2e-ux-token-0123456789abcdef';
 
-/** Start `photo-search serve` and resolve once it prints its URL. */
+/** Start `photo-search serve`; its output is kept as an artifact (what it said when a test fails). */
 function serve(dataDir: string, modelDir: string, home: string, port = 0): Promise<Served> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'photo-search.js'), 'serve', '--port', String(port), '--data', dataDir, '--model-dir', modelDir], {
-    cwd: ROOT,
-    env: { ...process.env, HOME: home, PHOTO_SEARCH_MODEL_DIR: modelDir, PHOTO_SEARCH_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`photo-search serve did not start within 60 s:\n${out}`)), 60_000);
-    const onData = (b: Buffer) => {
-      out += b.toString('utf8');
-      // The server's own output is kept as an artifact: what it said when a test fails.
-      appendFileSync(path.join(SHOTS, 'server.log'), b);
-      const m = /running at ((http:\/\/127\.0\.0\.1:(\d+)\/)\?token=[A-Za-z0-9_-]+)\n/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[2], loginUrl: m[1], port: Number(m[3]) });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`photo-search serve exited with ${code} before starting:\n${out}`));
-    });
-  });
+  return startServe({ dataDir, modelDir, port, env: { HOME: home, PHOTO_SEARCH_TOKEN: TOKEN }, onOutput: (b) => appendFileSync(path.join(SHOTS, 'server.log'), b) });
 }
 
 async function stop(s: Served | undefined): Promise<void> {
