@@ -20,7 +20,7 @@ import type { EvalResult } from '../shared/api';
 import { initHeads } from '../main/backend/model/heads';
 import { binPath, loadHeads, saveHeads, type HeadsSpec } from '../main/backend/model/heads-format';
 import { loadModel } from '../main/backend/model/model';
-import { builtinModelDir } from '../main/backend/model/registry';
+import { builtinModelDir } from '../main/backend/catalog/registry';
 import type { ModelManifest } from '../main/backend/model/types';
 import { Store } from '../main/backend/store';
 import { computeSetFeatures, storeFeatureCache, type ImageView } from '../main/backend/train/features';

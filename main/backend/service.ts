@@ -36,7 +36,7 @@ import { reembedFromCache } from './library/indexer';
 import { pruneThumbnails, thumbnailFor, thumbnailPath } from './library/thumbnails';
 import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { loadModel } from './model/model';
-import { ModelRegistry } from './model/registry';
+import { ModelRegistry } from './catalog/registry';
 import type { EmbeddingModel } from './model/types';
 import { VectorIndex } from './search/vector-index';
 import { isSoundEmbedding, Store } from './store';
@@ -44,8 +44,8 @@ import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/trainer';
 import { baseRecipe } from './train/job';
 import { storeFeatureCache } from './train/features';
-import { importModel } from './model/import';
-import { removeStaleTempFolders } from './model/temp-folders';
+import { importModel } from './catalog/import';
+import { removeStaleTempFolders } from './catalog/temp-folders';
 
 export interface BackendOptions {
   dataDir: string;

@@ -11,7 +11,7 @@ import { Backend, expandHome } from '../backend/service';
 import { Progress } from './progress';
 import { shown, shownJson, shownLines } from './terminal';
 import { startServer } from '../server/index';
-import { appRoot } from '../backend/model/registry';
+import { appRoot } from '../backend/catalog/registry';
 import { benchSearch } from '../backend/search/bench-search';
 import { benchIndex } from '../backend/bench/bench-index';
 import { repairLibrary } from '../backend/repair';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
 import { type Served, startServe } from '../helpers/serve';

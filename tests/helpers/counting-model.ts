@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generateTestModel, type GenerateOptions } from '../../main/backend/model/generate';
+import { generateTestModel, type GenerateOptions } from './generate-model';
 import { loadModel } from '../../main/backend/model/model';
 import type { EmbeddingModel, PreparedImage, TextFeatures } from '../../main/backend/model/types';
 

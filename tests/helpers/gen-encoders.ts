@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder, type Dim } from '../../main/backend/onnx/builder';
-import { wordPieceTokenizerJson } from '../../main/backend/model/generate';
+import { wordPieceTokenizerJson } from './generate-model';
 import { seededRandom } from '../../main/backend/model/heads';
 
 /** Words every generated tokenizer knows (captions in the tests use these). */

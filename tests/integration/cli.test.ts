@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, promises 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { makeBadFiles, makePhotos } from '../helpers/fixtures';
 import { CLI_BIN, runCli } from '../helpers/run-cli';
 

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { Store } from '../../main/backend/store';
 import { seededRandom } from '../../shared/random';
 import { makeCaptionedSet } from '../helpers/captioned-set';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIndexInWorker } from '../../main/backend/library/index-worker';
 import { IndexCancelledError, indexFolders, type IndexProgress } from '../../main/backend/library/indexer';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { loadModel } from '../../main/backend/model/model';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';

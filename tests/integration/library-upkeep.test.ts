@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../shared/api';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { Backend, expandHome, userPath } from '../../main/backend/service';
 import { makePhotos } from '../helpers/fixtures';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { Backend } from '../../main/backend/service';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';

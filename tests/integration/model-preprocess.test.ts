@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testTokenizerJson } from '../../main/backend/model/generate';
+import { testTokenizerJson } from '../helpers/generate-model';
 import { ImageReadError, describeImageError, prepareImage, readImageInfo } from '../../main/backend/model/preprocess';
 import { TextTokenizer, padIdOf } from '../../main/backend/model/tokenizer';
 import type { ImagePreprocess } from '../../main/backend/model/types';

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../../main/backend/model/generate';
-import { readManifest } from '../../main/backend/model/manifest';
+import { generateTestModel } from '../helpers/generate-model';
+import { readManifest } from '../../main/backend/catalog/manifest';
 import { loadModel } from '../../main/backend/model/model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 

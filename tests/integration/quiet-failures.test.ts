@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, sy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../../main/backend/model/generate';
-import { tempFolderName } from '../../main/backend/model/temp-folders';
+import { generateTestModel } from '../helpers/generate-model';
+import { tempFolderName } from '../../main/backend/catalog/temp-folders';
 import { Backend } from '../../main/backend/service';
 import { Store } from '../../main/backend/store';
 import { makeCaptionedSet } from '../helpers/captioned-set';

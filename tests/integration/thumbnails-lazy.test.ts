@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexFolders } from '../../main/backend/library/indexer';
 import { thumbnailPath } from '../../main/backend/library/thumbnails';
-import { generateTestModel } from '../../main/backend/model/generate';
+import { generateTestModel } from '../helpers/generate-model';
 import { loadModel } from '../../main/backend/model/model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { Backend } from '../../main/backend/service';

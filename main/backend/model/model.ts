@@ -9,7 +9,7 @@ import path from 'node:path';
 import { HeadsRunner } from './heads';
 import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
-import { resolveModelFolder } from './manifest';
+import { resolveModelFolder } from '../catalog/manifest';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
 import { type DecodeOptions, prepareImage } from './preprocess';
 import { TextTokenizer } from './tokenizer';

@@ -9,8 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { binPath, saveHeads, type Heads } from '../model/heads-format';
 import { formatKnownWords, readKnownWords, textWords } from '../model/known-words';
-import { MANIFEST_FILE, writeManifest } from '../model/manifest';
-import { tempFolderName } from '../model/temp-folders';
+import { MANIFEST_FILE, writeManifest } from '../catalog/manifest';
+import { tempFolderName } from '../catalog/temp-folders';
 import type { ModelManifest } from '../model/types';
 
 export type SaveStage = 'towers' | 'heads' | 'manifest' | 'rename';

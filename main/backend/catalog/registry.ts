@@ -9,7 +9,7 @@ import { MAX_TEXT_BYTES, readRegularFileSync } from '../fs/safe-read';
 import path from 'node:path';
 import type { ModelInfo } from '../../../shared/api';
 import { AppError } from '../errors';
-import type { ModelManifest } from './types';
+import type { ModelManifest } from '../model/types';
 
 export interface RegisteredModel {
   id: string;

@@ -5,12 +5,12 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { GraphBuilder } from '../onnx/builder';
-import { initHeads, seededRandom } from './heads';
-import { formatKnownWords } from './known-words';
-import { saveHeads } from './heads-format';
-import { writeManifest } from './manifest';
-import type { ModelManifest } from './types';
+import { GraphBuilder } from '../../main/backend/onnx/builder';
+import { initHeads, seededRandom } from '../../main/backend/model/heads';
+import { formatKnownWords } from '../../main/backend/model/known-words';
+import { saveHeads } from '../../main/backend/model/heads-format';
+import { writeManifest } from '../../main/backend/catalog/manifest';
+import type { ModelManifest } from '../../main/backend/model/types';
 
 export interface GenerateOptions {
   seed?: number;

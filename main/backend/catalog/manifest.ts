@@ -5,11 +5,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Heads } from './heads-format';
-import { initHeads } from './heads';
-import { checkSessionIO, createSessionFromFile, ort, outputShape } from './ort';
-import { padIdOf, readTokenizerFiles } from './tokenizer';
-import type { ImagePreprocess, ModelManifest } from './types';
+import type { Heads } from '../model/heads-format';
+import { initHeads } from '../model/heads';
+import { checkSessionIO, createSessionFromFile, ort, outputShape } from '../model/ort';
+import { padIdOf, readTokenizerFiles } from '../model/tokenizer';
+import type { ImagePreprocess, ModelManifest } from '../model/types';
 import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
