@@ -11,13 +11,14 @@
  *   npx tsx scripts/build-model.ts [--force] [--out DIR] [--size 224]
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCocoImageTowerOnnx, COCO_LAYERS, COCO_MODEL, COCO_PACKAGE } from './build-model/coco-image-tower';
 import { buildUseTextTower, readUseVocab, USE_DIM, USE_PACKAGE, useTextTowerSpec } from './build-model/use-text-tower';
 import { formatKnownWords, textWords } from '../main/backend/model/known-words';
 import type { ModelManifest } from '../main/backend/model/types';
+import { sha256File } from '../main/backend/fs/hash';
 
 const ROOT = path.join(__dirname, '..');
 const NODE_MODULES = path.join(ROOT, 'node_modules');
@@ -35,10 +36,6 @@ export interface BuildOptions {
   /** Side of the square the image tower sees (a multiple of 32). */
   size: number;
   force: boolean;
-}
-
-async function sha256File(file: string, hash: ReturnType<typeof createHash>): Promise<void> {
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
 }
 
 /** One hash over everything the outputs depend on. */

@@ -30,6 +30,7 @@ import { readCaptionSet } from '../main/backend/train/readers';
 import { splitByPhoto } from '../main/backend/train/split';
 import { initTf } from '../main/backend/train/tf';
 import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/trainer';
+import { dataPaths } from '../main/backend/paths';
 
 /**
  * The built-in model's recipe, chosen on a 90/10 split of Flickr8k train (never on dev; docs/BENCHMARKS.md):
@@ -70,7 +71,7 @@ async function main() {
   const manifest = JSON.parse(await fs.readFile(path.join(builtin, 'model.json'), 'utf8')) as ModelManifest;
   const work = path.resolve(o.work);
   await fs.mkdir(path.join(work, 'data'), { recursive: true });
-  const store = new Store(path.join(work, 'data', 'library.db'));
+  const store = new Store(dataPaths(path.join(work, 'data')).db);
   const cache = storeFeatureCache(store);
   const spec: HeadsSpec = {
     kind: 'projection',

@@ -46,6 +46,7 @@ import { baseRecipe } from './train/job';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './catalog/import';
 import { removeStaleTempFolders } from './catalog/temp-folders';
+import { dataPaths } from './paths';
 
 export interface BackendOptions {
   dataDir: string;
@@ -79,7 +80,7 @@ export class Backend implements BackendPort {
 
   private constructor(readonly options: BackendOptions) {
     const dataDir = options.dataDir;
-    this.store = new Store(path.join(dataDir, 'library.db'));
+    this.store = new Store(dataPaths(dataDir).db);
     this.modelsDir = path.join(dataDir, 'models');
     this.thumbnailsDir = path.join(dataDir, 'thumbnails');
     this.registry = new ModelRegistry(this.modelsDir, options.modelDir ? path.resolve(options.modelDir) : null);

@@ -1,7 +1,8 @@
 /**
  * The library database. This module owns the better-sqlite3 connection and every SQL string (rclip's
- * db.py style): photos, the tower-feature cache, per-model embeddings, the model registry, settings and
- * the skipped-file log. Statements are prepared once; a batch is written in one synchronous transaction.
+ * db.py style): photos, the tower-feature cache, per-model embeddings, settings, the skipped-file log and
+ * the embedding change log. Models are not here: each is a folder with its model.json. Statements are
+ * prepared once; a batch is written in one synchronous transaction.
  *
  * Vectors are little-endian BLOBs (the platform order on every target we ship): embeddings are Float32;
  * cached tower features are IEEE float16 (schema 2; half the bytes, `dtype` says which, rows written before
@@ -16,7 +17,7 @@ import path from 'node:path';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 4;
+export const VERSION = 5;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -127,6 +128,11 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
       DELETE FROM embedding_changes WHERE seq <= NEW.seq - 262144;
     END;
   `,
+  // 4 → 5: the `models` table goes. Nothing read or wrote it since models became folders with a model.json
+  // (the folders are the registry); a library written before kept an empty or stale copy.
+  5: `
+    DROP TABLE IF EXISTS models;
+  `,
 };
 
 export class StoreError extends Error {
@@ -181,14 +187,6 @@ export interface SkipRow {
   mtimeMs: number | null;
   reason: string;
   at: string;
-}
-
-export interface ModelRow {
-  id: string;
-  dir: string;
-  manifest: unknown;
-  createdAt: string;
-  builtin: boolean;
 }
 
 export interface EmbeddingMatrix {
@@ -300,7 +298,6 @@ export interface SalvageCounts {
   /** Embeddings left out: garbage values, or their photo was not recovered. */
   embeddingsDropped: number;
   skipped: number;
-  models: number;
   settings: number;
   /** Reads that hit a damaged page (each skips the rows it covered). */
   damagedReads: number;
@@ -525,13 +522,6 @@ export class Store {
         'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
-      putModel: db.prepare(
-        `INSERT INTO models (id, dir, manifest, created_at, builtin) VALUES (@id, @dir, @manifest, @createdAt, @builtin)
-         ON CONFLICT (id) DO UPDATE SET dir = excluded.dir, manifest = excluded.manifest, builtin = excluded.builtin`,
-      ),
-      getModel: db.prepare('SELECT * FROM models WHERE id = ?'),
-      listModels: db.prepare('SELECT * FROM models ORDER BY created_at, id'),
-      deleteModel: db.prepare('DELETE FROM models WHERE id = ?'),
     };
   }
 
@@ -565,16 +555,9 @@ export class Store {
 
   /**
    * Forget a folder and every photo (with its embeddings) and skip record under it, except what another
-   * remaining root still covers. Returns the number of photos removed.
-   */
-  removeRoot(folder: string): number {
-    return this.removeRootAndDerived(folder).removed;
-  }
-
-  /**
-   * removeRoot, plus what derives from the removed photos: their cached tower features when no remaining
-   * photo has the same content. Returns the removed count and the content hashes no photo uses any more
-   * (the caller deletes their thumbnails, which live outside the database).
+   * remaining root still covers, plus what derives from the removed photos: their cached tower features when
+   * no remaining photo has the same content. Returns the removed count and the content hashes no photo uses
+   * any more (the caller deletes their thumbnails, which live outside the database).
    */
   removeRootAndDerived(folder: string): { removed: number; orphanHashes: string[] } {
     const root = path.resolve(folder);
@@ -708,10 +691,6 @@ export class Store {
     });
   }
 
-  deletePhoto(p: string): boolean {
-    return this.s.deletePhotoByPath.run(p).changes > 0;
-  }
-
   /** Rows for these ids, in the order given (unknown ids are left out). */
   photosByIds(ids: readonly number[]): PhotoRow[] {
     if (ids.length === 0) return [];
@@ -746,12 +725,6 @@ export class Store {
   }
 
   // ---- embeddings --------------------------------------------------------------------------------
-
-  putEmbeddings(modelId: string, rows: readonly { photoId: number; data: Float32Array }[]): void {
-    this.transaction(() => {
-      for (const r of rows) this.s.putEmbedding.run(r.photoId, modelId, vectorToBlob(r.data));
-    });
-  }
 
   /**
    * Store embeddings computed from a photo's content `hash`; rows whose photo changed or left meanwhile
@@ -930,45 +903,16 @@ export class Store {
     else this.s.setSetting.run(key, value);
   }
 
-  // ---- model registry ----------------------------------------------------------------------------
-
-  putModel(m: { id: string; dir: string; manifest: unknown; createdAt?: string; builtin?: boolean }): void {
-    this.s.putModel.run({
-      id: m.id,
-      dir: m.dir,
-      manifest: JSON.stringify(m.manifest),
-      createdAt: m.createdAt ?? now(),
-      builtin: m.builtin ? 1 : 0,
-    });
-  }
-
-  getModel(id: string): ModelRow | null {
-    const r = this.s.getModel.get(id) as RawModel | undefined;
-    return r ? toModel(r) : null;
-  }
-
-  listModels(): ModelRow[] {
-    return (this.s.listModels.all() as RawModel[]).map(toModel);
-  }
-
-  /** Remove a model from the registry together with its embeddings. */
-  deleteModel(id: string): void {
-    this.transaction(() => {
-      this.s.deleteEmbeddingsOfModel.run(id);
-      this.s.deleteModel.run(id);
-    });
-  }
-
   /**
    * Copy whatever can still be read from a damaged library file into this (new, empty) store: roots,
-   * settings, models, skipped files, photos (with their ids), cached features and the embeddings whose
+   * settings, skipped files, photos (with their ids), cached features and the embeddings whose
    * values are sound. Reads go in key order, page by page; a read that hits a damaged page skips ahead
    * (further each time) until reads work again, so one bad page costs only the rows it held. Folders are
    * also taken from the photos' own `root` column, in case the roots table itself was lost. The damaged
    * file is opened read-only and never changed.
    */
   salvageFrom(file: string): SalvageCounts {
-    const counts: SalvageCounts = { readable: false, roots: 0, photos: 0, features: 0, embeddings: 0, embeddingsDropped: 0, skipped: 0, models: 0, settings: 0, damagedReads: 0 };
+    const counts: SalvageCounts = { readable: false, roots: 0, photos: 0, features: 0, embeddings: 0, embeddingsDropped: 0, skipped: 0, settings: 0, damagedReads: 0 };
     let src: Database.Database;
     try {
       src = new Database(file, { readonly: true, fileMustExist: true });
@@ -1001,7 +945,6 @@ export class Store {
         const simple: [string, string[], keyof SalvageCounts][] = [
           ['roots', ['path', 'added_at'], 'roots'],
           ['settings', ['key', 'value'], 'settings'],
-          ['models', ['id', 'dir', 'manifest', 'created_at', 'builtin'], 'models'],
           ['skipped', ['path', 'root', 'size', 'mtime_ms', 'reason', 'at'], 'skipped'],
         ];
         for (const [table, cols, key] of simple) {
@@ -1136,16 +1079,4 @@ function* readFeatures(db: Database.Database, hasDtype: boolean, onDamage: () =>
     const lastRow = rows[rows.length - 1];
     key = [lastRow.tower_key, lastRow.content_hash];
   }
-}
-
-interface RawModel {
-  id: string;
-  dir: string;
-  manifest: string;
-  created_at: string;
-  builtin: number;
-}
-
-function toModel(r: RawModel): ModelRow {
-  return { id: r.id, dir: r.dir, manifest: JSON.parse(r.manifest) as unknown, createdAt: r.created_at, builtin: r.builtin === 1 };
 }

@@ -104,9 +104,9 @@ describe('the embedding change log', () => {
       const ids = store.writeBatch([1, 2, 3].map((i) => ({ photo: photo(i), embedding: { modelId: 'm', data: unit } })));
       const start = store.lastEmbeddingChange();
       expect(start).toBe(3);
-      store.putEmbeddings('m', [{ photoId: ids[1]!, data: unit }]); // replace
-      store.putEmbeddings('other', [{ photoId: ids[0]!, data: unit }]); // another model
-      store.deletePhoto('/p/3.jpg'); // cascades to its embedding
+      store.putEmbeddingsChecked('m', [{ photoId: ids[1]!, hash: 'h2', data: unit }]); // replace
+      store.putEmbeddingsChecked('other', [{ photoId: ids[0]!, hash: 'h1', data: unit }]); // another model
+      store.db.prepare('DELETE FROM photos WHERE path = ?').run('/p/3.jpg'); // cascades to its embedding
       expect(store.embeddingChangesSince(start, 'm')).toEqual({ upTo: 6, photoIds: [ids[1], ids[2]], complete: true });
       expect(store.embeddingChangesSince(6, 'm')).toEqual({ upTo: 6, photoIds: [], complete: true });
       store.db.prepare('DELETE FROM embedding_changes WHERE seq <= 4').run(); // as the trim trigger does

@@ -48,7 +48,7 @@ describe('Store schema', () => {
     writeFileSync(file, ''); // an empty file is a valid, empty SQLite database
     store = new Store(file);
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]);
-    expect(tables).toEqual(['embedding_changes', 'embeddings', 'features', 'models', 'photos', 'roots', 'settings', 'skipped', 'sqlite_sequence']);
+    expect(tables).toEqual(['embedding_changes', 'embeddings', 'features', 'photos', 'roots', 'settings', 'skipped', 'sqlite_sequence']);
     expect(store.db.pragma('user_version', { simple: true })).toBe(VERSION);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -118,7 +118,7 @@ describe('Store schema', () => {
     expect(Array.from(m.matrix.subarray(5 * 256, 6 * 256))).toEqual(Array.from(vec(ids[5] + 100, 256)));
     expect([...s.iterateEmbeddings('m1', 6)].map((r) => r.id)).toEqual(ids);
     // (photo, model) stays unique: a second put replaces.
-    s.putEmbeddings('m1', [{ photoId: ids[0], data: vec(999, 256) }]);
+    expect(s.putEmbeddingsChecked('m1', [{ photoId: ids[0], hash: 'h0', data: vec(999, 256) }])).toBe(1);
     expect(s.countEmbeddings('m1')).toBe(20);
     expect(Array.from(s.embeddingFor(ids[0], 'm1')!)).toEqual(Array.from(vec(999, 256)));
     // Deleting a photo still deletes its embeddings of every model.
@@ -178,7 +178,7 @@ describe('Store roots and prefixes', () => {
     );
     s.recordSkip({ path: path.join(wild, 'bad.jpg'), root: wild, size: 0, mtimeMs: 0, reason: 'empty' });
     s.recordSkip({ path: path.join(lookalike, 'bad.jpg'), root: lookalike, size: 0, mtimeMs: 0, reason: 'empty' });
-    expect(s.removeRoot(wild)).toBe(1);
+    expect(s.removeRootAndDerived(wild).removed).toBe(1);
     expect(s.photoByPath(path.join(wild, 'x.jpg'))).toBeNull();
     for (const r of [lookalike, longer, upper]) expect(s.photoByPath(path.join(r, 'x.jpg'))).not.toBeNull();
     expect(s.listRoots().sort()).toEqual([lookalike, longer, upper].sort());
@@ -194,9 +194,9 @@ describe('Store roots and prefixes', () => {
     s.addRoot(outer);
     s.addRoot(inner);
     s.writeBatch([{ photo: photo(path.join(inner, 'a.jpg'), outer), embedding: { modelId: 'm', data: vec(1) } }]);
-    expect(s.removeRoot(inner)).toBe(0);
+    expect(s.removeRootAndDerived(inner).removed).toBe(0);
     expect(s.countPhotos()).toBe(1);
-    expect(s.removeRoot(outer)).toBe(1);
+    expect(s.removeRootAndDerived(outer).removed).toBe(1);
     expect(s.countPhotos()).toBe(0);
   });
 
@@ -315,7 +315,7 @@ describe('Store vectors and batches', () => {
     expect(s.countSkipped()).toBe(1);
     const [id] = s.writeBatch([{ photo: photo(p, root, 'old'), embedding: { modelId: 'm1', data: vec(1) } }]);
     expect(s.countSkipped()).toBe(0);
-    s.putEmbeddings('m2', [{ photoId: id, data: vec(2) }]);
+    expect(s.putEmbeddingsChecked('m2', [{ photoId: id, hash: 'old', data: vec(2) }])).toBe(1);
     s.writeBatch([{ photo: photo(p, root, 'new'), embedding: { modelId: 'm1', data: vec(3) } }]);
     expect(s.embeddingFor(id, 'm2')).toBeNull();
     expect(Array.from(s.embeddingFor(id, 'm1')!)).toEqual(Array.from(vec(3)));
@@ -328,19 +328,31 @@ describe('Store vectors and batches', () => {
     expect(s.listSkipped(10, 0)).toEqual([expect.objectContaining({ path: p, reason: 'empty file' })]);
   });
 
-  it('keeps settings and the model registry', () => {
+  it('keeps settings', () => {
     const s = open();
     s.setSetting('activeModel', 'a');
     s.setSetting('activeModel', 'b');
     expect(s.getSetting('activeModel')).toBe('b');
     s.setSetting('activeModel', null);
     expect(s.getSetting('activeModel')).toBeNull();
-    s.putModel({ id: 'x', dir: '/m/x', manifest: { name: 'X' }, builtin: true, createdAt: '2020-01-01T00:00:00.000Z' });
-    s.putModel({ id: 'y', dir: '/m/y', manifest: { name: 'Y' } });
-    expect(s.listModels().map((m) => m.id)).toEqual(['x', 'y']);
-    expect(s.getModel('x')).toEqual({ id: 'x', dir: '/m/x', manifest: { name: 'X' }, createdAt: '2020-01-01T00:00:00.000Z', builtin: true });
-    s.deleteModel('x');
-    expect(s.getModel('x')).toBeNull();
+  });
+
+  it('schema 5 drops the unused models table of older libraries and keeps everything else', () => {
+    const file = path.join(dir, 'v4.db');
+    const db = new Database(file);
+    for (let v = 1; v <= 4; v++) db.exec(MIGRATIONS[v]);
+    db.pragma('user_version = 4');
+    db.prepare("INSERT INTO models (id, dir, manifest, created_at) VALUES ('x', '/m/x', '{}', 'now')").run();
+    db.prepare("INSERT INTO settings (key, value) VALUES ('activeModel', 'x')").run();
+    db.close();
+    const s = new Store(file);
+    try {
+      expect(s.db.pragma('user_version', { simple: true })).toBe(5);
+      expect(s.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'models'").pluck().get()).toBe(0);
+      expect(s.getSetting('activeModel')).toBe('x');
+    } finally {
+      s.close();
+    }
   });
 });
 

@@ -13,7 +13,7 @@
  * indexer run one photo at a time (before the timed runs), the tower and the heads on the timed batches,
  * and the whole pipeline. On a CPU-bound machine ratio ≈ tower / pipeline core time.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../fs/hash';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,7 +98,7 @@ async function stepBreakdown(files: string[], model: EmbeddingModel): Promise<Pi
       const t0 = cpuMs();
       const buf = readFileSync(f);
       const t1 = cpuMs();
-      createHash('sha256').update(buf).digest('hex');
+      sha256(buf);
       const t2 = cpuMs();
       await readImageInfo(buf);
       const t3 = cpuMs();
@@ -128,10 +128,10 @@ async function headsAndStore(model: EmbeddingModel, features: Float32Array[]): P
   const embeddings = await model.embedImageFeatures(features);
   const heads = (cpuMs() - t0) / features.length;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'photo-search-bench-store-'));
-  const store = new Store(path.join(dir, 'library.db'));
+  const store = new Store(dataPaths(dir).db);
   try {
     const items = features.map((f, i) => ({
-      photo: { path: path.join(dir, `p${i}.jpg`), root: dir, size: 1, mtimeMs: 1, contentHash: createHash('sha256').update(String(i)).digest('hex'), width: 1, height: 1, takenAt: null },
+      photo: { path: path.join(dir, `p${i}.jpg`), root: dir, size: 1, mtimeMs: 1, contentHash: sha256(String(i)), width: 1, height: 1, takenAt: null },
       features: { towerKey: model.imageTowerKey, data: f },
       embedding: { modelId: model.id, data: embeddings[i] },
     }));

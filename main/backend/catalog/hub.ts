@@ -5,10 +5,10 @@
  * `x-linked-etag` for LFS files), renamed to its final name only when complete. A final file therefore always
  * means a complete download; a `.part` file is picked up by the next attempt.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors';
+import { sha256File } from '../fs/hash';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 /** Tests (and mirrors) point the downloader elsewhere with this variable. */
@@ -262,7 +262,7 @@ async function attemptDownload(f: OneFile, part: string, onReached: () => void):
     throw sizeMismatch(f, received, announced);
   }
   if (linkedEtag && /^[0-9a-f]{64}$/.test(linkedEtag)) {
-    const digest = await sha256(part);
+    const digest = await sha256File(part);
     if (digest !== linkedEtag) {
       await fs.rm(part, { force: true });
       throw new AppError('model_error', `Downloaded ${f.file} from ${f.repo} does not match the hub's checksum: the download is corrupt. Run the command again.`);
@@ -308,12 +308,6 @@ async function fetchFollowing(
     return { response, linkedSize, linkedEtag };
   }
   throw new AppError('model_error', `The model hub redirected too many times for ${url}.`);
-}
-
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function cancelled(what: string): AppError {

@@ -13,11 +13,11 @@
  * disk leave the index only for roots whose walk completed. Cancel stops after the batch in flight;
  * committed batches stay (and a kill -9 loses at most that batch: WAL + one transaction per batch).
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
 import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
+import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
@@ -134,10 +134,6 @@ class Slots {
     if (next) next();
     else this.free++;
   }
-}
-
-function sha256(buf: Buffer): string {
-  return createHash('sha256').update(buf).digest('hex');
 }
 
 // libvips keeps one error buffer per process: when decodes fail concurrently, a message can come out

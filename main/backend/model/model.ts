@@ -3,9 +3,9 @@
  * (search only needs the text side); the tower keys identify the exact tower + preprocessing for the
  * feature cache, so changing either means recomputing features.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { sha256, sha256File } from '../fs/hash';
 import { HeadsRunner } from './heads';
 import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
@@ -29,12 +29,8 @@ async function hashFile(file: string, what: string): Promise<string> {
   const key = `${file}\0${st.size}\0${st.mtimeMs}`;
   let p = fileHashes.get(key);
   if (!p) {
-    p = new Promise<string>((resolve, reject) => {
-      const h = createHash('sha256');
-      createReadStream(file)
-        .on('data', (d) => h.update(d))
-        .on('error', (e) => reject(new Error(`Cannot read model file ${file} (${e.message}). Check its permissions.`)))
-        .on('end', () => resolve(h.digest('hex')));
+    p = sha256File(file).catch((e: Error) => {
+      throw new Error(`Cannot read model file ${file} (${e.message}). Check its permissions.`);
     });
     p.catch(() => fileHashes.delete(key));
     fileHashes.set(key, p);
@@ -43,7 +39,7 @@ async function hashFile(file: string, what: string): Promise<string> {
 }
 
 function shortKey(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  return sha256(JSON.stringify(parts)).slice(0, 16);
 }
 
 /** Tower key: the ONNX bytes plus every setting that changes what the tower sees. */

@@ -10,6 +10,7 @@ import type { EmbeddingModel } from '../model/types';
 import { Store, type BatchItem } from '../store';
 import { VectorIndex } from './vector-index';
 import { seededRandom } from '../../../shared/random';
+import { dataPaths } from '../paths';
 
 export interface BenchSearchOptions {
   vectors: number;
@@ -88,7 +89,7 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
   const log = opts.onProgress ?? (() => undefined);
   const dir = mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'photo-search-bench-'));
   const modelId = `bench-${dim}`;
-  const store = new Store(path.join(dir, 'library.db'));
+  const store = new Store(dataPaths(dir).db);
   let index: VectorIndex | null = null;
   try {
     // 1. Fill the scratch library in batched transactions.

@@ -3,11 +3,11 @@
  * sha256 of their file bytes, captions by the sha256 of their text. Only what the cache lacks is decoded and
  * run through the towers (in batches), so a second training run on the same set decodes no photo.
  */
-import { createHash } from 'node:crypto';
 import type { EmbeddingModel, PreparedImage, TextFeatures } from '../model/types';
 import type { Store } from '../store';
 import type { CaptionedImage, CaptionSet, ReadProblem } from './readers';
 import type { CaptionFeatures } from './trainer';
+import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFile } from '../fs/safe-read';
 
 /** A cached feature: a flat vector, or [length, dim] rows for sequence text features. */
@@ -56,9 +56,6 @@ export function storeFeatureCache(store: Store): FeatureCache {
   };
 }
 
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 export interface FeatureProgress {
   stage: string;

@@ -20,6 +20,7 @@ import { saveTrainedModel, type SaveStage } from './save';
 import { splitByPhoto } from './split';
 import { initTf, type TfBackend } from './tf';
 import { trainHeads } from './trainer';
+import { dataPaths } from '../paths';
 
 export interface JobProgress {
   stage: string;
@@ -157,7 +158,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
   let store: Store | null = null;
   let cache = opts.cache;
   if (!cache && opts.dataDir) {
-    store = new Store(path.join(opts.dataDir, 'library.db'));
+    store = new Store(dataPaths(opts.dataDir).db);
     cache = storeFeatureCache(store);
   }
   cache ??= new MemoryFeatureCache();
