@@ -24,6 +24,15 @@ export default tseslint.config(
     },
   },
   {
+    // The photo library owns decoding: the rest of main asks photos/ for pixels, headers or thumbnails.
+    // (A later block replaces the whole rule for the files it matches, so electron's entry is repeated.)
+    files: ['main/backend/**', 'main/cli/**', 'main/server/**'],
+    ignores: ['main/backend/photos/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only main/electron and preload import electron: the backend, CLI, server and tests run in plain Node.' }, { name: 'sharp', message: 'Only main/backend/photos/ imports sharp: decode through its functions (decodeImage, readImageInfo, thumbnailJpeg).' }] }],
+    },
+  },
+  {
     files: ['shared/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'electron', ...nativeBackend, 'react', 'react-dom'], message: 'shared/ is imported by main, preload and renderer: no Node, DOM or native modules.' }] }],

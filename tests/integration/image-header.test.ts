@@ -5,7 +5,7 @@
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { orientedSize, readImageHeader } from '../../main/backend/model/image-header';
+import { orientedSize, readImageHeader } from '../../main/backend/photos/header';
 
 const base = () => sharp({ create: { width: 30, height: 20, channels: 3, background: { r: 200, g: 10, b: 10 } } });
 

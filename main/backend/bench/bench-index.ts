@@ -20,9 +20,10 @@ import path from 'node:path';
 import { AppError } from '../errors';
 import { indexFolders } from '../library/indexer';
 import { walkPhotos } from '../library/walk';
-import { decodeImage, normalize, readImageInfo, recycleTensor } from '../model/preprocess';
+import { normalize, recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import { dataPaths, ensureDataDir } from '../paths';
+import { decodeImage, readImageInfo } from '../photos/decode';
 import { Store } from '../store';
 
 export interface BenchIndexOptions {

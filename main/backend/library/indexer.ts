@@ -15,12 +15,12 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import os from 'node:os';
-import sharp from 'sharp';
 import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
 import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
-import { DEFAULT_PIXEL_LIMIT, describeImageError, readImageInfo, recycleTensor } from '../model/preprocess';
+import { recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
+import { DEFAULT_PIXEL_LIMIT, readImageInfo, skipReason } from '../photos/decode';
 import type { BatchItem, Store } from '../store';
 import { normalizeRoots, walkPhotos } from './walk';
 
@@ -136,25 +136,6 @@ class Slots {
   }
 }
 
-// libvips keeps one error buffer per process: when decodes fail concurrently, a message can come out
-// empty ("Unknown error") or doubled. Re-decode the failed file alone to learn the real reason.
-let diagnosing: Promise<unknown> = Promise.resolve();
-
-async function reasonFor(e: unknown, file: string, buf: Buffer | null): Promise<string> {
-  const first = describeImageError(e, file);
-  if (!buf || !/^could not decode image/.test(first)) return first;
-  const run = diagnosing.then(async () => {
-    try {
-      await sharp(buf, { failOn: 'error', limitInputPixels: false }).rotate().resize(8, 8).raw().toBuffer();
-      return first;
-    } catch (again) {
-      return describeImageError(again, file);
-    }
-  });
-  diagnosing = run.catch(() => undefined);
-  return run;
-}
-
 /** No visible entry (hidden files such as .DS_Store do not count: the walk ignores them too). */
 async function isEmptyFolder(dir: string): Promise<boolean> {
   try {
@@ -257,7 +238,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
         isNew,
       };
     } catch (e) {
-      skip(file, root, stat, await reasonFor(e, file, bufOf(e)));
+      skip(file, root, stat, await skipReason(e, file, bufOf(e)));
       return;
     }
     await queue.push(item);

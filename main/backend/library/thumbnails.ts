@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import { thumbnailJpeg } from '../photos/decode';
 
 export const THUMB_SIZE = 256;
 
@@ -36,12 +36,7 @@ export function makeThumbnail(input: Buffer | string, contentHash: string, dir: 
   if (running) return running;
   const job = (async () => {
     if (await exists(target)) return target;
-    const jpeg = await sharp(input, { failOn: 'none' })
-      .rotate()
-      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: { r: 255, g: 255, b: 255 } })
-      .jpeg({ quality: 80 })
-      .toBuffer();
+    const jpeg = await thumbnailJpeg(input, THUMB_SIZE);
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {

@@ -6,12 +6,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { sha256, sha256File } from '../fs/hash';
+import type { DecodeOptions } from '../photos/decode';
 import { HeadsRunner } from './heads';
 import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
 import { resolveModelFolder } from '../catalog/manifest';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
-import { type DecodeOptions, prepareImage } from './preprocess';
+import { prepareImage } from './preprocess';
 import { TextTokenizer } from './tokenizer';
 import type { EmbeddingModel, ModelManifest, PreparedImage, TextFeatures } from './types';
 

@@ -5,9 +5,10 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testTokenizerJson } from '../helpers/generate-model';
-import { ImageReadError, describeImageError, prepareImage, readImageInfo } from '../../main/backend/model/preprocess';
+import { prepareImage } from '../../main/backend/model/preprocess';
 import { TextTokenizer, padIdOf } from '../../main/backend/model/tokenizer';
 import type { ImagePreprocess } from '../../main/backend/model/types';
+import { ImageReadError, describeImageError, readImageInfo } from '../../main/backend/photos/decode';
 
 let tmp: string;
 beforeAll(async () => {
