@@ -33,7 +33,6 @@ describe('benchIndex', () => {
     expect(r.ratio).toBeCloseTo(r.imagesPerSec / r.modelOnlyImagesPerSec, 10);
     // CPU time per photo: every step measured, the tower and the whole pipeline did work.
     expect(Object.keys(r.coreMs).sort()).toEqual(['decode', 'header', 'heads', 'pipeline', 'read', 'sha256', 'store', 'toFloat', 'tower']);
-    for (const v of Object.values(r.coreMs)) expect(v).toBeGreaterThanOrEqual(0);
     expect(r.coreMs.decode).toBeGreaterThan(0);
     expect(r.coreMs.tower).toBeGreaterThan(0);
     expect(r.coreMs.pipeline).toBeGreaterThan(r.coreMs.decode);

@@ -16,6 +16,8 @@ import { makeRng } from '../../main/backend/train/split';
 import { initTf, tf } from '../../main/backend/train/tf';
 import { blendHeads, trainHeads } from '../../main/backend/train/trainer';
 import { recallScore } from '../../main/backend/train/evaluate';
+import { dataPaths } from '../../main/backend/paths';
+import { Store } from '../../main/backend/store';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 
 process.env.PHOTO_SEARCH_QUIET = '1';
@@ -372,10 +374,17 @@ describe('training in a worker thread', () => {
       onProgress: (p) => progress.push(p.stage),
       onEpoch: (e) => epochs.push(e),
     });
+    expect(epochs.length).toBeGreaterThan(0);
     expect(r.epochs).toBe(epochs.length);
     expect(progress).toContain('Computing photo features');
     expect((await readManifest(path.join(dataDir, 'models', r.model))).id).toBe(r.model);
-    await expect(fs.stat(path.join(dataDir, 'library.db'))).resolves.toBeTruthy();
+    // The features went into the data directory's library file: one image and one text tower key.
+    const store = new Store(dataPaths(dataDir).db, { readonly: true });
+    try {
+      expect(store.db.prepare('SELECT count(DISTINCT tower_key) FROM features').pluck().get()).toBe(2);
+    } finally {
+      store.close();
+    }
   });
 
   it('cancels', async () => {
