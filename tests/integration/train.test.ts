@@ -209,7 +209,7 @@ describe('retraining on a captioned set', () => {
 });
 
 describe('atomic save', () => {
-  for (const failAt of ['towers', 'heads', 'manifest', 'rename'] as const) {
+  for (const failAt of ['files', 'heads', 'manifest', 'rename'] as const) {
     it(`a failure at "${failAt}" leaves no folder and the base untouched`, async () => {
       const modelsDir = path.join(tmp, `atomic-${failAt}`);
       const baseBefore = await snapshot(baseDir);

@@ -14,18 +14,18 @@
  * run) → plan the manifest and heads → write a hidden temp folder → rename it into place. A failure or a
  * cancel at any step leaves no model folder behind.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { z } from 'zod';
 import { AppError } from '../errors';
-import { saveHeads, type HeadsSpec } from '../model/heads-format';
+import type { HeadsSpec } from '../model/heads-format';
 import { initHeads } from '../model/heads';
 import { downloadFromHub, HF_CLIP_FILES, parseHubRepo } from './hub';
-import { MANIFEST_FILE, parseManifest, preprocessFromHf, writeManifest } from './manifest';
+import { MANIFEST_FILE, parseManifest, preprocessFromHf } from './manifest';
+import { type FileCopy, listFolderFiles, writeModelFolder } from './model-folder';
+import { newModelId, slug, takenModelIds } from './model-id';
 import { createSessionFromFile, ort } from '../model/ort';
-import { ModelRegistry } from './registry';
 import { padIdOf, readTokenizerFiles } from '../model/tokenizer';
 import type { ImagePreprocess, ModelManifest } from '../model/types';
 import { readRegularFile, readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
@@ -130,8 +130,6 @@ export const PAIR_DEFAULTS = {
 /** CLIP's trained temperature (logit scale 100); the tutorial's pair starts at temperature 1. */
 const CLIP_LOGIT_SCALE = Math.log(100);
 
-const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
 // ---- entry point ------------------------------------------------------------------------------------
 
 export async function importModel(o: ImportOptions): Promise<ImportResult> {
@@ -167,8 +165,8 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
   }
   checkAborted(o.signal);
 
-  const id = await chooseId(modelsDir, o.id, plan.defaultId, [...(o.existingIds ?? []), ...registeredIds(modelsDir)]);
-  const result = await writeModelFolder(modelsDir, id, plan, o, progress);
+  const id = newModelId(plan.defaultId, await takenModelIds(modelsDir, o.existingIds), o.id);
+  const result = await writePlan(modelsDir, id, plan, o, progress);
   // The download lives on in the model folder (hard links or copies): the cache is no longer needed.
   if (cacheDir && !o.cacheDir) {
     await fs.rm(cacheDir, { recursive: true, force: true });
@@ -188,12 +186,6 @@ function parseHfSource(source: string): { repo: string; revision: string } {
 }
 
 // ---- plans ------------------------------------------------------------------------------------------
-
-/** A file of the new model folder: where it comes from, where it goes (relative). */
-interface FileCopy {
-  from: string;
-  to: string;
-}
 
 /** Everything needed to write the model folder, decided before anything is written. */
 interface ImportPlan {
@@ -488,7 +480,7 @@ async function planNative(dir: string): Promise<ImportPlan> {
     throw new AppError('model_error', firstLine(e));
   }
   const files: FileCopy[] = [];
-  for (const rel of await listFiles(dir)) {
+  for (const rel of await listFolderFiles(dir)) {
     if (rel !== MANIFEST_FILE) files.push({ from: path.join(dir, rel), to: rel });
   }
   for (const needed of [manifest.image.file, manifest.text.file, manifest.text.tokenizer, manifest.heads]) {
@@ -770,106 +762,37 @@ async function optionalFiles(dir: string, rels: string[], sub: string): Promise<
   return out;
 }
 
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (e.isFile()) out.push(rel);
-  }
-  return out;
-}
-
 // ---- writing ----------------------------------------------------------------------------------------
 
-/** Ids the registry already lists (the built-in model among them): an import must not shadow one. */
-function registeredIds(modelsDir: string): string[] {
+async function writePlan(modelsDir: string, id: string, plan: ImportPlan, o: ImportOptions, progress: (p: ImportProgress) => void): Promise<ImportResult> {
+  const manifest: ModelManifest = {
+    ...plan.manifest,
+    id,
+    name: o.name ?? plan.name,
+    createdAt: new Date().toISOString(),
+    description: plan.description,
+    source: plan.source,
+  };
+  let bytes = 0;
   try {
-    return new ModelRegistry(modelsDir).list().map((m) => m.id);
-  } catch {
-    return []; // no install folder found (e.g. bundled differently): the models folder check still applies
-  }
-}
-
-async function chooseId(modelsDir: string, explicit: string | undefined, derived: string, existing: string[]): Promise<string> {
-  const taken = new Set(existing);
-  for (const name of await fs.readdir(modelsDir).catch(() => [] as string[])) taken.add(name);
-  if (explicit !== undefined) {
-    if (!ID_RE.test(explicit)) {
-      throw new AppError('invalid_input', `"${explicit}" is not a valid model id: use 1-64 lowercase letters, digits, ".", "-" or "_", starting with a letter or digit.`);
-    }
-    if (taken.has(explicit)) throw new AppError('invalid_input', `A model with id "${explicit}" already exists in ${modelsDir}. Choose another id.`);
-    return explicit;
-  }
-  const base = derived || 'model';
-  if (!taken.has(base)) return base;
-  for (let i = 2; ; i++) {
-    const cand = `${base.slice(0, 60)}-${i}`;
-    if (!taken.has(cand)) return cand;
-  }
-}
-
-async function writeModelFolder(
-  modelsDir: string,
-  id: string,
-  plan: ImportPlan,
-  o: ImportOptions,
-  progress: (p: ImportProgress) => void,
-): Promise<ImportResult> {
-  const final = path.join(modelsDir, id);
-  // Hidden (dot) folder: the registry skips it, so a half-written model is never listed.
-  const tmp = path.join(modelsDir, `.tmp-import-${id}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await fs.mkdir(tmp, { recursive: true });
-  try {
-    const sizes = await Promise.all(plan.files.map((f) => fs.stat(f.from).then((s) => s.size)));
-    const total = sizes.reduce((a, b) => a + b, 0);
-    let done = 0;
-    progress({ stage: 'Copying model files', done, total });
-    for (const [i, f] of plan.files.entries()) {
-      checkAborted(o.signal);
-      await placeFile(f.from, path.join(tmp, f.to));
-      done += sizes[i];
-      progress({ stage: 'Copying model files', done, total });
-    }
-    checkAborted(o.signal);
-    progress({ stage: 'Writing the manifest', done: total, total });
-    if (plan.heads) await saveHeads(path.join(tmp, 'heads.json'), initHeads(plan.heads, o.seed ?? 42));
-    const manifest: ModelManifest = {
-      ...plan.manifest,
-      id,
-      name: o.name ?? plan.name,
-      createdAt: new Date().toISOString(),
-      description: plan.description,
-      source: plan.source,
-    };
-    await writeManifest(tmp, manifest);
-    checkAborted(o.signal);
-    try {
-      await fs.rename(tmp, final);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') {
-        throw new AppError('invalid_input', `A model with id "${id}" was created in ${modelsDir} meanwhile. Import again with another id.`);
-      }
-      throw e;
-    }
-    return { id, dir: final, manifest, layout: plan.layout };
+    const written = await writeModelFolder({
+      modelsDir,
+      manifest,
+      files: plan.files,
+      heads: plan.heads ? initHeads(plan.heads, o.seed ?? 42) : null,
+      onStage: (stage) => {
+        checkAborted(o.signal);
+        if (stage === 'heads') progress({ stage: 'Writing the manifest', done: bytes, total: bytes });
+      },
+      onProgress: (done, total) => {
+        bytes = total;
+        progress({ stage: 'Copying model files', done, total });
+      },
+    });
+    return { ...written, layout: plan.layout };
   } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
     if (e instanceof AppError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') throw new AppError('model_error', `Not enough disk space in ${modelsDir} to import the model. Free some space and try again.`, { cause: e });
     throw new AppError('model_error', `Import into ${modelsDir} failed: ${firstLine(e)}.`, { cause: e });
-  }
-}
-
-/** Hard link when the source is on the same disk (no extra space, instant), else copy. */
-async function placeFile(from: string, to: string): Promise<void> {
-  await fs.mkdir(path.dirname(to), { recursive: true });
-  try {
-    await fs.link(from, to);
-  } catch {
-    await fs.copyFile(from, to);
   }
 }
 
@@ -906,15 +829,6 @@ function num(v: unknown): number | undefined {
 
 function triple3(v: unknown): [number, number, number] | undefined {
   return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number') ? [v[0], v[1], v[2]] : undefined;
-}
-
-/** A folder-safe, lowercase model id from a name. */
-export function slug(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[-._]+$/g, '')
-    .slice(0, 56);
 }
 
 function firstLine(e: unknown): string {

@@ -4,21 +4,22 @@
  * files: every start removes the ones whose writing process is gone. The name carries the writer's pid
  * so a save still running in another process (a CLI `train` while the app starts) is left alone.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const PREFIX = '.tmp-';
 
-/** The temp folder name for a model being written by this process. */
+/** The temp folder name for a model being written by this process (random part: two writes of one id never share it). */
 export function tempFolderName(id: string, pid = process.pid): string {
-  return `${PREFIX}${pid}-${id}`;
+  return `${PREFIX}${pid}-${id}-${randomBytes(4).toString('hex')}`;
 }
 
 /**
- * The pid of the process writing a temp folder: `.tmp-<pid>-<id>` (saves) or `.tmp-import-<id>-<pid>-<hex8>`
- * (imports); null for names without one (written by an older version).
+ * The pid of the process writing a temp folder: `.tmp-<pid>-<id>-<hex8>`, or `.tmp-import-<id>-<pid>-<hex8>`
+ * (imports by older versions); null for names without one (older still).
  */
-export function writerPid(name: string): number | null {
+function writerPid(name: string): number | null {
   const m = /^\.tmp-(\d+)-/.exec(name) ?? /^\.tmp-import-.*-(\d+)-[0-9a-f]{8}$/.exec(name);
   return m ? Number(m[1]) : null;
 }
