@@ -143,7 +143,7 @@ export interface EncoderPairPaths {
 
 /**
  * The tutorial's separate encoder pair as a folder: image_encoder.onnx (ResNet50-like), text_encoder.onnx
- * (DistilBERT-like) and tokenizer.json — what `photo-search models add --image-encoder … --text-encoder …` takes.
+ * (DistilBERT-like) and tokenizer.json — what `photo-search models add FOLDER` takes.
  */
 export async function generateEncoderPair(dir: string, opts: { seed?: number; imageFeatureDim?: number; textHidden?: number } = {}): Promise<EncoderPairPaths> {
   const seed = opts.seed ?? 1;

@@ -230,21 +230,19 @@ describe('import the tutorial encoder pair', () => {
     }
   });
 
-  it('takes the three files directly, and encoders.json overrides (size, heads, names)', async () => {
+  it('names the model after its folder, and encoders.json overrides (size, heads, names)', async () => {
     const pair = await generateEncoderPair(path.join(root, 'pair2', 'files'), { seed: 11 });
     const modelsDir = await fresh('models-pair2');
-    const direct = await importModel({
-      source: { imageEncoder: pair.imageEncoder, textEncoder: pair.textEncoder, tokenizer: pair.tokenizer },
-      modelsDir,
-    });
-    expect(direct.id).toBe('image_encoder-text_encoder');
-    expect(direct.manifest.name).toBe('image_encoder + text_encoder');
+    const plain = await importModel({ source: pair.dir, modelsDir });
+    expect(plain.id).toBe('files');
+    expect(plain.manifest.name).toBe('files');
 
     await fs.writeFile(
       path.join(pair.dir, 'encoders.json'),
       JSON.stringify({ name: 'Tutorial pair', text: { maxLength: 40, output: 'last_hidden_state' }, heads: { embedDim: 128, dropout: 0.2 } }),
     );
     const cfg = await importModel({ source: pair.dir, modelsDir });
+    expect(cfg.id).toBe('files-2');
     expect(cfg.manifest.name).toBe('Tutorial pair');
     expect(cfg.manifest.text.maxLength).toBe(40);
     expect(cfg.manifest.embedDim).toBe(128);

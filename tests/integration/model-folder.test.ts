@@ -175,3 +175,28 @@ describe('the model id policy', () => {
     expect(taken.has('elsewhere')).toBe(true);
   });
 });
+
+describe('replacing a folder (re-installing the built-in model)', () => {
+  it('swaps in the new folder only when complete, and keeps the old one on a failure', async () => {
+    const modelsDir = path.join(tmp, 'replace');
+    await writeModelFolder(await copySpec(modelsDir, 'builtin'));
+    const old = await snapshot(path.join(modelsDir, 'builtin'));
+    const next = await copySpec(modelsDir, 'builtin');
+    next.manifest = { ...next.manifest, name: 'new heads' };
+    await expect(
+      writeModelFolder({
+        ...next,
+        replace: true,
+        onStage: (s) => {
+          if (s === 'rename') throw new Error('injected');
+        },
+      }),
+    ).rejects.toThrow('injected');
+    expect(await snapshot(path.join(modelsDir, 'builtin'))).toEqual(old);
+    expect(await fs.readdir(modelsDir)).toEqual(['builtin']);
+
+    await writeModelFolder({ ...next, replace: true });
+    expect((await readManifest(path.join(modelsDir, 'builtin'))).name).toBe('new heads');
+    expect(await fs.readdir(modelsDir)).toEqual(['builtin']);
+  });
+});

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { AppError } from '../errors';
 import { sha256File } from '../fs/hash';
 
-export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 /** Tests (and mirrors) point the downloader elsewhere with this variable. */
 export const ENV_HUB_ENDPOINT = 'PHOTO_SEARCH_HF_ENDPOINT';
 
@@ -80,7 +80,7 @@ export function hubEndpoint(explicit?: string, env: NodeJS.ProcessEnv = process.
   return e.replace(/\/+$/, '');
 }
 
-export function resolveUrl(endpoint: string, repo: string, file: string, revision = 'main'): string {
+function resolveUrl(endpoint: string, repo: string, file: string, revision = 'main'): string {
   const enc = (p: string) => p.split('/').map(encodeURIComponent).join('/');
   return `${endpoint}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
 }

@@ -35,6 +35,11 @@ export interface ModelFolderSpec {
   onStage?: (stage: WriteStage) => void | Promise<void>;
   /** Bytes of `files` placed so far. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Replace an existing folder of this id (re-installing the built-in model's heads): the old folder is
+   * renamed aside only once the new one is complete, and removed after the new one is in place.
+   */
+  replace?: boolean;
 }
 
 export interface WrittenModel {
@@ -50,7 +55,8 @@ export async function writeModelFolder(spec: ModelFolderSpec): Promise<WrittenMo
   if (spec.heads && !manifest.heads) throw new Error(`Model ${id}: heads given but the manifest names no heads file.`);
   const final = path.join(modelsDir, id);
   await fs.mkdir(modelsDir, { recursive: true });
-  if (await fs.stat(final).then(() => true, () => false)) {
+  const exists = await fs.stat(final).then(() => true, () => false);
+  if (exists && !spec.replace) {
     throw new AppError('invalid_input', `A model with id "${id}" already exists in ${modelsDir}. Choose another id.`);
   }
   // The writer's pid in the name: a later start removes the folder once this process is gone.
@@ -79,15 +85,22 @@ export async function writeModelFolder(spec: ModelFolderSpec): Promise<WrittenMo
     await stage('manifest');
     await writeManifest(tmp, manifest);
     await stage('rename');
+    // A replaced folder steps aside first (rename cannot overwrite a non-empty folder); it is put back if the
+    // new one cannot go in. Only a crash between these two renames loses it.
+    const aside = exists ? path.join(modelsDir, `.removing-${id}-${path.basename(tmp).slice(-8)}`) : null;
+    if (aside) await fs.rename(final, aside);
     try {
       await fs.rename(tmp, final);
     } catch (e) {
+      if (aside) await fs.rename(aside, final).catch(() => {});
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') {
         throw new AppError('invalid_input', `A model with id "${id}" was created in ${modelsDir} meanwhile. Try again with another id.`, { cause: e });
       }
       throw e;
     }
+    // Left over if this fails: every start removes `.removing-*` folders.
+    if (aside) await fs.rm(aside, { recursive: true, force: true }).catch(() => {});
     return { id, dir: final, manifest };
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});

@@ -10,7 +10,7 @@ import type { DecodeOptions } from '../photos/decode';
 import { HeadsRunner } from './heads';
 import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
-import { resolveModelFolder } from '../catalog/manifest';
+import { resolveModelFolder } from '../catalog/resolve';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
 import { prepareImage } from './preprocess';
 import { TextTokenizer } from './tokenizer';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
 import { loadHeads, type Heads } from '../model/heads-format';
-import { resolveModelFolder } from '../catalog/manifest';
+import { resolveModelFolder } from '../catalog/resolve';
 import { loadModel } from '../model/model';
 import type { EmbeddingModel, ModelManifest } from '../model/types';
 import { explainStorageError, Store } from '../store';
