@@ -189,6 +189,30 @@ export interface SkipRow {
   at: string;
 }
 
+/** File types a search can be limited to, and the extensions each covers. */
+export const TYPE_EXTENSIONS = {
+  jpeg: ['.jpg', '.jpeg'],
+  png: ['.png'],
+  webp: ['.webp'],
+  gif: ['.gif'],
+  tiff: ['.tif', '.tiff'],
+  avif: ['.avif'],
+} as const satisfies Record<string, readonly string[]>;
+export type PhotoType = keyof typeof TYPE_EXTENSIONS;
+
+export interface PhotoFilter {
+  /** Only photos under one of these folders. */
+  folders?: readonly string[];
+  /** Date taken (EXIF, else modified) on or after this local date prefix (`2024`, `2024-06`, `2024-06-01`). */
+  after?: string;
+  /** Date taken on or before this local date prefix. */
+  before?: string;
+  types?: readonly PhotoType[];
+}
+
+/** The date a photo was taken: EXIF when it has one, else its file's modification time (local time). */
+const TAKEN_SQL = `coalesce(taken_at, strftime('%Y-%m-%dT%H:%M:%S', mtime_ms / 1000, 'unixepoch', 'localtime'))`;
+
 export interface EmbeddingMatrix {
   ids: Int32Array;
   /** ids.length × dim, row-major. */
@@ -383,6 +407,8 @@ export class Store {
   readonly db: Database.Database;
   readonly file: string;
   private readonly s: ReturnType<Store['prepare']>;
+  /** Filter queries, prepared once per shape (which filters, how many folders and types). */
+  private readonly filterStatements = new Map<string, Database.Statement>();
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.file = path.resolve(file);
@@ -629,6 +655,58 @@ export class Store {
   private underParams(folder: string) {
     const prefix = folderPrefix(folder);
     return { folder, prefix, n: prefix.length, pattern: `${escapeLike(prefix)}%` };
+  }
+
+  // ---- search filters ----------------------------------------------------------------------------
+
+  /**
+   * Ids (ascending) of the photos a search filter admits, for the filtered top-K; null when the filter
+   * admits everything. The date is the EXIF date taken, else the file's modification time, both as local
+   * time `YYYY-MM-DDTHH:MM:SS`; `after` and `before` are inclusive prefixes of it (`2024`, `2024-06`,
+   * `2024-06-30`: "before 2024-06-30" includes that day).
+   */
+  photoIdsMatching(f: PhotoFilter): Int32Array | null {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (f.folders?.length) {
+      where.push(
+        `(${f.folders
+          .map((folder, i) => {
+            const u = this.underParams(path.resolve(folder));
+            Object.assign(params, { [`f${i}`]: u.folder, [`p${i}`]: u.prefix, [`n${i}`]: u.n, [`l${i}`]: u.pattern });
+            return `(path = @f${i} OR (path LIKE @l${i} ESCAPE '\\' AND substr(path, 1, @n${i}) = @p${i}))`;
+          })
+          .join(' OR ')})`,
+      );
+    }
+    if (f.after) {
+      where.push(`${TAKEN_SQL} >= @after`);
+      params.after = f.after;
+    }
+    if (f.before) {
+      where.push(`substr(${TAKEN_SQL}, 1, length(@before)) <= @before`);
+      params.before = f.before;
+    }
+    if (f.types?.length) {
+      const exts = [...new Set(f.types.flatMap((t) => TYPE_EXTENSIONS[t]))];
+      where.push(`(${exts.map((_, i) => `lower(path) LIKE @e${i}`).join(' OR ')})`);
+      exts.forEach((e, i) => (params[`e${i}`] = `%${e}`));
+    }
+    if (where.length === 0) return null;
+    const sql = `SELECT id FROM photos WHERE ${where.join(' AND ')} ORDER BY id`;
+    let stmt = this.filterStatements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql).pluck();
+      this.filterStatements.set(sql, stmt);
+    }
+    return Int32Array.from(stmt.all(params) as number[]);
+  }
+
+  /** These photo ids ordered by date taken (newest first) or by path; ids not in the library are left out. */
+  photoIdsSorted(ids: readonly number[], by: 'date' | 'path'): number[] {
+    if (ids.length === 0) return [];
+    const order = by === 'date' ? `${TAKEN_SQL} DESC, id` : 'path, id';
+    return this.db.prepare(`SELECT id FROM photos WHERE id IN (SELECT value FROM json_each(?)) ORDER BY ${order}`).pluck().all(JSON.stringify(ids)) as number[];
   }
 
   // ---- photos ------------------------------------------------------------------------------------

@@ -369,3 +369,36 @@ describe('data directory', () => {
     expect(dataPaths('/d')).toEqual({ root: path.resolve('/d'), db: path.resolve('/d/library.db'), thumbnails: path.resolve('/d/thumbnails'), models: path.resolve('/d/models') });
   });
 });
+
+describe('Store search filters', () => {
+  it('admits photos by folder, date taken (EXIF, else modified) and type, and sorts ids by date or path', () => {
+    const s = open();
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    const local = (iso: string) => new Date(iso).getTime(); // no zone: local time, as the filter reads it
+    const rows: PhotoInput[] = [
+      { ...photo(path.join(a, 'x.jpg'), a), takenAt: '2023-05-01T10:00:00' },
+      { ...photo(path.join(a, 'sub', 'y.PNG'), a), takenAt: '2024-06-30T23:59:59' },
+      { ...photo(path.join(b, 'z.webp'), b), takenAt: null, mtimeMs: local('2024-07-01T00:00:01') },
+      { ...photo(path.join(`${a}%`, 'w.jpeg'), `${a}%`), takenAt: '2022-01-01T00:00:00' }, // a look-alike folder
+    ];
+    const ids = s.writeBatch(rows.map((p, i) => ({ photo: p, embedding: { modelId: 'm', data: vec(i) } })));
+    const [x, y, z, w] = ids as [number, number, number, number];
+    const match = (f: Parameters<Store['photoIdsMatching']>[0]) => {
+      const r = s.photoIdsMatching(f);
+      return r && Array.from(r);
+    };
+    expect(match({})).toBeNull();
+    expect(match({ folders: [a] })).toEqual([x, y]);
+    expect(match({ folders: [path.join(a, 'sub'), b] })).toEqual([y, z]);
+    expect(match({ after: '2024' })).toEqual([y, z]);
+    expect(match({ before: '2024-06-30' })).toEqual([x, y, w]); // the whole named day
+    expect(match({ after: '2024-07', before: '2024-07' })).toEqual([z]); // from the file time: no EXIF date
+    expect(match({ types: ['png', 'webp'] })).toEqual([y, z]);
+    expect(match({ types: ['jpeg'] })).toEqual([x, w]);
+    expect(match({ folders: [a], types: ['jpeg'], after: '2023-01-01' })).toEqual([x]);
+    expect(match({ folders: [path.join(dir, 'nowhere')] })).toEqual([]);
+    expect(s.photoIdsSorted([x, y, z, w], 'date')).toEqual([z, y, x, w]);
+    expect(s.photoIdsSorted([z, w, x, 999], 'path')).toEqual([w, x, z]); // byte order: '%' < '/'
+  });
+});
