@@ -2,9 +2,15 @@
  * The one typed contract between the fronts (Electron renderer via preload IPC, browser mode via HTTP,
  * the CLI in-process) and the backend service. Imports neither Node nor DOM.
  *
+ * The API table at the end declares every method once: the schema its request must pass and the type it
+ * resolves to. The backend's handler map, the IPC and HTTP edges and the renderer's clients are all
+ * derived from it, so a method cannot exist on one transport and not another.
+ *
  * Every method resolves to a Result: errors cross transports as { ok: false, code, message } because
  * thrown errors lose their fields over IPC (electron/electron#24427).
  */
+import { z } from 'zod';
+
 
 /** The longest query the search accepts (the search box enforces it too, so this is never a surprise). */
 export const MAX_QUERY_LENGTH = 500;
@@ -138,7 +144,7 @@ export interface CaptionSetInfo {
 }
 
 export type JobKind = 'index' | 'train' | 'import' | 'reembed';
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface JobInfo {
   id: string;
@@ -228,28 +234,99 @@ export type ApiEvent =
   | { type: 'connection'; connected: boolean }
   | { type: 'models-changed' };
 
-export interface PhotoSearchApi {
-  status(): Promise<Result<LibraryStatus>>;
-  search(req: { query: string; top?: number }): Promise<Result<SearchHit[]>>;
-  searchLike(req: { id: number; top?: number }): Promise<Result<SearchHit[]>>;
-  folders(): Promise<Result<FolderInfo[]>>;
-  addFolder(req: { path: string }): Promise<Result<AddFolderResult>>;
-  removeFolder(req: { path: string }): Promise<Result<RemoveFolderResult>>;
-  rescan(): Promise<Result<JobInfo>>;
-  skipped(req: { limit?: number; offset?: number }): Promise<Result<{ total: number; items: SkippedFile[] }>>;
-  jobs(): Promise<Result<JobInfo[]>>;
-  cancelJob(req: { id: string }): Promise<Result<JobInfo>>;
-  inspectCaptionSet(req: { path: string }): Promise<Result<CaptionSetInfo>>;
-  startTraining(req: TrainOptions): Promise<Result<JobInfo>>;
-  models(): Promise<Result<ModelInfo[]>>;
-  activateModel(req: { id: string }): Promise<Result<JobInfo | null>>;
-  importModel(req: { source: string }): Promise<Result<JobInfo>>;
+// ---- the API table ----------------------------------------------------------------------------------
+
+/** One method: the schema its request must pass (checked once, at the transport edge) and what it resolves to. */
+export interface MethodSpec<P extends z.ZodType = z.ZodType, R = unknown> {
+  /**
+   * The request schema, built on first use: only main validates. The renderer reads just the method names,
+   * and must not build zod object schemas (they probe `new Function`, which its CSP refuses with a console error).
+   */
+  readonly params: () => P;
+  /** Never set: carries the result type for the compiler. */
+  readonly result?: R;
+}
+
+function takes<P extends z.ZodType>(build: () => P) {
+  let schema: P | null = null;
+  const params = () => (schema ??= build());
+  return { returns: <R>(): MethodSpec<P, R> => ({ params }) };
+}
+
+const nothing = () => z.undefined().or(z.object({}).strict());
+const path = () => z.string().min(1, 'a path is required').max(4096, 'path is too long');
+const top = () => z.number().int().min(1).max(1000).optional();
+const photoId = () => z.number().int().nonnegative();
+const modelId = () => z.string().min(1).max(200);
+
+export const API = {
+  status: takes(nothing).returns<LibraryStatus>(),
+  search: takes(() =>
+    z
+      .object({
+        query: z.string().trim().min(1, 'type something to search for').max(MAX_QUERY_LENGTH, `a query has at most ${MAX_QUERY_LENGTH} characters`),
+        top: top(),
+      })
+      .strict(),
+  ).returns<SearchHit[]>(),
+  searchLike: takes(() => z.object({ id: photoId(), top: top() }).strict()).returns<SearchHit[]>(),
+  folders: takes(nothing).returns<FolderInfo[]>(),
+  addFolder: takes(() => z.object({ path: path() }).strict()).returns<AddFolderResult>(),
+  removeFolder: takes(() => z.object({ path: path() }).strict()).returns<RemoveFolderResult>(),
+  rescan: takes(nothing).returns<JobInfo>(),
+  skipped: takes(() =>
+    z.object({ limit: z.number().int().min(1).max(1000).optional(), offset: z.number().int().min(0).optional() }).strict(),
+  ).returns<{ total: number; items: SkippedFile[] }>(),
+  jobs: takes(nothing).returns<JobInfo[]>(),
+  cancelJob: takes(() => z.object({ id: z.string().min(1).max(100) }).strict()).returns<JobInfo>(),
+  inspectCaptionSet: takes(() => z.object({ path: path() }).strict()).returns<CaptionSetInfo>(),
+  startTraining: takes(() =>
+    z
+      .object({
+        set: path(),
+        name: z.string().trim().min(1).max(100).optional(),
+        base: modelId().optional(),
+        epochs: z.number().int().min(MIN_EPOCHS).max(MAX_EPOCHS).optional(),
+        loss: z.enum(['default', 'tutorial']).optional(),
+        seed: z.number().int().optional(),
+      })
+      .strict() satisfies z.ZodType<TrainOptions>,
+  ).returns<JobInfo>(),
+  models: takes(nothing).returns<ModelInfo[]>(),
+  /** null when nothing had to be embedded (the switch is already done). */
+  activateModel: takes(() => z.object({ id: modelId() }).strict()).returns<JobInfo | null>(),
+  importModel: takes(() => z.object({ source: z.string().min(1).max(4096) }).strict()).returns<JobInfo>(),
   /** Delete a trained or imported model (never the active one, never the built-in). */
-  removeModel(req: { id: string }): Promise<Result<{ removed: string }>>;
-  /** Desktop only; browser mode answers `unsupported`. */
-  openPhoto(req: { id: number }): Promise<Result<null>>;
-  showInFolder(req: { id: number }): Promise<Result<null>>;
-  pickFolder(): Promise<Result<string | null>>;
+  removeModel: takes(() => z.object({ id: modelId() }).strict()).returns<{ removed: string }>(),
+  /** Desktop only (the IPC edge answers them); the backend and browser mode answer `unsupported`. */
+  openPhoto: takes(() => z.object({ id: photoId() }).strict()).returns<null>(),
+  showInFolder: takes(() => z.object({ id: photoId() }).strict()).returns<null>(),
+  pickFolder: takes(nothing).returns<string | null>(),
+} as const satisfies Record<string, MethodSpec>;
+
+export type ApiMethod = keyof typeof API;
+export const API_METHODS = Object.keys(API) as ApiMethod[];
+
+type ParamsMap = { [M in ApiMethod]: z.output<ReturnType<(typeof API)[M]['params']>> };
+type RequestsMap = { [M in ApiMethod]: z.input<ReturnType<(typeof API)[M]['params']>> };
+type ResultsMap = { [M in ApiMethod]: (typeof API)[M] extends MethodSpec<z.ZodType, infer R> ? R : never };
+
+/** What a method's handler receives: the request after validation (strings trimmed). */
+export type ApiParams<M extends ApiMethod> = ParamsMap[M];
+/** What a client sends. */
+export type ApiRequest<M extends ApiMethod> = RequestsMap[M];
+/** What a method resolves to. */
+export type ApiResult<M extends ApiMethod> = ResultsMap[M];
+
+/** The backend's side: one typed handler per method (errors thrown as AppErrors). */
+export type ApiHandlers = { [M in ApiMethod]: (...params: OptionalIfEmpty<ParamsMap[M]>) => Promise<ResultsMap[M]> };
+/** A method whose request may be left out (`status()`) takes no argument. */
+type OptionalIfEmpty<P> = undefined extends P ? [params?: P] : [params: P];
+
+/** The fronts' side: every method, resolving to a Result. */
+export type ApiClient = { [M in ApiMethod]: (...req: OptionalIfEmpty<RequestsMap[M]>) => Promise<Result<ResultsMap[M]>> };
+
+export interface PhotoSearchApi extends ApiClient {
   /** URL of a photo's thumbnail (or the full photo with size 'full'), served by the transport. */
   photoUrl(id: number, size: 'thumb' | 'full'): string;
   /** True in the desktop app (native file actions work); false in browser mode. */
@@ -258,15 +335,44 @@ export interface PhotoSearchApi {
   onEvent(listener: (e: ApiEvent) => void): () => void;
 }
 
-/** The request/response methods (everything but the transport-local photoUrl / onEvent / desktop). */
-export type ApiMethod = Exclude<keyof PhotoSearchApi, 'photoUrl' | 'onEvent' | 'desktop'>;
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(API, name);
+}
+
+/** Why the edge refused a call: an unknown method (`not_found`) or a request its schema refuses (`invalid_input`). */
+export interface CallRefused {
+  ok: false;
+  code: 'not_found' | 'invalid_input';
+  message: string;
+}
+
+export function unknownMethod(method: unknown): CallRefused {
+  return { ok: false, code: 'not_found', message: `Unknown API method "${String(method).slice(0, 60)}".` };
+}
+
+/** A call that passed the edge: a known method with its validated request. */
+export type ApiCall = { [M in ApiMethod]: { method: M; params: ApiParams<M> } }[ApiMethod];
 
 /**
- * What a transport (Electron IPC in main, the browser-mode HTTP server) needs from the backend.
- * `call` validates the request with shared/schemas.ts and never throws: errors come back as Results.
+ * The one check at the transport edge (IPC in main, the browser-mode server): a known method and a request
+ * its schema accepts. Refusals name the problem in one line; the backend never sees them.
  */
+export function acceptCall(method: unknown, request: unknown): { ok: true; call: ApiCall } | CallRefused {
+  if (!isApiMethod(method)) return unknownMethod(method);
+  const r = API[method].params().safeParse(request);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+    return { ok: false, code: 'invalid_input', message: `Invalid request to ${method}: ${where}${issue.message}` };
+  }
+  // The schema of `method` produced this value, which is what ApiParams<method> names.
+  return { ok: true, call: { method, params: r.data } as ApiCall };
+}
+
+/** What a transport (Electron IPC in main, the browser-mode HTTP server) needs from the backend. */
 export interface BackendPort {
-  call(method: ApiMethod, request: unknown): Promise<Result<unknown>>;
+  /** Run a call that passed `acceptCall`; never throws: errors come back as Results. */
+  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<Result<ApiResult<M>>>;
   /** Absolute path of a photo's cached thumbnail (made on demand) or of the original; null when unknown. */
   photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
   onEvent(listener: (e: ApiEvent) => void): () => void;

@@ -33,7 +33,7 @@ export class JobManager {
   }
 
   running(kind: JobKind): JobInfo | null {
-    for (const j of this.jobs.values()) if (j.info.kind === kind && (j.info.state === 'running' || j.info.state === 'queued')) return { ...j.info };
+    for (const j of this.jobs.values()) if (j.info.kind === kind && j.info.state === 'running') return { ...j.info };
     return null;
   }
 

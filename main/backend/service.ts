@@ -10,8 +10,6 @@ import path from 'node:path';
 import type {
   AddFolderResult,
   ApiEvent,
-  ApiMethod,
-  BackendPort,
   CaptionSetInfo,
   EvalResult,
   FolderInfo,
@@ -20,15 +18,13 @@ import type {
   LibraryStatus,
   ModelInfo,
   RemoveFolderResult,
-  Result,
   SearchHit,
   SetEvalResult,
   SkippedFile,
   TrainOptions,
   TrainResult,
 } from '../../shared/api';
-import { validateRequest } from '../../shared/schemas';
-import { AppError, toResult } from './errors';
+import { AppError } from './errors';
 import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
@@ -67,10 +63,10 @@ function cancelledSwitch(id: string, left: number): AppError {
   );
 }
 
-export class Backend implements BackendPort {
+export class Backend {
   readonly store: Store;
   readonly registry: ModelRegistry;
-  readonly jobs = new JobManager();
+  private readonly jobs = new JobManager();
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
   private index: { modelId: string; promise: Promise<VectorIndex>; seq: number } | null = null;
@@ -117,64 +113,14 @@ export class Backend implements BackendPort {
     this.events.emit('event', e);
   }
 
-  // ---- transport entry -----------------------------------------------------------------------------
+  // ---- jobs --------------------------------------------------------------------------------------
 
-  /** Validate with the shared schema, dispatch, and never throw. */
-  async call(method: ApiMethod, request: unknown): Promise<Result<unknown>> {
-    const v = validateRequest(method, request);
-    if (!v.ok) return { ok: false, code: 'invalid_input', message: v.message };
-    const req = (v.value ?? {}) as never;
-    return toResult(async () => {
-      try {
-        return await this.dispatch(method, req);
-      } catch (e) {
-        throw this.store.explain(e); // a full disk or a damaged library file, in words
-      }
-    });
+  jobList(): JobInfo[] {
+    return this.jobs.list();
   }
 
-  private dispatch(method: ApiMethod, req: Record<string, never>): Promise<unknown> {
-    const r = req as Record<string, unknown>;
-    switch (method) {
-      case 'status':
-        return this.status();
-      case 'search':
-        return this.search(r.query as string, r.top as number | undefined);
-      case 'searchLike':
-        return this.searchLike(r.id as number, r.top as number | undefined);
-      case 'folders':
-        return Promise.resolve(this.folders());
-      case 'addFolder':
-        return this.addFolder(r.path as string);
-      case 'removeFolder':
-        return this.removeFolder(r.path as string);
-      case 'rescan':
-        return Promise.resolve(this.startIndex().info);
-      case 'skipped':
-        return Promise.resolve(this.skipped(r.limit as number | undefined, r.offset as number | undefined));
-      case 'jobs':
-        return Promise.resolve(this.jobs.list());
-      case 'cancelJob':
-        return Promise.resolve(this.jobs.cancel(r.id as string));
-      case 'inspectCaptionSet':
-        return this.inspectCaptionSet(userPath(r.path as string, 'captioned set'));
-      case 'startTraining':
-        return Promise.resolve(this.startTraining({ ...(r as unknown as TrainOptions), set: userPath(r.set as string, 'captioned set') }).info);
-      case 'models':
-        return Promise.resolve(this.models());
-      case 'activateModel':
-        return this.activateModel(r.id as string).then((j) => j?.info ?? null);
-      case 'importModel':
-        return Promise.resolve(this.startImport(userSource(r.source as string)).info);
-      case 'removeModel':
-        return this.removeModel(r.id as string);
-      case 'openPhoto':
-      case 'showInFolder':
-      case 'pickFolder':
-        return Promise.reject(new AppError('unsupported', 'This needs the desktop app; in the browser, copy the path instead.'));
-      default:
-        return Promise.reject(new AppError('invalid_input', `Unknown method ${String(method)}.`));
-    }
+  cancelJob(id: string): JobInfo {
+    return this.jobs.cancel(id);
   }
 
   // ---- models --------------------------------------------------------------------------------------
@@ -183,6 +129,11 @@ export class Backend implements BackendPort {
     const chosen = this.store.getSetting(ACTIVE_MODEL);
     if (chosen && this.registry.list().some((m) => m.id === chosen)) return chosen;
     return this.registry.defaultId();
+  }
+
+  /** The active model's folder (benchmarks load its towers themselves). */
+  activeModelDir(): string {
+    return this.registry.get(this.activeModelId()).dir;
   }
 
   /** The active model, loaded once (towers load lazily inside). */
@@ -273,6 +224,16 @@ export class Backend implements BackendPort {
     return job;
   }
 
+  /**
+   * What a long-running front (the desktop app, `serve`) does at start: finish a model switch a crash
+   * interrupted (in the background; search uses the old model meanwhile), then start loading the search
+   * index, so the first search does not wait for it.
+   */
+  async startUp(): Promise<void> {
+    await this.resumeModelSwitch().catch(() => null);
+    this.warmUp();
+  }
+
   /** Finish a model switch a crash or a cancel interrupted (app and server start); null when there is none. */
   async resumeModelSwitch(): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
     const pending = this.pendingModel();
@@ -297,7 +258,7 @@ export class Backend implements BackendPort {
       throw new AppError('invalid_input', `"${m.manifest.name}" lives in ${dir}, outside the data folder's models; it was not added here, so it is not removed.`);
     }
     for (const j of this.jobs.list()) {
-      if ((j.state === 'running' || j.state === 'queued') && (j.kind === 'train' || j.kind === 'reembed')) {
+      if (j.state === 'running' && (j.kind === 'train' || j.kind === 'reembed')) {
         throw new AppError('busy', `A ${j.kind === 'train' ? 'training' : 're-embedding'} job is running (${j.stage}). Wait for it, then remove the model.`);
       }
     }
@@ -766,7 +727,7 @@ export function userPath(p: string, what: string): string {
 }
 
 /** An import source: hf:OWNER/NAME as is, else a user path. */
-function userSource(s: string): string {
+export function userSource(s: string): string {
   return /^hf:/.test(s.trim()) ? s.trim() : userPath(s, 'model folder');
 }
 

@@ -4,14 +4,14 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, SearchHit, TrainResult } from '../../shared/api';
+import type { ApiHandlers, DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, SearchHit, TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
+import { apiHandlers, backendPort } from '../backend/handlers';
 import { Backend, expandHome } from '../backend/service';
 import { Progress } from './progress';
 import { shown, shownJson, shownLines } from './terminal';
 import { startServer } from '../server/index';
-import { appRoot } from '../backend/catalog/registry';
 import { benchSearch } from '../backend/search/bench-search';
 import { benchIndex } from '../backend/bench/bench-index';
 import { repairLibrary } from '../backend/repair';
@@ -21,6 +21,16 @@ interface GlobalOpts {
   data?: string;
   modelDir?: string;
 }
+
+/** The built renderer that `serve` hands out: dist/renderer, next to this file's dist/main/cli (as the desktop shell finds it). */
+const RENDERER_DIR = path.join(__dirname, '..', '..', 'renderer');
+
+/**
+ * A command's body: the backend, its API handlers (the same typed methods the desktop app and browser mode
+ * call; the backend's own methods only for what the API does not offer: several folders at once, waiting for
+ * a job's result, `--like FILE`, `eval`) and the global options.
+ */
+type Command_ = (b: Backend, api: ApiHandlers, g: GlobalOpts) => Promise<void>;
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -103,7 +113,7 @@ async function follow<T>(backend: Backend, job: { info: JobInfo; done: Promise<T
   });
   const onSigint = () => {
     bar.note('Cancelling (finishing the batch in flight)...');
-    backend.jobs.cancel(job.info.id);
+    backend.cancelJob(job.info.id);
   };
   process.once('SIGINT', onSigint);
   try {
@@ -127,7 +137,7 @@ async function openInBrowser(url: string): Promise<void> {
   }
 }
 
-export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<void>, needsBackend?: boolean) => Promise<void>): Command {
+export function buildProgram(run: (fn: Command_, needsBackend?: boolean) => Promise<void>): Command {
   const program = new Command('photo-search')
     .description('Find photos by what they show, offline.')
     .option('--data <dir>', 'data folder (default: $PHOTO_SEARCH_DATA, else the app data folder)')
@@ -141,7 +151,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .argument('[folders...]', 'folders of photos')
     .option('--json', 'print the summary as JSON')
     .action((folders: string[], o: { json?: boolean }) =>
-      run(async (b) => {
+      run(async (b, api) => {
         let job;
         if (folders.length) {
           const added = await b.addFolders(folders.map(cliPath));
@@ -151,7 +161,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           job = b.startIndex();
         }
         const summary = await follow(b, job, 'Indexing');
-        const st = await b.status();
+        const st = await api.status();
         out(!!o.json, { ...summary, images: st.images }, () =>
           `Indexed: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed, ${summary.unchanged} unchanged, ` +
           `${summary.skipped} skipped (${summary.seconds.toFixed(1)} s). Library: ${st.images} photos.` +
@@ -172,8 +182,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .description('list the library folders with their photo counts')
     .option('--json', 'print [{path, photos, incomplete}] as JSON')
     .action((o: { json?: boolean }) =>
-      run(async (b) => {
-        const list = b.folders();
+      run(async (b, api) => {
+        const list = await api.folders();
         out(!!o.json, list, () =>
           list.length
             ? table([['PHOTOS', 'FOLDER'], ...list.map((f) => [f.photos.toLocaleString('en-US'), `${shown(f.path)}${f.incomplete ? '  (incomplete: run `photo-search index` to finish)' : ''}`])])
@@ -188,9 +198,9 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .argument('<folder>')
     .option('--json', 'print {roots, removed} as JSON')
     .action((folder: string, o: { json?: boolean }) =>
-      run(async (b) => {
+      run(async (b, api) => {
         const abs = cliPath(folder);
-        const r = await b.removeFolder(abs);
+        const r = await api.removeFolder({ path: abs });
         out(!!o.json, r, () => `Removed ${shown(abs)} from the library (${r.removed} photos). Files on disk are not touched.`);
       }),
     );
@@ -203,12 +213,12 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--like <image>', 'find photos like this image instead of text')
     .option('--json', 'print [{path, score}] as JSON')
     .action((words: string[], o: { top: number; like?: string; json?: boolean }) =>
-      run(async (b) => {
+      run(async (b, api) => {
         const text = words.join(' ').trim();
         if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
         let hits: SearchHit[];
         try {
-          hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await b.search(text, o.top);
+          hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await api.search({ query: text, top: o.top });
         } catch (e) {
           // Nothing to search for: not a failure. --json still prints its list (empty); the warning goes to stderr.
           if (!(e instanceof AppError) || e.code !== 'unknown_words') throw e;
@@ -218,7 +228,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
           } else out(false, null, () => `${e.message} Try everyday words for what the photo shows.`);
           return;
         }
-        for (const line of coverageNotes(await b.status())) process.stderr.write(`${shown(line)}\n`);
+        for (const line of coverageNotes(await api.status())) process.stderr.write(`${shown(line)}\n`);
         out(
           !!o.json,
           hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
@@ -234,9 +244,9 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--skipped', 'also list skipped files with their reasons')
     .option('--check', 'also read the whole library file to find damage (exit 1 when damaged)')
     .action((o: { json?: boolean; skipped?: boolean; check?: boolean }) =>
-      run(async (b) => {
-        const st = await b.status();
-        const skipped = o.skipped ? b.skipped(1000, 0).items : undefined;
+      run(async (b, api) => {
+        const st = await api.status();
+        const skipped = o.skipped ? (await api.skipped({ limit: 1000, offset: 0 })).items : undefined;
         const check = o.check ? b.store.quickCheck() : undefined;
         const value = {
           images: st.images,
@@ -273,8 +283,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .description('list, import, activate and remove models (by name or id)')
     .option('--json', 'print the list as JSON')
     .action((o: { json?: boolean }) =>
-      run(async (b) => {
-        const list = b.models();
+      run(async (b, api) => {
+        const list = await api.models();
         out(!!o.json, list, () =>
           table([
             ['', 'NAME', 'ID', 'R@1/5/10', 'FROM'],
@@ -304,10 +314,10 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .argument('<model>', 'name or id')
     .option('--json', 'print {model, name, images, embedded} as JSON')
     .action((id: string, o: { json?: boolean }) =>
-      run(async (b) => {
+      run(async (b, api) => {
         const job = await b.activateModel(id);
         if (job) await follow(b, job, 'Re-embedding');
-        const st = await b.status();
+        const st = await api.status();
         out(modelsJson(o), { model: st.model, name: st.modelName, images: st.images, embedded: st.embedded }, () => `Active model: ${shown(st.modelName)} (${shown(st.model)}; ${st.embedded} photos embedded).`);
       }),
     );
@@ -317,8 +327,8 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .argument('<model>', 'name or id')
     .option('--json')
     .action((id: string, o: { json?: boolean }) =>
-      run(async (b) => {
-        const r = await b.removeModel(id);
+      run(async (b, api) => {
+        const r = await api.removeModel({ id });
         out(modelsJson(o), r, () => `Removed model ${shown(String(r.removed))}.`);
       }),
     );
@@ -377,14 +387,15 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .description('rebuild a damaged library database from the photos and what can still be read (the damaged file is kept aside); close the app first')
     .option('--json', 'print what was recovered as JSON')
     .action((o: { json?: boolean }) =>
-      run(async (_b, g) => {
+      run(async (_b, _api, g) => {
         const dataDir = resolveDataDir(g.data);
         const r = repairLibrary(dataDir);
         const b = await Backend.create({ dataDir, modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null });
         try {
           // Re-embed and re-index from the photos themselves: whatever the damaged file lost comes back.
-          const summary = b.store.listRoots().length ? await follow(b, b.startIndex(), 'Indexing') : null;
-          const st = await b.status();
+          const api = apiHandlers(b);
+          const summary = (await api.folders()).length ? await follow(b, b.startIndex(), 'Indexing') : null;
+          const st = await api.status();
           out(!!o.json, { ...r, index: summary, images: st.images, embedded: st.embedded, integrity: b.store.integrityCheck() }, () =>
             [
               `Moved the damaged file to ${r.damagedFile} (delete it once all is well).`,
@@ -415,15 +426,14 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .option('--open', 'open the link in your web browser')
     .action((o: { port: number; host: string; allowRemote?: boolean; open?: boolean }) =>
       run(async (b) => {
-        // A model switch a crash interrupted finishes in the background; search uses the old model meanwhile.
-        await b.resumeModelSwitch().catch(() => null);
-        b.warmUp();
+        // An interrupted model switch resumes; the search index loads now rather than at the first search.
+        await b.startUp();
         const server = await startServer({
-          backend: b,
+          backend: backendPort(b),
           port: o.port,
           host: o.host,
           allowRemote: !!o.allowRemote,
-          staticDir: path.join(appRoot(), 'dist', 'renderer'),
+          staticDir: RENDERER_DIR,
         });
         process.stdout.write(`Photo Search is running at ${shown(server.loginUrl)}\n`);
         process.stdout.write(
@@ -463,7 +473,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
     .action((folder: string, o: { json?: boolean }) =>
       run(async (b) => {
         const model = await b.activeModel();
-        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.registry.get(b.activeModelId()).dir, onProgress: (m) => process.stderr.write(`${shown(m)}\n`) });
+        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.activeModelDir(), onProgress: (m) => process.stderr.write(`${shown(m)}\n`) });
         const { coreMs, ...rest } = r;
         const lines = (o: object) => Object.entries(o).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`);
         out(!!o.json, r, () => [...lines(rest), 'CPU ms per photo:', ...lines(coreMs).map((l) => `  ${l}`)].join('\n'));
@@ -476,7 +486,7 @@ export function buildProgram(run: (fn: (b: Backend, g: GlobalOpts) => Promise<vo
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   let backend: Backend | null = null;
-  const run = async (fn: (b: Backend, g: GlobalOpts) => Promise<void>, needsBackend = true) => {
+  const run = async (fn: Command_, needsBackend = true) => {
     const g = program.opts<GlobalOpts>();
     try {
       if (needsBackend) {
@@ -485,7 +495,7 @@ export async function main(argv: string[]): Promise<number> {
           modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null,
         });
       }
-      await fn(backend as unknown as Backend, g);
+      await fn(backend as unknown as Backend, apiHandlers(backend as unknown as Backend), g);
     } catch (e) {
       const r = errorResult(backend ? (backend as Backend).store.explain(e) : e);
       // Messages name files and quote caption lines: escaped like every other line.

@@ -51,7 +51,7 @@ export class Progress {
     // Not a terminal (CI, pipes): a line when the stage or the state changes, else at most every 5 s. The
     // last progress event and the job's end both say "Done": one line for both.
     const stage = job.stage.replace(/ \([\d,]+ found\)$/, '');
-    const key = `${stage}|${job.state === 'running' || job.state === 'queued' || job.state === 'done' ? 'on' : job.state}`;
+    const key = `${stage}|${job.state === 'running' || job.state === 'done' ? 'on' : job.state}`;
     const now = Date.now();
     if (key !== this.lastKey || (now - this.lastLine > 5000 && job.state === 'running')) {
       this.lastKey = key;

@@ -1,13 +1,13 @@
 /**
- * What the IPC handler does with one call, free of Electron so it is unit-tested: check the sender, validate
- * with the shared schema, then run the desktop override (open/show/pick) or the backend.
+ * What the IPC handler does with one call, free of Electron so it is unit-tested: check the sender, then the
+ * one edge check of the API table (acceptCall), then run the desktop override (open/show/pick) or the backend.
  */
-import type { ApiMethod, BackendPort, Result } from '../../shared/api';
-import { isApiMethod, validateRequest } from '../../shared/schemas';
+import { acceptCall, type ApiParams, type ApiResult, type BackendPort, type Result } from '../../shared/api';
 import { APP_HOST, APP_SCHEME } from './channels';
 
-/** Methods the desktop answers itself (the backend says `unsupported` for them). */
-export type DesktopOverrides = Partial<Record<ApiMethod, (request: unknown) => Promise<Result<unknown>>>>;
+type DesktopMethod = 'openPhoto' | 'showInFolder' | 'pickFolder';
+/** Methods the desktop answers itself (the backend says `unsupported` for them), typed by the API table. */
+export type DesktopOverrides = { [M in DesktopMethod]?: (params: ApiParams<M>) => Promise<Result<ApiResult<M>>> };
 
 /** Only our own renderer page may call the API (not a navigated-away or embedded frame). */
 export function isTrustedSenderUrl(url: string | undefined | null): boolean {
@@ -28,14 +28,14 @@ export async function dispatchCall(
   request: unknown,
 ): Promise<Result<unknown>> {
   if (!isTrustedSenderUrl(senderUrl)) return { ok: false, code: 'forbidden', message: 'This page may not use the Photo Search API.' };
-  if (typeof method !== 'string' || !isApiMethod(method)) {
-    return { ok: false, code: 'not_found', message: `Unknown API method "${String(method).slice(0, 60)}".` };
-  }
-  const valid = validateRequest(method, request);
-  if (!valid.ok) return { ok: false, code: 'invalid_input', message: valid.message };
+  const accepted = acceptCall(method, request);
+  if (!accepted.ok) return accepted;
+  const call = accepted.call;
   try {
-    const override = overrides[method];
-    return override ? await override(valid.value) : await backend.call(method, valid.value);
+    if (call.method === 'openPhoto' && overrides.openPhoto) return await overrides.openPhoto(call.params);
+    if (call.method === 'showInFolder' && overrides.showInFolder) return await overrides.showInFolder(call.params);
+    if (call.method === 'pickFolder' && overrides.pickFolder) return await overrides.pickFolder(call.params);
+    return await backend.call(call.method, call.params);
   } catch (e) {
     return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
   }

@@ -12,8 +12,7 @@ export function registerIpc(opts: { backend: BackendPort; allowedRoots: () => Pr
   const { backend } = opts;
 
   /** A photo's original file, only when it is inside the library folders. */
-  async function photoPath(request: unknown): Promise<Result<string>> {
-    const id = (request as { id: number }).id;
+  async function photoPath({ id }: { id: number }): Promise<Result<string>> {
     const file = await backend.photoFile(id, 'full');
     if (!file) return { ok: false, code: 'not_found', message: `No photo with id ${id}; search again.` };
     const allowed = await resolveAllowedFile(file, await opts.allowedRoots());

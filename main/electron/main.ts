@@ -1,10 +1,11 @@
 /**
  * The desktop shell: one sandboxed window over the built renderer, the validated IPC API, the photo:// and
- * app:// protocols, the menu and the remembered window state. All heavy work lives in the backend's workers.
+ * app:// protocols, the menu and the remembered window state. Indexing and training run in the backend's
+ * worker threads; searches, imports and model switches run in this process, asynchronously.
  */
 import { app, BrowserWindow, dialog, Menu, screen, session, shell } from 'electron';
 import path from 'node:path';
-import type { LibraryStatus } from '../../shared/api';
+import { backendPort } from '../backend/handlers';
 import { createBackend, type Backend } from '../backend/service';
 import { resolveDataDir } from '../backend/paths';
 import { APP_HOST, APP_SCHEME } from './channels';
@@ -53,13 +54,16 @@ async function start(): Promise<void> {
     return fatal(e);
   }
   const b = backend;
-  // A model switch a crash interrupted finishes in the background; search uses the old model meanwhile.
-  void b.resumeModelSwitch().catch(() => null);
+  // An interrupted model switch resumes; the search index loads now rather than at the first search.
+  void b.startUp();
 
   // Library folders change rarely; photo requests are many. Refresh the cached list on library events.
   let roots: Promise<string[]> | null = null;
   const allowedRoots = (): Promise<string[]> => {
-    roots ??= b.call('status', undefined).then((r) => [...(r.ok ? (r.value as LibraryStatus).roots : []), b.thumbnailsDir]);
+    roots ??= b.status().then(
+      (st) => [...st.roots, b.thumbnailsDir],
+      () => [b.thumbnailsDir],
+    );
     return roots;
   };
   b.onEvent((e) => {
@@ -69,8 +73,9 @@ async function start(): Promise<void> {
   // Nothing in this app needs a permission (camera, notifications, geolocation…).
   session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
 
-  handleProtocols({ backend: b, rendererDir: RENDERER_DIR, allowedRoots });
-  registerIpc({ backend: b, allowedRoots });
+  const port = backendPort(b);
+  handleProtocols({ backend: port, rendererDir: RENDERER_DIR, allowedRoots });
+  registerIpc({ backend: port, allowedRoots });
   Menu.setApplicationMenu(buildMenu(() => mainWindow, { dev: DEV }));
   createWindow();
 

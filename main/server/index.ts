@@ -13,8 +13,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { ApiEvent, BackendPort, ErrorCode, Result } from '../../shared/api';
-import { isApiMethod, validateRequest } from '../../shared/schemas';
+import { acceptCall, isApiMethod, unknownMethod, type ApiCall, type CallRefused, type ApiEvent, type BackendPort, type ErrorCode, type Result } from '../../shared/api';
 import { allowedHostHeaders, chooseAccessToken, contentTypeFor, cookieValue, isLoopbackHost, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
 
 export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
@@ -163,7 +162,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   async function api(req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
-    if (!isApiMethod(method)) throw new HttpError(404, 'not_found', `Unknown API method "${method}".`);
+    // The method is checked first (404 before 405/415), its request once the body is read.
+    if (!isApiMethod(method)) throw refusal(unknownMethod(method));
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       throw new HttpError(405, 'invalid_input', `Use POST for /api/${method}.`);
@@ -186,16 +186,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         throw new HttpError(400, 'invalid_input', `The request body of ${method} is not valid JSON.`);
       }
     }
-    const valid = validateRequest(method, body);
-    if (!valid.ok) throw new HttpError(400, 'invalid_input', valid.message);
+    const accepted = acceptCall(method, body);
+    if (!accepted.ok) throw refusal(accepted);
     // The backend's own errors are answers, not transport failures: 200 with { ok: false, code, message }
     // (a 4xx/5xx would also print a console error in the browser for every "not found" the user can hit).
-    sendResult(res, 200, await backendCall(method, valid.value));
+    sendResult(res, 200, await backendCall(accepted.call));
   }
 
-  async function backendCall(method: Parameters<BackendPort['call']>[0], body: unknown): Promise<Result<unknown>> {
+  async function backendCall(call: ApiCall): Promise<Result<unknown>> {
     try {
-      return await options.backend.call(method, body);
+      return await options.backend.call(call.method, call.params);
     } catch (e) {
       // BackendPort promises never to throw; keep the server alive if it does anyway.
       return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
@@ -300,6 +300,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeAllConnections();
       }),
   };
+}
+
+/** An edge refusal as an HTTP error: an unknown method is 404, a request its schema refuses is 400. */
+function refusal(r: CallRefused): HttpError {
+  return new HttpError(r.code === 'not_found' ? 404 : 400, r.code, r.message);
 }
 
 function sendResult(res: http.ServerResponse, status: number, result: Result<unknown>): void {

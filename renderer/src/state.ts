@@ -57,7 +57,7 @@ export class EventStore {
     void this.api.jobs().then((r) => {
       if (!r.ok) return;
       const jobs = { ...this.state.jobs };
-      for (const j of r.value) if (!jobs[j.id] || jobs[j.id].state === 'running' || jobs[j.id].state === 'queued') jobs[j.id] = j;
+      for (const j of r.value) if (!jobs[j.id] || jobs[j.id].state === 'running') jobs[j.id] = j;
       this.set({ ...this.state, jobs });
     });
   }
@@ -105,7 +105,7 @@ export class EventStore {
   /** Record a job the UI just started (its first event may arrive before or after the call returns). */
   noteJob(job: JobInfo): void {
     const known = this.state.jobs[job.id];
-    if (known && known.state !== 'queued' && known.state !== 'running') return;
+    if (known && known.state !== 'running') return;
     this.set({ ...this.state, jobs: { ...this.state.jobs, [job.id]: known && known.done > job.done ? known : job } });
   }
 
@@ -150,13 +150,13 @@ export function useEvents(): EventState {
 export function latestJob(jobs: Record<string, JobInfo>, kinds: JobKind[], dismissed: Record<string, true> = {}): JobInfo | null {
   const list = Object.values(jobs).filter((j) => kinds.includes(j.kind) && (isActive(j) || !dismissed[j.id]));
   list.sort((a, b) => {
-    const ra = a.state === 'running' || a.state === 'queued' ? 1 : 0;
-    const rb = b.state === 'running' || b.state === 'queued' ? 1 : 0;
+    const ra = a.state === 'running' ? 1 : 0;
+    const rb = b.state === 'running' ? 1 : 0;
     return rb - ra || b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id);
   });
   return list[0] ?? null;
 }
 
 export function isActive(job: JobInfo | null | undefined): boolean {
-  return !!job && (job.state === 'running' || job.state === 'queued');
+  return !!job && (job.state === 'running');
 }

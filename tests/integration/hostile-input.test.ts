@@ -14,6 +14,7 @@ import type { ApiMethod, Result } from '../../shared/api';
 import { MAX_PHOTO_BYTES, readRegularFile, readRegularFileSync, UnsafeFileError } from '../../main/backend/fs/safe-read';
 import { generateTestModel } from '../helpers/generate-model';
 import { readManifest } from '../../main/backend/catalog/manifest';
+import { backendPort } from '../../main/backend/handlers';
 import { Backend } from '../../main/backend/service';
 import { dispatchCall } from '../../main/electron/dispatch';
 import { startServer, type RunningServer } from '../../main/server/index';
@@ -46,7 +47,7 @@ async function viaBoth(method: ApiMethod, request?: unknown): Promise<[Result<un
     body: request === undefined ? '' : JSON.stringify(request),
   });
   const overHttp = (await res.json()) as Result<unknown>;
-  const overIpc = await dispatchCall(backend, {}, 'app://renderer/index.html', method, request);
+  const overIpc = await dispatchCall(backendPort(backend), {}, 'app://renderer/index.html', method, request);
   return [overHttp, overIpc];
 }
 
@@ -54,7 +55,7 @@ beforeAll(async () => {
   tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-')));
   modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3 });
   backend = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
-  server = await startServer({ backend, port: 0, staticDir: tmp });
+  server = await startServer({ backend: backendPort(backend), port: 0, staticDir: tmp });
 });
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../shared/api';
 import { generateTestModel } from '../helpers/generate-model';
+import { backendPort } from '../../main/backend/handlers';
 import { Backend, expandHome, userPath } from '../../main/backend/service';
 import { makePhotos } from '../helpers/fixtures';
 
@@ -27,7 +28,7 @@ async function backend(name: string): Promise<Backend> {
 
 /** Wait for the index job a call started (the API returns as soon as it starts). */
 async function settled(b: Backend): Promise<void> {
-  while (b.jobs.running('index')) await new Promise((r) => setTimeout(r, 20));
+  while (b.jobList().some((j) => j.kind === 'index' && j.state === 'running')) await new Promise((r) => setTimeout(r, 20));
 }
 
 function thumbFiles(dir: string): string[] {
@@ -81,9 +82,9 @@ describe('job end states', () => {
     const b = await backend('data-cancel');
     try {
       const r = await b.addFolders([root]);
-      b.jobs.cancel(r.info.id);
+      b.cancelJob(r.info.id);
       await r.done.catch(() => undefined);
-      const job = b.jobs.get(r.info.id);
+      const job = b.jobList().find((j) => j.id === r.info.id)!;
       expect(job.state).toBe('cancelled');
       expect(job.stage).toBe('Cancelled');
       expect(job.done).toBeLessThanOrEqual(job.total);
@@ -106,7 +107,7 @@ describe('job end states', () => {
     try {
       const job = b.startTraining({ set, epochs: 1 });
       await job.done.catch(() => undefined);
-      const info = b.jobs.get(job.info.id);
+      const info = b.jobList().find((j) => j.id === job.info.id)!;
       expect(info.state).toBe('failed');
       expect(info.stage).toBe('Failed');
       expect(info.message).toMatch(/bad-set/);
@@ -126,7 +127,7 @@ describe('library folders', () => {
     writeFileSync(path.join(empty, 'notes.txt'), 'no photos here');
     const b = await backend('data-folders');
     try {
-      const e = await b.call('addFolder', { path: empty });
+      const e = await backendPort(b).call('addFolder', { path: empty });
       expect(e.ok).toBe(true);
       const added = (e as { value: { notice: string | null; job: JobInfo } }).value;
       expect(added.notice).toMatch(new RegExp(`^No photos found in ${empty}`));
@@ -167,11 +168,11 @@ describe('library folders', () => {
     expect(() => userPath('Pictures/holidays', 'folder')).toThrow(/"Pictures\/holidays" is a relative path\. Give the full path of the folder/);
     const b = await backend('data-paths');
     try {
-      const r = await b.call('addFolder', { path: 'photos' });
+      const r = await backendPort(b).call('addFolder', { path: 'photos' });
       expect(r).toMatchObject({ ok: false, code: 'invalid_input' });
       expect((r as { message: string }).message).toMatch(/relative path/);
       expect((await b.status()).roots).toEqual([]);
-      const home = await b.call('inspectCaptionSet', { path: '~/surely-not-a-captioned-set-here' });
+      const home = await backendPort(b).call('inspectCaptionSet', { path: '~/surely-not-a-captioned-set-here' });
       expect((home as { message: string }).message).toContain(path.join(os.homedir(), 'surely-not-a-captioned-set-here'));
     } finally {
       await b.close();

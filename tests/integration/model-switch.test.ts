@@ -43,12 +43,11 @@ describe('models use (item 6)', () => {
       expect(b.activeModelId()).toBe(oldModel);
       expect((await b.status()).pendingModel).toMatchObject({ id: 'model-b', total: N });
       // Cancel at the first progress report: one batch of 256 is committed.
-      const cancelEarly = (info: { id: string; done: number }) => {
-        if (info.id === job.info.id && info.done > 0) b.jobs.cancel(job.info.id);
-      };
-      b.jobs.events.on('job', cancelEarly);
+      const off = b.onEvent((e) => {
+        if (e.type === 'job' && e.job.id === job.info.id && e.job.done > 0) b.cancelJob(job.info.id);
+      });
       await expect(job.done).rejects.toThrow(/Switching to model model-b was cancelled with \d+ photos still to embed; the previous model stays active/);
-      b.jobs.events.off('job', cancelEarly);
+      off();
 
       const st = await b.status();
       expect(st.model).toBe(oldModel);

@@ -2,38 +2,30 @@
 // server) and the IPC client (desktop, through the same dispatch main uses) give the same Results for the
 // same calls, including validation errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiEvent, ApiMethod, BackendPort, PhotoSearchApi, Result } from '../../shared/api';
+import type { BackendPort, PhotoSearchApi, Result } from '../../shared/api';
 import { dispatchCall } from '../../main/electron/dispatch';
 import { startServer, type RunningServer } from '../../main/server/index';
 import { createHttpApi } from '../../renderer/src/api/http';
 import { createIpcApi, type PhotoSearchBridge } from '../../renderer/src/api/ipc';
+import { RecordingBackend } from '../helpers/recording-backend';
 import { useServerToken } from '../helpers/token-fetch';
 
-class EchoBackend implements BackendPort {
-  calls: { method: ApiMethod; request: unknown }[] = [];
-  async call(method: ApiMethod, request: unknown): Promise<Result<unknown>> {
-    this.calls.push({ method, request });
-    if (method === 'removeFolder') return { ok: false, code: 'not_found', message: `Folder ${(request as { path: string }).path} is not in the library.` };
-    return { ok: true, value: { method, request: request ?? null } };
-  }
-  async photoFile(): Promise<string | null> {
-    return null;
-  }
-  onEvent(_l: (e: ApiEvent) => void): () => void {
-    return () => undefined;
-  }
-}
+/** Echoes what reached it; removeFolder fails as the real one does for an unknown folder. */
+const echo = () =>
+  new RecordingBackend((method, request) =>
+    method === 'removeFolder'
+      ? { ok: false, code: 'not_found', message: `Folder ${(request as { path: string }).path} is not in the library.` }
+      : { ok: true, value: { method, request: request ?? null } },
+  );
 
 /** A bridge shaped like preload's, calling main's dispatch directly (the IPC hop is Electron's job). */
 function bridgeFor(backend: BackendPort): PhotoSearchBridge {
-  const call = (method: string) => (request?: unknown) => dispatchCall(backend, {}, 'app://renderer/index.html', method, request);
-  const methods: ApiMethod[] = ['status', 'search', 'searchLike', 'addFolder', 'removeFolder', 'rescan', 'skipped', 'jobs', 'cancelJob', 'inspectCaptionSet', 'startTraining', 'models', 'activateModel', 'importModel', 'openPhoto', 'showInFolder', 'pickFolder'];
-  return { ...Object.fromEntries(methods.map((m) => [m, call(m)])), onEvent: () => () => undefined } as unknown as PhotoSearchBridge;
+  return { call: (method, request) => dispatchCall(backend, {}, 'app://renderer/index.html', method, request), onEvent: () => () => undefined };
 }
 
 let server: RunningServer;
-const httpBackend = new EchoBackend();
-const ipcBackend = new EchoBackend();
+const httpBackend = echo();
+const ipcBackend = echo();
 let clients: [string, PhotoSearchApi][];
 let restoreFetch: () => void;
 

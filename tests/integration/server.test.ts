@@ -6,32 +6,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiEvent, ApiMethod, BackendPort, Result } from '../../shared/api';
+import { API_METHODS } from '../../shared/api';
 import { CSP, isLoopbackHost, resolveStaticPath, startServer, type RunningServer } from '../../main/server/index';
 import { allowedHostHeaders, chooseAccessToken, cookieValue } from '../../main/server/http-util';
-
-/** The transport edge: a BackendPort that records what reached it. */
-class RecordingBackend implements BackendPort {
-  calls: { method: ApiMethod; request: unknown }[] = [];
-  listeners = new Set<(e: ApiEvent) => void>();
-  constructor(private photos: Record<number, string>) {}
-  async call(method: ApiMethod, request: unknown): Promise<Result<unknown>> {
-    this.calls.push({ method, request });
-    if (method === 'openPhoto') return { ok: false, code: 'unsupported', message: 'This needs the desktop app.' };
-    if (method === 'search') return { ok: true, value: [{ id: 1, path: this.photos[1], score: 0.5, width: 4, height: 3, takenAt: null }] };
-    return { ok: true, value: null };
-  }
-  async photoFile(id: number): Promise<string | null> {
-    return this.photos[id] ?? null;
-  }
-  onEvent(listener: (e: ApiEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  emit(e: ApiEvent): void {
-    for (const l of this.listeners) l(e);
-  }
-}
+import { RecordingBackend } from '../helpers/recording-backend';
 
 interface Reply {
   status: number;
@@ -88,7 +66,12 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'secret.txt'), 'TOP-SECRET');
   const photo = path.join(dir, 'photo.jpg');
   writeFileSync(photo, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
-  backend = new RecordingBackend({ 1: photo, 2: path.join(dir, 'gone.jpg') });
+  const photos = { 1: photo, 2: path.join(dir, 'gone.jpg') };
+  backend = new RecordingBackend((method) => {
+    if (method === 'openPhoto') return { ok: false, code: 'unsupported', message: 'This needs the desktop app.' };
+    if (method === 'search') return { ok: true, value: [{ id: 1, path: photos[1], score: 0.5, width: 4, height: 3, takenAt: null }] };
+    return { ok: true, value: null };
+  }, photos);
   server = await startServer({ backend, port: 0, staticDir: www });
   port = server.port;
 });
@@ -167,12 +150,11 @@ describe('API calls', () => {
 });
 
 describe('access token', () => {
-  const METHODS: ApiMethod[] = ['status', 'search', 'searchLike', 'addFolder', 'removeFolder', 'rescan', 'skipped', 'jobs', 'cancelJob', 'inspectCaptionSet', 'startTraining', 'models', 'activateModel', 'importModel', 'openPhoto', 'showInFolder', 'pickFolder'];
 
   it('answers 401 on every /api route without a valid token or cookie, before the backend sees anything', async () => {
     backend.calls = [];
     const cookie = `photo-search-token-${port}`;
-    for (const method of METHODS) {
+    for (const method of API_METHODS) {
       for (const headers of [{}, { authorization: 'Bearer wrong' }, { cookie: `${cookie}=wrong` }, { cookie: `photo-search-token-${port + 1}=${server.token}` }]) {
         const r = await post(port, method, { path: '/etc', id: 1, query: 'x', source: '/x', set: '/x' }, headers, { auth: false });
         expect(r.status, `${method} ${JSON.stringify(headers)}`).toBe(401);

@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiEvent, ApiMethod, BackendPort, Result } from '../../shared/api';
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../../main/electron/channels';
 import { dispatchCall, isTrustedSenderUrl } from '../../main/electron/dispatch';
+import { RecordingBackend } from '../helpers/recording-backend';
 import { isPathInside, parsePhotoUrl, resolveAllowedFile } from '../../main/electron/protocol-paths';
 import { fitToDisplays, parseWindowState } from '../../main/electron/window-state';
 
@@ -105,19 +105,8 @@ describe('resolveAllowedFile', () => {
   });
 });
 
-class RecordingBackend implements BackendPort {
-  calls: { method: ApiMethod; request: unknown }[] = [];
-  async call(method: ApiMethod, request: unknown): Promise<Result<unknown>> {
-    this.calls.push({ method, request });
-    return method === 'openPhoto' ? { ok: false, code: 'unsupported', message: 'desktop only' } : { ok: true, value: 'from-backend' };
-  }
-  async photoFile(): Promise<string | null> {
-    return null;
-  }
-  onEvent(_l: (e: ApiEvent) => void): () => void {
-    return () => undefined;
-  }
-}
+/** The backend as the IPC edge sees it: records what got through; openPhoto is desktop-only. */
+const recording = () => new RecordingBackend((method) => (method === 'openPhoto' ? { ok: false, code: 'unsupported', message: 'desktop only' } : { ok: true, value: 'from-backend' }));
 
 describe('IPC dispatch', () => {
   const page = 'app://renderer/index.html';
@@ -131,7 +120,7 @@ describe('IPC dispatch', () => {
   });
 
   it('validates requests with the shared schemas before the backend', async () => {
-    const backend = new RecordingBackend();
+    const backend = recording();
     expect(await dispatchCall(backend, {}, page, 'search', { query: 'cat' })).toEqual({ ok: true, value: 'from-backend' });
     expect(backend.calls).toEqual([{ method: 'search', request: { query: 'cat' } }]);
     const bad = await dispatchCall(backend, {}, page, 'search', { query: '' });
@@ -142,7 +131,7 @@ describe('IPC dispatch', () => {
   });
 
   it('refuses unknown methods and foreign senders', async () => {
-    const backend = new RecordingBackend();
+    const backend = recording();
     expect(await dispatchCall(backend, {}, page, 'constructor', {})).toMatchObject({ ok: false, code: 'not_found' });
     expect(await dispatchCall(backend, {}, page, 42, {})).toMatchObject({ ok: false, code: 'not_found' });
     expect(await dispatchCall(backend, {}, 'https://evil.example/', 'status', undefined)).toMatchObject({ ok: false, code: 'forbidden' });
@@ -150,7 +139,7 @@ describe('IPC dispatch', () => {
   });
 
   it('runs the desktop override instead of the backend, and turns throws into Results', async () => {
-    const backend = new RecordingBackend();
+    const backend = recording();
     const opened: unknown[] = [];
     const overrides = {
       openPhoto: async (r: unknown) => {

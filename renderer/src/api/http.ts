@@ -16,7 +16,7 @@ export function createHttpApi(base = ''): PhotoSearchApi {
     dispatch({ type: 'connection', connected: now });
   };
 
-  async function call<T>(method: ApiMethod, request?: unknown): Promise<Result<T>> {
+  async function call(method: ApiMethod, request?: unknown): Promise<Result<unknown>> {
     let res: Response;
     try {
       res = await fetch(`${base}/api/${method}`, {
@@ -30,7 +30,7 @@ export function createHttpApi(base = ''): PhotoSearchApi {
     }
     try {
       // Errors come back as Results with a non-2xx status; the body says what happened either way.
-      return (await res.json()) as Result<T>;
+      return (await res.json()) as Result<unknown>;
     } catch {
       return { ok: false, code: 'internal', message: `The server answered ${res.status} without a readable result.` };
     }

@@ -1,9 +1,9 @@
 /** PhotoSearchApi over the desktop app's preload bridge (window.photoSearch); photos by the photo:// protocol. */
-import type { ApiMethod, PhotoSearchApi, Result } from '../../../shared/api';
+import type { PhotoSearchApi, Result } from '../../../shared/api';
+import type { PhotoSearchBridge } from '../../../preload/index';
 import { buildApi } from './build';
 
-/** What preload/index.ts exposes: every request method plus onEvent, functions only. */
-export type PhotoSearchBridge = Omit<PhotoSearchApi, 'photoUrl' | 'desktop'>;
+export type { PhotoSearchBridge };
 
 declare global {
   interface Window {
@@ -13,10 +13,9 @@ declare global {
 
 export function createIpcApi(bridge: PhotoSearchBridge): PhotoSearchApi {
   // A rejected invoke (main not ready, handler missing) still becomes a Result the UI can show.
-  async function call<T>(method: ApiMethod, request?: unknown): Promise<Result<T>> {
+  async function call(method: string, request?: unknown): Promise<Result<unknown>> {
     try {
-      const fn = bridge[method] as (req?: unknown) => Promise<Result<T>>;
-      return await fn(request);
+      return await bridge.call(method, request);
     } catch (e) {
       return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
     }

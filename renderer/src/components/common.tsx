@@ -30,7 +30,7 @@ export function JobProgress({
   onDismiss?: () => void;
   children?: ReactNode;
 }) {
-  const running = job.state === 'running' || job.state === 'queued';
+  const running = job.state === 'running';
   const ended = running ? null : ENDED[job.state as keyof typeof ENDED];
   const counts = job.total > 0 ? `${job.done.toLocaleString()} of ${job.total.toLocaleString()}` : '';
   const speed = running && job.total > 0 ? [formatRate(job.rate ?? null), formatEta(job.etaSeconds)].filter(Boolean).join(' · ') : '';
