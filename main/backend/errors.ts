@@ -12,6 +12,21 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A job stopped because it was asked to (index, training, import, download, model switch): one error for
+ * every kind, so every front reports it the same way (the CLI exits 130). The message says what was kept;
+ * `partial` carries what was done before it stopped (an index run's summary).
+ */
+export class Cancelled<T = undefined> extends AppError {
+  constructor(
+    message = 'Cancelled.',
+    readonly partial?: T,
+  ) {
+    super('cancelled', message);
+    this.name = 'Cancelled';
+  }
+}
+
 export function toResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
   // Run inside a promise chain: a method that throws before returning its promise (a busy job, an unknown
   // model) must still become a Result with its own code, not escape to the transport as 'internal'.
@@ -26,9 +41,8 @@ export function toResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
 export function errorResult(e: unknown): { ok: false; code: ErrorCode; message: string } {
   if (e instanceof AppError) return { ok: false, code: e.code, message: e.message };
   const message = e instanceof Error ? e.message : String(e);
+  // A library's own abort (fetch, timers) aborted by one of our signals.
   if (e instanceof Error && e.name === 'AbortError') return { ok: false, code: 'cancelled', message: 'Cancelled.' };
-  // A cancel that says what was kept (IndexCancelledError) keeps its words; the CLI exits 130 for it.
-  if (e instanceof Error && (e as { code?: unknown }).code === 'cancelled') return { ok: false, code: 'cancelled', message: message.split('\n')[0] };
   // Unknown errors keep their message (one line) but never a stack trace.
   return { ok: false, code: 'internal', message: message.split('\n')[0] };
 }

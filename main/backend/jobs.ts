@@ -1,6 +1,7 @@
 /**
- * Long jobs (indexing, training, imports, re-embedding): each runs off the main thread, reports progress as
- * events and takes a cancel signal. One job of a kind at a time.
+ * Long jobs (indexing, training, imports, re-embedding): each reports progress as events and takes a cancel
+ * signal; one job of a kind at a time. Indexing and training run in worker threads; imports and re-embedding
+ * run asynchronously on this thread.
  */
 import { EventEmitter } from 'node:events';
 import type { JobInfo, JobKind } from '../../shared/api';
@@ -24,12 +25,6 @@ export class JobManager {
 
   list(): JobInfo[] {
     return [...this.jobs.values()].map((j) => ({ ...j.info }));
-  }
-
-  get(id: string): JobInfo {
-    const job = this.jobs.get(id);
-    if (!job) throw new AppError('not_found', `No job "${id}".`);
-    return { ...job.info };
   }
 
   running(kind: JobKind): JobInfo | null {

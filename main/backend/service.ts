@@ -24,7 +24,7 @@ import type {
   TrainOptions,
   TrainResult,
 } from '../../shared/api';
-import { AppError } from './errors';
+import { AppError, Cancelled } from './errors';
 import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
@@ -56,9 +56,8 @@ const PENDING_MODEL = 'pendingModel';
 /** What search says when the model knows none of the query's words (see model/known-words.ts). */
 export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
 
-function cancelledSwitch(id: string, left: number): AppError {
-  return new AppError(
-    'cancelled',
+function cancelledSwitch(id: string, left: number): Cancelled {
+  return new Cancelled(
     `Switching to model ${id} was cancelled with ${left} photos still to embed; the previous model stays active. Run \`photo-search models use ${id}\` again to finish (the work done is kept).`,
   );
 }

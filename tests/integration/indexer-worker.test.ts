@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIndexInWorker } from '../../main/backend/library/index-worker';
-import { IndexCancelledError, indexFolders, type IndexProgress } from '../../main/backend/library/indexer';
+import { Cancelled } from '../../main/backend/errors';
+import { indexFolders, type IndexProgress } from '../../main/backend/library/indexer';
 import { generateTestModel } from '../helpers/generate-model';
 import { loadModel } from '../../main/backend/model/model';
 import { Store } from '../../main/backend/store';
@@ -56,7 +57,7 @@ describe('indexing in a worker', () => {
     const ac = new AbortController();
     const run = runIndexInWorker({ dataDir, modelDir, roots: [root], signal: ac.signal });
     ac.abort();
-    await expect(run).rejects.toBeInstanceOf(IndexCancelledError);
+    await expect(run).rejects.toBeInstanceOf(Cancelled);
     const missing = path.join(tmp, 'no-model');
     const err = (await runIndexInWorker({ dataDir, modelDir: missing, roots: [root] }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);

@@ -3,7 +3,9 @@ import sharp from 'sharp';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IndexCancelledError, indexFolders, reembedFromCache, type IndexProgress } from '../../main/backend/library/indexer';
+import type { IndexSummary } from '../../shared/api';
+import { Cancelled } from '../../main/backend/errors';
+import { indexFolders, reembedFromCache, type IndexProgress } from '../../main/backend/library/indexer';
 import { pruneThumbnails, thumbnailFor, thumbnailPath } from '../../main/backend/library/thumbnails';
 import { Store } from '../../main/backend/store';
 import { BAD_FILES_PIXEL_LIMIT, encode, makeBadFiles, makePhotos, svgFor } from '../helpers/fixtures';
@@ -205,8 +207,8 @@ describe('indexFolders', () => {
     model.beforeEmbed = () => ac.abort();
     const err = await indexFolders({ store, model, roots: [root], batchSize: 4, decodeConcurrency: 2, signal: ac.signal }).catch((e: unknown) => e);
     model.beforeEmbed = null;
-    expect(err).toBeInstanceOf(IndexCancelledError);
-    const partial = (err as IndexCancelledError).summary;
+    expect(err).toBeInstanceOf(Cancelled);
+    const partial = (err as Cancelled<IndexSummary>).partial!;
     expect(partial.removed).toBe(0); // the walk did not complete: nothing may be deleted
     expect(partial.added).toBe(4); // exactly the batch in flight
     expect(store.countPhotos()).toBe(30 + 4);

@@ -399,7 +399,7 @@ describe('training in a worker thread', () => {
         if (x.stage.startsWith('Epoch')) controller.abort();
       },
     });
-    await expect(p).rejects.toMatchObject({ name: 'AbortError', message: 'Training cancelled.' });
+    await expect(p).rejects.toMatchObject({ name: 'Cancelled', code: 'cancelled', message: 'Training cancelled.' });
     await expect(fs.readdir(path.join(tmp, 'cancel-models'))).rejects.toThrow();
   });
 

@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../errors';
+import { AppError, Cancelled } from '../errors';
 import { sha256File } from '../fs/hash';
 
 const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -171,7 +171,7 @@ async function downloadOne(f: OneFile): Promise<FileOutcome> {
       await fs.rename(part, f.dest);
       return 'done';
     } catch (e) {
-      if (f.signal?.aborted) throw cancelled(f.file);
+      if (f.signal?.aborted) throw new Cancelled(`Download of ${f.file} cancelled.`);
       if (!(e instanceof Interrupted)) throw e;
       lastError = e.cause ?? e;
     }
@@ -250,7 +250,7 @@ async function attemptDownload(f: OneFile, part: string, onReached: () => void):
       }
     }
   } catch (e) {
-    if (f.signal?.aborted) throw cancelled(f.file);
+    if (f.signal?.aborted) throw new Cancelled(`Download of ${f.file} cancelled.`);
     throw new Interrupted('connection dropped', { cause: e });
   } finally {
     await handle.close();
@@ -292,7 +292,7 @@ async function fetchFollowing(
     try {
       response = await fetch(current, { headers, redirect: 'manual', signal });
     } catch (e) {
-      if (signal?.aborted) throw cancelled(url);
+      if (signal?.aborted) throw new Cancelled(`Download of ${url} cancelled.`);
       throw new Interrupted('request failed', { cause: e });
     }
     const ls = response.headers.get('x-linked-size');
@@ -310,12 +310,8 @@ async function fetchFollowing(
   throw new AppError('model_error', `The model hub redirected too many times for ${url}.`);
 }
 
-function cancelled(what: string): AppError {
-  return new AppError('cancelled', `Download of ${what} cancelled.`);
-}
-
 function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AppError('cancelled', 'Download cancelled.');
+  if (signal?.aborted) throw new Cancelled('Download cancelled.');
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -17,7 +17,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../errors';
+import { AppError, Cancelled } from '../errors';
 import { initHeads } from '../model/heads';
 import type { ModelManifest } from '../model/types';
 import { planEncoderPair } from './encoder-pair';
@@ -176,5 +176,5 @@ async function writePlan(modelsDir: string, id: string, plan: ImportPlan, o: Imp
 }
 
 function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AppError('cancelled', 'Import cancelled.');
+  if (signal?.aborted) throw new Cancelled('Import cancelled.');
 }

@@ -16,6 +16,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import os from 'node:os';
 import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
+import { Cancelled } from '../errors';
 import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { recycleTensor } from '../model/preprocess';
@@ -50,14 +51,8 @@ export interface IndexOptions {
   maxPixels?: number;
 }
 
-/** The run was cancelled; `summary` counts what was committed before it stopped. */
-export class IndexCancelledError extends Error {
-  readonly code = 'cancelled';
-  constructor(readonly summary: IndexSummary) {
-    super('Indexing was cancelled. Photos indexed so far are kept; run it again to continue.');
-    this.name = 'IndexCancelledError';
-  }
-}
+/** What a cancelled run says; its Cancelled error's `partial` counts what was committed before it stopped. */
+export const INDEX_CANCELLED = 'Indexing was cancelled. Photos indexed so far are kept; run it again to continue.';
 
 /** The same limit the model's decoder applies by default. */
 export const DEFAULT_MAX_PIXELS = DEFAULT_PIXEL_LIMIT;
@@ -406,7 +401,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   if (failure) throw failure;
 
   const summary: IndexSummary = { ...counts, images: store.countPhotos(), seconds: (Date.now() - started) / 1000, unavailable };
-  if (opts.signal?.aborted) throw new IndexCancelledError(summary);
+  if (opts.signal?.aborted) throw new Cancelled(INDEX_CANCELLED, summary);
   const elapsed = (Date.now() - indexStarted) / 1000;
   opts.onProgress?.({ stage: 'Done', done, total: Math.max(total, done), etaSeconds: 0, rate: elapsed > 0 && done > 0 ? done / elapsed : null, images: summary.images });
   return summary;

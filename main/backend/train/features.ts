@@ -4,6 +4,7 @@
  * run through the towers (in batches), so a second training run on the same set decodes no photo.
  */
 import type { EmbeddingModel, PreparedImage, TextFeatures } from '../model/types';
+import { Cancelled } from '../errors';
 import type { Store } from '../store';
 import type { CaptionedImage, CaptionSet, ReadProblem } from './readers';
 import type { CaptionFeatures } from './trainer';
@@ -90,11 +91,7 @@ export interface FeatureOptions {
 }
 
 function checkAbort(signal?: AbortSignal): void {
-  if (signal?.aborted) {
-    const e = new Error('Cancelled.');
-    e.name = 'AbortError';
-    throw e;
-  }
+  if (signal?.aborted) throw new Cancelled();
 }
 
 /** Captions whose meaning a left-right mirror changes. */

@@ -11,7 +11,7 @@ import { resolveModelFolder } from '../catalog/resolve';
 import { loadModel } from '../model/model';
 import type { EmbeddingModel, ModelManifest } from '../model/types';
 import { explainStorageError, Store } from '../store';
-import { startWorker } from '../worker-path';
+import { runInWorker } from '../worker-relay';
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
@@ -19,7 +19,7 @@ import { readCaptionSet } from './readers';
 import { saveTrainedModel, type SaveStage } from './save';
 import { splitByPhoto } from './split';
 import { initTf, type TfBackend } from './tf';
-import { trainHeads } from './trainer';
+import { trainHeads, TRAINING_CANCELLED } from './trainer';
 import { dataPaths } from '../paths';
 
 export interface JobProgress {
@@ -303,13 +303,11 @@ export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, 
 
 // ---- worker ---------------------------------------------------------------------------------------------
 
-export type WorkerRequest = { type: 'cancel' };
-export type WorkerMessage =
+/** What the training worker reports while it runs (relayed by worker-relay.ts). */
+export type TrainWorkerEvent =
   | { type: 'progress'; progress: JobProgress }
   | { type: 'epoch'; epoch: TrainEpoch }
-  | { type: 'baseline'; before: EvalResult }
-  | { type: 'done'; result: TrainResult }
-  | { type: 'error'; name: string; message: string };
+  | { type: 'baseline'; before: EvalResult };
 
 export interface RunInWorkerOptions extends TrainJobOptions {
   onEpoch?: (e: TrainEpoch) => void;
@@ -318,52 +316,29 @@ export interface RunInWorkerOptions extends TrainJobOptions {
   signal?: AbortSignal;
 }
 
-/** Run `trainModel` in a worker thread. Rejects with an AbortError when cancelled. */
+/** Run `trainModel` in a worker thread. Rejects with Cancelled when cancelled. */
 export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResult> {
   const { onEpoch, onBaseline, onProgress, signal, ...job } = opts;
-  return new Promise<TrainResult>((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const worker = startWorker(__dirname, 'train-worker', { workerData: job });
-    let settled = false;
-    let killTimer: NodeJS.Timeout | null = null;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      fn();
-      void worker.terminate();
-    };
-    const onAbort = () => {
-      worker.postMessage({ type: 'cancel' } satisfies WorkerRequest);
-      // A worker stuck in a long native call gets terminated after a grace period.
-      killTimer = setTimeout(() => finish(() => reject(abortError())), 5000);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: WorkerMessage) => {
+  return runInWorker<TrainResult, TrainWorkerEvent>({
+    dir: __dirname,
+    name: 'train-worker',
+    input: job,
+    signal,
+    onEvent: (m) => {
       if (m.type === 'progress') onProgress?.(m.progress);
       else if (m.type === 'epoch') onEpoch?.(m.epoch);
-      else if (m.type === 'baseline') onBaseline?.(m.before);
-      else if (m.type === 'done') finish(() => resolve(m.result));
-      else if (m.type === 'error') {
-        const e = new Error(m.message);
-        e.name = m.name;
-        finish(() => reject(e));
-      }
-    });
-    worker.on('error', (e: Error & { code?: string }) => {
-      const msg =
+      else onBaseline?.(m.before);
+    },
+    cancelMessage: TRAINING_CANCELLED,
+    crashed: (e) =>
+      new Error(
         e.code === 'ERR_WORKER_OUT_OF_MEMORY' || outOfMemory(e)
           ? `Not enough memory to train on ${job.set}. Close other apps or train on a smaller set.`
-          : `Training stopped unexpectedly: ${e.message}`;
-      finish(() => reject(new Error(msg, { cause: e })));
-    });
-    worker.on('exit', (code) => finish(() => reject(signal?.aborted ? abortError() : new Error(`Training worker exited with code ${code} before finishing.`))));
+          : `Training stopped unexpectedly: ${e.message}`,
+        { cause: e },
+      ),
+    exited: (code) => new Error(`Training worker exited with code ${code} before finishing.`),
+    // A worker stuck in a long native call gets terminated after a grace period.
+    killAfterCancelMs: 5000,
   });
-}
-
-function abortError(): Error {
-  const e = new Error('Training cancelled.');
-  e.name = 'AbortError';
-  return e;
 }

@@ -1,26 +1,17 @@
 /**
- * Worker-thread entry of a training job (started by runTrainingInWorker): runs trainModel with the job
- * options from workerData, posts progress/epoch/done/error messages, and cancels on a 'cancel' message.
+ * Worker-thread entry of a training job (started by runTrainingInWorker through worker-relay.ts): runs
+ * trainModel with the job options from workerData, reporting progress, epochs and the baseline as events.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { trainModel, type TrainJobOptions, type WorkerMessage, type WorkerRequest } from './job';
+import type { TrainResult } from '../../../shared/api';
+import { serveInWorker } from '../worker-relay';
+import { trainModel, type TrainJobOptions, type TrainWorkerEvent } from './job';
 
-if (!parentPort) throw new Error('train-worker must run in a worker thread.');
-const port = parentPort;
-const controller = new AbortController();
-const post = (m: WorkerMessage) => port.postMessage(m);
-
-port.on('message', (m: WorkerRequest) => {
-  if (m.type === 'cancel') controller.abort();
-});
-
-trainModel({
-  ...(workerData as TrainJobOptions),
-  signal: controller.signal,
-  onProgress: (progress) => post({ type: 'progress', progress }),
-  onEpoch: (epoch) => post({ type: 'epoch', epoch }),
-  onBaseline: (before) => post({ type: 'baseline', before }),
-})
-  .then((result) => post({ type: 'done', result }))
-  .catch((e: Error) => post({ type: 'error', name: controller.signal.aborted ? 'AbortError' : e.name || 'Error', message: controller.signal.aborted ? 'Training cancelled.' : e.message }))
-  .finally(() => port.close());
+serveInWorker<TrainJobOptions, TrainResult, TrainWorkerEvent>((job, ctx) =>
+  trainModel({
+    ...job,
+    signal: ctx.signal,
+    onProgress: (progress) => ctx.send({ type: 'progress', progress }),
+    onEpoch: (epoch) => ctx.send({ type: 'epoch', epoch }),
+    onBaseline: (before) => ctx.send({ type: 'baseline', before }),
+  }),
+);

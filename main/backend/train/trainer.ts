@@ -7,6 +7,7 @@
  * Everything random is seeded (shuffles, caption picks, dropout masks).
  */
 import type { EvalResult, TrainEpoch } from '../../../shared/api';
+import { Cancelled } from '../errors';
 import type { Heads, HeadsWeights } from '../model/heads-format';
 import type { TextFeatures } from '../model/types';
 import { recallFromScores, recallScore } from './evaluate';
@@ -14,6 +15,9 @@ import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
 import { clipLoss, tutorialLoss, type LossKind } from './loss';
 import { makeRng, shuffleInPlace } from './split';
 import { tf } from './tf';
+
+/** What a cancelled training run says, wherever it stopped (in the trainer or in its worker's relay). */
+export const TRAINING_CANCELLED = 'Training cancelled.';
 
 export interface CaptionFeatures {
   /** Index of the caption's photo in `imageFeatures`. */
@@ -95,13 +99,6 @@ export interface TrainHeadsResult {
   /** Share of the trained heads in the result (`interpolate`); 1 without interpolation. */
   blend: number;
   seconds: number;
-}
-
-export class TrainingCancelled extends Error {
-  constructor() {
-    super('Training cancelled.');
-    this.name = 'AbortError';
-  }
 }
 
 /** Text features as tensors: pooled [N, D], or padded sequences [N, L, D] + mask [N, L]. */
@@ -342,7 +339,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       let lossSum = 0;
       let lossCount = 0;
       for (let step = 0; step < steps; step++) {
-        if (opts.signal?.aborted) throw new TrainingCancelled();
+        if (opts.signal?.aborted) throw new Cancelled(TRAINING_CANCELLED);
         let photos = order.slice(step * B, (step + 1) * B);
         // A last batch of one photo has no negatives: top it up from the start of the order.
         if (photos.length < 2) photos = photos.concat(order.slice(0, 2 - photos.length));
