@@ -222,3 +222,86 @@ export async function makeBadFiles(dir: string): Promise<BadFile[]> {
   }
   return out;
 }
+
+export interface CameraPhotoOptions {
+  /** 12 → 4000 × 3000, 24 → 6000 × 4000 (stored, landscape, as a camera writes them). Default 12. */
+  megapixels?: 12 | 24;
+  /** Stored size instead of `megapixels` (the tiny case the default test run uses). */
+  width?: number;
+  height?: number;
+  /** EXIF orientations to cycle through (a camera held upright writes 6 or 8). Default [1, 6, 3, 8]. */
+  orientations?: number[];
+  /** JPEG quality (cameras write 85–95). Default 92. */
+  quality?: number;
+  concurrency?: number;
+}
+
+export interface CameraPhoto {
+  path: string;
+  /** Stored (pre-rotation) size and the EXIF orientation written. */
+  width: number;
+  height: number;
+  orientation: number;
+}
+
+/** Seeded RGB noise, w × h × 3 bytes, uniform in 128 ± amplitude (128 is neutral for a soft-light blend). */
+function noise(next: () => number, w: number, h: number, amplitude = 128): Buffer {
+  const out = Buffer.allocUnsafe(w * h * 3);
+  const lo = 128 - amplitude;
+  const span = 2 * amplitude - 1;
+  for (let i = 0; i < out.length; i++) out[i] = lo + ((next() * span + 0.5) | 0);
+  return out;
+}
+
+/**
+ * Camera-like JPEGs for benchmarks (decode cost depends on what is in the file, so flat test shapes would
+ * flatter it): smooth colour fields (upscaled coarse noise), texture at several scales (like foliage or
+ * fabric), sharp-edged shapes, and a little sensor grain, encoded 4:2:0 at quality 92 like a phone does
+ * (~3–4 MB at 12 MP), with EXIF orientation, DateTimeOriginal and a camera make/model. Seeded: the same
+ * seed gives the same bytes. Each file takes ~1 s of CPU at 12 MP, so the default test run makes only tiny ones.
+ */
+export async function makeCameraPhotos(dir: string, count: number, seed = 1, opts: CameraPhotoOptions = {}): Promise<CameraPhoto[]> {
+  mkdirSync(dir, { recursive: true });
+  const [w, h] = opts.width && opts.height ? [opts.width, opts.height] : opts.megapixels === 24 ? [6000, 4000] : [4000, 3000];
+  const orientations = opts.orientations ?? [1, 6, 3, 8];
+  const out: CameraPhoto[] = new Array(count);
+  let cursor = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(count, opts.concurrency ?? 2) }, async () => {
+      while (cursor < count) {
+        const i = cursor++;
+        const next = rng(seed * 1_000_003 + i);
+        const raw = (w0: number, h0: number) => ({ raw: { width: w0, height: h0, channels: 3 as const } });
+        // Texture at a quarter of the size, upscaled: the mid frequencies a real scene has.
+        const texture = await sharp(noise(next, w >> 2, h >> 2, 60), raw(w >> 2, h >> 2)).resize(w, h, { fit: 'fill', kernel: 'cubic' }).raw().toBuffer();
+        const shapes = randomSpec(next, i).shapes.concat(randomSpec(next, i + 1).shapes);
+        const svg = Buffer.from(
+          `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">` +
+            shapes.map((s) => shapeSvg(s, w, h).replace('/>', ' fill-opacity="0.7"/>')).join('') +
+            `</svg>`,
+        );
+        const scene = await sharp(noise(next, 8, 6), raw(8, 6))
+          .resize(w, h, { fit: 'fill', kernel: 'cubic' })
+          .composite([
+            { input: texture, ...raw(w, h), blend: 'soft-light' },
+            { input: svg },
+            { input: noise(next, w, h, 6), ...raw(w, h), blend: 'soft-light' }, // sensor grain
+          ])
+          .removeAlpha() // the SVG layer brings an alpha channel
+          .raw()
+          .toBuffer();
+        const orientation = orientations[i % orientations.length];
+        const date = `2024:0${1 + (i % 9)}:1${i % 10} 1${i % 10}:2${i % 10}:3${i % 10}`;
+        const jpeg = await sharp(scene, raw(w, h))
+          .jpeg({ quality: opts.quality ?? 92, chromaSubsampling: '4:2:0' })
+          .withExif({ IFD0: { Make: 'Photo Search', Model: 'Fixture Camera' }, IFD2: { DateTimeOriginal: date } })
+          .withMetadata({ orientation })
+          .toBuffer();
+        const file = path.join(dir, `IMG_${String(i).padStart(4, '0')}.jpg`);
+        writeFileSync(file, jpeg);
+        out[i] = { path: file, width: w, height: h, orientation };
+      }
+    }),
+  );
+  return out;
+}
