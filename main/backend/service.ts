@@ -29,7 +29,7 @@ import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
-import { pruneThumbnails, thumbnailFor, thumbnailPath } from './library/thumbnails';
+import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './library/thumbnails';
 import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { loadModel } from './model/model';
 import { ModelRegistry } from './catalog/registry';
@@ -48,6 +48,8 @@ export interface BackendOptions {
   dataDir: string;
   /** An extra model folder that becomes the default (tests, power users). */
   modelDir?: string | null;
+  /** Size limit of the thumbnail cache (default 1 GiB); the least recently shown go first. */
+  thumbnailCacheBytes?: number;
 }
 
 const ACTIVE_MODEL = 'activeModel';
@@ -617,13 +619,16 @@ export class Backend {
     if (!row) return null;
     if (size === 'thumb') {
       const cached = await resolveAllowedFile(thumbnailPath(this.thumbnailsDir, row.contentHash), [this.thumbnailsDir]);
-      if (cached) return cached;
+      if (cached) {
+        await touchThumbnail(cached);
+        return cached;
+      }
     }
     const original = await resolveAllowedFile(row.path, this.store.listRoots());
     if (!original) return null;
     if (size === 'full') return original;
     try {
-      return await resolveAllowedFile(await thumbnailFor({ path: original, contentHash: row.contentHash }, this.thumbnailsDir), [this.thumbnailsDir]);
+      return await resolveAllowedFile(await thumbnailFor({ path: original, contentHash: row.contentHash }, this.thumbnailsDir, this.options.thumbnailCacheBytes), [this.thumbnailsDir]);
     } catch {
       return null;
     }
