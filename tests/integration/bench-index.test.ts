@@ -32,8 +32,12 @@ describe('benchIndex', () => {
     expect(r.modelOnlyImagesPerSec).toBeGreaterThan(0);
     expect(r.ratio).toBeCloseTo(r.imagesPerSec / r.modelOnlyImagesPerSec, 10);
     // CPU time per photo: every step measured, the tower and the whole pipeline did work.
-    expect(Object.keys(r.coreMs).sort()).toEqual(['decode', 'header', 'heads', 'pipeline', 'read', 'sha256', 'store', 'toFloat', 'tower']);
+    expect(Object.keys(r.coreMs).sort()).toEqual(['decode', 'header', 'heads', 'pipeline', 'read', 'sha256', 'store', 'thumbnail', 'toFloat', 'tower']);
     expect(r.coreMs.decode).toBeGreaterThan(0);
+    // Cold thumbnails of the 10 photos after the 2 warm-up ones: each a real decode + encode.
+    expect(r.coreMs.thumbnail).toBeGreaterThan(0);
+    expect(r.thumbnailP50Ms).toBeGreaterThan(0);
+    expect(r.thumbnailP95Ms).toBeGreaterThanOrEqual(r.thumbnailP50Ms);
     expect(r.coreMs.tower).toBeGreaterThan(0);
     expect(r.coreMs.pipeline).toBeGreaterThan(r.coreMs.decode);
     // Every photo went through the tower twice: timed alone (after a warm-up batch of 4), then in the pipeline.
