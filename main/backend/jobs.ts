@@ -32,6 +32,13 @@ export class JobManager {
     return null;
   }
 
+  /** Resolves once no job of `kind` is running (at once when none is). */
+  async idle(kind: JobKind): Promise<void> {
+    for (const j of [...this.jobs.values()]) {
+      if (j.info.kind === kind && j.info.state === 'running') await j.promise.catch(() => undefined);
+    }
+  }
+
   /** Start a job; `run` resolves to the job's result. Returns immediately. */
   start<T>(kind: JobKind, stage: string, run: (ctx: JobContext) => Promise<T>): { info: JobInfo; done: Promise<T> } {
     const busy = this.running(kind);

@@ -72,6 +72,8 @@ export class Backend {
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
   private index: { modelId: string; promise: Promise<VectorIndex>; seq: number } | null = null;
   private damaged: { modelId: string; ids: number[] } | null = null;
+  /** activeModelId's answer for the setting's value `chosen`. */
+  private activeId: { chosen: string | null; id: string } | null = null;
   readonly thumbnailsDir: string;
   readonly modelsDir: string;
 
@@ -126,10 +128,24 @@ export class Backend {
 
   // ---- models --------------------------------------------------------------------------------------
 
+  /**
+   * The active model's id. Resolving it reads every model.json (the registry's listing) and a search asks on
+   * every keystroke, so the answer is kept per value of the setting: the setting is still read each time (a
+   * prepared SELECT), so a switch made by another process (the CLI while the app runs) is seen at once.
+   * Forgotten whenever the models change here (switch, import, training, removal).
+   */
   activeModelId(): string {
     const chosen = this.store.getSetting(ACTIVE_MODEL);
-    if (chosen && this.registry.list().some((m) => m.id === chosen)) return chosen;
-    return this.registry.defaultId();
+    if (this.activeId && this.activeId.chosen === chosen) return this.activeId.id;
+    const id = chosen && this.registry.list().some((m) => m.id === chosen) ? chosen : this.registry.defaultId();
+    this.activeId = { chosen, id };
+    return id;
+  }
+
+  /** The installed models or the active one changed: forget the resolved id and tell the fronts. */
+  private modelsChanged(): void {
+    this.activeId = null;
+    this.emit({ type: 'models-changed' });
   }
 
   /** The active model's folder (benchmarks load its towers themselves). */
@@ -175,7 +191,7 @@ export class Backend {
       this.store.setSetting(PENDING_MODEL, null);
     });
     this.dropIndex();
-    this.emit({ type: 'models-changed' });
+    this.modelsChanged();
     this.emit({ type: 'library-changed' });
   }
 
@@ -211,7 +227,13 @@ export class Backend {
       // Photos whose tower features are not cached need a real re-index (decode + tower) with the new model.
       if (r.missing > 0 && this.store.listRoots().length) {
         ctx.progress({ stage: `Indexing ${r.missing} photos without cached features` });
-        await this.runIndex(ctx, this.store.listRoots(), id);
+        try {
+          await this.indexFor(ctx, id);
+        } catch (e) {
+          if (!ctx.signal.aborted) throw e;
+        }
+        // A cancel that came too late to stop the last batch still leaves the switch pending, as asked.
+        if (ctx.signal.aborted) throw cancelledSwitch(id, this.store.countMissingEmbedding(id));
       }
       // Photos of an unavailable folder cannot be embedded now: the switch still happens, and search says
       // how many photos the new model does not cover yet.
@@ -220,7 +242,7 @@ export class Backend {
     });
     if (switching) {
       this.store.setSetting(PENDING_MODEL, id);
-      this.emit({ type: 'models-changed' });
+      this.modelsChanged();
     }
     return job;
   }
@@ -268,7 +290,7 @@ export class Backend {
     await fs.rename(dir, trash);
     this.store.deleteEmbeddingsOfModel(m.id);
     await fs.rm(trash, { recursive: true, force: true });
-    this.emit({ type: 'models-changed' });
+    this.modelsChanged();
     return { removed: m.id };
   }
 
@@ -280,7 +302,7 @@ export class Backend {
         signal: ctx.signal,
         onProgress: (p: { stage?: string; done: number; total: number }) => ctx.progress(p),
       });
-      this.emit({ type: 'models-changed' });
+      this.modelsChanged();
       return this.models().find((m) => m.id === r.id) as ModelInfo;
     });
   }
@@ -402,6 +424,34 @@ export class Backend {
     const targets = roots ?? this.store.listRoots();
     if (!targets.length) throw new AppError('empty_library', 'No folders in the library yet. Add one with `photo-search index FOLDER`.');
     return this.jobs.start('index', 'Counting photos', (ctx) => this.runIndex(ctx, targets));
+  }
+
+  /**
+   * Index every library folder with `modelId` for a job that needs it (a model switch), as the one `index`
+   * job: a re-scan meanwhile is refused as busy instead of starting a second worker on the same folders. An
+   * index job already running is waited for first; cancelling `ctx` cancels this one.
+   */
+  private async indexFor(ctx: JobContext, modelId: string): Promise<IndexSummary> {
+    for (;;) {
+      await this.jobs.idle('index');
+      if (ctx.signal.aborted) throw new Cancelled();
+      let job: { info: JobInfo; done: Promise<IndexSummary> };
+      try {
+        const roots = this.store.listRoots();
+        job = this.jobs.start('index', 'Counting photos', (c) => this.runIndex(c, roots, modelId));
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'busy') continue; // another one started in between: wait for it too
+        throw e;
+      }
+      const cancel = () => this.jobs.cancel(job.info.id);
+      ctx.signal.addEventListener('abort', cancel, { once: true });
+      if (ctx.signal.aborted) cancel(); // cancelled while it started (a listener of its first event)
+      try {
+        return await job.done;
+      } finally {
+        ctx.signal.removeEventListener('abort', cancel);
+      }
+    }
   }
 
   private async runIndex(ctx: JobContext, roots: string[], modelId = this.activeModelId()): Promise<IndexSummary> {
@@ -686,7 +736,7 @@ export class Backend {
         },
         onBaseline: (before: EvalResult) => this.emit({ type: 'train-baseline', jobId, before }),
       });
-      this.emit({ type: 'models-changed' });
+      this.modelsChanged();
       return { ...result, name };
     });
     jobId = job.info.id;
