@@ -23,31 +23,15 @@ import { loadModel } from '../main/backend/model/model';
 import { builtinModelDir } from '../main/backend/catalog/registry';
 import type { ModelManifest } from '../main/backend/model/types';
 import { Store } from '../main/backend/store';
-import { computeSetFeatures, storeFeatureCache, type ImageView } from '../main/backend/train/features';
-import { DEFAULT_TRAINING, evaluateModelOnSet } from '../main/backend/train/job';
+import { computeSetFeatures, storeFeatureCache } from '../main/backend/train/features';
+import { evaluateModelOnSet } from '../main/backend/train/job';
+import { BUILTIN_RECIPE } from '../main/backend/train/recipe';
 import { saveTrainedModel } from '../main/backend/train/save';
 import { readCaptionSet } from '../main/backend/train/readers';
 import { splitByPhoto } from '../main/backend/train/split';
 import { initTf } from '../main/backend/train/tf';
 import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/trainer';
 import { dataPaths } from '../main/backend/paths';
-
-/**
- * The built-in model's recipe, chosen on a 90/10 split of Flickr8k train (never on dev; docs/BENCHMARKS.md):
- * the mirrored photo as a second view and a fixed warm-up + cosine schedule of 30 epochs; the sentence
- * encoder's vectors need no pooling. It is recorded in model.json, so retraining the built-in model
- * (`photo-search train`) uses it too (as a fine-tune: see trainModel).
- */
-const BUILTIN_RECIPE = {
-  batchSize: DEFAULT_TRAINING.maxBatchSize,
-  captionsPerPhoto: DEFAULT_TRAINING.captionsPerPhoto,
-  lr: DEFAULT_TRAINING.lr,
-  weightDecay: DEFAULT_TRAINING.weightDecay,
-  augment: ['hflip'] as ImageView[],
-  featureDropout: 0,
-  schedule: 'cosine' as const,
-  epochs: 30,
-};
 
 const fmt = (r: EvalResult | null | undefined) => (r ? `${r.textToImage.r1.toFixed(1)}/${r.textToImage.r5.toFixed(1)}/${r.textToImage.r10.toFixed(1)}` : '-');
 

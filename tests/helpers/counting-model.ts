@@ -33,6 +33,9 @@ export function counting(m: EmbeddingModel): CountingModel {
     embedDim: m.embedDim,
     imageTowerKey: m.imageTowerKey,
     textTowerKey: m.textTowerKey,
+    get heads() {
+      return m.heads;
+    },
     calls,
     beforeEmbed: null,
     prepareImage(input: string | Buffer): Promise<PreparedImage> {

@@ -79,7 +79,7 @@ describe('built-in model', () => {
     const set = path.join(tmp, 'set');
     await makeCaptionedSet(set, { photos: 24, seed: 5, layout: 'captions.txt' });
     const cache = new MemoryFeatureCache();
-    const r = await trainModel({ set, baseModelDir: dir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 2, seed: 1 });
+    const r = await trainModel({ set, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 2, seed: 1 });
     // Both views of every photo went through the real image tower.
     expect(cache.size(model.imageTowerKey)).toBe(24);
     expect(cache.size(`${model.imageTowerKey}#hflip`)).toBe(24);
@@ -115,7 +115,7 @@ describe('built-in model', () => {
       return hits / 30;
     };
     const before = await precision(model);
-    const r = await trainModel({ set, baseModelDir: dir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 8, seed: 2 });
+    const r = await trainModel({ set, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 8, seed: 2 });
     const retrained = await loadModel(path.join(tmp, 'models', r.model));
     const after = await precision(retrained);
     // The words the set taught are known to the new version (not to the built-in model).

@@ -29,6 +29,8 @@ let setDir: string;
 const cache = new MemoryFeatureCache();
 let model: EmbeddingModel;
 let decodes = 0;
+/** Decodes given a path (the file read a second time) instead of the bytes already read for the hash. */
+let decodesByPath = 0;
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'train-int-'));
@@ -41,6 +43,7 @@ beforeAll(async () => {
   const prepare = model.prepareImage.bind(model);
   (model as { prepareImage: EmbeddingModel['prepareImage'] }).prepareImage = (input) => {
     decodes++;
+    if (typeof input === 'string') decodesByPath++;
     return prepare(input);
   };
   await initTf();
@@ -72,7 +75,6 @@ describe('retraining on a captioned set', () => {
     const modelsDir = path.join(tmp, 'models');
     const r = await trainModel({
       set: setDir,
-      baseModelDir: baseDir,
       modelsDir,
       cache,
       model,
@@ -86,6 +88,8 @@ describe('retraining on a captioned set', () => {
       onProgress: (p) => stages.add(p.stage.replace(/\d+ of \d+/, 'N of M')),
     });
     expect(decodes).toBe(PHOTOS);
+    // Each photo file is read once: its bytes give both the cache key and the decode.
+    expect(decodesByPath).toBe(0);
     // The base model records no training recipe: no augmented views.
     expect(cache.size(model.imageTowerKey)).toBe(PHOTOS);
     expect(cache.size(`${model.imageTowerKey}#hflip`)).toBe(0);
@@ -127,7 +131,7 @@ describe('retraining on a captioned set', () => {
 
   it('a second run on the same set decodes no photo (features come from the cache)', async () => {
     const before = decodes;
-    const r = await trainModel({ set: setDir, baseModelDir: baseDir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 1, seed: 2 });
+    const r = await trainModel({ set: setDir, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 1, seed: 2 });
     expect(decodes).toBe(before);
     expect(r.model).not.toBe(firstModelId);
   });
@@ -147,7 +151,7 @@ describe('retraining on a captioned set', () => {
       return prepare(input);
     };
     const modelsDir = path.join(tmp, 'models');
-    const r = await trainModel({ set: setDir, baseModelDir: withRecipe, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3 });
+    const r = await trainModel({ set: setDir, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3 });
     await recipeModel.dispose();
     // One decode per photo serves both views; both are cached under their own keys.
     expect(ownDecodes).toBe(PHOTOS);
@@ -161,7 +165,7 @@ describe('retraining on a captioned set', () => {
     const stages: string[] = [];
     const again = await loadModel(withRecipe);
     const budget = PHOTOS * again.manifest.image.featureDim * 4 * 1.5;
-    const r2 = await trainModel({ set: setDir, baseModelDir: withRecipe, modelsDir, cache: small, model: again, epochs: 1, seed: 3, featureMemoryBudget: budget, onProgress: (p) => stages.push(p.stage) });
+    const r2 = await trainModel({ set: setDir, modelsDir, cache: small, model: again, epochs: 1, seed: 3, featureMemoryBudget: budget, onProgress: (p) => stages.push(p.stage) });
     await again.dispose();
     expect(small.size(`${again.imageTowerKey}#hflip`)).toBe(0);
     expect(stages).toContain(`Training without mirrored photos: ${PHOTOS} photos' features would not fit in memory twice`);
@@ -174,7 +178,7 @@ describe('retraining on a captioned set', () => {
     const other = path.join(tmp, 'set-b');
     await makeCaptionedSet(other, { photos: 100, seed: 11, layout: 'captions.txt' });
     const trainedModel = await loadModel(trainedDir);
-    const r = await trainModel({ set: other, baseModelDir: trainedDir, modelsDir, cache, model: trainedModel, epochs: 4, seed: 5 });
+    const r = await trainModel({ set: other, modelsDir, cache, model: trainedModel, epochs: 4, seed: 5 });
     await trainedModel.dispose();
     expect(r.val.textToImage.r5).toBeGreaterThanOrEqual(r.before!.textToImage.r5);
     expect(r.blend).toBeGreaterThanOrEqual(0);
@@ -189,7 +193,7 @@ describe('retraining on a captioned set', () => {
     const clipDir = path.join(tmp, 'clip-hf');
     await generateTestModel(clipDir, { seed: 4, layout: 'hf' });
     const clip = await loadModel(clipDir);
-    const r = await trainModel({ set: setDir, baseModelDir: clipDir, modelsDir: path.join(tmp, 'models'), cache: new MemoryFeatureCache(), model: clip, epochs: 3, seed: 6 });
+    const r = await trainModel({ set: setDir, modelsDir: path.join(tmp, 'models'), cache: new MemoryFeatureCache(), model: clip, epochs: 3, seed: 6 });
     // "Before" is the zero-shot model on the held-out photos; the result is never below it.
     const zeroShot = await evaluateModelOnSet(clip, setDir, new MemoryFeatureCache());
     await clip.dispose();
@@ -202,9 +206,9 @@ describe('retraining on a captioned set', () => {
   it('a set with too few photos is a clear error', async () => {
     const small = path.join(tmp, 'small');
     await makeCaptionedSet(small, { photos: 3, seed: 9, layout: 'results.csv' });
-    await expect(trainModel({ set: small, baseModelDir: baseDir, modelsDir: path.join(tmp, 'models'), cache, model })).rejects.toThrow(
-      /^Captioned set .*small has 3 usable photo\(s\); training needs at least 5/,
-    );
+    const p = trainModel({ set: small, modelsDir: path.join(tmp, 'models'), cache, model });
+    await expect(p).rejects.toThrow(/^Captioned set .*small has 3 usable photo\(s\); training needs at least 5/);
+    await expect(p).rejects.toMatchObject({ code: 'bad_dataset' });
   });
 });
 
@@ -403,10 +407,13 @@ describe('training in a worker thread', () => {
     await expect(fs.readdir(path.join(tmp, 'cancel-models'))).rejects.toThrow();
   });
 
-  it('reports a set with no usable pairs clearly', async () => {
+  it('reports a set with no usable pairs clearly, with its error code across the thread', async () => {
     const bad = path.join(tmp, 'bad');
     await fs.mkdir(path.join(bad, 'Images'), { recursive: true });
     await fs.writeFile(path.join(bad, 'captions.txt'), 'image,caption\nmissing.jpg,a red circle\n');
-    await expect(runTrainingInWorker({ set: bad, baseModelDir: baseDir, modelsDir: path.join(tmp, 'm2') })).rejects.toThrow(/^No usable photo-caption pairs in .*bad: 1 missing image/);
+    const p = runTrainingInWorker({ set: bad, baseModelDir: baseDir, modelsDir: path.join(tmp, 'm2') });
+    await expect(p).rejects.toThrow(/^No usable photo-caption pairs in .*bad: 1 missing image/);
+    // An AppError in the worker stays one, so the fronts say what kind of problem it is (not 'internal').
+    await expect(p).rejects.toMatchObject({ name: 'AppError', code: 'bad_dataset' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize } from '../../main/backend/train/job';
+import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize } from '../../main/backend/train/recipe';
 import type { ModelManifest } from '../../main/backend/model/types';
 
 const manifest = (options?: Record<string, unknown>) => ({ training: options ? { options } : undefined }) as unknown as ModelManifest;

@@ -7,7 +7,8 @@ import type { HeadsSpec } from '../model/heads-format';
 import { initHeads, seededRandom } from '../model/heads';
 import type { TextFeatures } from '../model/types';
 import { initTf, type TfBackend } from '../train/tf';
-import { trainHeads, type CaptionFeatures } from '../train/trainer';
+import type { CaptionFeatures } from '../train/features';
+import { trainHeads } from '../train/trainer';
 
 export interface BenchTrainOptions {
   photos?: number;

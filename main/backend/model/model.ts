@@ -75,11 +75,15 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     readonly manifest: ModelManifest,
     readonly imageTowerKey: string,
     readonly textTowerKey: string,
-    private readonly heads: HeadsRunner,
+    private readonly runner: HeadsRunner,
     private readonly opts: LoadModelOptions,
   ) {
     this.id = manifest.id;
     this.embedDim = manifest.embedDim;
+  }
+
+  get heads(): Heads {
+    return this.runner.heads;
   }
 
   private file(f: string): string {
@@ -197,11 +201,11 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   }
 
   embedImageFeatures(features: Float32Array[]): Promise<Float32Array[]> {
-    return this.heads.embedImage(features);
+    return this.runner.embedImage(features);
   }
 
   embedTextFeatures(features: TextFeatures[]): Promise<Float32Array[]> {
-    return this.heads.embedText(features);
+    return this.runner.embedText(features);
   }
 
   async knowsAnyWord(text: string): Promise<boolean> {
@@ -222,7 +226,7 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     this.image = this.text = null;
     await img?.release();
     await txt?.session.release();
-    await this.heads.dispose();
+    await this.runner.dispose();
   }
 }
 

@@ -5,6 +5,7 @@
  * trained by TensorFlow.js, run at inference as an ONNX graph built in memory) + a `model.json` manifest.
  * Embeddings are always L2-normalized and carry the model id they came from.
  */
+import type { Heads } from './heads-format';
 
 /** How a photo becomes the image tower's input tensor. */
 export interface ImagePreprocess {
@@ -114,6 +115,8 @@ export interface EmbeddingModel {
   /** Stable id of each tower (hash of its ONNX file + preprocessing), the key of the feature cache. */
   readonly imageTowerKey: string;
   readonly textTowerKey: string;
+  /** The heads' weights as loaded (what retraining starts from). */
+  readonly heads: Heads;
 
   /** Decode with sharp (EXIF rotation), resize and normalize per manifest. Throws a clear Error for bad files. */
   prepareImage(input: string | Buffer): Promise<PreparedImage>;

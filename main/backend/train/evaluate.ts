@@ -5,6 +5,7 @@
  * Ranks are counted (how many candidates score strictly higher), no sort: O(captions × photos).
  */
 import type { EvalResult, RecallFigures } from '../../../shared/api';
+import { AppError } from '../errors';
 
 const KS = [1, 5, 10] as const;
 
@@ -23,7 +24,7 @@ function figures(ranks: Int32Array): RecallFigures {
  */
 export function recallFromScores(scores: Float32Array, nImages: number, captionPhoto: ArrayLike<number>): EvalResult {
   const nCaptions = captionPhoto.length;
-  if (scores.length !== nImages * nCaptions) throw new Error(`Score matrix has ${scores.length} values, expected ${nCaptions}×${nImages}.`);
+  if (scores.length !== nImages * nCaptions) throw new AppError('internal', `Score matrix has ${scores.length} values, expected ${nCaptions}×${nImages}.`);
   const t2i = new Int32Array(nCaptions);
   for (let c = 0; c < nCaptions; c++) {
     const row = c * nImages;
@@ -84,7 +85,7 @@ function flatten(rows: Float32Array[]): { data: Float32Array; dim: number } {
 export function evaluateEmbeddings(imageEmb: Float32Array[], textEmb: Float32Array[], captionPhoto: ArrayLike<number>): EvalResult {
   const img = flatten(imageEmb);
   const txt = flatten(textEmb);
-  if (img.dim !== txt.dim) throw new Error(`Image embeddings have ${img.dim} values but text embeddings ${txt.dim}.`);
+  if (img.dim !== txt.dim) throw new AppError('model_error', `Image embeddings have ${img.dim} values but text embeddings ${txt.dim}.`);
   return recallFromScores(scoreMatrix(txt.data, img.data, img.dim), imageEmb.length, captionPhoto);
 }
 

@@ -3,13 +3,19 @@
  * sha256 of their file bytes, captions by the sha256 of their text. Only what the cache lacks is decoded and
  * run through the towers (in batches), so a second training run on the same set decodes no photo.
  */
+import { AppError, Cancelled } from '../errors';
 import type { EmbeddingModel, PreparedImage, TextFeatures } from '../model/types';
-import { Cancelled } from '../errors';
 import type { Store } from '../store';
 import type { CaptionedImage, CaptionSet, ReadProblem } from './readers';
-import type { CaptionFeatures } from './trainer';
 import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFile } from '../fs/safe-read';
+
+/** A caption's text-tower features and the photo it describes. */
+export interface CaptionFeatures {
+  /** Index of the caption's photo in `imageFeatures`. */
+  photo: number;
+  features: TextFeatures;
+}
 
 /** A cached feature: a flat vector, or [length, dim] rows for sequence text features. */
 export type CachedFeature = Float32Array | { data: Float32Array; length: number };
@@ -101,7 +107,7 @@ const DIRECTIONAL = /\b(left|right|leftmost|rightmost)\b/i;
 export function flipPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc'): PreparedImage {
   const t = p.tensor;
   const S = Math.round(Math.sqrt(t.length / 3));
-  if (S * S * 3 !== t.length) throw new Error(`Cannot flip a ${t.length}-value image tensor: it is not square.`);
+  if (S * S * 3 !== t.length) throw new AppError('internal', `Cannot flip a ${t.length}-value image tensor: it is not square.`);
   const out = new Float32Array(t.length);
   if (layout === 'nchw') {
     for (let row = 0; row < 3 * S; row++) {
@@ -138,62 +144,55 @@ export async function computeSetFeatures(
   const problems: ReadProblem[] = [];
   const unreadable: ReadProblem = { kind: 'unreadable image', count: 0, examples: [] };
 
-  // 1. Content hashes of the photos.
-  const hashes: (string | null)[] = [];
-  for (let i = 0; i < set.images.length; i++) {
-    if (i % 64 === 0) {
-      checkAbort(opts.signal);
-      progress({ stage: 'Reading photos', done: i, total: set.images.length });
-    }
-    const bytes = await readRegularFile(set.images[i]!.path, MAX_PHOTO_BYTES).catch(() => null);
-    hashes.push(bytes ? sha256(bytes) : null);
-  }
-
-  // 2. Image features (and those of the augmented views): cached, or decoded + image tower for the missing ones.
+  // 1. Photos in batches, each file read once: its bytes give the content hash (the cache key) and, when the
+  //    cache lacks a feature of the photo, are decoded for the image tower (and the augmented views).
   const views = opts.views ?? [];
   const layout = model.manifest.image.preprocess.layout;
   const keys = [model.imageTowerKey, ...views.map((v) => `${model.imageTowerKey}#${v}`)];
   const viewOf: Record<ImageView, (p: PreparedImage) => PreparedImage> = { hflip: (p) => flipPrepared(p, layout) };
   const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...views.map((v) => viewOf[v])];
   const known = keys.map(() => new Map<string, Float32Array>());
-  const wanted = [...new Set(hashes.filter((h): h is string => !!h))];
-  for (let v = 0; v < keys.length; v++) {
-    for (const [h, val] of await cache.get(keys[v]!, wanted)) known[v]!.set(h, val instanceof Float32Array ? val : val.data);
-  }
-  const missing: number[] = [];
-  const queued = new Set<string>();
-  hashes.forEach((h, i) => {
-    if (h && known.some((m) => !m.has(h)) && !queued.has(h)) {
-      missing.push(i);
-      queued.add(h);
-    }
-  });
+  const hashes: (string | null)[] = [];
+  const tried = new Set<string>();
   let decoded = 0;
-  for (let s = 0; s < missing.length; s += batchSize) {
+  for (let s = 0; s < set.images.length; s += batchSize) {
     checkAbort(opts.signal);
-    progress({ stage: 'Computing photo features', done: s, total: missing.length });
-    const idx = missing.slice(s, s + batchSize);
+    progress({ stage: 'Computing photo features', done: s, total: set.images.length });
+    const batch = set.images.slice(s, s + batchSize);
+    const bytes = await Promise.all(batch.map((im) => readRegularFile(im.path, MAX_PHOTO_BYTES).catch(() => null)));
+    const batchHashes = bytes.map((b) => (b ? sha256(b) : null));
+    hashes.push(...batchHashes);
+    const fresh = [...new Set(batchHashes.filter((h): h is string => !!h && !tried.has(h)))];
+    for (let v = 0; v < keys.length; v++) {
+      for (const [h, val] of await cache.get(keys[v]!, fresh)) known[v]!.set(h, val instanceof Float32Array ? val : val.data);
+    }
+    // Photos with a view still missing, each content once.
+    const todo: { k: number; h: string }[] = [];
+    batchHashes.forEach((h, k) => {
+      if (h && !tried.has(h) && known.some((m) => !m.has(h))) todo.push({ k, h });
+      if (h) tried.add(h);
+    });
     const prepared = await Promise.all(
-      idx.map((i) =>
-        model.prepareImage(set.images[i]!.path).catch((e: Error) => {
+      todo.map(({ k }) =>
+        model.prepareImage(bytes[k]!).catch((e: Error) => {
           unreadable.count++;
-          if (unreadable.examples.length < 5) unreadable.examples.push(`${set.images[i]!.file}: ${e.message}`);
+          if (unreadable.examples.length < 5) unreadable.examples.push(`${batch[k]!.file}: ${e.message}`);
           return null;
         }),
       ),
     );
-    const ok = idx.map((i, k) => ({ i, p: prepared[k] })).filter((x): x is { i: number; p: PreparedImage } => x.p !== null);
+    const ok = todo.map((x, j) => ({ h: x.h, p: prepared[j] })).filter((x): x is { h: string; p: PreparedImage } => x.p !== null);
     decoded += ok.length;
     for (let v = 0; v < keys.length; v++) {
-      const todo = ok.filter((x) => !known[v]!.has(hashes[x.i]!));
-      if (!todo.length) continue;
-      const feats = await model.imageFeatures(todo.map((x) => transforms[v]!(x.p)));
-      const entries: FeatureEntry[] = todo.map((x, k) => ({ hash: hashes[x.i]!, data: feats[k]! }));
+      const need = ok.filter((x) => !known[v]!.has(x.h));
+      if (!need.length) continue;
+      const feats = await model.imageFeatures(need.map((x) => transforms[v]!(x.p)));
+      const entries: FeatureEntry[] = need.map((x, j) => ({ hash: x.h, data: feats[j]! }));
       for (const e of entries) known[v]!.set(e.hash, e.data);
       await cache.put(keys[v]!, entries);
     }
   }
-  if (missing.length) progress({ stage: 'Computing photo features', done: missing.length, total: missing.length });
+  progress({ stage: 'Computing photo features', done: set.images.length, total: set.images.length });
 
   const images: CaptionedImage[] = [];
   const imageFeatures: Float32Array[] = [];

@@ -6,6 +6,7 @@
  * Forward functions return the embeddings BEFORE L2 normalisation: the default loss normalises them, the
  * tutorial loss (as written) uses them raw. `embed*` normalise, as inference does.
  */
+import { AppError } from '../errors';
 import type { Heads, HeadsSpec, HeadsWeights } from '../model/heads-format';
 import { tf } from './tf';
 
@@ -71,12 +72,12 @@ export class TfHeads {
     if (s.textPool === 'attention') need.push('text.pool.key.weight', 'text.pool.key.bias', 'text.pool.query');
     if (s.textTokenMlp) need.push('text.tok.fc1.weight', 'text.tok.fc1.bias', 'text.tok.fc2.weight', 'text.tok.fc2.bias');
     const missing = need.filter((n) => !this.vars.has(n));
-    if (missing.length) throw new Error(`Heads weights are missing ${missing.join(', ')}: the heads file does not match its spec. Re-train the model.`);
+    if (missing.length) throw new AppError('model_error', `Heads weights are missing ${missing.join(', ')}: the heads file does not match its spec. Re-train the model.`);
   }
 
   private v(name: string): tf.Variable {
     const t = this.vars.get(name);
-    if (!t) throw new Error(`Heads weight ${name} is missing.`);
+    if (!t) throw new AppError('model_error', `Heads weight ${name} is missing: the heads file does not match its spec. Re-train the model.`);
     return t;
   }
 
@@ -112,7 +113,7 @@ export class TfHeads {
    */
   poolText(x: tf.Tensor, mask?: tf.Tensor2D): tf.Tensor2D {
     if (x.rank === 2) return x as tf.Tensor2D;
-    if (!mask) throw new Error('Sequence text features need a mask.');
+    if (!mask) throw new AppError('internal', 'Sequence text features need a mask.');
     let seq = x as tf.Tensor3D;
     if (this.spec.textTokenMlp) {
       seq = tf.add(seq, this.linear(gelu(this.linear(seq, 'text.tok.fc1')), 'text.tok.fc2')) as tf.Tensor3D;
@@ -132,7 +133,7 @@ export class TfHeads {
       const count = tf.maximum(tf.sum(mask, 1, true), 1);
       return tf.div(sum, count) as tf.Tensor2D;
     }
-    throw new Error(`Text features are token sequences but the heads pool with '${this.spec.textPool}'. Use a model whose heads pool text ('mean' or 'attention').`);
+    throw new AppError('model_error', `Text features are token sequences but the heads pool with '${this.spec.textPool}'. Use a model whose heads pool text ('mean' or 'attention').`);
   }
 
   private matLast(x: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor {
@@ -173,15 +174,6 @@ export class TfHeads {
     for (const [name, v] of this.vars) weights.set(name, { shape: [...v.shape], data: new Float32Array(v.dataSync()) });
     const logitScale = Math.min(this.logitScale.dataSync()[0]!, MAX_LOGIT_SCALE);
     return { spec: { ...this.spec, logitScale }, weights };
-  }
-
-  /** Overwrite the variables with values from `heads` (e.g. restore the best epoch). */
-  assign(heads: Heads): void {
-    for (const [name, t] of heads.weights) {
-      const v = this.v(name);
-      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape, 'float32')));
-    }
-    tf.tidy(() => this.logitScale.assign(tf.scalar(heads.spec.logitScale)));
   }
 
   dispose(): void {

@@ -6,21 +6,21 @@
  */
 import path from 'node:path';
 import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
-import { loadHeads, type Heads } from '../model/heads-format';
-import { resolveModelFolder } from '../catalog/resolve';
+import { AppError } from '../errors';
 import { loadModel } from '../model/model';
-import type { EmbeddingModel, ModelManifest } from '../model/types';
+import type { EmbeddingModel } from '../model/types';
+import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
 import { runInWorker } from '../worker-relay';
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
 import { readCaptionSet } from './readers';
+import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize, FINE_TUNE } from './recipe';
 import { saveTrainedModel, type SaveStage } from './save';
 import { splitByPhoto } from './split';
 import { initTf, type TfBackend } from './tf';
 import { trainHeads, TRAINING_CANCELLED } from './trainer';
-import { dataPaths } from '../paths';
 
 export interface JobProgress {
   stage: string;
@@ -63,11 +63,12 @@ export interface TrainJobOptions {
   backend?: TfBackend;
 }
 
-export interface TrainModelOptions extends TrainJobOptions {
-  /** In-process only: a feature cache (else the data directory's store, else memory). */
-  cache?: FeatureCache;
-  /** In-process only: an already loaded base model (tests count its decodes). */
-  model?: EmbeddingModel;
+/** Options of an in-process run: the job's settings plus the loaded base model and the feature cache. */
+export interface TrainModelOptions extends Omit<TrainJobOptions, 'baseModelDir' | 'dataDir'> {
+  /** The base model, loaded: its manifest, heads and folder are what the new version starts from. */
+  model: EmbeddingModel;
+  /** Where tower features are kept between runs (the library's store, or memory). */
+  cache: FeatureCache;
   onEpoch?: (e: TrainEpoch) => void;
   /** The starting model's held-out recall, before the first epoch (the chart's baseline). */
   onBaseline?: (before: EvalResult) => void;
@@ -81,56 +82,6 @@ export const MIN_PHOTOS = 5;
 
 /** Bytes of image features (all views) the trainer may hold: well under wasm's 4 GB heap, with room for the rest. */
 export const FEATURE_MEMORY_BUDGET = 1.5e9;
-
-/**
- * The training recipe used unless a caller or the base model's own recipe (below) says otherwise: batches
- * of up to 128 photos with all their captions as shared positives, AdamW (lr 2e-3, decoupled weight decay
- * 0.1), the learning rate halved when held-out recall stalls, early stopping, the best epoch kept. Robust on
- * small sets; the built-in model records a fixed cosine schedule instead (docs/BENCHMARKS.md, "Built-in model").
- */
-export const DEFAULT_TRAINING = {
-  epochs: 40,
-  schedule: 'plateau' as 'plateau' | 'cosine',
-  maxBatchSize: 128,
-  captionsPerPhoto: 5,
-  lr: 2e-3,
-  weightDecay: 0.1,
-  patience: 4,
-  augment: [] as ImageView[],
-  featureDropout: 0,
-  /** Fine-tuning trained heads uses this share of `lr` (see trainModel). */
-  fineTuneLrFactor: 0.1,
-};
-
-/** Photos per step: up to 128, but at least ~8 steps per epoch on small sets (and never below 16). */
-export function defaultBatchSize(trainPhotos: number): number {
-  let b = 16;
-  while (b * 2 <= DEFAULT_TRAINING.maxBatchSize && b * 2 * 8 <= trainPhotos) b *= 2;
-  return b;
-}
-
-export interface Recipe {
-  augment: ImageView[];
-  featureDropout: number;
-  schedule: 'plateau' | 'cosine';
-  epochs: number;
-}
-
-/**
- * The data and schedule recipe a base model was trained with (its manifest's `training.options`):
- * augmented views and feature dropout suit some towers and not others (dropping 30% of a 6,992-d
- * concatenation of CNN layers regularizes; of a 32-d feature it destroys the signal; a random test tower's
- * features of a mirrored photo are unrelated), so retraining a model keeps what its own training used
- * unless the caller says otherwise.
- */
-export function baseRecipe(manifest: ModelManifest): Recipe {
-  const o = manifest.training?.options ?? {};
-  const augment = Array.isArray(o.augment) ? o.augment.filter((v): v is ImageView => v === 'hflip') : DEFAULT_TRAINING.augment;
-  const fd = typeof o.featureDropout === 'number' && o.featureDropout >= 0 && o.featureDropout < 1 ? o.featureDropout : DEFAULT_TRAINING.featureDropout;
-  const schedule = o.schedule === 'cosine' || o.schedule === 'plateau' ? o.schedule : DEFAULT_TRAINING.schedule;
-  const epochs = schedule === o.schedule && Number.isInteger(o.epochs) && (o.epochs as number) >= 1 && (o.epochs as number) <= 200 ? (o.epochs as number) : DEFAULT_TRAINING.epochs;
-  return { augment, featureDropout: fd, schedule, epochs };
-}
 
 /** Recall of a model (its ONNX heads) on some photos of a featurised set. */
 async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[]): Promise<EvalResult> {
@@ -147,25 +98,16 @@ function outOfMemory(e: unknown): boolean {
 }
 
 export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> {
-  const started = Date.now();
   const progress = (p: Partial<JobProgress> & { stage: string }) => opts.onProgress?.({ done: 0, total: 0, etaSeconds: null, ...p });
   const backend = await initTf(opts.backend);
+  const { model, cache } = opts;
   progress({ stage: 'Reading the captioned set' });
   const set = await readCaptionSet(opts.set);
   if (set.images.length < MIN_PHOTOS) {
-    throw new Error(`Captioned set ${set.dir} has ${set.images.length} usable photo(s); training needs at least ${MIN_PHOTOS}. Add photos and captions.`);
+    throw new AppError('bad_dataset', `Captioned set ${set.dir} has ${set.images.length} usable photo(s); training needs at least ${MIN_PHOTOS}. Add photos and captions.`);
   }
-  let store: Store | null = null;
-  let cache = opts.cache;
-  if (!cache && opts.dataDir) {
-    store = new Store(dataPaths(opts.dataDir).db);
-    cache = storeFeatureCache(store);
-  }
-  cache ??= new MemoryFeatureCache();
-  const model = opts.model ?? (await loadModel(opts.baseModelDir));
   try {
-    const resolved = await resolveModelFolder(opts.baseModelDir);
-    const recipe = baseRecipe(resolved.manifest);
+    const recipe = baseRecipe(model.manifest);
     let augment = opts.augment ?? recipe.augment;
     // The trainer holds every view of every photo's features in one tensor (in wasm's heap, at most 4 GB):
     // a set too large for the extra views trains on the photos as they are.
@@ -180,7 +122,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       onProgress: (p) => progress({ stage: p.stage, done: p.done, total: p.total }),
     });
     if (f.images.length < MIN_PHOTOS) {
-      throw new Error(`Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
+      throw new AppError('bad_dataset', `Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
     }
     const seed = opts.seed ?? 42;
     // A tenth of the photos are held out, a fifth for small sets (so recall is measured on enough photos).
@@ -191,18 +133,16 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     const before = await recallOn(model, f, split.val);
     opts.onBaseline?.(before);
 
-    const base: Heads = resolved.heads ?? (await loadHeads(path.resolve(opts.baseModelDir, resolved.manifest.heads)));
-    // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned, not retrained:
-    // a tenth of the learning rate with no warm-up spike, then the blend of old and new heads that does best
-    // on the held-out photos — so retraining adds what the set teaches without wrecking what the model knew.
-    const fineTune = opts.fineTune ?? (!!resolved.manifest.training || base.spec.kind === 'adapter');
+    const base = model.heads;
+    // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
+    const fineTune = opts.fineTune ?? (!!model.manifest.training || base.spec.kind === 'adapter');
     const options = {
       epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
       batchSize: opts.batchSize ?? defaultBatchSize(split.train.length),
       captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
-      lr: opts.lr ?? DEFAULT_TRAINING.lr * (fineTune ? DEFAULT_TRAINING.fineTuneLrFactor : 1),
+      lr: opts.lr ?? DEFAULT_TRAINING.lr * (fineTune ? FINE_TUNE.lrFactor : 1),
       fineTune,
       weightDecay: opts.weightDecay ?? DEFAULT_TRAINING.weightDecay,
       valFraction,
@@ -219,8 +159,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       captions: f.captions,
       trainPhotos: split.train,
       valPhotos: split.val,
-      warmup: !fineTune,
-      interpolate: fineTune,
+      warmup: fineTune ? FINE_TUNE.warmup : true,
+      interpolate: fineTune && FINE_TUNE.interpolate,
       signal: opts.signal,
       onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
       onEpoch: opts.onEpoch,
@@ -230,8 +170,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     progress({ stage: 'Saving the new model' });
     const saved = await saveTrainedModel({
       modelsDir: opts.modelsDir,
-      baseDir: opts.baseModelDir,
-      baseManifest: resolved.manifest,
+      baseDir: model.dir,
+      baseManifest: model.manifest,
       heads: trained.heads,
       trainedTexts: f.captions.map((c) => c.text),
       id: opts.id,
@@ -255,7 +195,6 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       await after.dispose();
     }
     progress({ stage: 'Done' });
-    void started;
     return {
       model: saved.id,
       epochs: trained.history.length,
@@ -269,12 +208,31 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     };
   } catch (e) {
     if (outOfMemory(e)) {
-      throw new Error(`Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });
+      throw new AppError('bad_dataset', `Not enough memory to train on ${set.dir} (${set.images.length} photos). Close other apps or train on a smaller set.`, { cause: e });
     }
-    // A full disk (library file or the new model's folder) or a damaged library file, in words.
-    throw store ? store.explain(e) : (explainStorageError(e, path.join(opts.modelsDir, 'library.db')) ?? e);
+    // A full disk while saving the new model's folder, in words.
+    throw explainStorageError(e, path.join(opts.modelsDir, 'library.db')) ?? e;
+  }
+}
+
+/**
+ * The worker's whole job from plain options: open the data directory's store as the feature cache (memory
+ * without one), load the base model, train, and close both.
+ */
+export async function trainModelFromFolders(opts: TrainJobOptions & Omit<TrainModelOptions, 'model' | 'cache'>): Promise<TrainResult> {
+  const { baseModelDir, dataDir, ...rest } = opts;
+  const store = dataDir ? new Store(dataPaths(dataDir).db) : null;
+  try {
+    const model = await loadModel(baseModelDir);
+    try {
+      return await trainModel({ ...rest, model, cache: store ? storeFeatureCache(store) : new MemoryFeatureCache() });
+    } finally {
+      await model.dispose();
+    }
+  } catch (e) {
+    // A full disk or a damaged library file (the feature cache), in words.
+    throw store ? store.explain(e) : e;
   } finally {
-    if (!opts.model) await model.dispose();
     store?.close();
   }
 }
@@ -297,7 +255,7 @@ export function mergeProblems(...lists: readonly DataProblem[][]): DataProblem[]
 export async function evaluateModelOnSet(model: EmbeddingModel, setDir: string, cache: FeatureCache = new MemoryFeatureCache()): Promise<SetEvalResult> {
   const set = await readCaptionSet(setDir);
   const f = await computeSetFeatures(model, set, cache);
-  if (f.images.length === 0) throw new Error(`No readable photos in ${set.dir}. Check the photos in Images/.`);
+  if (f.images.length === 0) throw new AppError('bad_dataset', `No readable photos in ${set.dir}. Check the photos in Images/.`);
   return { ...(await recallOn(model, f, f.images.map((_, i) => i))), problems: mergeProblems(set.problems, f.problems) };
 }
 
@@ -331,13 +289,10 @@ export function runTrainingInWorker(opts: RunInWorkerOptions): Promise<TrainResu
     },
     cancelMessage: TRAINING_CANCELLED,
     crashed: (e) =>
-      new Error(
-        e.code === 'ERR_WORKER_OUT_OF_MEMORY' || outOfMemory(e)
-          ? `Not enough memory to train on ${job.set}. Close other apps or train on a smaller set.`
-          : `Training stopped unexpectedly: ${e.message}`,
-        { cause: e },
-      ),
-    exited: (code) => new Error(`Training worker exited with code ${code} before finishing.`),
+      e.code === 'ERR_WORKER_OUT_OF_MEMORY' || outOfMemory(e)
+        ? new AppError('bad_dataset', `Not enough memory to train on ${job.set}. Close other apps or train on a smaller set.`, { cause: e })
+        : new AppError('internal', `Training stopped unexpectedly: ${e.message}`, { cause: e }),
+    exited: (code) => new AppError('internal', `Training worker exited with code ${code} before finishing.`),
     // A worker stuck in a long native call gets terminated after a grace period.
     killAfterCancelMs: 5000,
   });

@@ -10,6 +10,7 @@
  * soft targets = softmax((img·imgᵀ + txt·txtᵀ)/2 · T), loss = mean of CE(logits, targets) and
  * CE(logitsᵀ, targetsᵀ). It assumes one caption per image (row i of each side is the same pair).
  */
+import { AppError } from '../errors';
 import { l2normalize, matmulT, MAX_LOGIT_SCALE } from './heads-tf';
 import { tf } from './tf';
 
@@ -48,7 +49,7 @@ export function clipLoss(
 
 /** The tutorial's soft-target loss (temperature T, 1.0 in the tutorial). */
 export function tutorialLoss(image: tf.Tensor2D, text: tf.Tensor2D, temperature = 1): tf.Scalar {
-  if (image.shape[0] !== text.shape[0]) throw new Error('The tutorial loss needs one caption per image in each batch.');
+  if (image.shape[0] !== text.shape[0]) throw new AppError('invalid_input', 'The tutorial loss needs one caption per image in each batch.');
   return tf.tidy(() => {
     const logits = tf.div(matmulT(text, image), temperature) as tf.Tensor2D;
     const imagesSim = matmulT(image, image);

@@ -9,6 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../errors';
 import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 export type CaptionLayout = 'captions.txt' | 'Flickr8k.token.txt' | 'results.csv';
@@ -126,10 +127,10 @@ export async function detectLayout(dir: string): Promise<CaptionLayout | null> {
 export async function readCaptionSet(dir: string): Promise<CaptionSet> {
   const root = path.resolve(dir);
   const st = await fs.stat(root).catch(() => null);
-  if (!st || !st.isDirectory()) throw new Error(`Captioned set ${root} is not a folder. Pick the folder that holds Images/ and captions.txt.`);
+  if (!st || !st.isDirectory()) throw new AppError('bad_dataset', `Captioned set ${root} is not a folder. Pick the folder that holds Images/ and captions.txt.`);
   const layout = await detectLayout(root);
   if (!layout) {
-    throw new Error(`No captions file in ${root}: expected one of ${CAPTION_FILES.join(', ')} next to an Images/ folder.`);
+    throw new AppError('bad_dataset', `No captions file in ${root}: expected one of ${CAPTION_FILES.join(', ')} next to an Images/ folder.`);
   }
   const imagesDir = path.join(root, 'Images');
   const captionsFile = path.join(root, layout);
@@ -138,7 +139,7 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
     const entries = await fs.readdir(imagesDir, { withFileTypes: true });
     listing = new Set(entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name));
   } catch {
-    throw new Error(`No Images/ folder in ${root}: the photos named in ${layout} must be in ${imagesDir}.`);
+    throw new AppError('bad_dataset', `No Images/ folder in ${root}: the photos named in ${layout} must be in ${imagesDir}.`);
   }
 
   // A folder or a device under the captions file's name: say so in one line (reading a device may never end).
@@ -146,14 +147,14 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
     (s) => (s.isFile() ? null : s.isDirectory() ? 'a folder' : 'not a regular file (a device, FIFO or socket)'),
     () => null,
   );
-  if (kind) throw new Error(`${captionsFile} is ${kind}, not a captions file. Put the ${layout} text file there, or remove it.`);
+  if (kind) throw new AppError('bad_dataset', `${captionsFile} is ${kind}, not a captions file. Put the ${layout} text file there, or remove it.`);
   let text: string;
   try {
     text = await readRegularTextFile(captionsFile);
   } catch (e) {
     // Size-limited, and checked again on the open file: a FIFO swapped in after the check cannot block a thread.
-    if (e instanceof UnsafeFileError) throw new Error(`Captions file ${e.message} Replace it with a text file.`, { cause: e });
-    throw new Error(`Cannot read the captions file ${captionsFile}: ${(e as Error).message.split('\n')[0]}. Check its permissions.`, { cause: e });
+    if (e instanceof UnsafeFileError) throw new AppError('bad_dataset', `Captions file ${e.message} Replace it with a text file.`, { cause: e });
+    throw new AppError('bad_dataset', `Cannot read the captions file ${captionsFile}: ${(e as Error).message.split('\n')[0]}. Check its permissions.`, { cause: e });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM (Excel, Windows tools)
   const problems = new Problems();
@@ -205,7 +206,8 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
       .list()
       .map((p) => `${p.count} ${p.kind}${p.count === 1 ? '' : 's'} (e.g. ${p.examples[0]})`)
       .join('; ');
-    throw new Error(
+    throw new AppError(
+      'bad_dataset',
       `No usable photo-caption pairs in ${root}: ${summary || `${layout} has no caption rows`}. ` +
         `Check that ${layout} names files present in Images/.`,
     );

@@ -4,6 +4,7 @@
  */
 
 import { seededRandom as makeRng } from '../../../shared/random';
+import { AppError } from '../errors';
 
 /** The shared mulberry32 PRNG under the name the trainer and tests use. */
 export { makeRng };
@@ -28,7 +29,7 @@ export interface PhotoSplit {
 /** Split photo indices 0..n-1; `valFraction` of them (at least 1 when n ≥ 2) go to validation. */
 export function splitByPhoto(n: number, opts: { seed?: number; valFraction?: number } = {}): PhotoSplit {
   const valFraction = opts.valFraction ?? 0.2;
-  if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`Validation fraction ${valFraction} must be in [0, 1).`);
+  if (!(valFraction >= 0 && valFraction < 1)) throw new AppError('invalid_input', `Validation fraction ${valFraction} must be in [0, 1).`);
   const order = shuffleInPlace(
     Array.from({ length: n }, (_, i) => i),
     makeRng(opts.seed ?? 0),

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { AppError } from '../errors';
 
 export type TfBackend = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -49,7 +50,7 @@ export function initTf(prefer?: TfBackend): Promise<TfBackend> {
         return name;
       }
     }
-    throw new Error('TensorFlow.js could not start any backend (tensorflow, wasm, cpu). Reinstall the app dependencies with `npm install`.');
+    throw new AppError('model_error', 'TensorFlow.js could not start any backend (tensorflow, wasm, cpu). Reinstall the app dependencies with `npm install`.');
   })();
   return chosen;
 }

@@ -1,13 +1,13 @@
 /**
  * Worker-thread entry of a training job (started by runTrainingInWorker through worker-relay.ts): runs
- * trainModel with the job options from workerData, reporting progress, epochs and the baseline as events.
+ * trainModelFromFolders with the job options from workerData, reporting progress, epochs and the baseline as events.
  */
 import type { TrainResult } from '../../../shared/api';
 import { serveInWorker } from '../worker-relay';
-import { trainModel, type TrainJobOptions, type TrainWorkerEvent } from './job';
+import { trainModelFromFolders, type TrainJobOptions, type TrainWorkerEvent } from './job';
 
 serveInWorker<TrainJobOptions, TrainResult, TrainWorkerEvent>((job, ctx) =>
-  trainModel({
+  trainModelFromFolders({
     ...job,
     signal: ctx.signal,
     onProgress: (progress) => ctx.send({ type: 'progress', progress }),

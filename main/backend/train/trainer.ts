@@ -7,23 +7,18 @@
  * Everything random is seeded (shuffles, caption picks, dropout masks).
  */
 import type { EvalResult, TrainEpoch } from '../../../shared/api';
-import { Cancelled } from '../errors';
+import { AppError, Cancelled } from '../errors';
 import type { Heads, HeadsWeights } from '../model/heads-format';
-import type { TextFeatures } from '../model/types';
 import { recallFromScores, recallScore } from './evaluate';
+import type { CaptionFeatures } from './features';
 import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
 import { clipLoss, tutorialLoss, type LossKind } from './loss';
+import { DEFAULT_TRAINING } from './recipe';
 import { makeRng, shuffleInPlace } from './split';
 import { tf } from './tf';
 
 /** What a cancelled training run says, wherever it stopped (in the trainer or in its worker's relay). */
 export const TRAINING_CANCELLED = 'Training cancelled.';
-
-export interface CaptionFeatures {
-  /** Index of the caption's photo in `imageFeatures`. */
-  photo: number;
-  features: TextFeatures;
-}
 
 export interface StepInfo {
   epoch: number;
@@ -114,7 +109,7 @@ function buildTextStore(captions: CaptionFeatures[], heads: TfHeads): TextStore 
   for (const c of captions) {
     const want = sequence ? c.features.length * D : D;
     if (c.features.data.length !== want) {
-      throw new Error(`Text features have ${c.features.data.length} values but the heads expect ${sequence ? `${c.features.length}×${D}` : D}: the model's text tower and heads do not match.`);
+      throw new AppError('model_error', `Text features have ${c.features.data.length} values but the heads expect ${sequence ? `${c.features.length}×${D}` : D}: the model's text tower and heads do not match.`);
     }
   }
   if (!sequence) {
@@ -200,16 +195,16 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsResult> {
   const started = Date.now();
-  const epochs = opts.epochs ?? 10;
-  const B = Math.max(2, opts.batchSize ?? 64);
+  const epochs = opts.epochs ?? DEFAULT_TRAINING.epochs;
+  const B = Math.max(2, opts.batchSize ?? DEFAULT_TRAINING.maxBatchSize);
   const lossKind = opts.loss ?? 'default';
-  const perPhoto = lossKind === 'tutorial' ? 1 : Math.max(1, opts.captionsPerPhoto ?? 1);
+  const perPhoto = lossKind === 'tutorial' ? 1 : Math.max(1, opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto);
   const seed = opts.seed ?? 0;
-  const patience = opts.patience ?? 3;
-  const plateauPatience = opts.plateauPatience ?? 1;
-  const plateauFactor = opts.plateauFactor ?? 0.5;
-  const schedule = opts.schedule ?? 'plateau';
-  const featureDropout = opts.featureDropout ?? 0;
+  const patience = opts.patience ?? DEFAULT_TRAINING.patience;
+  const plateauPatience = opts.plateauPatience ?? DEFAULT_TRAINING.plateauPatience;
+  const plateauFactor = opts.plateauFactor ?? DEFAULT_TRAINING.plateauFactor;
+  const schedule = opts.schedule ?? DEFAULT_TRAINING.schedule;
+  const featureDropout = opts.featureDropout ?? DEFAULT_TRAINING.featureDropout;
   const warmup = opts.warmup ?? true;
   const rng = makeRng(seed);
 
@@ -221,19 +216,19 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   });
   const trainPhotos = opts.trainPhotos.filter((p) => capsByPhoto.has(p));
   const valPhotos = opts.valPhotos.filter((p) => capsByPhoto.has(p));
-  if (trainPhotos.length < 2) throw new Error(`Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
-  if (valPhotos.length < 1 && schedule === 'plateau') throw new Error('Validation needs at least 1 photo with captions. Use a bigger captioned set.');
+  if (trainPhotos.length < 2) throw new AppError('bad_dataset', `Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
+  if (valPhotos.length < 1 && schedule === 'plateau') throw new AppError('bad_dataset', 'Validation needs at least 1 photo with captions. Use a bigger captioned set.');
 
   const heads = new TfHeads(opts.heads);
   const Di = heads.spec.imageInDim;
   for (const f of opts.imageFeatures) {
-    if (f.length !== Di) throw new Error(`Image features have ${f.length} values but the heads expect ${Di}: the model's image tower and heads do not match.`);
+    if (f.length !== Di) throw new AppError('model_error', `Image features have ${f.length} values but the heads expect ${Di}: the model's image tower and heads do not match.`);
   }
   // All views in one tensor: row v·N + p is view v of photo p (view 0 = the original features).
   const N = opts.imageFeatures.length;
   const views = [opts.imageFeatures, ...(opts.imageViews ?? [])];
   for (const view of views) {
-    if (view.length !== N || view.some((f) => f.length !== Di)) throw new Error(`Every image view needs ${N} feature vectors of ${Di} values.`);
+    if (view.length !== N || view.some((f) => f.length !== Di)) throw new AppError('internal', `Every image view needs ${N} feature vectors of ${Di} values.`);
   }
   const imgFlat = new Float32Array(views.length * N * Di);
   views.forEach((view, v) => view.forEach((f, i) => imgFlat.set(f, (v * N + i) * Di)));
@@ -242,7 +237,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
 
   const vars = lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables();
   const decayed = new Set([...heads.vars].filter(([name]) => heads.isDecayed(name)).map(([, v]) => v.name));
-  const optimizer = new AdamW(vars, decayed, opts.lr ?? 1e-3, opts.weightDecay ?? 1e-3);
+  const optimizer = new AdamW(vars, decayed, opts.lr ?? DEFAULT_TRAINING.lr, opts.weightDecay ?? DEFAULT_TRAINING.weightDecay);
 
   // Validation captions, in a fixed order, with their photo's position among the validation photos.
   const valIndex = new Map(valPhotos.map((p, i) => [p, i]));
@@ -256,18 +251,18 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   }
 
   /** `rows`: the photos' rows in `images` (a view of each photo); the photos themselves when omitted. */
-  const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number, rows = photos): tf.Scalar => {
+  const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number, rows = photos, h = heads): tf.Scalar => {
     let x = tf.gather(images, rows) as tf.Tensor2D;
     if (training && featureDropout > 0) x = tf.dropout(x, featureDropout, undefined, dropSeed + 2) as tf.Tensor2D;
     const idx = tf.tensor1d(capIdx, 'int32');
     const tx = tf.gather(texts.x, idx);
     const mask = texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined;
-    const img = heads.imageForward(x, training, dropSeed);
-    const txt = heads.textForward(tx, mask, training, dropSeed + 1);
+    const img = h.imageForward(x, training, dropSeed);
+    const txt = h.textForward(tx, mask, training, dropSeed + 1);
     if (lossKind === 'tutorial') return tutorialLoss(img, txt, opts.temperature ?? 1);
     const ip = tf.tensor1d(photos.map((_, i) => i), 'int32');
     const tp = tf.tensor1d(capPhoto, 'int32');
-    return clipLoss(img, txt, ip, tp, heads.logitScale);
+    return clipLoss(img, txt, ip, tp, h.logitScale);
   };
 
   /** Pick captions for a batch of photos: up to `perPhoto` distinct ones each. */
@@ -285,7 +280,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     return { capIdx, capPhoto };
   };
 
-  const validate = async (): Promise<{ val: EvalResult | null; loss: number | null }> => {
+  /** Recall and loss on the validation photos, of the heads being trained or of `h`. */
+  const validate = async (h = heads): Promise<{ val: EvalResult | null; loss: number | null }> => {
     if (valPhotos.length === 0) return { val: null, loss: null };
     const chunk = 1024;
     const embed = (fn: (s: number, e: number) => tf.Tensor2D, n: number): tf.Tensor2D =>
@@ -294,10 +290,10 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         for (let s = 0; s < n; s += chunk) parts.push(fn(s, Math.min(n, s + chunk)));
         return tf.concat(parts, 0);
       });
-    const imgEmb = embed((s, e) => heads.embedImages(tf.gather(images, valPhotos.slice(s, e))), valPhotos.length);
+    const imgEmb = embed((s, e) => h.embedImages(tf.gather(images, valPhotos.slice(s, e))), valPhotos.length);
     const txtEmb = embed((s, e) => {
       const idx = tf.tensor1d(valCaps.slice(s, e), 'int32');
-      return heads.embedTexts(tf.gather(texts.x, idx), texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined);
+      return h.embedTexts(tf.gather(texts.x, idx), texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined);
     }, valCaps.length);
     const scores = tf.tidy(() => tf.matMul(txtEmb, tf.transpose(imgEmb)));
     const data = (await scores.data()) as Float32Array;
@@ -311,7 +307,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       const photos = valPhotos.slice(s, s + B);
       if (photos.length < 2) break;
       const { capIdx, capPhoto } = pickCaptions(photos, vr);
-      const l = tf.tidy(() => batchLoss(photos, capIdx, capPhoto, false, 0));
+      const l = tf.tidy(() => batchLoss(photos, capIdx, capPhoto, false, 0, photos, h));
       total += (await l.data())[0]! * photos.length;
       count += photos.length;
       l.dispose();
@@ -357,7 +353,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         if (lossKind !== 'tutorial') tf.tidy(() => heads.logitScale.assign(tf.minimum(heads.logitScale, MAX_LOGIT_SCALE)));
         const loss = (await value.data())[0]!;
         tf.dispose([value, ...Object.values(grads)]);
-        if (!Number.isFinite(loss)) throw new Error(`Training diverged at epoch ${epoch} (loss ${loss}). Lower the learning rate.`);
+        if (!Number.isFinite(loss)) throw new AppError('invalid_input', `Training diverged at epoch ${epoch} (loss ${loss}). Lower the learning rate.`);
         lossSum += loss * photos.length;
         lossCount += photos.length;
         doneSteps++;
@@ -412,8 +408,12 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       if (k === 10) candidate = { heads: bestHeads, val: best.val };
       else {
         const mixed = blendHeads(start, bestHeads, alpha);
-        heads.assign(mixed);
-        candidate = { heads: mixed, val: (await validate()).val! };
+        const probe = new TfHeads(mixed);
+        try {
+          candidate = { heads: mixed, val: (await validate(probe)).val! };
+        } finally {
+          probe.dispose();
+        }
       }
       const score = searchScore(candidate.val);
       if (score > chosen.score + 1e-9 && candidate.val.textToImage.r5 >= initial.textToImage.r5) chosen = { alpha, ...candidate, score };
@@ -431,7 +431,7 @@ export function blendHeads(a: Heads, b: Heads, alpha: number): Heads {
   const weights: HeadsWeights = new Map();
   for (const [name, ta] of a.weights) {
     const tb = b.weights.get(name);
-    if (!tb || tb.data.length !== ta.data.length) throw new Error(`Cannot blend heads: "${name}" differs in shape.`);
+    if (!tb || tb.data.length !== ta.data.length) throw new AppError('model_error', `Cannot blend heads: "${name}" differs in shape.`);
     const data = new Float32Array(ta.data.length);
     for (let i = 0; i < data.length; i++) data[i] = (1 - alpha) * ta.data[i]! + alpha * tb.data[i]!;
     weights.set(name, { shape: [...ta.shape], data });
@@ -439,5 +439,3 @@ export function blendHeads(a: Heads, b: Heads, alpha: number): Heads {
   return { spec: { ...b.spec, logitScale: (1 - alpha) * a.spec.logitScale + alpha * b.spec.logitScale }, weights };
 }
 
-// The job-level API (whole run, worker, evaluation) lives in job.ts; re-exported for the service.
-export { trainModel, runTrainingInWorker, evaluateModelOnSet } from './job';

@@ -1,0 +1,85 @@
+/**
+ * Every training default in one place: the recipe for heads trained as new (`DEFAULT_TRAINING`), the
+ * changes for fine-tuning heads that already work (`FINE_TUNE`), the built-in model's recipe
+ * (`BUILTIN_RECIPE`, used by scripts/train-builtin.ts) and what a base model's own recipe passes on.
+ */
+import type { ModelManifest } from '../model/types';
+import type { ImageView } from './features';
+
+/**
+ * Heads trained as new: batches of up to 128 photos with all their captions as shared positives, AdamW
+ * (lr 2e-3, decoupled weight decay 0.1), the learning rate halved when held-out recall stalls, early
+ * stopping, the best epoch kept. Robust on small sets; the built-in model records a fixed cosine schedule
+ * instead (docs/BENCHMARKS.md, "Built-in model").
+ */
+export const DEFAULT_TRAINING = {
+  epochs: 40,
+  schedule: 'plateau' as 'plateau' | 'cosine',
+  maxBatchSize: 128,
+  captionsPerPhoto: 5,
+  lr: 2e-3,
+  weightDecay: 0.1,
+  patience: 4,
+  plateauPatience: 1,
+  plateauFactor: 0.5,
+  augment: [] as ImageView[],
+  featureDropout: 0,
+};
+
+/**
+ * Heads that already work (a trained model, a CLIP's identity adapters) are fine-tuned, not retrained: a
+ * tenth of the learning rate with no warm-up spike, then the blend of old and new heads that does best on
+ * the held-out photos (WiSE-FT), so retraining adds what the set teaches without wrecking what the model knew.
+ */
+export const FINE_TUNE = {
+  lrFactor: 0.1,
+  warmup: false,
+  interpolate: true,
+};
+
+/**
+ * The built-in model's recipe, chosen on a 90/10 split of Flickr8k train (never on dev; docs/BENCHMARKS.md):
+ * the mirrored photo as a second view and a fixed warm-up + cosine schedule of 30 epochs; the sentence
+ * encoder's vectors need no pooling. It is recorded in model.json, so retraining the built-in model
+ * (`photo-search train`) passes its views and schedule on (see baseRecipe).
+ */
+export const BUILTIN_RECIPE = {
+  batchSize: DEFAULT_TRAINING.maxBatchSize,
+  captionsPerPhoto: DEFAULT_TRAINING.captionsPerPhoto,
+  lr: DEFAULT_TRAINING.lr,
+  weightDecay: DEFAULT_TRAINING.weightDecay,
+  augment: ['hflip'] as ImageView[],
+  featureDropout: 0,
+  schedule: 'cosine' as const,
+  epochs: 30,
+};
+
+/** Photos per step: up to 128, but at least ~8 steps per epoch on small sets (and never below 16). */
+export function defaultBatchSize(trainPhotos: number): number {
+  let b = 16;
+  while (b * 2 <= DEFAULT_TRAINING.maxBatchSize && b * 2 * 8 <= trainPhotos) b *= 2;
+  return b;
+}
+
+export interface Recipe {
+  augment: ImageView[];
+  featureDropout: number;
+  schedule: 'plateau' | 'cosine';
+  epochs: number;
+}
+
+/**
+ * The data and schedule recipe a base model was trained with (its manifest's `training.options`):
+ * augmented views and feature dropout suit some towers and not others (dropping 30% of a 6,992-d
+ * concatenation of CNN layers regularizes; of a 32-d feature it destroys the signal; a random test tower's
+ * features of a mirrored photo are unrelated), so retraining a model keeps what its own training used
+ * unless the caller says otherwise.
+ */
+export function baseRecipe(manifest: ModelManifest): Recipe {
+  const o = manifest.training?.options ?? {};
+  const augment = Array.isArray(o.augment) ? o.augment.filter((v): v is ImageView => v === 'hflip') : DEFAULT_TRAINING.augment;
+  const fd = typeof o.featureDropout === 'number' && o.featureDropout >= 0 && o.featureDropout < 1 ? o.featureDropout : DEFAULT_TRAINING.featureDropout;
+  const schedule = o.schedule === 'cosine' || o.schedule === 'plateau' ? o.schedule : DEFAULT_TRAINING.schedule;
+  const epochs = schedule === o.schedule && Number.isInteger(o.epochs) && (o.epochs as number) >= 1 && (o.epochs as number) <= 200 ? (o.epochs as number) : DEFAULT_TRAINING.epochs;
+  return { augment, featureDropout: fd, schedule, epochs };
+}
