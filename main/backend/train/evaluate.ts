@@ -24,15 +24,7 @@ function figures(ranks: Int32Array): RecallFigures {
  */
 export function recallFromScores(scores: Float32Array, nImages: number, captionPhoto: ArrayLike<number>): EvalResult {
   const nCaptions = captionPhoto.length;
-  if (scores.length !== nImages * nCaptions) throw new AppError('internal', `Score matrix has ${scores.length} values, expected ${nCaptions}×${nImages}.`);
-  const t2i = new Int32Array(nCaptions);
-  for (let c = 0; c < nCaptions; c++) {
-    const row = c * nImages;
-    const own = scores[row + captionPhoto[c]!]!;
-    let rank = 0;
-    for (let i = 0; i < nImages; i++) if (scores[row + i]! > own) rank++;
-    t2i[c] = rank;
-  }
+  const t2i = textToImageRanks(scores, nImages, captionPhoto);
   // Best-scoring own caption of each photo, then how many other captions beat it.
   const best = new Float32Array(nImages).fill(-Infinity);
   for (let c = 0; c < nCaptions; c++) {
@@ -55,6 +47,41 @@ export function recallFromScores(scores: Float32Array, nImages: number, captionP
     images: nImages,
     captions: nCaptions,
   };
+}
+
+/** Each caption's rank of its own photo (0 = first) in a score matrix laid out as for recallFromScores. */
+export function textToImageRanks(scores: Float32Array, nImages: number, captionPhoto: ArrayLike<number>): Int32Array {
+  const nCaptions = captionPhoto.length;
+  if (scores.length !== nImages * nCaptions) throw new AppError('internal', `Score matrix has ${scores.length} values, expected ${nCaptions}×${nImages}.`);
+  const t2i = new Int32Array(nCaptions);
+  for (let c = 0; c < nCaptions; c++) {
+    const row = c * nImages;
+    const own = scores[row + captionPhoto[c]!]!;
+    let rank = 0;
+    for (let i = 0; i < nImages; i++) if (scores[row + i]! > own) rank++;
+    t2i[c] = rank;
+  }
+  return t2i;
+}
+
+/**
+ * Paired change of text→image R@K between two sets of ranks of the same captions (`after` − `before`), in
+ * points, with its standard error over captions: far less noisy than two separate recalls.
+ */
+export function pairedHitDifference(before: Int32Array, after: Int32Array, k: number): { mean: number; se: number } {
+  const n = before.length;
+  if (after.length !== n) throw new AppError('internal', `Cannot pair ${before.length} ranks with ${after.length}.`);
+  if (n === 0) return { mean: 0, se: 0 };
+  let sum = 0;
+  let sumSq = 0;
+  for (let c = 0; c < n; c++) {
+    const d = (after[c]! < k ? 1 : 0) - (before[c]! < k ? 1 : 0);
+    sum += d;
+    sumSq += d * d;
+  }
+  const mean = sum / n;
+  const variance = n > 1 ? (sumSq - n * mean * mean) / (n - 1) : 0;
+  return { mean: 100 * mean, se: (100 * Math.sqrt(Math.max(0, variance))) / Math.sqrt(n) };
 }
 
 /** Dot products of row-major [m, d] × [n, d]ᵀ → [m, n], plain loops (embeddings are already L2-normalised). */

@@ -56,7 +56,7 @@ export interface TrainJobOptions {
   /** 'plateau' (early stopping on the held-out photos) or a fixed 'cosine' schedule (see trainHeads). */
   schedule?: 'plateau' | 'cosine';
   /**
-   * Fine-tune the base heads (lower rate, no warm-up, WiSE-FT blend chosen on the held-out photos) instead of
+   * Fine-tune the base heads (FINE_TUNE: lower rate, fixed schedule, last epoch blended with the start) instead of
    * training them as if new. Default: when the base heads already work (a trained model or CLIP adapters).
    */
   fineTune?: boolean;
@@ -149,7 +149,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       patience: opts.patience ?? DEFAULT_TRAINING.patience,
       augment,
       featureDropout: opts.featureDropout ?? recipe.featureDropout,
-      schedule: opts.schedule ?? recipe.schedule,
+      schedule: opts.schedule ?? (fineTune ? FINE_TUNE.schedule : recipe.schedule),
     };
     const trained = await trainHeads({
       ...options,
@@ -160,7 +160,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       trainPhotos: split.train,
       valPhotos: split.val,
       warmup: fineTune ? FINE_TUNE.warmup : true,
-      interpolate: fineTune && FINE_TUNE.interpolate,
+      blend: fineTune ? FINE_TUNE.blend : undefined,
       signal: opts.signal,
       onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
       onEpoch: opts.onEpoch,
