@@ -20,6 +20,7 @@ import type { EvalResult } from '../shared/api';
 import { initHeads } from '../main/backend/model/heads';
 import { binPath, loadHeads, saveHeads, type HeadsSpec } from '../main/backend/model/heads-format';
 import { loadModel } from '../main/backend/model/model';
+import { writeManifest } from '../main/backend/catalog/manifest';
 import { builtinModelDir } from '../main/backend/catalog/registry';
 import type { ModelManifest } from '../main/backend/model/types';
 import { Store } from '../main/backend/store';
@@ -147,7 +148,8 @@ async function main() {
         backend,
       },
     };
-    await fs.writeFile(path.join(builtin, 'model.json'), `${JSON.stringify(installed, null, 2)}\n`);
+    // The app's manifest writer: validated, written to a temp file and renamed.
+    await writeManifest(builtin, installed);
     log(`installed heads into ${builtin} (${existsSync(binPath(path.join(builtin, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
   }
   store.close();
