@@ -47,6 +47,41 @@ export interface SearchHit {
   bytes: number | null;
 }
 
+/** File types a search can be limited to. */
+export const PHOTO_TYPES = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
+export type PhotoType = (typeof PHOTO_TYPES)[number];
+export const SEARCH_SORTS = ['relevance', 'date', 'path'] as const;
+export type SearchSort = (typeof SEARCH_SORTS)[number];
+
+/** What every search takes besides its query: filters, paging and order (all optional). */
+export interface SearchOptions {
+  /** How many results (default 20) and how many to skip first (paging). */
+  top?: number;
+  offset?: number;
+  /** Only photos under these library folders. */
+  folders?: string[];
+  /** Date taken (EXIF, else the file's time) on or after / on or before: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`. */
+  after?: string;
+  before?: string;
+  types?: PhotoType[];
+  /** Only photos at least this similar (cosine, -1 to 1). */
+  minScore?: number;
+  /** `relevance` (default), or the most relevant ordered by `date` taken (newest first) or `path`. */
+  sort?: SearchSort;
+}
+
+/** A group of duplicate photos: the same file content (`exact`), or embeddings within the threshold (`near`). */
+export interface DuplicateGroup {
+  kind: 'exact' | 'near';
+  /** The lowest similarity of the pairs that joined the group (1 for exact copies). */
+  minScore: number;
+  /** The photos, the group's first (lowest id) first; `score` is each one's similarity to that first photo. */
+  photos: SearchHit[];
+}
+
+/** The largest image the search box accepts dropped or pasted (bytes, before base64). */
+export const MAX_SEARCH_IMAGE_BYTES = 20 * 1024 * 1024;
+
 export interface LibraryStatus {
   images: number;
   skipped: number;
@@ -258,6 +293,18 @@ const path = () => z.string().min(1, 'a path is required').max(4096, 'path is to
 const top = () => z.number().int().min(1).max(1000).optional();
 const photoId = () => z.number().int().nonnegative();
 const modelId = () => z.string().min(1).max(200);
+const datePrefix = () => z.string().regex(/^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/, 'a date is YYYY, YYYY-MM or YYYY-MM-DD');
+/** The fields of SearchOptions, spread into each search method's schema. */
+const searchOptions = () => ({
+  top: top(),
+  offset: z.number().int().min(0).max(100_000).optional(),
+  folders: z.array(path()).min(1).max(64).optional(),
+  after: datePrefix().optional(),
+  before: datePrefix().optional(),
+  types: z.array(z.enum(PHOTO_TYPES)).min(1).max(PHOTO_TYPES.length).optional(),
+  minScore: z.number().min(-1).max(1).optional(),
+  sort: z.enum(SEARCH_SORTS).optional(),
+});
 
 export const API = {
   status: takes(nothing).returns<LibraryStatus>(),
@@ -265,11 +312,27 @@ export const API = {
     z
       .object({
         query: z.string().trim().min(1, 'type something to search for').max(MAX_QUERY_LENGTH, `a query has at most ${MAX_QUERY_LENGTH} characters`),
-        top: top(),
+        ...searchOptions(),
+      })
+      .strict() satisfies z.ZodType<SearchOptions & { query: string }>,
+  ).returns<SearchHit[]>(),
+  searchLike: takes(() => z.object({ id: photoId(), ...searchOptions() }).strict()).returns<SearchHit[]>(),
+  /** Search by an image that need not be in the library (dropped, pasted or chosen in the search box). */
+  searchImage: takes(() =>
+    z
+      .object({
+        /** The image file's bytes, base64. */
+        image: z
+          .string()
+          .min(1, 'the image is empty')
+          .max(Math.ceil(MAX_SEARCH_IMAGE_BYTES / 3) * 4, `an image to search by has at most ${MAX_SEARCH_IMAGE_BYTES / 1024 / 1024} MB`)
+          .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'the image must be base64'),
+        ...searchOptions(),
       })
       .strict(),
   ).returns<SearchHit[]>(),
-  searchLike: takes(() => z.object({ id: photoId(), top: top() }).strict()).returns<SearchHit[]>(),
+  /** Groups of duplicate photos: exact copies first, then near-duplicates within `threshold` (cosine, default 0.95). */
+  duplicates: takes(() => z.object({ threshold: z.number().min(0.5).max(1).optional() }).strict()).returns<DuplicateGroup[]>(),
   folders: takes(nothing).returns<FolderInfo[]>(),
   addFolder: takes(() => z.object({ path: path() }).strict()).returns<AddFolderResult>(),
   removeFolder: takes(() => z.object({ path: path() }).strict()).returns<RemoveFolderResult>(),

@@ -13,8 +13,10 @@ const desktopOnly = (): Promise<never> => Promise.reject(new AppError('unsupport
 export function apiHandlers(b: Backend): ApiHandlers {
   return {
     status: () => b.status(),
-    search: (p) => b.search(p.query, p.top),
-    searchLike: (p) => b.searchLike(p.id, p.top),
+    search: ({ query, top, ...opts }) => b.search(query, top, opts),
+    searchLike: ({ id, top, ...opts }) => b.searchLike(id, top, opts),
+    searchImage: ({ image, ...opts }) => b.searchImage(Buffer.from(image, 'base64'), opts),
+    duplicates: (p) => b.duplicates(p.threshold),
     folders: async () => b.folders(),
     addFolder: (p) => b.addFolder(p.path),
     removeFolder: (p) => b.removeFolder(p.path),

@@ -54,3 +54,11 @@ export function ensureDataDir(dataDir: string): DataPaths {
   for (const dir of [p.root, p.thumbnails, p.models]) mkdirSync(dir, { recursive: true });
   return p;
 }
+
+/** `~` and `~/…` typed by a user, expanded to the home folder (no shell does it for the app or the API). */
+export function expandHome(p: string, home: string = os.homedir()): string {
+  const t = p.trim();
+  if (t === '~') return home;
+  if (t.startsWith('~/') || t.startsWith(`~${path.sep}`)) return path.join(home, t.slice(2));
+  return t;
+}

@@ -23,7 +23,10 @@ import type {
   SkippedFile,
   TrainOptions,
   TrainResult,
+  DuplicateGroup,
+  SearchOptions,
 } from '../../shared/api';
+import { MAX_SEARCH_IMAGE_BYTES } from '../../shared/api';
 import { AppError, Cancelled } from './errors';
 import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
@@ -34,6 +37,8 @@ import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { loadModel } from './model/model';
 import { ModelRegistry } from './catalog/registry';
 import type { EmbeddingModel } from './model/types';
+import { findDuplicates } from './search/duplicates';
+import { NO_KNOWN_WORDS, requestParts, runSearch, toSearchHits, type SearchRequest } from './search/searcher';
 import { VectorIndex } from './search/vector-index';
 import { isSoundEmbedding, Store } from './store';
 import { readCaptionSet } from './train/readers';
@@ -42,7 +47,9 @@ import { baseRecipe } from './train/recipe';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './catalog/import';
 import { removeStaleTempFolders } from './catalog/temp-folders';
-import { dataPaths } from './paths';
+import { dataPaths, expandHome } from './paths';
+
+export { expandHome };
 
 export interface BackendOptions {
   dataDir: string;
@@ -56,7 +63,7 @@ const ACTIVE_MODEL = 'activeModel';
 /** The model a switch is embedding the library for; it becomes ACTIVE_MODEL when that is done. */
 const PENDING_MODEL = 'pendingModel';
 /** What search says when the model knows none of the query's words (see model/known-words.ts). */
-export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
+export { NO_KNOWN_WORDS };
 
 function cancelledSwitch(id: string, left: number): Cancelled {
   return new Cancelled(
@@ -604,58 +611,55 @@ export class Backend {
     }
   }
 
-  async search(query: string, top = 20): Promise<SearchHit[]> {
-    const text = query.trim();
-    if (!text) throw new AppError('invalid_input', 'Type something to search for.');
+  /** Search by a query (text, or the algebra of shared/query.ts), with filters, paging and order. */
+  async search(query: string, top = 20, opts: SearchOptions = {}): Promise<SearchHit[]> {
+    return this.runSearch({ ...opts, query, top });
+  }
+
+  /** "More like this" for a library photo (the photo itself is not a result). */
+  async searchLike(id: number, top = 20, opts: SearchOptions = {}): Promise<SearchHit[]> {
+    return this.runSearch({ ...opts, likeIds: [id], top });
+  }
+
+  /** "More like this" for an image file, in the library or not (CLI --like). */
+  async searchLikeFile(file: string | readonly string[], top = 20, opts: SearchOptions & { query?: string } = {}): Promise<SearchHit[]> {
+    return this.runSearch({ ...opts, likeFiles: typeof file === 'string' ? [file] : file, top });
+  }
+
+  /** Search by an image's bytes (dropped or pasted in the search box; it need not be in the library). */
+  async searchImage(image: Buffer, opts: SearchOptions = {}): Promise<SearchHit[]> {
+    if (image.length === 0) throw new AppError('invalid_input', 'The image to search by is empty.');
+    if (image.length > MAX_SEARCH_IMAGE_BYTES) throw new AppError('invalid_input', `An image to search by has at most ${MAX_SEARCH_IMAGE_BYTES / 1024 / 1024} MB.`);
+    return this.runSearch({ ...opts, image });
+  }
+
+  private async runSearch(req: SearchRequest): Promise<SearchHit[]> {
+    requestParts(req); // a malformed query is refused before anything loads
     this.ensureNotEmpty();
     const modelId = this.activeModelId();
     const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
     this.ensureEmbedded(modelId, index);
-    if (!(await model.knowsAnyWord(text))) throw new AppError('unknown_words', NO_KNOWN_WORDS);
-    const [q] = await model.embedTexts([text]);
-    return this.hits(await index.search(q, top));
+    return runSearch({ store: this.store, modelId, model, index }, req);
   }
 
-  async searchLike(id: number, top = 20): Promise<SearchHit[]> {
+  /** Groups of duplicate photos of the library (exact copies, then near-duplicates within `threshold`). */
+  async duplicates(threshold = 0.95): Promise<DuplicateGroup[]> {
     this.ensureNotEmpty();
     const modelId = this.activeModelId();
-    const vec = this.store.embeddingFor(id, modelId);
-    if (!vec) throw new AppError('not_found', `Photo ${id} is not in the library (or not embedded yet).`);
-    if (!isSoundEmbedding(vec)) throw new AppError('not_found', `Photo ${id}'s stored embedding is damaged. Run \`photo-search repair\` to rebuild it.`);
-    const index = await this.vectorIndex(modelId);
-    return this.hits((await index.search(vec, top + 1)).filter((h) => h.id !== id).slice(0, top));
-  }
-
-  /** "More like this" for a file on disk (CLI --like): embeds the image with the active model. */
-  async searchLikeFile(file: string, top = 20): Promise<SearchHit[]> {
-    this.ensureNotEmpty();
-    const abs = path.resolve(file);
-    if (!existsSync(abs)) throw new AppError('not_found', `Image ${abs} not found. Check the path.`);
-    const known = this.store.photoByPath(abs);
-    if (known) return this.searchLike(known.id, top);
-    const modelId = this.activeModelId();
-    const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
-    let prepared;
-    try {
-      prepared = await model.prepareImage(abs);
-    } catch (e) {
-      throw new AppError('invalid_input', (e as Error).message);
-    }
-    const [features] = await model.imageFeatures([prepared]);
-    const [vec] = await model.embedImageFeatures([features]);
-    return this.hits(await index.search(vec, top));
-  }
-
-  private hits(found: { id: number; score: number }[]): SearchHit[] {
-    const rows = this.store.photosByIds(found.map((f) => f.id));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    const out: SearchHit[] = [];
-    for (const f of found) {
-      const r = byId.get(f.id);
-      if (!r) continue; // removed since the index loaded
-      out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null, bytes: r.size ?? null });
-    }
-    return out;
+    const { ids, vectors, dim, hashes } = this.store.embeddingsWithHashes(modelId);
+    const groups = await findDuplicates({ ids, vectors, dim, hashes }, { threshold });
+    const rowOf = new Map<number, number>();
+    for (let r = 0; r < ids.length; r++) rowOf.set(ids[r]!, r);
+    return groups.map((g) => {
+      const first = rowOf.get(g.ids[0]!)!;
+      const found = g.ids.map((id) => {
+        const r = rowOf.get(id)!;
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += vectors[first * dim + j]! * vectors[r * dim + j]!;
+        return { id, score: g.kind === 'exact' ? 1 : s };
+      });
+      return { kind: g.kind, minScore: g.minScore, photos: toSearchHits(this.store, found) };
+    });
   }
 
   /**
@@ -759,14 +763,6 @@ export class Backend {
 }
 
 const PHOTO_TYPES = new Set(['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF']);
-
-/** `~` and `~/…` mean the home folder (a shell would expand them; a text field does not). */
-export function expandHome(p: string, home: string = os.homedir()): string {
-  const t = p.trim();
-  if (t === '~') return home;
-  if (t.startsWith('~/') || t.startsWith(`~${path.sep}`)) return path.join(home, t.slice(2));
-  return t;
-}
 
 /**
  * A path typed by a user into the app: `~` expanded; a relative path is refused (relative to what? the

@@ -10,6 +10,7 @@
  */
 import { Float16Array } from '@petamoriken/float16';
 import Database from 'better-sqlite3';
+import type { PhotoType } from '../../shared/api';
 import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -190,15 +191,14 @@ export interface SkipRow {
 }
 
 /** File types a search can be limited to, and the extensions each covers. */
-export const TYPE_EXTENSIONS = {
+export const TYPE_EXTENSIONS: Readonly<Record<PhotoType, readonly string[]>> = {
   jpeg: ['.jpg', '.jpeg'],
   png: ['.png'],
   webp: ['.webp'],
   gif: ['.gif'],
   tiff: ['.tif', '.tiff'],
   avif: ['.avif'],
-} as const satisfies Record<string, readonly string[]>;
-export type PhotoType = keyof typeof TYPE_EXTENSIONS;
+};
 
 export interface PhotoFilter {
   /** Only photos under one of these folders. */
@@ -700,6 +700,32 @@ export class Store {
       this.filterStatements.set(sql, stmt);
     }
     return Int32Array.from(stmt.all(params) as number[]);
+  }
+
+  /**
+   * Every sound embedding of a model with its photo's content hash, ordered by photo id (for the duplicate
+   * finder). Rows of another size than the first, or with damaged values, are left out.
+   */
+  embeddingsWithHashes(modelId: string): { ids: Int32Array; vectors: Float32Array; dim: number; hashes: string[] } {
+    const rows = this.db
+      .prepare('SELECT e.photo_id, e.data, p.content_hash FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model_id = ? ORDER BY e.photo_id')
+      .raw()
+      .iterate(modelId) as IterableIterator<[number, Buffer, string]>;
+    const ids: number[] = [];
+    const hashes: string[] = [];
+    const chunks: Float32Array[] = [];
+    let dim = 0;
+    for (const [id, data, hash] of rows) {
+      const v = blobToVector(data);
+      if (dim === 0) dim = v.length;
+      if (v.length !== dim || !isSoundEmbedding(v, dim)) continue;
+      ids.push(id);
+      hashes.push(hash);
+      chunks.push(v);
+    }
+    const vectors = new Float32Array(ids.length * dim);
+    chunks.forEach((v, i) => vectors.set(v, i * dim));
+    return { ids: Int32Array.from(ids), vectors, dim, hashes };
   }
 
   /** These photo ids ordered by date taken (newest first) or by path; ids not in the library are left out. */

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { ApiHandlers, DataProblem, EvalResult, JobInfo, LibraryStatus, ModelInfo, SearchHit, TrainResult } from '../../shared/api';
+import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
 import { AppError, errorResult } from '../backend/errors';
 import { resolveDataDir } from '../backend/paths';
 import { apiHandlers, backendPort } from '../backend/handlers';
@@ -40,6 +40,27 @@ function positiveInt(name: string) {
   };
 }
 
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0.`);
+    return n;
+  };
+}
+
+function numberIn(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!v.trim() || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** A repeatable option's values, in order. */
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
 /** A path from the command line: `~` expanded (when the shell did not), relative to the working folder. */
 function cliPath(p: string): string {
   return path.resolve(expandHome(p));
@@ -48,6 +69,21 @@ function cliPath(p: string): string {
 /** A model's name for a command line: quoted when it has spaces. */
 function shellName(name: string): string {
   return /^[A-Za-z0-9._@/:+-]+$/.test(name) ? name : `"${name.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/** Duplicate groups for the terminal: one block per group, each photo with its size, pixels and date. */
+function duplicatesText(groups: DuplicateGroup[], threshold: number): string {
+  if (groups.length === 0) return `No duplicates (exact copies, or photos at least ${threshold} similar).`;
+  const exact = groups.filter((g) => g.kind === 'exact').length;
+  const lines = [`${exact} group(s) of exact copies, ${groups.length - exact} of near-duplicates (similarity ≥ ${threshold}):`];
+  groups.forEach((g, i) => {
+    lines.push('', `${i + 1}. ${g.kind === 'exact' ? 'exact copies' : `near-duplicates, lowest similarity ${g.minScore.toFixed(3)}`} (${g.photos.length} photos)`);
+    for (const p of g.photos) {
+      const facts = [p.width && p.height ? `${p.width}×${p.height}` : null, p.bytes !== null ? `${(p.bytes / 1024 / 1024).toFixed(1)} MB` : null, p.takenAt ? p.takenAt.slice(0, 10) : null].filter(Boolean);
+      lines.push(`   ${p.score.toFixed(3)}  ${shown(p.path)}${facts.length ? `  (${facts.join(', ')})` : ''}`);
+    }
+  });
+  return lines.join('\n');
 }
 
 /** Text columns padded to the widest cell (the last column is not padded). */
@@ -207,18 +243,44 @@ export function buildProgram(run: (fn: Command_, needsBackend?: boolean) => Prom
 
   program
     .command('search')
-    .description('rank indexed photos by a text query (or like an image)')
+    .description('rank indexed photos by a text query, like images, or both (query algebra: "dog + beach - night", "2:dog + ./cat.jpg")')
     .argument('[text...]', 'what the photos show')
     .option('--top <n>', 'how many results', positiveInt('--top'), 10)
-    .option('--like <image>', 'find photos like this image instead of text')
+    .option('--offset <n>', 'skip this many results first (paging)', nonNegativeInt('--offset'), 0)
+    .option('--like <image>', 'find photos like this image (a file or a library photo); repeat for several, add text to mix', collect, [])
+    .option('--folder <dir>', 'only photos under this library folder (repeatable)', collect, [])
+    .option('--after <date>', 'only photos taken on or after YYYY, YYYY-MM or YYYY-MM-DD (EXIF date, else file time)')
+    .option('--before <date>', 'only photos taken on or before YYYY, YYYY-MM or YYYY-MM-DD')
+    .addOption(new Option('--type <type>', 'only this file type (repeatable)').choices(PHOTO_TYPES).argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .option('--min-score <x>', 'only photos at least this similar (cosine, -1 to 1)', numberIn('--min-score', -1, 1))
+    .addOption(new Option('--sort <order>', 'order of the results').choices(SEARCH_SORTS).default('relevance'))
     .option('--json', 'print [{path, score}] as JSON')
-    .action((words: string[], o: { top: number; like?: string; json?: boolean }) =>
+    .action(
+      (
+        words: string[],
+        o: { top: number; offset: number; like: string[]; folder: string[]; after?: string; before?: string; type?: PhotoType[]; minScore?: number; sort: SearchSort; json?: boolean },
+      ) =>
       run(async (b, api) => {
         const text = words.join(' ').trim();
-        if (!text && !o.like) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
+        if (!text && !o.like.length) throw new AppError('invalid_input', 'Give a text to search for, or --like IMAGE.');
+        const opts: SearchOptions = {
+          top: o.top,
+          ...(o.offset ? { offset: o.offset } : {}),
+          ...(o.folder.length ? { folders: o.folder.map(cliPath) } : {}),
+          ...(o.after ? { after: o.after } : {}),
+          ...(o.before ? { before: o.before } : {}),
+          ...(o.type?.length ? { types: o.type } : {}),
+          ...(o.minScore !== undefined ? { minScore: o.minScore } : {}),
+          ...(o.sort !== 'relevance' ? { sort: o.sort } : {}),
+        };
+        // The same check the app's and browser mode's edge make (dates, ranges).
+        const checked = acceptCall('search', { query: text || 'x', ...opts });
+        if (!checked.ok) throw new AppError('invalid_input', checked.message.replace(/^Invalid request to search: /, ''));
         let hits: SearchHit[];
         try {
-          hits = o.like ? await b.searchLikeFile(cliPath(o.like), o.top) : await api.search({ query: text, top: o.top });
+          hits = o.like.length
+            ? await b.searchLikeFile(o.like.map(cliPath), o.top, { ...opts, ...(text ? { query: text } : {}) })
+            : await api.search({ query: text, ...opts });
         } catch (e) {
           // Nothing to search for: not a failure. --json still prints its list (empty); the warning goes to stderr.
           if (!(e instanceof AppError) || e.code !== 'unknown_words') throw e;
@@ -234,6 +296,18 @@ export function buildProgram(run: (fn: Command_, needsBackend?: boolean) => Prom
           hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
           () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${shown(h.path)}`).join('\n') : 'No photos found.'),
         );
+      }),
+    );
+
+  program
+    .command('duplicates')
+    .description('groups of duplicate photos: exact copies first, then near-duplicates (bursts, resized copies, edits)')
+    .option('--threshold <x>', 'similarity (cosine) from which two photos are near-duplicates', numberIn('--threshold', 0.5, 1), 0.95)
+    .option('--json', 'print the groups as JSON')
+    .action((o: { threshold: number; json?: boolean }) =>
+      run(async (_b, api) => {
+        const groups = await api.duplicates({ threshold: o.threshold });
+        out(!!o.json, groups, () => duplicatesText(groups, o.threshold));
       }),
     );
 

@@ -1,0 +1,198 @@
+/**
+ * One search, whatever asked for it (the search box, the CLI, "more like this", a dropped image): the query
+ * algebra of shared/query.ts turned into one vector, then a filtered top-K over the library, paged and sorted.
+ *
+ * - Each part is embedded by the active model: text by the text tower, an image file by the image tower
+ *   (a file the library holds reuses its stored embedding), `photo:ID` from the store. The query vector is
+ *   the normalized weighted sum of the normalized parts (combineVectors).
+ * - Filters (folders, date taken, file type) are evaluated by the store into the set of admitted ids; the
+ *   top-K is then taken among those ids only: a small set is scored directly, a large one by asking the
+ *   index for more candidates until enough admitted ones are found (or every row was seen), so a filter
+ *   never returns fewer results than asked for while more exist.
+ * - Photos the query is made of are not results of it (a photo is not its own neighbour).
+ * - `sort: 'date' | 'path'` orders the `offset + top` most relevant photos by date taken (newest first) or
+ *   path, then pages; `minScore` drops photos below that cosine similarity.
+ */
+import path from 'node:path';
+import type { PhotoType, SearchHit, SearchSort } from '../../../shared/api';
+import { combineVectors, parseQuery, type QueryPart } from '../../../shared/query';
+import { AppError } from '../errors';
+import type { EmbeddingModel } from '../model/types';
+import { expandHome } from '../paths';
+import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
+import type { Hit } from './topk';
+
+export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
+
+/** Admitted sets up to this size are scored directly (one stored vector each) instead of widening. */
+const DIRECT_MAX = 4096;
+
+export interface SearchIndex {
+  readonly size: number;
+  search(query: Float32Array, k: number): Promise<Hit[]>;
+}
+
+export interface SearchDeps {
+  store: Store;
+  modelId: string;
+  model: EmbeddingModel;
+  index: SearchIndex;
+}
+
+export interface SearchRequest {
+  /** Query algebra (text, weights, image paths, `photo:ID`). */
+  query?: string;
+  /** Library photos to search like (added to the query with weight 1). */
+  likeIds?: readonly number[];
+  /** Image files to search like (library photos or any image). */
+  likeFiles?: readonly string[];
+  /** An image's bytes (dropped or pasted in the UI). */
+  image?: Buffer;
+  top?: number;
+  offset?: number;
+  folders?: readonly string[];
+  after?: string;
+  before?: string;
+  types?: readonly PhotoType[];
+  minScore?: number;
+  sort?: SearchSort;
+}
+
+/** The query's parts, as the request gives them (parse errors are one-line AppErrors). */
+export function requestParts(req: SearchRequest): QueryPart[] {
+  const parts: QueryPart[] = [];
+  if (req.query?.trim()) {
+    const parsed = parseQuery(req.query);
+    if (!parsed.ok) throw new AppError('invalid_input', parsed.message);
+    parts.push(...parsed.parts);
+  }
+  for (const id of req.likeIds ?? []) parts.push({ kind: 'photo', id, weight: 1 });
+  for (const file of req.likeFiles ?? []) parts.push({ kind: 'image', path: file, weight: 1 });
+  if (parts.length === 0 && !req.image) throw new AppError('invalid_input', 'Type something to search for.');
+  return parts;
+}
+
+export async function runSearch(deps: SearchDeps, req: SearchRequest): Promise<SearchHit[]> {
+  const { store } = deps;
+  const parts = requestParts(req);
+  const { vector, exclude } = await queryVector(deps, parts, req.image ?? null);
+  const top = req.top ?? 20;
+  const offset = req.offset ?? 0;
+  const need = offset + top;
+  const filter: PhotoFilter = { folders: req.folders, after: req.after, before: req.before, types: req.types };
+  const admitted = store.photoIdsMatching(filter);
+  let hits = await filteredTopK(deps, vector, need + exclude.size, admitted);
+  hits = hits.filter((h) => !exclude.has(h.id)).slice(0, need);
+  if (req.minScore !== undefined) hits = hits.filter((h) => h.score >= req.minScore!);
+  if (req.sort === 'date' || req.sort === 'path') {
+    const byId = new Map(hits.map((h) => [h.id, h]));
+    hits = store.photoIdsSorted(hits.map((h) => h.id), req.sort).map((id) => byId.get(id)!);
+  }
+  return toSearchHits(store, hits.slice(offset, need));
+}
+
+/** Rows of the library for these hits, in order (photos removed since the index loaded are left out). */
+export function toSearchHits(store: Store, found: readonly Hit[]): SearchHit[] {
+  const rows = store.photosByIds(found.map((f) => f.id));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out: SearchHit[] = [];
+  for (const f of found) {
+    const r = byId.get(f.id);
+    if (!r) continue;
+    out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null, bytes: r.size ?? null });
+  }
+  return out;
+}
+
+async function queryVector(deps: SearchDeps, parts: readonly QueryPart[], image: Buffer | null): Promise<{ vector: Float32Array; exclude: Set<number> }> {
+  const { store, model, modelId } = deps;
+  const vectors: { weight: number; vector: Float32Array }[] = [];
+  const exclude = new Set<number>();
+  const stored = (id: number, what: string): Float32Array => {
+    const v = store.embeddingFor(id, modelId);
+    if (!v) throw new AppError('not_found', `${what} is not in the library (or not embedded yet).`);
+    if (!isSoundEmbedding(v)) throw new AppError('not_found', `${what}'s stored embedding is damaged. Run \`photo-search repair\` to rebuild it.`);
+    return v;
+  };
+  const texts = parts.filter((p): p is Extract<QueryPart, { kind: 'text' }> => p.kind === 'text');
+  for (const t of texts) {
+    if (!(await model.knowsAnyWord(t.text))) {
+      throw new AppError('unknown_words', parts.length === 1 ? NO_KNOWN_WORDS : `No words of "${t.text}" are known to the model.`);
+    }
+  }
+  const textVectors = texts.length ? await model.embedTexts(texts.map((t) => t.text)) : [];
+  texts.forEach((t, i) => vectors.push({ weight: t.weight, vector: textVectors[i]! }));
+  const images: { weight: number; input: string | Buffer; what: string }[] = [];
+  for (const p of parts) {
+    if (p.kind === 'photo') {
+      vectors.push({ weight: p.weight, vector: stored(p.id, `Photo ${p.id}`) });
+      exclude.add(p.id);
+    } else if (p.kind === 'image') {
+      const abs = path.resolve(expandHome(p.path));
+      const known = store.photoByPath(abs);
+      if (known) {
+        vectors.push({ weight: p.weight, vector: stored(known.id, `Photo ${abs}`) });
+        exclude.add(known.id);
+      } else images.push({ weight: p.weight, input: abs, what: `Image ${abs}` });
+    }
+  }
+  if (image) images.push({ weight: 1, input: image, what: 'The image' });
+  for (const im of images) {
+    let prepared;
+    try {
+      prepared = await model.prepareImage(im.input);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') throw new AppError('not_found', `${im.what} not found. Check the path.`);
+      throw new AppError('invalid_input', err.message);
+    }
+    const [features] = await model.imageFeatures([prepared]);
+    const [v] = await model.embedImageFeatures([features!]);
+    vectors.push({ weight: im.weight, vector: v! });
+  }
+  const vector = combineVectors(vectors);
+  if (!vector) throw new AppError('invalid_input', 'The parts of this query cancel each other out: nothing is left to search for.');
+  return { vector, exclude };
+}
+
+/** The k best photos among `admitted` (all photos when null), best first. */
+async function filteredTopK(deps: SearchDeps, q: Float32Array, k: number, admitted: Int32Array | null): Promise<Hit[]> {
+  const { index, store, modelId } = deps;
+  if (!admitted) return index.search(q, k);
+  if (admitted.length === 0 || k <= 0) return [];
+  if (admitted.length <= DIRECT_MAX) {
+    const hits: Hit[] = [];
+    for (const id of admitted) {
+      const v = store.embeddingFor(id, modelId);
+      if (!v || v.length !== q.length || !isSoundEmbedding(v)) continue;
+      let s = 0;
+      for (let i = 0; i < q.length; i++) s += v[i]! * q[i]!;
+      hits.push({ id, score: s });
+    }
+    hits.sort((a, b) => b.score - a.score || a.id - b.id);
+    return hits.slice(0, k);
+  }
+  // A large admitted set: widen the candidate count by the share admitted until k admitted photos are in.
+  const total = Math.max(index.size, 1);
+  let want = Math.min(total, Math.ceil(k * (total / admitted.length) * 1.5) + 16);
+  for (;;) {
+    const found = await index.search(q, want);
+    const kept = found.filter((h) => isAdmitted(admitted, h.id));
+    if (kept.length >= k || want >= total || found.length < want) return kept.slice(0, k);
+    want = Math.min(total, want * 4);
+  }
+}
+
+/** Binary search in the ascending ids. */
+function isAdmitted(ids: Int32Array, id: number): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = ids[mid]!;
+    if (v === id) return true;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
