@@ -13,6 +13,7 @@
  * - `sort: 'date' | 'path'` orders the `offset + top` most relevant photos by date taken (newest first) or
  *   path, then pages; `minScore` drops photos below that cosine similarity.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PhotoType, SearchHit, SearchSort } from '../../../shared/api';
 import { combineVectors, parseQuery, type QueryPart } from '../../../shared/query';
@@ -129,6 +130,7 @@ async function queryVector(deps: SearchDeps, parts: readonly QueryPart[], image:
       exclude.add(p.id);
     } else if (p.kind === 'image') {
       const abs = path.resolve(expandHome(p.path));
+      if (!existsSync(abs)) throw new AppError('not_found', `Image ${abs} not found. Check the path.`);
       const known = store.photoByPath(abs);
       if (known) {
         vectors.push({ weight: p.weight, vector: stored(known.id, `Photo ${abs}`) });
