@@ -267,7 +267,9 @@ export type ApiEvent =
   | { type: 'library-count'; images: number }
   /** Raised by the transport itself (never the backend): the browser-mode server stopped answering, or is back. */
   | { type: 'connection'; connected: boolean }
-  | { type: 'models-changed' };
+  | { type: 'models-changed' }
+  /** Something the user should know that no request asked for (a watched folder went away or came back). */
+  | { type: 'notice'; message: string };
 
 // ---- the API table ----------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
 import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './library/thumbnails';
 import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
+import { FolderWatcher, type FolderWatcherOptions } from './library/watch';
 import { loadModel } from './model/model';
 import { ModelRegistry } from './catalog/registry';
 import type { EmbeddingModel } from './model/types';
@@ -75,6 +76,10 @@ export class Backend {
   readonly store: Store;
   readonly registry: ModelRegistry;
   private readonly jobs = new JobManager();
+  private watcher: FolderWatcher | null = null;
+  /** Folders the watcher reported changed that are not indexed yet. */
+  private readonly changedRoots = new Set<string>();
+  private indexingChanges = false;
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
   private index: { modelId: string; promise: Promise<VectorIndex>; seq: number } | null = null;
@@ -106,6 +111,9 @@ export class Backend {
   }
 
   async close(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = null;
+    await watcher?.close();
     await this.jobs.cancelAll();
     this.dropIndex();
     if (this.model) await (await this.model.promise.catch(() => null))?.dispose();
@@ -259,9 +267,56 @@ export class Backend {
    * interrupted (in the background; search uses the old model meanwhile), then start loading the search
    * index, so the first search does not wait for it.
    */
-  async startUp(): Promise<void> {
+  async startUp(opts: { watch?: boolean; watchOptions?: Omit<FolderWatcherOptions, 'onChange' | 'onProblem'> } = {}): Promise<void> {
     await this.resumeModelSwitch().catch(() => null);
     this.warmUp();
+    if (opts.watch ?? true) await this.watchFolders(opts.watchOptions);
+  }
+
+  /**
+   * Live folders: photos added, changed, moved or deleted under the library folders are picked up while the
+   * app or `serve` runs. The watcher reports which folders changed (debounced); they go into the normal
+   * incremental index job, one at a time (a report that arrives while one runs is indexed right after it).
+   */
+  async watchFolders(options: Omit<FolderWatcherOptions, 'onChange' | 'onProblem'> = {}): Promise<void> {
+    if (this.watcher) return;
+    this.watcher = new FolderWatcher({
+      ...options,
+      onChange: (roots) => {
+        for (const r of roots) this.changedRoots.add(r);
+        void this.indexChangedRoots();
+      },
+      onProblem: (_root, message) => this.emit({ type: 'notice', message }),
+    });
+    await this.watcher.setRoots(this.store.listRoots());
+  }
+
+  private async indexChangedRoots(): Promise<void> {
+    if (this.indexingChanges) return;
+    this.indexingChanges = true;
+    try {
+      while (this.changedRoots.size && this.watcher) {
+        await this.jobs.idle('index');
+        const library = new Set(this.store.listRoots());
+        const roots = [...this.changedRoots].filter((r) => library.has(r));
+        this.changedRoots.clear();
+        if (!roots.length) break;
+        try {
+          await this.startIndex(roots).done;
+        } catch (e) {
+          // Another index job started in between: try again after it. A failed or cancelled run is already
+          // reported through its job; the next change tries again.
+          if (e instanceof AppError && e.code === 'busy') for (const r of roots) this.changedRoots.add(r);
+        }
+      }
+    } finally {
+      this.indexingChanges = false;
+    }
+  }
+
+  /** The watcher follows the library's folders. */
+  private rewatch(): void {
+    if (this.watcher) void this.watcher.setRoots(this.store.listRoots()).catch(() => undefined);
   }
 
   /** Finish a model switch a crash or a cancel interrupted (app and server start); null when there is none. */
@@ -388,6 +443,7 @@ export class Backend {
     }
     this.emit({ type: 'library-changed' });
     const job = this.startIndex(normalizeRoots(toIndex));
+    this.rewatch();
     return { roots: this.store.listRoots(), ...job, notices };
   }
 
@@ -413,6 +469,7 @@ export class Backend {
       await fs.rm(thumbnailPath(this.thumbnailsDir, h), { force: true }).catch(() => undefined);
     }
     this.dropIndex();
+    this.rewatch();
     this.emit({ type: 'library-changed' });
     return { roots: this.store.listRoots(), removed };
   }
