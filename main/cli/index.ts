@@ -30,7 +30,7 @@ const RENDERER_DIR = path.join(__dirname, '..', '..', 'renderer');
  * call; the backend's own methods only for what the API does not offer: several folders at once, waiting for
  * a job's result, `--like FILE`, `eval`) and the global options.
  */
-type Command_ = (b: Backend, api: ApiHandlers, g: GlobalOpts) => Promise<void>;
+type CommandBody = (b: Backend, api: ApiHandlers, g: GlobalOpts) => Promise<void>;
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -173,7 +173,7 @@ async function openInBrowser(url: string): Promise<void> {
   }
 }
 
-export function buildProgram(run: (fn: Command_, needsBackend?: boolean) => Promise<void>): Command {
+export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => Promise<void>): Command {
   const program = new Command('photo-search')
     .description('Find photos by what they show, offline.')
     .option('--data <dir>', 'data folder (default: $PHOTO_SEARCH_DATA, else the app data folder)')
@@ -560,7 +560,7 @@ export function buildProgram(run: (fn: Command_, needsBackend?: boolean) => Prom
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   let backend: Backend | null = null;
-  const run = async (fn: Command_, needsBackend = true) => {
+  const run = async (fn: CommandBody, needsBackend = true) => {
     const g = program.opts<GlobalOpts>();
     try {
       if (needsBackend) {
