@@ -210,6 +210,22 @@ export interface PhotoFilter {
   types?: readonly PhotoType[];
 }
 
+/** `2024` → `2025`, `2024-12` → `2025-01`, `2024-06-30` → `2024-07-01`: the first date after the period. */
+export function nextPeriod(prefix: string): string {
+  const [y, m, d] = prefix.split('-').map(Number) as [number, number | undefined, number | undefined];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (m === undefined) return String(y + 1);
+  if (d === undefined) return m === 12 ? `${y + 1}-01` : `${y}-${pad(m + 1)}`;
+  const next = new Date(Date.UTC(y, m - 1, d + 1));
+  return `${next.getUTCFullYear()}-${pad(next.getUTCMonth() + 1)}-${pad(next.getUTCDate())}`;
+}
+
+/** Local midnight at the start of a date prefix (`2024`, `2024-06`, `2024-06-30`), as epoch ms. */
+function localStartMs(prefix: string): number {
+  const [y, m, d] = prefix.split('-').map(Number) as [number, number | undefined, number | undefined];
+  return new Date(y, (m ?? 1) - 1, d ?? 1).getTime();
+}
+
 /** The date a photo was taken: EXIF when it has one, else its file's modification time (local time). */
 const TAKEN_SQL = `coalesce(taken_at, strftime('%Y-%m-%dT%H:%M:%S', mtime_ms / 1000, 'unixepoch', 'localtime'))`;
 
@@ -679,13 +695,18 @@ export class Store {
           .join(' OR ')})`,
       );
     }
+    // The EXIF date is compared as text; the file time as a number against the bound's local midnight (no
+    // per-row date formatting: a date filter stays an index-free scan of two columns).
     if (f.after) {
-      where.push(`${TAKEN_SQL} >= @after`);
+      where.push(`(taken_at >= @after OR (taken_at IS NULL AND mtime_ms >= @afterMs))`);
       params.after = f.after;
+      params.afterMs = localStartMs(f.after);
     }
     if (f.before) {
-      where.push(`substr(${TAKEN_SQL}, 1, length(@before)) <= @before`);
-      params.before = f.before;
+      const next = nextPeriod(f.before);
+      where.push(`(taken_at < @beforeNext OR (taken_at IS NULL AND mtime_ms < @beforeNextMs))`);
+      params.beforeNext = next;
+      params.beforeNextMs = localStartMs(next);
     }
     if (f.types?.length) {
       const exts = [...new Set(f.types.flatMap((t) => TYPE_EXTENSIONS[t]))];

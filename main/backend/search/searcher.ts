@@ -25,8 +25,11 @@ import type { Hit } from './topk';
 
 export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
 
-/** Admitted sets up to this size are scored directly (one stored vector each) instead of widening. */
-const DIRECT_MAX = 4096;
+/**
+ * Admitted sets up to this size are scored directly (one stored vector each); larger ones by widening the
+ * index's candidates, which costs less from here on (docs/BENCHMARKS.md "Power search").
+ */
+const DIRECT_MAX = 512;
 
 export interface SearchIndex {
   readonly size: number;
