@@ -3,7 +3,7 @@
  * a moved or duplicated photo reuses its thumbnail. Made on first display (Backend.photoFile, behind the
  * HTTP route and the photo:// protocol), not while indexing: there a second decode per photo cost as much
  * CPU as the tower's own (docs/BENCHMARKS.md, "Indexing throughput"). Written atomically: temp + rename.
- * Made from the shrink-on-load decode with EXIF rotation (photos/decode.ts: ~25–40 core-ms for a 12 MP JPEG).
+ * Made from the shrink-on-load decode with EXIF rotation (photos/decode.ts: ~45 core-ms for a 12 MP JPEG).
  *
  * The cache has a size limit: when it grows past it, the least recently shown thumbnails go first (a hit
  * refreshes the file's mtime, at most once a day) until it is back under 90% of the limit; a pruned
