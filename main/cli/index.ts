@@ -5,17 +5,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
-import { AppError, errorResult } from '../backend/errors';
-import { resolveDataDir } from '../backend/paths';
-import { apiHandlers, backendPort } from '../backend/handlers';
-import { Backend, expandHome } from '../backend/service';
+import { apiHandlers, AppError, Backend, backendPort, benchIndex, benchSearch, damagedError, errorResult, expandHome, repairLibrary, resolveDataDir } from '../backend';
 import { Progress } from './progress';
 import { shown, shownJson, shownLines } from './terminal';
 import { startServer } from '../server/index';
-import { benchSearch } from '../backend/search/bench-search';
-import { benchIndex } from '../backend/bench/bench-index';
-import { repairLibrary } from '../backend/repair';
-import { damagedError } from '../backend/store';
 
 interface GlobalOpts {
   data?: string;

@@ -5,9 +5,7 @@
  */
 import { app, BrowserWindow, dialog, Menu, screen, session, shell } from 'electron';
 import path from 'node:path';
-import { backendPort } from '../backend/handlers';
-import { createBackend, type Backend } from '../backend/service';
-import { resolveDataDir } from '../backend/paths';
+import { type Backend, backendPort, createBackend, resolveDataDir } from '../backend';
 import { APP_HOST, APP_SCHEME } from './channels';
 import { registerIpc } from './ipc';
 import { buildMenu } from './menu';

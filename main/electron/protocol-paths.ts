@@ -21,4 +21,4 @@ export function parsePhotoUrl(url: string): { size: PhotoSize; id: number } | nu
 }
 
 // The confinement check is the backend's, shared with browser mode and the indexer.
-export { isPathInside, resolveAllowedFile } from '../backend/fs/confine';
+export { isPathInside, resolveAllowedFile } from '../backend';
