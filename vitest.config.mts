@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    testTimeout: 60_000,
+    // A guard against hangs, not a speed target: CLI and training tests take tens of seconds on a busy 2-core machine.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     // Native modules (sharp, onnxruntime, better-sqlite3) are safest in forked processes.
     pool: 'forks',

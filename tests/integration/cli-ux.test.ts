@@ -114,7 +114,7 @@ describe('photo-search CLI upkeep', () => {
     expect(JSON.parse((await cli(['status', '--json'])).stdout).incomplete).toEqual([]);
     expect(JSON.parse((await cli(['folders', '--json'])).stdout).find((f: { path: string }) => f.path === folder)).toEqual({ path: folder, photos: 40, incomplete: false });
     expect((await cli(['remove', folder])).code).toBe(0);
-  });
+  }, 240_000); // starts the CLI several times
 
   it('says "nothing skipped" when nothing was', async () => {
     const r = await cli(['status', '--skipped']);
