@@ -425,6 +425,8 @@ export class Store {
   private readonly s: ReturnType<Store['prepare']>;
   /** Filter queries, prepared once per shape (which filters, how many folders and types). */
   private readonly filterStatements = new Map<string, Database.Statement>();
+  /** The last few filters' admitted ids, keyed by the embedding change log's position (see photoIdsMatching). */
+  private readonly filterResults = new Map<string, Int32Array>();
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.file = path.resolve(file);
@@ -688,9 +690,13 @@ export class Store {
       where.push(
         `(${f.folders
           .map((folder, i) => {
-            const u = this.underParams(path.resolve(folder));
-            Object.assign(params, { [`f${i}`]: u.folder, [`p${i}`]: u.prefix, [`n${i}`]: u.n, [`l${i}`]: u.pattern });
-            return `(path = @f${i} OR (path LIKE @l${i} ESCAPE '\\' AND substr(path, 1, @n${i}) = @p${i}))`;
+            // A range of the unique path index: every path that starts with the folder's prefix sorts
+            // between the prefix and the prefix with its last character (the separator) raised by one.
+            const abs = path.resolve(folder);
+            const prefix = folderPrefix(abs);
+            const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+            Object.assign(params, { [`f${i}`]: abs, [`lo${i}`]: prefix, [`hi${i}`]: end });
+            return `(path = @f${i} OR (path >= @lo${i} AND path < @hi${i}))`;
           })
           .join(' OR ')})`,
       );
@@ -715,12 +721,19 @@ export class Store {
     }
     if (where.length === 0) return null;
     const sql = `SELECT id FROM photos WHERE ${where.join(' AND ')} ORDER BY id`;
+    // Paging through results asks the same filter again: the answer holds until the library changes.
+    const key = `${this.lastEmbeddingChange()}\0${sql}\0${JSON.stringify(params)}`;
+    const cached = this.filterResults.get(key);
+    if (cached) return cached;
     let stmt = this.filterStatements.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql).pluck();
       this.filterStatements.set(sql, stmt);
     }
-    return Int32Array.from(stmt.all(params) as number[]);
+    const ids = Int32Array.from(stmt.all(params) as number[]);
+    if (this.filterResults.size >= 8) this.filterResults.delete(this.filterResults.keys().next().value!);
+    this.filterResults.set(key, ids);
+    return ids;
   }
 
   /**
