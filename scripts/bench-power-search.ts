@@ -111,9 +111,12 @@ async function main(): Promise<void> {
       ['one year (10%)', { after: '2019', before: '2019' }],
       ['one month of one folder (~0.08%)', { folders: ['/lib/f3'], after: '2019-06', before: '2019-06' }],
     ];
-    const rows: { filter: string; admitted: number; p50Ms: number; p95Ms: number; results: number }[] = [];
+    const rows: { filter: string; admitted: number; filterMs: number; p50Ms: number; p95Ms: number; results: number }[] = [];
     for (const [name, opts] of cases) {
+      // The filter's own query, once (then it is kept until the library changes, as when paging).
+      const f0 = performance.now();
       const admitted = store.photoIdsMatching(opts)?.length ?? n;
+      const filterMs = performance.now() - f0;
       const times: number[] = [];
       let results = 0;
       for (let q = 0; q < queries + 3; q++) {
@@ -123,15 +126,15 @@ async function main(): Promise<void> {
         if (q >= 3) times.push(performance.now() - t);
         results = hits.length;
       }
-      rows.push({ filter: name, admitted, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), results });
+      rows.push({ filter: name, admitted, filterMs, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), results });
       log(`${name}: admitted ${admitted}, p50 ${percentile(times, 50).toFixed(2)} ms`);
     }
     await index.dispose?.();
     const result = { photos: n, dim, threshold, duplicates: { readMs, findMs, groups: groups.length, pairsFound: found, planted }, search: rows, loadAverage: os.loadavg()[0] };
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
-      process.stdout.write(`| filter | admitted | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: |\n`);
-      for (const r of rows) process.stdout.write(`| ${r.filter} | ${r.admitted} | ${r.p50Ms.toFixed(2)} | ${r.p95Ms.toFixed(2)} |\n`);
+      process.stdout.write(`| filter | admitted | filter query ms | search p50 ms | p95 ms |\n| --- | ---: | ---: | ---: | ---: |\n`);
+      for (const r of rows) process.stdout.write(`| ${r.filter} | ${r.admitted} | ${r.filterMs.toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p95Ms.toFixed(2)} |\n`);
     }
   } finally {
     store.close();
