@@ -17,7 +17,6 @@
  *       --pool NAME: one output NAME [batch, sum of channels] of the maps averaged over height and width
  *       (an image tower for model.json; the maps' layout follows the image input's)
  *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --graph model.json --list         # node names and ops
- *   npx tsx scripts/build-model/tfjs-graph-onnx.ts --use OUTDIR [--bench]  # USE-lite text_tower.onnx + tokenizer.json
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -1058,26 +1057,10 @@ async function main(): Promise<void> {
       outputs: { type: 'string' },
       size: { type: 'string' },
       list: { type: 'boolean', default: false },
-      use: { type: 'string' },
-      bench: { type: 'boolean', default: false },
       pool: { type: 'string' },
     },
   });
-  if (values.use) {
-    // Loaded here, not at the top: use-text-tower imports this module.
-    const { benchUseTextTower, buildUseTextTower } = require('./use-text-tower') as typeof import('./use-text-tower');
-    const res = await buildUseTextTower(path.resolve(values.use));
-    console.log(`wrote ${res.onnxFile} (${(res.onnxBytes / 1e6).toFixed(1)} MB) and ${res.tokenizerFile} (${res.vocabSize} pieces)`);
-    if (values.bench) {
-      const b = await benchUseTextTower(path.resolve(values.use));
-      console.log(
-        `one query (tokenize + run): p50 ${b.p50Ms.toFixed(2)} ms, p90 ${b.p90Ms.toFixed(2)} ms; ` +
-          `batches of ${b.batch}: ${b.sentencesPerSecond.toFixed(0)} sentences/s; text_tower.onnx ${b.onnxMegabytes.toFixed(1)} MB`,
-      );
-    }
-    return;
-  }
-  if (!values.graph) throw new Error('Pass --graph model.json (a TensorFlow.js graph model), or --use OUTDIR for the USE-lite text tower.');
+  if (!values.graph) throw new Error('Pass --graph model.json (a TensorFlow.js graph model).');
   const files = loadGraphModelFiles(path.resolve(values.graph));
   if (values.list) {
     for (const n of files.nodes) if (n.op !== 'Const') console.log(`${n.op}\t${n.name}`);

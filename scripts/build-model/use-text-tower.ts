@@ -13,6 +13,7 @@
  */
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { createSessionFromFile, ort } from '../../main/backend/model/ort';
 import { TextTokenizer } from '../../main/backend/model/tokenizer';
 import type { TextTowerSpec } from '../../main/backend/model/types';
@@ -229,4 +230,27 @@ export async function benchUseTextTower(dir: string, opts: { runs?: number; batc
     sentencesPerSecond: (rounds * batch) / seconds,
     onnxMegabytes: size / 1e6,
   };
+}
+
+// ---- command line: npx tsx scripts/build-model/use-text-tower.ts --out OUTDIR [--bench] --------------------
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, bench: { type: 'boolean', default: false } } });
+  if (!values.out) throw new Error('Pass --out OUTDIR: the USE-lite text_tower.onnx and tokenizer.json are written there.');
+  const res = await buildUseTextTower(path.resolve(values.out));
+  console.log(`wrote ${res.onnxFile} (${(res.onnxBytes / 1e6).toFixed(1)} MB) and ${res.tokenizerFile} (${res.vocabSize} pieces)`);
+  if (values.bench) {
+    const b = await benchUseTextTower(path.resolve(values.out));
+    console.log(
+      `one query (tokenize + run): p50 ${b.p50Ms.toFixed(2)} ms, p90 ${b.p90Ms.toFixed(2)} ms; ` +
+        `batches of ${b.batch}: ${b.sentencesPerSecond.toFixed(0)} sentences/s; text_tower.onnx ${b.onnxMegabytes.toFixed(1)} MB`,
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  });
 }
