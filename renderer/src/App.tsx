@@ -1,17 +1,20 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { LibraryStatus } from '../../shared/api';
+import { DuplicatesPanel } from './panels/DuplicatesPanel';
 import { LibraryPanel } from './panels/LibraryPanel';
 import { ModelsPanel } from './panels/ModelsPanel';
 import { SearchPanel } from './panels/SearchPanel';
 import { TrainingPanel } from './panels/TrainingPanel';
 import { useApi, useEvents } from './state';
 
-export type Tab = 'search' | 'library' | 'training' | 'models';
+export type Tab = 'search' | 'library' | 'training' | 'models' | 'duplicates';
 const TABS: { id: Tab; label: string }[] = [
   { id: 'search', label: 'Search' },
   { id: 'library', label: 'Library' },
   { id: 'training', label: 'Training' },
   { id: 'models', label: 'Models' },
+  // Last, so Ctrl+1…4 keep the sections the desktop menu names.
+  { id: 'duplicates', label: 'Duplicates' },
 ];
 
 export function App() {
@@ -20,7 +23,7 @@ export function App() {
   const [tab, setTab] = useState<Tab>('search');
   const [status, setStatus] = useState<LibraryStatus | null>(null);
   const searchRef = useRef<HTMLInputElement>(null);
-  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ search: null, library: null, training: null, models: null });
+  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ search: null, library: null, training: null, models: null, duplicates: null });
   const headerRef = useRef<HTMLElement>(null);
 
   // The search box sticks below the header, whose height changes with the window width and zoom.
@@ -143,6 +146,9 @@ export function App() {
         </section>
         <section role="tabpanel" id="panel-models" aria-labelledby="tab-models" hidden={tab !== 'models'}>
           <ModelsPanel />
+        </section>
+        <section role="tabpanel" id="panel-duplicates" aria-labelledby="tab-duplicates" hidden={tab !== 'duplicates'}>
+          <DuplicatesPanel />
         </section>
       </main>
     </div>

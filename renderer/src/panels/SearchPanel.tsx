@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { createPortal } from 'react-dom';
-import { MAX_QUERY_LENGTH, type LibraryStatus, type SearchHit } from '../../../shared/api';
+import { MAX_QUERY_LENGTH, MAX_SEARCH_IMAGE_BYTES, type FolderInfo, type LibraryStatus, type SearchHit, type SearchOptions } from '../../../shared/api';
+import { describePart, isPlainText, parseQuery } from '../../../shared/query';
 import { describeError } from '../api/errors';
 import { ErrorLine } from '../components/common';
+import { FilterBar, FilterChips, NO_FILTERS, narrows, searchOptions, type Filters } from '../components/FilterBar';
 import { fileName, folderOf, formatBytes, formatDate } from '../format';
 import { useApi, useEvents } from '../state';
 
@@ -12,8 +14,14 @@ const PAGE = 60;
 /** The most the search API returns at once. */
 const MAX_TOP = 1000;
 
-type Mode = { kind: 'text' } | { kind: 'like'; id: number; name: string | null };
-type Act = 'open' | 'folder' | 'copy' | 'like';
+/** Text (with the query algebra), "more like this" a library photo, or an image dropped, pasted or chosen. */
+type Mode =
+  | { kind: 'text' }
+  | { kind: 'like'; id: number; name: string | null }
+  | { kind: 'image'; name: string; data: string; url: string };
+type Act = 'open' | 'folder' | 'copy' | 'like' | 'add';
+
+const MB = 1024 * 1024;
 
 /** What the address bar holds: `?q=TEXT` for a text search, `?like=ID` for "more like this". */
 function readUrl(): { query: string; mode: Mode } {
@@ -29,7 +37,7 @@ function readUrl(): { query: string; mode: Mode } {
 function urlFor(query: string, mode: Mode): string {
   const params = new URLSearchParams();
   if (mode.kind === 'like') params.set('like', String(mode.id));
-  else if (query.trim()) params.set('q', query);
+  else if (mode.kind === 'text' && query.trim()) params.set('q', query);
   const qs = params.toString();
   return `${window.location.pathname}${qs ? `?${qs}` : ''}${window.location.hash}`;
 }
@@ -56,8 +64,36 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   const [unknownWords, setUnknownWords] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  /** The query algebra's one-line parse error (shown once typing pauses; no request is sent). */
+  const [queryError, setQueryError] = useState<string | null>(null);
+  /** Why a dropped, pasted or chosen image was refused (kept apart so a search answer does not clear it). */
+  const [imageError, setImageError] = useState<string | null>(null);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [folders, setFolders] = useState<FolderInfo[]>([]);
   const seq = useRef(0);
   const listRef = useRef<HTMLUListElement>(null);
+  const moreRef = useRef<HTMLDivElement>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
+  // A string key, so the search effect reruns when a filter's value changes, not on every render.
+  const optionsKey = JSON.stringify(searchOptions(filters));
+  const parsed = useMemo(() => (mode.kind === 'text' && query.trim() ? parseQuery(query.trim()) : null), [mode, query]);
+
+  useEffect(() => {
+    let live = true;
+    void api.folders().then((r) => {
+      if (live && r.ok) setFolders(r.value);
+    });
+    return () => {
+      live = false;
+    };
+  }, [api, libraryVersion]);
+
+  // The dropped image's preview URL lives as long as its chip.
+  useEffect(() => {
+    if (mode.kind !== 'image') return;
+    const url = mode.url;
+    return () => URL.revokeObjectURL(url);
+  }, [mode]);
 
   useEffect(() => {
     if (visible) searchRef.current?.focus();
@@ -81,9 +117,12 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   useEffect(() => {
     const q = query.trim();
     const n = ++seq.current;
-    if (mode.kind === 'like') {
+    const options: SearchOptions = { ...(JSON.parse(optionsKey) as SearchOptions), top: limit };
+    setQueryError(null);
+    if (mode.kind === 'like' || mode.kind === 'image') {
       setLoading(true);
-      void api.searchLike({ id: mode.id, top: limit }).then((r) => {
+      const call = mode.kind === 'like' ? api.searchLike({ id: mode.id, ...options }) : api.searchImage({ image: mode.data, ...options });
+      void call.then((r) => {
         if (n !== seq.current) return;
         setLoading(false);
         if (r.ok) {
@@ -100,11 +139,18 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       if (window.location.search) window.history.replaceState(window.history.state, '', urlFor('', mode));
       return;
     }
+    const read = parseQuery(q);
+    if (!read.ok) {
+      // Nothing is sent for a query that does not parse; the line waits for a pause so typing "dog +" does not flash it.
+      setLoading(false);
+      const t = setTimeout(() => setQueryError(read.message), DEBOUNCE_MS);
+      return () => clearTimeout(t);
+    }
     setLoading(true);
     const t = setTimeout(() => {
       // The address bar follows the typed text (replace: one history entry per search, not per key).
       window.history.replaceState(window.history.state, '', urlFor(q, mode));
-      void api.search({ query: q, top: limit }).then((r) => {
+      void api.search({ query: q, ...options }).then((r) => {
         if (n !== seq.current) return;
         setLoading(false);
         setUnknownWords(!r.ok && r.code === 'unknown_words');
@@ -122,7 +168,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       });
     }, DEBOUNCE_MS);
     return () => clearTimeout(t);
-  }, [api, query, mode, limit, libraryVersion, modelsVersion]);
+  }, [api, query, mode, limit, optionsKey, libraryVersion, modelsVersion]);
 
   useEffect(() => {
     if (!notice) return;
@@ -190,7 +236,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   /** Leave "more like this" for the text results it came from (the previous history entry when it is ours). */
   const backToText = () => {
     const state = window.history.state as { fromText?: boolean } | null;
-    if (state?.fromText) {
+    if (mode.kind === 'like' && state?.fromText) {
       window.history.back();
       return;
     }
@@ -206,7 +252,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
     } else if (e.key === 'Escape') {
       // What the hint says: Escape clears the search (or leaves "more like this").
       e.preventDefault();
-      if (mode.kind === 'like') backToText();
+      if (mode.kind !== 'text') backToText();
       else if (query) {
         setQuery('');
         setSelected(0);
@@ -232,6 +278,22 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       }
       return;
     }
+    if (what === 'add') {
+      // The photo joins the query as a `photo:ID` part (shown as a chip), with what was searched before.
+      const before = mode.kind === 'like' ? `photo:${mode.id}` : mode.kind === 'text' ? query.trim() : '';
+      const part = `photo:${hit.id}`;
+      const next = before ? `${before} + ${part}` : part;
+      if (next.length > MAX_QUERY_LENGTH) {
+        setError(`The query would be longer than ${MAX_QUERY_LENGTH} characters: remove a part first.`);
+        return;
+      }
+      setViewer(null);
+      setSelected(0);
+      setLimit(PAGE);
+      setQuery(next);
+      setMode({ kind: 'text' });
+      return;
+    }
     if (what === 'like') {
       const next: Mode = { kind: 'like', id: hit.id, name: fileName(hit.path) };
       // A history entry of its own, so Back returns to the text results.
@@ -247,36 +309,152 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
     if (!r.ok) setError(describeError(r));
   };
 
+  /** Search by an image file that need not be in the library: checked here before anything is sent. */
+  const searchByFile = (file: File) => {
+    setImageError(null);
+    if (file.type && !file.type.startsWith('image/')) {
+      setImageError(`${file.name} is not an image (${file.type}): drop or choose a JPEG, PNG, WebP, GIF, TIFF or AVIF file.`);
+      return;
+    }
+    if (file.size > MAX_SEARCH_IMAGE_BYTES) {
+      setImageError(`${file.name} is ${(file.size / MB).toFixed(1)} MB: an image to search by can be at most ${MAX_SEARCH_IMAGE_BYTES / MB} MB. Choose a smaller copy.`);
+      return;
+    }
+    if (file.size === 0) {
+      setImageError(`${file.name} is empty: choose another image.`);
+      return;
+    }
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      // A data URL: the base64 after the comma is what the API takes.
+      setMode({ kind: 'image', name: file.name || 'pasted image', data: url.slice(url.indexOf(',') + 1), url: URL.createObjectURL(file) });
+      setSelected(0);
+      setLimit(PAGE);
+      setViewer(null);
+      window.history.replaceState(window.history.state, '', urlFor('', { kind: 'text' }));
+    };
+    reader.onerror = () => setImageError(`Could not read ${file.name}: choose the image again or try another one.`);
+    reader.readAsDataURL(file);
+  };
+
+  const firstFile = (list: FileList | null | undefined): File | null => (list && list.length > 0 ? list[0]! : null);
+
+  const onPaste = (e: React.ClipboardEvent) => {
+    const file = firstFile(e.clipboardData.files);
+    if (!file) return; // plain text pastes as usual
+    e.preventDefault();
+    searchByFile(file);
+  };
+
+  const onDragOver = (e: React.DragEvent) => {
+    if (e.dataTransfer.types.includes('Files')) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    }
+  };
+
+  const onDrop = (e: React.DragEvent) => {
+    const file = firstFile(e.dataTransfer.files);
+    if (!file) return;
+    e.preventDefault();
+    searchByFile(file);
+  };
+
   const emptyLibrary = status !== null && status.images === 0;
   const current = hits && hits.length > 0 ? hits[Math.min(selected, hits.length - 1)] : null;
   const libraryImages = status?.images ?? 0;
   const canShowMore = !!hits && hits.length >= limit && limit < MAX_TOP && hits.length < libraryImages;
   const atLimit = query.length >= MAX_QUERY_LENGTH;
+  const filtered = narrows(filters);
+  const showMore = useCallback(() => setLimit((l) => Math.min(MAX_TOP, l + PAGE)), []);
+
+  // Load more on scroll: when the end of the results comes near, ask for a larger top. The most relevant
+  // photos come first in every answer, so what is already shown stays where it is.
+  const shown = hits?.length ?? 0;
+  useEffect(() => {
+    const el = moreRef.current;
+    if (!el || !canShowMore) return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((en) => en.isIntersecting)) showMore();
+    }, { rootMargin: '0px 0px 300px 0px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [canShowMore, shown, showMore]);
 
   return (
     <div className="search-panel">
       <div className="search-sticky">
-        <div className="searchbar">
+        <div className="searchbar" onDragOver={onDragOver} onDrop={onDrop}>
           <input
             ref={searchRef}
             type="search"
             aria-label="Search photos"
-            aria-describedby={atLimit ? 'query-limit' : undefined}
+            aria-describedby={queryError ? 'query-error' : atLimit ? 'query-limit' : undefined}
+            aria-invalid={queryError ? true : undefined}
             placeholder="Describe a photo: “a dog running on the beach”"
             value={query}
             maxLength={MAX_QUERY_LENGTH}
             onChange={(e) => {
               setQuery(e.target.value.slice(0, MAX_QUERY_LENGTH));
+              setImageError(null);
               setLimit(PAGE);
               setSelected(0);
-              if (mode.kind === 'like') setMode({ kind: 'text' });
+              if (mode.kind !== 'text') setMode({ kind: 'text' });
             }}
             onKeyDown={onSearchKey}
+            onPaste={onPaste}
             autoComplete="off"
             spellCheck={false}
           />
           {loading && <span className="spinner" aria-label="Searching" />}
+          <button type="button" className="image-pick" onClick={() => fileRef.current?.click()} title="Search by an image: choose a file, or drop or paste one into the box">
+            Image…
+          </button>
+          <input
+            ref={fileRef}
+            type="file"
+            accept="image/*"
+            className="visually-hidden"
+            aria-label="Search by an image file"
+            tabIndex={-1}
+            onChange={(e) => {
+              const file = firstFile(e.target.files);
+              e.target.value = '';
+              if (file) searchByFile(file);
+            }}
+          />
         </div>
+        {queryError && (
+          <p className="error query-error center small-text" id="query-error" data-testid="query-error" role="alert">
+            {queryError}
+          </p>
+        )}
+        {parsed?.ok && !isPlainText(parsed.parts) && (
+          <ul className="chip-row" aria-label="Query parts" data-testid="query-chips">
+            {parsed.parts.map((p, i) => (
+              <li key={i} className={`chip part-chip${p.weight < 0 ? ' minus' : ''}`}>
+                {p.kind === 'photo' && <img src={api.photoUrl(p.id, 'thumb')} alt="" className="chip-thumb small" />}
+                {describePart(p)}
+              </li>
+            ))}
+          </ul>
+        )}
+        {mode.kind === 'image' && (
+          <div className="chip-row">
+            <span className="chip like-chip" data-testid="image-chip">
+              <img src={mode.url} alt="" className="chip-thumb" />
+              <span>
+                Photos like <strong>{mode.name}</strong>
+              </span>
+            </span>
+            <button type="button" className="link" onClick={backToText} aria-label={`Remove image ${mode.name}`}>
+              Remove image
+            </button>
+          </div>
+        )}
+        <FilterBar filters={filters} folders={folders} onChange={(f) => { setFilters(f); setLimit(PAGE); setSelected(0); }} />
+        <FilterChips filters={filters} onChange={(f) => { setFilters(f); setLimit(PAGE); setSelected(0); }} />
         {atLimit && (
           <p className="muted small-text center" id="query-limit" data-testid="query-limit">
             A query can be at most {MAX_QUERY_LENGTH} characters; the rest was left out.
@@ -297,13 +475,17 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
         )}
         {hits && hits.length > 0 && (
           <p className="result-count muted small-text" data-testid="result-count" aria-live="polite">
-            {hits.length < libraryImages
-              ? `Best ${hits.length.toLocaleString()} of ${libraryImages.toLocaleString()} photos`
-              : `${hits.length.toLocaleString()} ${hits.length === 1 ? 'photo' : 'photos'}`}
+            {filtered
+              ? canShowMore
+                ? `First ${hits.length.toLocaleString()} matching photos`
+                : `${hits.length.toLocaleString()} matching ${hits.length === 1 ? 'photo' : 'photos'}`
+              : hits.length < libraryImages
+                ? `Best ${hits.length.toLocaleString()} of ${libraryImages.toLocaleString()} photos`
+                : `${hits.length.toLocaleString()} ${hits.length === 1 ? 'photo' : 'photos'}`}
           </p>
         )}
       </div>
-      <ErrorLine text={error} />
+      <ErrorLine text={imageError ?? error} />
       {notice && (
         <p className="notice" role="status">
           {notice}
@@ -322,6 +504,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
         <div className="empty">
           <h2>Type what you are looking for</h2>
           <p>Try “sunset over water”, “a red car” or “people at a table”. Results appear as you type.</p>
+          <p>Combine parts with + and −, weigh them (“2:dog + beach − 0.5:night”), or drop or paste an image into the box to find photos like it.</p>
           <p className="muted">
             Tips: arrow keys move through results, Enter opens a photo, Escape clears the search. Ctrl+F jumps here.
           </p>
@@ -334,7 +517,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       ) : hits.length === 0 ? (
         <div className="empty">
           <h2>No matches yet</h2>
-          <p>The library may still be indexing, or try other words.</p>
+          <p>{filtered ? 'No photo passes the filters: remove one of them above.' : 'The library may still be indexing, or try other words.'}</p>
         </div>
       ) : (
         <>
@@ -360,8 +543,9 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
             ))}
           </ul>
           {canShowMore && (
-            <div className="show-more">
-              <button type="button" onClick={() => setLimit((l) => Math.min(MAX_TOP, l + PAGE))}>
+            // Scrolling here loads more by itself; the button is for the keyboard.
+            <div className="show-more" ref={moreRef}>
+              <button type="button" onClick={showMore}>
                 Show more
               </button>
             </div>
@@ -419,6 +603,9 @@ function Actions({ hit, onAct, onView }: { hit: SearchHit; onAct: (w: Act, h: Se
       )}
       <button type="button" onClick={() => onAct('copy', hit)}>
         Copy path
+      </button>
+      <button type="button" onClick={() => onAct('add', hit)} title="Add this photo to the query as a part (photo:ID)">
+        Add to query
       </button>
       <button type="button" className="primary" onClick={() => onAct('like', hit)}>
         More like this

@@ -1,0 +1,152 @@
+/**
+ * The search filters (folder, date taken, file type, minimum score) and the order, as a compact bar, and the
+ * active ones as removable chips. The search itself applies them (a filtered top-K, not a post-filter).
+ */
+import { PHOTO_TYPES, SEARCH_SORTS, type FolderInfo, type PhotoType, type SearchOptions, type SearchSort } from '../../../shared/api';
+import { fileName } from '../format';
+
+export interface Filters {
+  folder: string | null;
+  /** Date taken from / to, as the date inputs give them (YYYY-MM-DD, or '' when unset). */
+  after: string;
+  before: string;
+  type: PhotoType | null;
+  /** As typed; used only when it is a number from -1 to 1. */
+  minScore: string;
+  sort: SearchSort;
+}
+
+export const NO_FILTERS: Filters = { folder: null, after: '', before: '', type: null, minScore: '', sort: 'relevance' };
+
+const DATE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
+const SORT_LABEL: Record<SearchSort, string> = { relevance: 'Relevance', date: 'Date taken', path: 'Path' };
+
+function minScoreOf(s: string): number | null {
+  if (!s.trim()) return null;
+  const n = Number(s);
+  return Number.isFinite(n) && n >= -1 && n <= 1 ? n : null;
+}
+
+/** The filters as search options: unset (or not yet valid) ones are left out. */
+export function searchOptions(f: Filters): SearchOptions {
+  const o: SearchOptions = {};
+  if (f.folder) o.folders = [f.folder];
+  if (DATE.test(f.after)) o.after = f.after;
+  if (DATE.test(f.before)) o.before = f.before;
+  if (f.type) o.types = [f.type];
+  const m = minScoreOf(f.minScore);
+  if (m !== null) o.minScore = m;
+  if (f.sort !== 'relevance') o.sort = f.sort;
+  return o;
+}
+
+/** True when a filter narrows the results (the order alone does not). */
+export function narrows(f: Filters): boolean {
+  const o = searchOptions(f);
+  return !!(o.folders || o.after || o.before || o.types || o.minScore !== undefined);
+}
+
+interface Chip {
+  key: keyof Filters;
+  label: string;
+  title?: string;
+}
+
+function chipsFor(f: Filters): Chip[] {
+  const o = searchOptions(f);
+  const chips: Chip[] = [];
+  if (o.folders) chips.push({ key: 'folder', label: `Folder: ${fileName(o.folders[0]!)}`, title: o.folders[0] });
+  if (o.after) chips.push({ key: 'after', label: `Taken from ${o.after}` });
+  if (o.before) chips.push({ key: 'before', label: `Taken until ${o.before}` });
+  if (o.types) chips.push({ key: 'type', label: `Type: ${o.types[0]!.toUpperCase()}` });
+  if (o.minScore !== undefined) chips.push({ key: 'minScore', label: `Score ≥ ${o.minScore}` });
+  if (o.sort) chips.push({ key: 'sort', label: `Sorted by ${SORT_LABEL[o.sort].toLowerCase()}` });
+  return chips;
+}
+
+interface Props {
+  filters: Filters;
+  folders: FolderInfo[];
+  onChange(next: Filters): void;
+}
+
+export function FilterBar({ filters, folders, onChange }: Props) {
+  const set = <K extends keyof Filters>(key: K, value: Filters[K]) => onChange({ ...filters, [key]: value });
+  const badScore = filters.minScore.trim() !== '' && minScoreOf(filters.minScore) === null;
+  return (
+    <div className="filter-bar" role="group" aria-label="Filters">
+      <label>
+        <span className="label">Folder</span>
+        <select value={filters.folder ?? ''} onChange={(e) => set('folder', e.target.value || null)}>
+          <option value="">All folders</option>
+          {folders.map((f) => (
+            <option key={f.path} value={f.path} title={f.path}>
+              {fileName(f.path)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span className="label">Taken from</span>
+        <input type="date" value={filters.after} onChange={(e) => set('after', e.target.value)} />
+      </label>
+      <label>
+        <span className="label">Taken until</span>
+        <input type="date" value={filters.before} onChange={(e) => set('before', e.target.value)} />
+      </label>
+      <label>
+        <span className="label">File type</span>
+        <select value={filters.type ?? ''} onChange={(e) => set('type', (e.target.value || null) as PhotoType | null)}>
+          <option value="">Any type</option>
+          {PHOTO_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t.toUpperCase()}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="narrow">
+        <span className="label">Minimum score</span>
+        <input
+          type="number"
+          min={-1}
+          max={1}
+          step={0.05}
+          placeholder="any"
+          value={filters.minScore}
+          aria-invalid={badScore || undefined}
+          title={badScore ? 'A score is a number from -1 to 1' : undefined}
+          onChange={(e) => set('minScore', e.target.value)}
+        />
+      </label>
+      <label>
+        <span className="label">Sort by</span>
+        <select value={filters.sort} onChange={(e) => set('sort', e.target.value as SearchSort)}>
+          {SEARCH_SORTS.map((s) => (
+            <option key={s} value={s}>
+              {SORT_LABEL[s]}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
+}
+
+/** The active filters, each removable. */
+export function FilterChips({ filters, onChange }: Omit<Props, 'folders'>) {
+  const chips = chipsFor(filters);
+  if (chips.length === 0) return null;
+  return (
+    <ul className="chip-row filter-chips" aria-label="Active filters" data-testid="filter-chips">
+      {chips.map((c) => (
+        <li key={c.key} className="chip removable" title={c.title}>
+          <span>{c.label}</span>
+          <button type="button" className="chip-x" aria-label={`Remove filter ${c.label}`} onClick={() => onChange({ ...filters, [c.key]: NO_FILTERS[c.key] })}>
+            ×
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
