@@ -245,6 +245,26 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     expect(searches('searchImage')).toBe(before + 1);
   });
 
+  it('fits the filter bar, chips and actions in a 760 px window without sideways scrolling', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 760, height: 800 }, colorScheme: 'dark' });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${server.loginUrl}&q=${encodeURIComponent('red circle + 2:blue - 0.5:square')}`);
+      await p.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+      await p.getByRole('group', { name: 'Filters' }).getByLabel('Folder').selectOption(dirA);
+      await p.getByRole('list', { name: 'Active filters' }).waitFor();
+      const wide = await p.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('body *')]
+          .filter((e) => e.getClientRects().length > 0 && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+      );
+      expect(wide).toEqual([]);
+      expect(await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('logged no page errors', () => {
     expect(problems).toEqual([]);
   });

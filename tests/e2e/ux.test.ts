@@ -218,7 +218,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Results"] li').length === 60);
     const total = MAIN_PHOTOS + SUB_PHOTOS + 30 + 1;
     expect(await page.getByTestId('result-count').textContent()).toBe(`Best 60 of ${total} photos`);
-    await page.getByRole('button', { name: 'Show more' }).click();
+    // More results load when the end of the list scrolls into view.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Results"] li').length === n, total);
     expect(await results.count()).toBe(total);
     expect(await page.getByTestId('result-count').textContent()).toBe(`${total} photos`);
@@ -285,7 +286,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const box = page.getByRole('searchbox', { name: 'Search photos' });
     await box.fill('a shape');
     await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
-    await page.getByRole('button', { name: 'Show more' }).click();
+    // More results load when the end of the list scrolls into view.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Results"] li').length > 60);
     await box.press('ArrowDown');
     await page.keyboard.press('Enter');

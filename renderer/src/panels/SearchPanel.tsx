@@ -367,6 +367,11 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   const canShowMore = !!hits && hits.length >= limit && limit < MAX_TOP && hits.length < libraryImages;
   const atLimit = query.length >= MAX_QUERY_LENGTH;
   const filtered = narrows(filters);
+  const changeFilters = (f: Filters) => {
+    setFilters(f);
+    setLimit(PAGE);
+    setSelected(0);
+  };
   const showMore = useCallback(() => setLimit((l) => Math.min(MAX_TOP, l + PAGE)), []);
 
   // Load more on scroll: when the end of the results comes near, ask for a larger top. The most relevant
@@ -453,8 +458,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
             </button>
           </div>
         )}
-        <FilterBar filters={filters} folders={folders} onChange={(f) => { setFilters(f); setLimit(PAGE); setSelected(0); }} />
-        <FilterChips filters={filters} onChange={(f) => { setFilters(f); setLimit(PAGE); setSelected(0); }} />
+        <FilterChips filters={filters} onChange={changeFilters} />
         {atLimit && (
           <p className="muted small-text center" id="query-limit" data-testid="query-limit">
             A query can be at most {MAX_QUERY_LENGTH} characters; the rest was left out.
@@ -485,6 +489,8 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
           </p>
         )}
       </div>
+      {/* Outside the sticky part, so the box stays small on short windows; the chips above show what is on. */}
+      <FilterBar filters={filters} folders={folders} onChange={changeFilters} />
       <ErrorLine text={imageError ?? error} />
       {notice && (
         <p className="notice" role="status">
