@@ -39,9 +39,10 @@ import { loadModel } from './model/model';
 import { ModelRegistry } from './catalog/registry';
 import type { EmbeddingModel } from './model/types';
 import { findDuplicates } from './search/duplicates';
+import { LiveIndex } from './search/live-index';
 import { NO_KNOWN_WORDS, requestParts, runSearch, toSearchHits, type SearchRequest } from './search/searcher';
-import { VectorIndex } from './search/vector-index';
-import { isSoundEmbedding, Store } from './store';
+import type { VectorIndex } from './search/vector-index';
+import { Store } from './store';
 import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/job';
 import { baseRecipe } from './train/recipe';
@@ -82,8 +83,8 @@ export class Backend {
   private indexingChanges = false;
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
-  private index: { modelId: string; promise: Promise<VectorIndex>; seq: number } | null = null;
-  private damaged: { modelId: string; ids: number[] } | null = null;
+  /** The active model's search index, kept current in place (search/live-index.ts). */
+  readonly searchIndex: LiveIndex;
   /** activeModelId's answer for the setting's value `chosen`. */
   private activeId: { chosen: string | null; id: string } | null = null;
   readonly thumbnailsDir: string;
@@ -96,6 +97,11 @@ export class Backend {
     this.thumbnailsDir = path.join(dataDir, 'thumbnails');
     this.registry = new ModelRegistry(this.modelsDir, options.modelDir ? path.resolve(options.modelDir) : null);
     this.jobs.events.on('job', (job: JobInfo) => this.emit({ type: 'job', job }));
+    this.searchIndex = new LiveIndex({
+      store: this.store,
+      embedDim: async () => (await this.activeModel()).embedDim,
+      onChanged: () => this.emit({ type: 'library-changed' }),
+    });
   }
 
   static async create(options: BackendOptions): Promise<Backend> {
@@ -115,7 +121,7 @@ export class Backend {
     this.watcher = null;
     await watcher?.close();
     await this.jobs.cancelAll();
-    this.dropIndex();
+    this.searchIndex.drop();
     if (this.model) await (await this.model.promise.catch(() => null))?.dispose();
     this.store.close();
   }
@@ -205,7 +211,7 @@ export class Backend {
       this.store.setSetting(ACTIVE_MODEL, id);
       this.store.setSetting(PENDING_MODEL, null);
     });
-    this.dropIndex();
+    this.searchIndex.drop(); // another model's vectors: loaded in full
     this.modelsChanged();
     this.emit({ type: 'library-changed' });
   }
@@ -468,7 +474,7 @@ export class Backend {
     for (const h of orphanHashes) {
       await fs.rm(thumbnailPath(this.thumbnailsDir, h), { force: true }).catch(() => undefined);
     }
-    this.dropIndex();
+    this.searchIndex.refresh(); // the removed rows leave the live index
     this.rewatch();
     this.emit({ type: 'library-changed' });
     return { roots: this.store.listRoots(), removed };
@@ -545,6 +551,7 @@ export class Backend {
         onProgress: (p: { stage?: string; done: number; total: number; etaSeconds?: number | null; rate?: number | null; images?: number }) => {
           ctx.progress(p);
           if (p.images === undefined) return;
+          this.searchIndex.refresh(); // each committed batch goes into the live index, in place
           if (sentImages === null) sentImages = p.images; // the count before this run: nothing to say yet
           latestImages = p.images;
           if (latestImages === sentImages || timer) return;
@@ -560,92 +567,26 @@ export class Backend {
       if (timer) clearTimeout(timer);
       sendCount();
       // Committed batches are visible even when the run was cancelled or failed.
-      this.dropIndex();
+      this.searchIndex.refresh();
       this.emit({ type: 'library-changed' });
     }
   }
 
   // ---- search --------------------------------------------------------------------------------------
 
-  /**
-   * The search index of `modelId`, loaded once and then kept current: before each use, the embedding
-   * changes logged since it loaded (by this process, the index worker, or another process such as the CLI
-   * indexing while the app runs) are applied to it, row by row.
-   */
-  private async vectorIndex(modelId: string): Promise<VectorIndex> {
-    for (let attempt = 0; ; attempt++) {
-      const holder = this.loadIndex(modelId);
-      const idx = await holder.promise;
-      // A writer that keeps outrunning fresh loads gets the latest loaded state rather than a loop.
-      if (this.index !== holder || this.applyChanges(holder, idx) || attempt >= 2) return idx;
-      this.dropIndex(); // too far behind (the log was trimmed, or most rows changed): load afresh
-    }
+  private vectorIndex(modelId: string): Promise<VectorIndex> {
+    return this.searchIndex.get(modelId);
   }
 
-  /**
-   * Apply the logged embedding changes since the index loaded; false when reloading is cheaper or needed.
-   * Synchronous, so two searches never interleave their updates.
-   */
-  private applyChanges(holder: { modelId: string; seq: number }, idx: VectorIndex): boolean {
-    const changes = this.store.embeddingChangesSince(holder.seq, holder.modelId);
-    if (changes.upTo === holder.seq) return true;
-    if (!changes.complete || changes.photoIds.length > Math.max(10_000, idx.size / 2)) return false;
-    const damaged = new Set(this.damaged?.modelId === holder.modelId ? this.damaged.ids : []);
-    for (const id of changes.photoIds) {
-      const v = this.store.embeddingFor(id, holder.modelId);
-      damaged.delete(id);
-      if (v && isSoundEmbedding(v, idx.dim)) idx.add([id], [v]);
-      else {
-        idx.remove([id]);
-        if (v) damaged.add(id);
-      }
-    }
-    holder.seq = changes.upTo;
-    this.damaged = { modelId: holder.modelId, ids: [...damaged] };
-    if (changes.photoIds.length) this.emit({ type: 'library-changed' });
-    return true;
-  }
-
-  private loadIndex(modelId: string): { modelId: string; promise: Promise<VectorIndex>; seq: number } {
-    if (!this.index || this.index.modelId !== modelId) {
-      // Read before loading: changes made while it loads are applied again on top (idempotent).
-      const seq = this.store.lastEmbeddingChange();
-      const promise = (async () => {
-        const model = await this.activeModel();
-        const idx = new VectorIndex(model.embedDim);
-        const damaged: number[] = [];
-        await idx.load(soundRows(this.store.iterateEmbeddings(modelId), model.embedDim, damaged));
-        this.damaged = { modelId, ids: damaged };
-        return idx;
-      })();
-      promise.catch(() => {
-        if (this.index?.promise === promise) this.index = null;
-      });
-      this.index = { modelId, promise, seq };
-    }
-    return this.index;
-  }
-
-  /**
-   * Photos whose stored embedding was rejected when the index loaded (garbage values: non-finite, or far
-   * from unit length): they are left out of search until `photo-search repair` or a re-index rewrites them.
-   */
+  /** Photos whose stored embedding is garbage: left out of search (see LiveIndex.damagedCount). */
   damagedEmbeddings(): number {
-    const d = this.damaged;
-    return d && d.modelId === this.activeModelId() ? d.ids.length : 0;
-  }
-
-  /** Forget the loaded vectors (they changed); frees the old index's worker and int8 snapshot. */
-  private dropIndex(): void {
-    const old = this.index;
-    this.index = null;
-    if (old) void old.promise.then((idx) => idx.dispose()).catch(() => undefined);
+    return this.searchIndex.damagedCount(this.activeModelId());
   }
 
   /** Start loading the embeddings now (app start-up) without waiting for it. */
   warmUp(): void {
     try {
-      void this.vectorIndex(this.activeModelId()).catch(() => undefined);
+      this.searchIndex.warmUp(this.activeModelId());
     } catch {
       // no model yet: nothing to warm
     }
@@ -856,13 +797,6 @@ async function hasPhotos(root: string): Promise<boolean> {
 }
 
 /** The rows of a model's embeddings that can be trusted; the ids of the others go to `damaged`. */
-function* soundRows(rows: Iterable<{ id: number; vector: Float32Array }>, dim: number, damaged: number[]): Generator<{ id: number; vector: Float32Array }> {
-  for (const r of rows) {
-    if (isSoundEmbedding(r.vector, dim)) yield r;
-    else damaged.push(r.id);
-  }
-}
-
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   return Backend.create(options);
 }

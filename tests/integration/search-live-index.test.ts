@@ -1,0 +1,57 @@
+/**
+ * The search index is updated in place (issue 13, item 5): an index job's committed batches and a folder
+ * removal go into the loaded index without reading every embedding back from the library database; only a
+ * model switch loads in full.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTestModel } from '../helpers/generate-model';
+import { Backend } from '../../main/backend/service';
+import { makePhotos } from '../helpers/fixtures';
+
+let tmp: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-live-index-'));
+  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 23 });
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('the live search index', () => {
+  it('takes an index job and a folder removal in place: no reload, new photos found, removed ones gone', async () => {
+    const first = await makePhotos(path.join(tmp, 'first'), 5, 51, { format: 'jpeg' });
+    const second = await makePhotos(path.join(tmp, 'second'), 4, 52, { format: 'jpeg' });
+    const b = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
+    let reads = 0;
+    const iterate = b.store.iterateEmbeddings.bind(b.store);
+    b.store.iterateEmbeddings = (...args: Parameters<typeof iterate>) => {
+      reads++;
+      return iterate(...args);
+    };
+    try {
+      await (await b.addFolders([path.join(tmp, 'first')])).done;
+      expect((await b.search('a shape', 50)).map((h) => h.path).sort()).toEqual(first.map((p) => p.path).sort());
+      expect(b.searchIndex.loads).toBe(1);
+
+      await (await b.addFolders([path.join(tmp, 'second')])).done;
+      // Already applied as the batches committed, before any search asked for it.
+      expect(b.searchIndex.peek()?.size).toBe(9);
+      const both = (await b.search('a shape', 50)).map((h) => h.path).sort();
+      expect(both).toEqual([...first, ...second].map((p) => p.path).sort());
+
+      const removed = await b.removeFolder(path.join(tmp, 'first'));
+      expect(removed.removed).toBe(5);
+      const left = (await b.search('a shape', 50)).map((h) => h.path).sort();
+      expect(left).toEqual(second.map((p) => p.path).sort());
+
+      expect(b.searchIndex.loads).toBe(1);
+      expect(reads).toBe(1);
+    } finally {
+      await b.close();
+    }
+  });
+});
