@@ -14,6 +14,8 @@ export interface DataPaths {
   db: string;
   thumbnails: string;
   models: string;
+  /** The search index's sidecar files (derived from the database, rebuilt when missing). */
+  searchIndex: string;
 }
 
 /** The per-OS app data folder, without creating it. */
@@ -45,6 +47,7 @@ export function dataPaths(dataDir: string): DataPaths {
     db: path.join(root, 'library.db'),
     thumbnails: path.join(root, 'thumbnails'),
     models: path.join(root, 'models'),
+    searchIndex: path.join(root, 'search-index'),
   };
 }
 

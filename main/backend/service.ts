@@ -101,6 +101,7 @@ export class Backend {
       store: this.store,
       embedDim: async () => (await this.activeModel()).embedDim,
       onChanged: () => this.emit({ type: 'library-changed' }),
+      sidecarDir: dataPaths(dataDir).searchIndex,
     });
   }
 
@@ -121,7 +122,7 @@ export class Backend {
     this.watcher = null;
     await watcher?.close();
     await this.jobs.cancelAll();
-    this.searchIndex.drop();
+    await this.searchIndex.close();
     if (this.model) await (await this.model.promise.catch(() => null))?.dispose();
     this.store.close();
   }

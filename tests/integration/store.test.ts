@@ -366,7 +366,7 @@ describe('data directory', () => {
     expect(defaultDataDir('win32', { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'C:\\Users\\u')).toBe(
       'C:\\Users\\u\\AppData\\Roaming\\photo-search',
     );
-    expect(dataPaths('/d')).toEqual({ root: path.resolve('/d'), db: path.resolve('/d/library.db'), thumbnails: path.resolve('/d/thumbnails'), models: path.resolve('/d/models') });
+    expect(dataPaths('/d')).toEqual({ root: path.resolve('/d'), db: path.resolve('/d/library.db'), thumbnails: path.resolve('/d/thumbnails'), models: path.resolve('/d/models'), searchIndex: path.resolve('/d/search-index') });
   });
 });
 

@@ -4,8 +4,16 @@
  * worker, a removal, another process such as the CLI indexing while the app runs) leaves its changes in
  * that log, so one mechanism covers them all: `refresh()` after each committed batch or removal, and a
  * catch-up before each search.
+ *
+ * The index keeps only int8 rows in memory; its exact re-rank reads the candidates' float vectors from
+ * the store. With a sidecar folder, start-up reads the int8 rows from the sidecar file (sidecar.ts) and
+ * catches up from the change log; a sidecar that is missing, damaged, from another library or too far
+ * behind is rebuilt from the store. The sidecar is rewritten after a full load and, a little after the
+ * last change, whenever changes were applied (and at close), so it rarely lags by much.
  */
+import { randomBytes } from 'node:crypto';
 import { isSoundEmbedding, type Store } from '../store';
+import { pruneSidecars, readSidecar, sidecarFile, writeSidecar } from './sidecar';
 import { VectorIndex, type IndexRow } from './vector-index';
 
 interface Holder {
@@ -23,7 +31,23 @@ export interface LiveIndexOptions {
   embedDim: () => Promise<number>;
   /** Called when logged changes were applied (the library's photos changed). */
   onChanged?: () => void;
+  /** Folder of the sidecar file (none: every start-up loads from the store). */
+  sidecarDir?: string;
+  /** Delay between the last applied change and the sidecar rewrite (default 10 s). */
+  saveDelayMs?: number;
 }
+
+/** How the index was last loaded in full: from the sidecar, or from the store (with why). */
+export interface LoadReport {
+  from: 'sidecar' | 'database';
+  /** Why the sidecar was not used (missing, damaged, stale…); absent when it was, or when there is none. */
+  reason?: string;
+  ms: number;
+  rows: number;
+}
+
+/** Settings key of the library's random id: a sidecar names the database it was derived from. */
+const LIBRARY_ID = 'libraryId';
 
 /** More changes than this (or half the index) are read back in one full load rather than row by row. */
 const MAX_ROW_UPDATES = 10_000;
@@ -31,8 +55,14 @@ const MAX_ROW_UPDATES = 10_000;
 export class LiveIndex {
   private holder: Holder | null = null;
   private damaged: { modelId: string; ids: number[] } | null = null;
-  /** Full loads from the store so far (start-up, model switch, or a change log that no longer reaches back). */
+  /** Full loads from the store so far (start-up without a usable sidecar, model switch, a log that no longer reaches back). */
   loads = 0;
+  /** The last full load (start-up, model switch). */
+  lastLoad: LoadReport | null = null;
+  /** Whether the loaded rows differ from the sidecar on disk. */
+  private unsaved = false;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private saving: Promise<void> | null = null;
 
   constructor(private readonly options: LiveIndexOptions) {}
 
@@ -59,11 +89,28 @@ export class LiveIndex {
     if (!this.applyChanges(h, h.idx)) this.drop();
   }
 
-  /** Forget the loaded vectors (model switch, close); frees the old index's worker and buffers. */
+  /** Forget the loaded vectors (model switch); frees the old index's workers and buffers. */
   drop(): void {
     const old = this.holder;
     this.holder = null;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    this.unsaved = false;
     if (old) void old.promise.then((idx) => idx.dispose()).catch(() => undefined);
+  }
+
+  /** Write the sidecar now if the loaded rows changed since it was written (tests, close). */
+  async flush(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    while (this.saving) await this.saving;
+    if (this.unsaved && this.holder?.idx) await this.save(this.holder);
+  }
+
+  /** Save what changed, then drop the index. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    this.drop();
   }
 
   /** The loaded index as it is now, without catching up (null while none is loaded). */
@@ -110,32 +157,122 @@ export class LiveIndex {
     if (removals.length) idx.remove(removals);
     holder.seq = changes.upTo;
     this.damaged = { modelId: holder.modelId, ids: [...damaged] };
-    if (changes.photoIds.length) this.options.onChanged?.();
+    if (changes.photoIds.length) {
+      this.unsaved = true;
+      this.scheduleSave(holder);
+      this.options.onChanged?.();
+    }
     return true;
+  }
+
+  private scheduleSave(holder: Holder): void {
+    if (!this.options.sidecarDir || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      if (this.holder === holder) void this.save(holder);
+    }, this.options.saveDelayMs ?? 10_000);
+    this.saveTimer.unref();
+  }
+
+  /** Rewrite the sidecar from the loaded rows; a failure only means the next start-up rebuilds it. */
+  private save(holder: Holder): Promise<void> {
+    const dir = this.options.sidecarDir;
+    const idx = holder.idx;
+    if (!dir || !idx || this.saving) return this.saving ?? Promise.resolve();
+    const libraryId = this.libraryId();
+    if (!libraryId) return Promise.resolve();
+    this.unsaved = false;
+    const file = sidecarFile(dir, holder.modelId);
+    const damaged = this.damaged?.modelId === holder.modelId ? this.damaged.ids : [];
+    this.saving = writeSidecar(file, idx, { libraryId, modelId: holder.modelId, dim: idx.dim, seq: holder.seq, damaged })
+      .then((written) => {
+        if (!written) {
+          // Rows changed while writing: try again after the next quiet period.
+          this.unsaved = true;
+          if (this.holder === holder) this.scheduleSave(holder);
+        }
+      })
+      .catch(() => {
+        this.unsaved = true;
+      })
+      .finally(() => {
+        this.saving = null;
+      });
+    return this.saving;
+  }
+
+  /** The library database's random id (made once); null when the database cannot be written. */
+  private libraryId(): string | null {
+    const { store } = this.options;
+    try {
+      let id = store.getSetting(LIBRARY_ID);
+      if (!id) {
+        id = randomBytes(16).toString('hex');
+        store.setSetting(LIBRARY_ID, id);
+      }
+      return id;
+    } catch {
+      return null;
+    }
   }
 
   private load(modelId: string): Holder {
     if (this.holder && this.holder.modelId === modelId) return this.holder;
     this.drop();
-    const { store } = this.options;
-    // Read before loading: changes made while it loads are applied again on top (idempotent).
-    const seq = store.lastEmbeddingChange();
-    const holder: Holder = { modelId, promise: null as unknown as Promise<VectorIndex>, idx: null, seq };
-    holder.promise = (async () => {
-      const dim = await this.options.embedDim();
-      const idx = new VectorIndex(dim);
-      const damaged: number[] = [];
-      this.loads++;
-      await idx.load(soundRows(store.iterateEmbeddings(modelId), dim, damaged), { expectedCount: store.countEmbeddings(modelId) });
-      if (this.holder === holder) this.damaged = { modelId, ids: damaged };
-      holder.idx = idx;
-      return idx;
-    })();
+    const holder: Holder = { modelId, promise: null as unknown as Promise<VectorIndex>, idx: null, seq: 0 };
+    holder.promise = this.loadRows(holder);
     holder.promise.catch(() => {
       if (this.holder === holder) this.holder = null;
     });
     this.holder = holder;
     return holder;
+  }
+
+  /** From the sidecar when it matches the database, else from the store (and the sidecar is rewritten). */
+  private async loadRows(holder: Holder): Promise<VectorIndex> {
+    const t0 = performance.now();
+    const { store, sidecarDir } = this.options;
+    const { modelId } = holder;
+    // Read before loading: changes made while it loads are applied again on top (idempotent).
+    const seq = store.lastEmbeddingChange();
+    const dim = await this.options.embedDim();
+    const exact = (ids: readonly number[]) =>
+      ids.map((id) => {
+        const v = store.embeddingFor(id, modelId);
+        return v && isSoundEmbedding(v, dim) ? v : null;
+      });
+    let reason: string | undefined;
+    const libraryId = sidecarDir ? this.libraryId() : null;
+    if (sidecarDir && libraryId) {
+      const file = sidecarFile(sidecarDir, modelId);
+      await pruneSidecars(sidecarDir, file); // other models' sidecars, temp files of interrupted writes
+      const idx = new VectorIndex(dim, { exact });
+      try {
+        const saved = await readSidecar(file, idx, { libraryId, modelId, dim });
+        if (saved.seq > store.lastEmbeddingChange()) throw new Error('newer than the database (the database was replaced)');
+        holder.seq = saved.seq;
+        this.damaged = { modelId, ids: saved.damaged };
+        if (!this.applyChanges(holder, idx)) throw new Error('too far behind the database');
+        const stored = store.countEmbeddings(modelId);
+        if (idx.size + this.damaged.ids.length !== stored) throw new Error(`${idx.size} rows, the database has ${stored}`);
+        holder.idx = idx;
+        this.lastLoad = { from: 'sidecar', ms: performance.now() - t0, rows: idx.size };
+        return idx;
+      } catch (e) {
+        reason = e instanceof Error ? e.message : String(e);
+        await idx.dispose();
+      }
+    }
+    holder.seq = seq;
+    const idx = new VectorIndex(dim, { exact });
+    const damaged: number[] = [];
+    this.loads++;
+    await idx.load(soundRows(store.iterateEmbeddings(modelId), dim, damaged), { expectedCount: store.countEmbeddings(modelId) });
+    if (this.holder === holder) this.damaged = { modelId, ids: damaged };
+    holder.idx = idx;
+    this.lastLoad = { from: 'database', reason, ms: performance.now() - t0, rows: idx.size };
+    if (sidecarDir && this.holder === holder) void this.save(holder);
+    return idx;
   }
 }
 

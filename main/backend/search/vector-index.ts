@@ -2,24 +2,26 @@
  * The in-memory search index of one model's photo embeddings: cosine top-K, exact below QUANT_MIN_ROWS
  * rows, int8-prefiltered with an exact re-rank above (recall@10 = 1.0 measured on random unit vectors).
  *
- * Layout: one contiguous row-major Float32Array (capacity × dim) plus the photo id of each row. Search
+ * Float rows: one contiguous row-major Float32Array (capacity × dim) plus the photo id of each row. Search
  * scores every row with one onnxruntime MatMul ([n, dim] × [dim, 1]) fed the live prefix of that buffer as
  * an input tensor (no copy), which runs at memory bandwidth on the CPU (~10 ms for 100k × 512 here, vs
  * ~80 ms for an unrolled JS loop), off the JS thread. The K best are then re-scored in float64 from the
  * same float32 rows, so results and tie order (higher score, then smaller id) equal a brute-force scan
  * whatever the kernel's summation order. Measurements: docs/BENCHMARKS.md "Search at scale".
  *
- * From QUANT_MIN_ROWS rows up (1M × 512 floats = 2 GB read per query, ≥ 100 ms at this machine's memory
- * bandwidth, far more when other processes compete for it), a snapshot of the rows quantized to int8 (one scale per row) is scored first by a worker
- * holding an onnxruntime MatMulInteger session with the matrix as a pre-packed constant (4× fewer bytes,
- * ~3 ms per 100k rows); the best RERANK candidates plus every row changed since the snapshot are then
- * scored exactly as above. The snapshot is rebuilt in the background once enough rows changed.
+ * From QUANT_MIN_ROWS rows up (1M × 512 floats = 2 GB read per query), the rows are also kept as int8
+ * (one scale per row, int8-rows.ts), scanned by SIMD workers in place (4× fewer bytes); the best RERANK
+ * candidates are then scored exactly. Given an `exact` source (the library database), the index keeps
+ * ONLY the int8 rows, at any size, and the re-rank reads its few hundred candidates from that source:
+ * 1M × 512 photos then take ~0.6 GB instead of 2.5 GB, and the rows can be loaded from a sidecar file at
+ * disk speed (search/sidecar.ts). Adds and removes change both copies in place.
  * Graph indexes (HNSW) were not used: native add-ons, and lower recall than a reranked scan.
  */
 import { AppError } from '../errors';
 import { createSessionFromBytes, ort } from '../model/ort';
 import { GraphBuilder } from '../onnx/builder';
-import { Int8Scorer } from './int8-scorer';
+import { IdMap } from './id-map';
+import { Int8Rows } from './int8-rows';
 import { TopK, dotRow, kthLargest, type Hit } from './topk';
 
 export type { Hit } from './topk';
@@ -36,25 +38,22 @@ export interface VectorIndexOptions {
    * (js below ~1M multiply-adds, where the session call costs more than the scan).
    */
   kernel?: 'auto' | 'onnx' | 'js';
-  /** int8 snapshot + exact re-rank: `auto` from QUANT_MIN_ROWS rows, `on` at any size, `off` never. */
+  /** int8 prefilter + exact re-rank: `auto` from QUANT_MIN_ROWS rows, `on` at any size, `off` never. */
   quantize?: 'auto' | 'on' | 'off';
+  /**
+   * Where the exact re-rank reads candidates' float vectors (null: gone since). When given, no float rows
+   * are kept in memory and the int8 prefilter is always on.
+   */
+  exact?: ExactRows;
 }
 
-/** Rows from which `quantize: 'auto'` scores an int8 snapshot first. */
+/** Float vectors of some photos, in the order asked (null for one that is gone). */
+export type ExactRows = (ids: readonly number[]) => (Float32Array | null)[];
+
+/** Rows from which `quantize: 'auto'` scores int8 rows first. */
 export const QUANT_MIN_ROWS = 50_000;
 /** int8 candidates re-scored exactly: far more than needed (quantization error ≪ the score gap to rank 256). */
 const RERANK = 256;
-/** Rows changed since the snapshot that trigger a rebuild (they are scored exactly meanwhile). */
-const REBUILD_MIN_CHANGES = 16_384;
-const REBUILD_FRACTION = 0.02;
-/** Rows quantized between yields to the event loop while building a snapshot. */
-const BUILD_CHUNK = 16_384;
-
-interface Snapshot {
-  n: number;
-  /** Photo id of each snapshot column. */
-  ids: Float64Array;
-}
 
 const MIN_CAPACITY = 1024;
 const GROWTH = 1.5;
@@ -83,9 +82,10 @@ function scoringSession(dim: number): Promise<ort.InferenceSession> {
 }
 
 export class VectorIndex {
+  /** Float rows (capacity × dim), empty when an `exact` source holds them instead. */
   private data: Float32Array;
   private rowIds: Float64Array;
-  private readonly rowOf = new Map<number, number>();
+  private rowOf = new IdMap();
   private count = 0;
   /** Bumped by every change that moves or rewrites rows: an in-flight search then scores again. */
   private version = 0;
@@ -93,14 +93,9 @@ export class VectorIndex {
   private maxNorm = 0;
   private readonly kernel: 'auto' | 'onnx' | 'js';
   private readonly quantize: 'auto' | 'on' | 'off';
-  private scorer: Int8Scorer | null = null;
-  private snap: Snapshot | null = null;
-  /** Ids added, replaced or removed since the snapshot was taken: never trusted from it, scored exactly. */
-  private dirty = new Set<number>();
-  /** While a snapshot builds: changes since its start (they become `dirty` when it lands). */
-  private pendingDirty: Set<number> | null = null;
-  private building: Promise<void> | null = null;
-  private generation = 0;
+  private readonly exact: ExactRows | null;
+  /** The int8 rows, once the prefilter is on (always with an `exact` source). */
+  private q8: Int8Rows | null = null;
 
   constructor(
     readonly dim: number,
@@ -108,49 +103,46 @@ export class VectorIndex {
   ) {
     if (!Number.isInteger(dim) || dim <= 0) throw new AppError('invalid_input', `Vector index dimension must be a positive integer, got ${dim}.`);
     this.kernel = options.kernel ?? 'auto';
-    this.quantize = options.quantize ?? 'auto';
+    this.exact = options.exact ?? null;
+    this.quantize = this.exact ? 'on' : (options.quantize ?? 'auto');
     this.data = new Float32Array(0);
     this.rowIds = new Float64Array(0);
+    if (this.quantize === 'on') this.q8 = new Int8Rows(dim);
   }
 
   get size(): number {
     return this.count;
   }
 
+  /** Changes so far (adds, replacements, removals): a sidecar written from the rows checks it did not move. */
+  get changes(): number {
+    return this.version;
+  }
+
   has(id: number): boolean {
     return this.rowOf.has(id);
   }
 
-  /** A copy of a photo's stored vector, or null. */
+  /** A copy of a photo's stored float vector (from memory or the exact source), or null. */
   vectorOf(id: number): Float32Array | null {
     const r = this.rowOf.get(id);
-    return r === undefined ? null : this.data.slice(r * this.dim, (r + 1) * this.dim);
+    if (r < 0) return null;
+    return this.exact ? this.exact([id])[0] : this.data.slice(r * this.dim, (r + 1) * this.dim);
   }
 
-  /** Bytes held: the vector buffer (with its spare capacity), the row ids and the id → row map (estimated). */
+  /** Bytes held: float rows (with spare capacity), int8 rows and scales, row ids, the id → row map (estimated). */
   memoryBytes(): number {
-    // ~40 B per Map entry in V8 (hash table slot + entry); an estimate, the buffers are exact.
-    const snap = this.snap ? this.snap.n * (this.dim + 12) : 0; // int8 matrix + scales (in the worker) + ids
-    return this.data.byteLength + this.rowIds.byteLength + this.rowOf.size * 40 + snap;
+    return this.data.byteLength + this.rowIds.byteLength + this.rowOf.bytes() + (this.q8?.bytes() ?? 0);
   }
 
-  /** Whether searches currently score an int8 snapshot first. */
+  /** Whether searches score int8 rows first. */
   get quantized(): boolean {
-    return this.snap !== null;
+    return this.q8 !== null;
   }
 
-  /** Resolves once no snapshot build is running (tests, benchmarks). */
-  async whenIdle(): Promise<void> {
-    while (this.building) await this.building;
-  }
-
-  /** Stop the int8 worker, drop the snapshot; the index keeps working with the float scan. */
+  /** Stop the scan workers; the index stays usable (scans then run on the calling thread). */
   async dispose(): Promise<void> {
-    this.snap = null;
-    this.dirty.clear();
-    const s = this.scorer;
-    this.scorer = null;
-    await s?.dispose();
+    await this.q8?.dispose();
   }
 
   /**
@@ -172,7 +164,7 @@ export class VectorIndex {
       this.put(ids[i], v);
     }
     this.version++;
-    this.maybeRebuild();
+    this.maybeQuantize();
   }
 
   /** Forget photos; unknown ids are ignored. Returns how many were removed. */
@@ -180,41 +172,26 @@ export class VectorIndex {
     let removed = 0;
     for (const id of ids) {
       const r = this.rowOf.get(id);
-      if (r === undefined) continue;
+      if (r < 0) continue;
       // Swap-remove: the last row fills the hole, so the live rows stay one contiguous prefix.
       const last = this.count - 1;
       if (r !== last) {
-        this.data.copyWithin(r * this.dim, last * this.dim, (last + 1) * this.dim);
+        if (!this.exact) this.data.copyWithin(r * this.dim, last * this.dim, (last + 1) * this.dim);
+        this.q8?.move(last, r);
         const movedId = this.rowIds[last];
         this.rowIds[r] = movedId;
         this.rowOf.set(movedId, r);
-        // A snapshot being built reads rows by position: a moved row must not be trusted from it.
-        this.pendingDirty?.add(movedId);
       }
-      this.markChanged(id);
       this.rowOf.delete(id);
       this.count = last;
       removed++;
     }
     if (removed) this.version++;
-    this.maybeRebuild();
     return removed;
   }
 
-  clear(): void {
-    this.rowOf.clear();
-    this.count = 0;
-    this.data = new Float32Array(0);
-    this.rowIds = new Float64Array(0);
-    this.maxNorm = 0;
-    this.version++;
-    this.generation++;
-    this.snap = null;
-    this.dirty.clear();
-  }
-
   /**
-   * Append rows streamed from the store. The buffer grows in place by 1.5× (or is sized once from
+   * Append rows streamed from the store. The buffers grow in place by 1.5× (or are sized once from
    * `expectedCount`), so memory peaks near the final size rather than holding rows twice.
    */
   async load(rows: Iterable<IndexRow> | AsyncIterable<IndexRow>, options: { expectedCount?: number; signal?: AbortSignal } = {}): Promise<{ count: number; ms: number }> {
@@ -231,24 +208,46 @@ export class VectorIndex {
       }
     }
     this.version++;
-    // Start-up is when the snapshot is built, so the first search is already fast.
-    this.maybeRebuild();
-    if (this.building) await this.building;
+    this.maybeQuantize();
     return { count: n, ms: performance.now() - t0 };
+  }
+
+  /**
+   * The int8 rows as they are (ids, scales, padded rows): views, no copies. Only for an index with an
+   * `exact` source, whose int8 rows are all it holds (what a sidecar file stores).
+   */
+  quantizedRows(): { ids: Float64Array; scales: Float32Array; rows: Uint8Array; stride: number } {
+    if (!this.q8 || !this.exact) throw new Error('quantizedRows: only an index with an exact source keeps int8 rows alone');
+    const { rows, scales } = this.q8.views(this.count);
+    return { ids: this.rowIds.subarray(0, this.count), scales, rows, stride: this.q8.stride };
+  }
+
+  /**
+   * Fill an empty index with `count` int8 rows read straight into its buffers (a sidecar file): `fill`
+   * writes the ids, scales and padded rows into the views it is given. Duplicate ids are refused.
+   */
+  async loadQuantizedRows(count: number, fill: (views: { ids: Float64Array; scales: Float32Array; rows: Uint8Array; stride: number }) => void | Promise<void>): Promise<void> {
+    if (!this.q8 || !this.exact || this.count !== 0) throw new Error('loadQuantizedRows: only into an empty index with an exact source');
+    this.reserve(count, true);
+    const { rows, scales } = this.q8.views(count);
+    const ids = this.rowIds.subarray(0, count);
+    await fill({ ids, scales, rows, stride: this.q8.stride });
+    const rowOf = new IdMap(count);
+    for (let r = 0; r < count; r++) {
+      if (rowOf.has(ids[r])) throw new Error(`photo ${ids[r]} appears twice`);
+      rowOf.set(ids[r], r);
+    }
+    this.rowOf = rowOf;
+    this.count = count;
+    this.maxNorm = 1;
+    this.version++;
   }
 
   /** The k photos most similar to `query` (dot product = cosine for unit vectors), best first. */
   async search(query: Float32Array, k: number): Promise<Hit[]> {
     this.checkQuery(query);
     if (k <= 0 || this.count === 0) return [];
-    if (this.snap && this.scorer) {
-      try {
-        return await this.searchInt8(query, k);
-      } catch {
-        // Worker gone (killed, out of memory): the exact float scan still answers.
-        this.snap = null;
-      }
-    }
+    if (this.q8) return this.searchInt8(query, k);
     if (!this.useOnnx(this.count)) return this.searchJs(query, k);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const version = this.version;
@@ -260,9 +259,10 @@ export class VectorIndex {
     return this.searchJs(query, k);
   }
 
-  /** Exact top-k with the plain JS loop (also the reference the tests compare against). */
+  /** Exact top-k with the plain JS loop over the float rows (the reference the tests compare against). */
   searchJs(query: Float32Array, k: number): Hit[] {
     this.checkQuery(query);
+    if (this.exact) throw new Error('searchJs: this index keeps no float rows (they are in its exact source)');
     const top = new TopK(Math.min(Math.max(0, k), this.count));
     for (let r = 0; r < this.count; r++) {
       const s = dotRow(this.data, r, this.dim, query);
@@ -273,88 +273,47 @@ export class VectorIndex {
 
   // ---- internals ---------------------------------------------------------------------------------
 
+  /** int8 candidates (all rows when there are few), then each scored exactly in float64. */
   private async searchInt8(query: Float32Array, k: number): Promise<Hit[]> {
-    const snap = this.snap as Snapshot;
-    let maxAbs = 0;
-    for (let j = 0; j < this.dim; j++) maxAbs = Math.max(maxAbs, Math.abs(query[j]));
-    const scale = maxAbs > 0 ? 127 / maxAbs : 0;
-    const q8 = new Uint8Array(this.dim);
-    for (let j = 0; j < this.dim; j++) q8[j] = Math.round(query[j] * scale) + 128;
-    const cols = await (this.scorer as Int8Scorer).candidates(q8, Math.max(RERANK, 8 * k));
-    const top = new TopK(Math.min(k, this.count));
-    const seen = new Set<number>();
-    const consider = (id: number) => {
-      if (seen.has(id)) return;
-      seen.add(id);
-      const r = this.rowOf.get(id);
-      if (r !== undefined) top.push(dotRow(this.data, r, this.dim, query), id);
-    };
-    for (const c of cols) {
-      const id = snap.ids[c];
-      if (!this.dirty.has(id)) consider(id);
+    const q8 = this.q8 as Int8Rows;
+    const want = Math.max(RERANK, 8 * k);
+    let ids: number[] | null = null;
+    for (let attempt = 0; attempt < MAX_RETRIES && !ids; attempt++) {
+      const version = this.version;
+      const n = this.count;
+      if (n <= want) return this.rerankIds(Array.from(this.rowIds.subarray(0, n)), query, k);
+      const rows = await q8.scan(query, n, want);
+      if (version === this.version) ids = Array.from(rows, (r) => this.rowIds[r]);
     }
-    for (const id of this.dirty) consider(id);
+    // The indexer kept writing during every try: this scan runs synchronously, rows cannot move under it.
+    ids ??= Array.from(q8.scanHere(query, this.count, want), (r) => this.rowIds[r]);
+    return this.rerankIds(ids, query, k);
+  }
+
+  private rerankIds(ids: number[], query: Float32Array, k: number): Hit[] {
+    const top = new TopK(Math.min(k, ids.length));
+    if (this.exact) {
+      const vectors = this.exact(ids);
+      for (let i = 0; i < ids.length; i++) {
+        const v = vectors[i];
+        if (v && v.length === this.dim && this.rowOf.has(ids[i])) top.push(dotRow(v, 0, this.dim, query), ids[i]);
+      }
+    } else {
+      for (const id of ids) {
+        const r = this.rowOf.get(id);
+        if (r >= 0) top.push(dotRow(this.data, r, this.dim, query), id);
+      }
+    }
     return top.result();
   }
 
-  private markChanged(id: number): void {
-    if (this.snap) this.dirty.add(id);
-    this.pendingDirty?.add(id);
-  }
-
-  private wantsSnapshot(): boolean {
-    if (this.quantize === 'off' || this.count === 0) return false;
-    return this.quantize === 'on' || this.count >= QUANT_MIN_ROWS;
-  }
-
-  /** Build or refresh the int8 snapshot in the background when it is missing or too many rows changed. */
-  private maybeRebuild(): void {
-    if (this.building || !this.wantsSnapshot()) return;
-    if (this.snap && this.dirty.size < Math.max(REBUILD_MIN_CHANGES, this.count * REBUILD_FRACTION)) return;
-    this.building = this.buildSnapshot()
-      .catch(() => {
-        // No snapshot (worker could not start, not enough memory): searches use the exact float scan.
-        this.pendingDirty = null;
-      })
-      .finally(() => {
-        this.building = null;
-        this.pendingDirty = null;
-      });
-  }
-
-  private async buildSnapshot(): Promise<void> {
-    const generation = this.generation;
-    const dim = this.dim;
-    const n = this.count;
-    this.pendingDirty = new Set();
-    const ids = new Float64Array(n);
-    const inv = new Float32Array(n);
-    const matrixT = new Int8Array(dim * n);
-    for (let start = 0; start < n; start += BUILD_CHUNK) {
-      if (this.generation !== generation) return;
-      // Rows are read where they are now; any row moved or changed since the start is in pendingDirty.
-      const data = this.data;
-      const end = Math.min(n, start + BUILD_CHUNK, this.count);
-      for (let r = start; r < end; r++) {
-        const o = r * dim;
-        let maxAbs = 0;
-        for (let j = 0; j < dim; j++) maxAbs = Math.max(maxAbs, Math.abs(data[o + j]));
-        const scale = maxAbs > 0 ? 127 / maxAbs : 0;
-        for (let j = 0; j < dim; j++) matrixT[j * n + r] = Math.round(data[o + j] * scale);
-        inv[r] = scale > 0 ? 1 / scale : 0;
-        ids[r] = this.rowIds[r];
-      }
-      // Rows past the current end were removed meanwhile: their (stale) ids are all in pendingDirty.
-      for (let r = end; r < Math.min(n, start + BUILD_CHUNK); r++) ids[r] = this.rowIds[r];
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    this.scorer ??= new Int8Scorer();
-    // inv = 1 / row scale: int8 score × inv = approximate float score (up to the query's scale).
-    await this.scorer.build(matrixT, inv, dim, n);
-    if (this.generation !== generation) return;
-    this.snap = { n, ids };
-    this.dirty = this.pendingDirty ?? new Set();
-    this.pendingDirty = null;
+  /** Without an exact source: int8 rows join the float rows once the index reaches QUANT_MIN_ROWS. */
+  private maybeQuantize(): void {
+    if (this.q8 || this.quantize === 'off' || this.count < QUANT_MIN_ROWS) return;
+    const q8 = new Int8Rows(this.dim);
+    q8.reserve(this.rowIds.length, true);
+    for (let r = 0; r < this.count; r++) q8.set(r, this.data.subarray(r * this.dim, (r + 1) * this.dim));
+    this.q8 = q8;
   }
 
   private useOnnx(n: number): boolean {
@@ -389,30 +348,33 @@ export class VectorIndex {
   }
 
   private put(id: number, v: Float32Array): void {
-    this.markChanged(id);
     let norm = 0;
     for (let j = 0; j < this.dim; j++) norm += v[j] * v[j];
     norm = Math.sqrt(norm);
     if (norm > this.maxNorm) this.maxNorm = norm;
     let r = this.rowOf.get(id);
-    if (r === undefined) {
+    if (r < 0) {
       r = this.count++;
       this.rowOf.set(id, r);
       this.rowIds[r] = id;
     }
-    this.data.set(v, r * this.dim);
+    if (!this.exact) this.data.set(v, r * this.dim);
+    this.q8?.set(r, v);
   }
 
-  private reserve(rows: number): void {
+  private reserve(rows: number, exact = false): void {
     const cap = this.rowIds.length;
     if (rows <= cap) return;
-    const next = Math.max(rows, Math.ceil(cap * GROWTH), MIN_CAPACITY);
-    const data = new Float32Array(next * this.dim);
-    data.set(this.data.subarray(0, this.count * this.dim));
+    const next = exact ? rows : Math.max(rows, Math.ceil(cap * GROWTH), MIN_CAPACITY);
+    if (!this.exact) {
+      const data = new Float32Array(next * this.dim);
+      data.set(this.data.subarray(0, this.count * this.dim));
+      this.data = data;
+    }
     const rowIds = new Float64Array(next);
     rowIds.set(this.rowIds.subarray(0, this.count));
-    this.data = data;
     this.rowIds = rowIds;
+    this.q8?.reserve(next, true);
   }
 
   private checkDim(id: number, v: Float32Array): void {
