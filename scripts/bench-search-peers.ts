@@ -8,11 +8,13 @@
  * of the project or its tests. Point --peers at search_peers.py (default ../shared/bench/search_peers.py).
  *
  *   npm run build && nice npx tsx scripts/bench-search-peers.ts --sizes 100000,1000000 --dim 512 --queries 100
+ *   (--peers FILE, --python BIN, --peer-timeout SECONDS: peers still running then are stopped; default 1800)
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -57,27 +59,44 @@ async function ours(n: number, dim: number, queries: number): Promise<Row> {
   };
 }
 
-async function peers(script: string, python: string, n: number, dim: number, queries: number): Promise<Row[]> {
+/**
+ * The peers' lines as they come. A peer still running after `timeoutS` seconds (an HNSW build at 1M takes
+ * far longer than the others) is stopped, and what did not finish is listed as such.
+ */
+async function peers(script: string, python: string, n: number, dim: number, queries: number, timeoutS: number): Promise<Row[]> {
   const la = loadAvg();
-  const { stdout } = await run(python, [script, String(n), String(dim), String(queries), '2'], { maxBuffer: 1 << 20 });
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, number | string>)
-    .map((p) =>
-      p.error
-        ? { engine: `${String(p.peer)}: ${String(p.error)}`, n, p50: NaN, p95: NaN, load: '—', memory: '—', recall: NaN, loadAvg: la }
-        : {
-            engine: String(p.peer),
-            n,
-            p50: Number(p.p50Ms),
-            p95: Number(p.p95Ms),
-            load: `build ${Number(p.buildS).toFixed(1)} s`,
-            memory: `${gb(Number(p.memoryMB))} (arrays)`,
-            recall: Number(p.recallAt10),
-            loadAvg: la,
-          },
-    );
+  // OpenBLAS settings from the environment (a forced core type, a tiny L2 size) slow numpy and faiss down.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPENBLAS_')));
+  const child = spawn(python, [script, String(n), String(dim), String(queries), '2'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const rows: Row[] = [];
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill();
+  }, timeoutS * 1000);
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const p = JSON.parse(line) as Record<string, number | string>;
+    const row: Row = p.error
+      ? { engine: `${String(p.peer)}: ${String(p.error)}`, n, p50: NaN, p95: NaN, load: '—', memory: '—', recall: NaN, loadAvg: la }
+      : {
+          engine: String(p.peer),
+          n,
+          p50: Number(p.p50Ms),
+          p95: Number(p.p95Ms),
+          load: `build ${Number(p.buildS).toFixed(1)} s`,
+          memory: `${gb(Number(p.memoryMB))} (arrays)`,
+          recall: Number(p.recallAt10),
+          loadAvg: la,
+        };
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+    rows.push(row);
+  }
+  clearTimeout(timer);
+  if (timedOut) {
+    rows.push({ engine: `(peers after these: stopped, not finished within ${timeoutS} s)`, n, p50: NaN, p95: NaN, load: '—', memory: '—', recall: NaN, loadAvg: la });
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {
@@ -86,6 +105,7 @@ async function main(): Promise<void> {
   const queries = Number(arg('queries', '100'));
   const script = path.resolve(arg('peers', path.join(ROOT, '..', 'shared', 'bench', 'search_peers.py')));
   const python = arg('python', '/usr/bin/python3');
+  const timeoutS = Number(arg('peer-timeout', '1800'));
   if (!existsSync(script)) throw new Error(`Peers script ${script} not found. Pass --peers PATH/search_peers.py.`);
   const rows: Row[] = [];
   for (const n of sizes) {
@@ -93,8 +113,7 @@ async function main(): Promise<void> {
     process.stderr.write(`N = ${n}: photo-search…\n`);
     const mine = await ours(n, dim, queries);
     process.stderr.write(`${JSON.stringify(mine)}\nN = ${n}: peers…\n`);
-    const theirs = await peers(script, python, n, dim, queries);
-    for (const r of theirs) process.stderr.write(`${JSON.stringify(r)}\n`);
+    const theirs = await peers(script, python, n, dim, queries, timeoutS);
     rows.push(mine, ...theirs);
   }
   const f = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : '—');

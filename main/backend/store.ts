@@ -527,6 +527,7 @@ export class Store {
       countEmbeddings: db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck(),
       embeddingsForModel: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? ORDER BY photo_id').raw(),
       embeddingFor: db.prepare('SELECT data FROM embeddings WHERE photo_id = ? AND model_id = ?').pluck(),
+      embeddingsFor: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? AND photo_id IN (SELECT value FROM json_each(?))').raw(),
       putEmbedding: db.prepare('INSERT OR REPLACE INTO embeddings (photo_id, model_id, data) VALUES (?, ?, ?)'),
       // Only when the photo still has the content the vector was computed from (a writer may have changed it).
       putEmbeddingIfHash: db.prepare(
@@ -879,6 +880,16 @@ export class Store {
   embeddingFor(photoId: number, modelId: string): Float32Array | null {
     const b = this.s.embeddingFor.get(photoId, modelId) as Buffer | undefined;
     return b ? blobToVector(b) : null;
+  }
+
+  /**
+   * Several photos' embeddings of `modelId` in one statement (the search re-rank's few hundred
+   * candidates: ~10× faster than one lookup each). Photos without one are absent from the map.
+   */
+  embeddingsFor(photoIds: readonly number[], modelId: string): Map<number, Float32Array> {
+    const out = new Map<number, Float32Array>();
+    for (const [id, blob] of this.s.embeddingsFor.all(modelId, JSON.stringify(photoIds)) as [number, Buffer][]) out.set(id, blobToVector(blob));
+    return out;
   }
 
   /**

@@ -53,5 +53,5 @@ describe('the live search index', () => {
     } finally {
       await b.close();
     }
-  });
+  }, 240_000); // two index jobs in a worker: tens of seconds when the machine is shared
 });

@@ -236,11 +236,13 @@ export class LiveIndex {
     // Read before loading: changes made while it loads are applied again on top (idempotent).
     const seq = store.lastEmbeddingChange();
     const dim = await this.options.embedDim();
-    const exact = (ids: readonly number[]) =>
-      ids.map((id) => {
-        const v = store.embeddingFor(id, modelId);
+    const exact = (ids: readonly number[]) => {
+      const found = store.embeddingsFor(ids, modelId);
+      return ids.map((id) => {
+        const v = found.get(id);
         return v && isSoundEmbedding(v, dim) ? v : null;
       });
+    };
     let reason: string | undefined;
     const libraryId = sidecarDir ? this.libraryId() : null;
     if (sidecarDir && libraryId) {
