@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
-import { type Served, startServe } from '../helpers/serve';
+import { type Served, startServe, stopServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -78,12 +78,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (server?.child.exitCode === null) {
-      const exited = new Promise((r) => server.child.once('exit', r));
-      server.child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    }
+    await stopServe(server);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
 import { runCli } from '../helpers/run-cli';
-import { type Served, startServe } from '../helpers/serve';
+import { type Served, startServe, stopServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -83,12 +83,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (server?.child.exitCode === null) {
-      const exited = new Promise((r) => server.child.once('exit', r));
-      server.child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    }
+    await stopServe(server);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 

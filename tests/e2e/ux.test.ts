@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
-import { type Served, startServe } from '../helpers/serve';
+import { type Served, startServe, stopServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -31,13 +31,7 @@ function serve(dataDir: string, modelDir: string, home: string, port = 0): Promi
   return startServe({ dataDir, modelDir, port, env: { HOME: home, PHOTO_SEARCH_TOKEN: TOKEN }, onOutput: (b) => appendFileSync(path.join(SHOTS, 'server.log'), b) });
 }
 
-async function stop(s: Served | undefined): Promise<void> {
-  if (!s || s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (s.child.exitCode === null) s.child.kill('SIGKILL');
-}
+const stop = stopServe;
 
 /** No element of `scope` is wider than its box: long paths and captions wrap instead of running off screen. */
 async function overflowing(page: Page, selector: string): Promise<string[]> {

@@ -51,3 +51,12 @@ export function startServe(opts: ServeOptions): Promise<Served> {
     });
   });
 }
+
+/** Stop a server started by startServe: SIGTERM, then SIGKILL if it has not exited within 5 s. */
+export async function stopServe(s: Served | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (s.child.exitCode === null) s.child.kill('SIGKILL');
+}
