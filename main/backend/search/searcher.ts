@@ -29,7 +29,7 @@ export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
  * Admitted sets up to this size are scored directly (one stored vector each); larger ones by widening the
  * index's candidates, which costs less from here on (docs/BENCHMARKS.md "Power search").
  */
-const DIRECT_MAX = 512;
+const DIRECT_MAX = 2048;
 
 export interface SearchIndex {
   readonly size: number;
@@ -167,9 +167,9 @@ async function filteredTopK(deps: SearchDeps, q: Float32Array, k: number, admitt
   if (admitted.length === 0 || k <= 0) return [];
   if (admitted.length <= DIRECT_MAX) {
     const hits: Hit[] = [];
-    for (const id of admitted) {
-      const v = store.embeddingFor(id, modelId);
-      if (!v || v.length !== q.length || !isSoundEmbedding(v)) continue;
+    const vectors = store.embeddingsFor(Array.from(admitted), modelId); // one statement for all
+    for (const [id, v] of vectors) {
+      if (v.length !== q.length || !isSoundEmbedding(v)) continue;
       let s = 0;
       for (let i = 0; i < q.length; i++) s += v[i]! * q[i]!;
       hits.push({ id, score: s });
