@@ -42,6 +42,7 @@ export interface SearchHit {
   score: number;
   width: number | null;
   height: number | null;
+  /** When the photo was taken, local time `YYYY-MM-DDTHH:MM:SS`: its EXIF date, else the file's modification time (what the date filter and sort use). */
   takenAt: string | null;
   /** File size in bytes when indexed. */
   bytes: number | null;

@@ -126,11 +126,18 @@ describe('start-up of the desktop app and `serve`', () => {
     const fresh = await Backend.create({ dataDir, modelDir });
     const loads = vi.spyOn(fresh.store, 'iterateEmbeddings');
     try {
-      await fresh.startUp();
-      // No search has run: only the warm-up can read the embeddings.
-      await vi.waitFor(() => expect(loads).toHaveBeenCalledTimes(1), { timeout: 60_000, interval: 20 });
+      expect(fresh.searchIndex.peek()).toBeNull();
+      await fresh.startUp({ watch: false });
+      // No search has run: only the warm-up can have loaded the index (from the sidecar file, or from SQLite
+      // when there is none yet).
+      await vi.waitFor(() => expect(fresh.searchIndex.peek()?.size).toBe(PHOTOS), { timeout: 60_000, interval: 20 });
+      const warmed = fresh.searchIndex.peek();
+      const readsBefore = loads.mock.calls.length;
+      expect(readsBefore).toBeLessThanOrEqual(1);
       expect((await fresh.search('red', 2)).length).toBe(2);
-      expect(loads).toHaveBeenCalledTimes(1);
+      // The search used the warmed index: no second load.
+      expect(fresh.searchIndex.peek()).toBe(warmed);
+      expect(loads).toHaveBeenCalledTimes(readsBefore);
     } finally {
       loads.mockRestore();
       await fresh.close();

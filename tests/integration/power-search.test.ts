@@ -65,6 +65,7 @@ describe('filters, paging and order', () => {
     expect(y2022).toHaveLength(8);
     const june = await b.search('a shape', 50, { after: '2021-06', before: '2021-06-30' });
     expect(june.map((h) => h.path)).toEqual([path.join(root(), 'beach', 'photo-005.webp')]);
+    expect(june[0]!.takenAt).toBe('2021-06-15T12:00:00'); // no EXIF date: the file's time, as the filter read it
 
     const first = await b.search('a blue square', 12);
     const page2 = await b.search('a blue square', 4, { offset: 4 });

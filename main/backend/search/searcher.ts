@@ -103,7 +103,7 @@ export function toSearchHits(store: Store, found: readonly Hit[]): SearchHit[] {
   for (const f of found) {
     const r = byId.get(f.id);
     if (!r) continue;
-    out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? null, bytes: r.size ?? null });
+    out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? localDateTime(r.mtimeMs), bytes: r.size ?? null });
   }
   return out;
 }
@@ -200,4 +200,12 @@ function isAdmitted(ids: Int32Array, id: number): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+/** A file time as the date filter reads it: local time, `YYYY-MM-DDTHH:MM:SS`. */
+function localDateTime(ms: number): string | null {
+  if (!Number.isFinite(ms)) return null;
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
