@@ -290,7 +290,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     expect(await dialog.getAttribute('aria-modal')).toBe('true');
     expect(await dialog.getByRole('button', { name: 'Previous photo' }).isDisabled()).toBe(true);
     const details = (await dialog.getByTestId('viewer-details').textContent())!;
-    expect(details).toMatch(/^1 of \d+ · \d[\d,]* × \d[\d,]* px · \d+(\.\d)? KB · score -?\d\.\d{3}$/);
+    expect(details).toMatch(/^1 of \d+ · \d[\d,]* × \d[\d,]* px · (taken [^·]+ · )?\d+(\.\d)? KB · score -?\d\.\d{3}$/);
     expect(await dialog.getByTestId('viewer-folder').textContent()).toMatch(new RegExp(`^${tmp}`));
     await dialog.getByRole('button', { name: 'Next photo' }).click();
     await dialog.getByTestId('viewer-details').getByText(/^2 of /).waitFor();
