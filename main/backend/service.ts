@@ -40,7 +40,7 @@ import { ModelRegistry } from './catalog/registry';
 import type { EmbeddingModel } from './model/types';
 import { findDuplicates } from './search/duplicates';
 import { LiveIndex } from './search/live-index';
-import { NO_KNOWN_WORDS, requestParts, runSearch, toSearchHits, type SearchRequest } from './search/searcher';
+import { requestParts, runSearch, toSearchHits, type SearchRequest } from './search/searcher';
 import type { VectorIndex } from './search/vector-index';
 import { Store } from './store';
 import { readCaptionSet } from './train/readers';
@@ -65,7 +65,6 @@ const ACTIVE_MODEL = 'activeModel';
 /** The model a switch is embedding the library for; it becomes ACTIVE_MODEL when that is done. */
 const PENDING_MODEL = 'pendingModel';
 /** What search says when the model knows none of the query's words (see model/known-words.ts). */
-export { NO_KNOWN_WORDS };
 
 function cancelledSwitch(id: string, left: number): Cancelled {
   return new Cancelled(
@@ -633,12 +632,12 @@ export class Backend {
   }
 
   private async runSearch(req: SearchRequest): Promise<SearchHit[]> {
-    requestParts(req); // a malformed query is refused before anything loads
+    const parts = requestParts(req); // a malformed query is refused before anything loads
     this.ensureNotEmpty();
     const modelId = this.activeModelId();
     const [model, index] = await Promise.all([this.activeModel(), this.vectorIndex(modelId)]);
     this.ensureEmbedded(modelId, index);
-    return runSearch({ store: this.store, modelId, model, index }, req);
+    return runSearch({ store: this.store, modelId, model, index }, req, parts);
   }
 
   /** Groups of duplicate photos of the library (exact copies, then near-duplicates within `threshold`). */

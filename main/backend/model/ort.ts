@@ -72,3 +72,19 @@ function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split('\n')[0].slice(0, 300);
 }
+
+const sharedSessions = new Map<string, Promise<ort.InferenceSession>>();
+
+/**
+ * One session per `key` for small weightless graphs built in code (search scoring, duplicate projections),
+ * shared by every caller; a session that failed to build is forgotten so the next call tries again.
+ */
+export function sharedSession(key: string, build: () => Uint8Array, what: string): Promise<ort.InferenceSession> {
+  let s = sharedSessions.get(key);
+  if (!s) {
+    s = createSessionFromBytes(build(), what);
+    s.catch(() => sharedSessions.delete(key));
+    sharedSessions.set(key, s);
+  }
+  return s;
+}

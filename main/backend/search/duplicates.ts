@@ -12,7 +12,7 @@
  * onnxruntime MatMul per chunk of rows (a JS loop is ~30× slower); measurements: docs/BENCHMARKS.md.
  */
 import { seededRandom } from '../../../shared/random';
-import { createSessionFromBytes, ort } from '../model/ort';
+import { ort, sharedSession } from '../model/ort';
 import { GraphBuilder } from '../onnx/builder';
 
 export interface DuplicateInput {
@@ -49,22 +49,20 @@ const MAX_TABLES = 128;
 /** Rows projected per MatMul call. */
 const CHUNK = 8192;
 
-const sessions = new Map<number, Promise<ort.InferenceSession>>();
-
 /** rows [n, dim] × planesᵀ → [n, PROJECTIONS]: the side of each hyperplane each row is on. */
 function projectionSession(dim: number): Promise<ort.InferenceSession> {
-  let s = sessions.get(dim);
-  if (!s) {
-    const g = new GraphBuilder('projections');
-    g.input('rows', 'float32', ['n', dim]);
-    g.input('planes', 'float32', [PROJECTIONS, dim]);
-    g.op('Gemm', ['rows', 'planes'], { transB: 1 }, ['projections']);
-    g.output('projections', 'float32', ['n', PROJECTIONS]);
-    s = createSessionFromBytes(g.toBytes(), 'duplicate finder');
-    s.catch(() => sessions.delete(dim));
-    sessions.set(dim, s);
-  }
-  return s;
+  return sharedSession(
+    `duplicates-${dim}`,
+    () => {
+      const g = new GraphBuilder('projections');
+      g.input('rows', 'float32', ['n', dim]);
+      g.input('planes', 'float32', [PROJECTIONS, dim]);
+      g.op('Gemm', ['rows', 'planes'], { transB: 1 }, ['projections']);
+      g.output('projections', 'float32', ['n', PROJECTIONS]);
+      return g.toBytes();
+    },
+    'duplicate finder',
+  );
 }
 
 /** How many tables make a pair at cosine `threshold` share a key in at least one with probability `recall`. */

@@ -76,9 +76,9 @@ export function requestParts(req: SearchRequest): QueryPart[] {
   return parts;
 }
 
-export async function runSearch(deps: SearchDeps, req: SearchRequest): Promise<SearchHit[]> {
+/** Run one search; `parts` are the request's parts when the caller has read them already. */
+export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: readonly QueryPart[] = requestParts(req)): Promise<SearchHit[]> {
   const { store } = deps;
-  const parts = requestParts(req);
   const { vector, exclude } = await queryVector(deps, parts, req.image ?? null);
   const top = req.top ?? 20;
   const offset = req.offset ?? 0;

@@ -18,7 +18,7 @@
  * Graph indexes (HNSW) were not used: native add-ons, and lower recall than a reranked scan.
  */
 import { AppError } from '../errors';
-import { createSessionFromBytes, ort } from '../model/ort';
+import { ort, sharedSession } from '../model/ort';
 import { GraphBuilder } from '../onnx/builder';
 import { IdMap } from './id-map';
 import { Int8Rows } from './int8-rows';
@@ -64,21 +64,19 @@ const MAX_RETRIES = 3;
 const LOAD_YIELD_ROWS = 16_384;
 
 /** One scoring session per dimension, shared by every index (the graph has no weights). */
-const sessions = new Map<number, Promise<ort.InferenceSession>>();
-
 function scoringSession(dim: number): Promise<ort.InferenceSession> {
-  let s = sessions.get(dim);
-  if (!s) {
-    const g = new GraphBuilder('scores');
-    g.input('matrix', 'float32', ['n', dim]);
-    g.input('query', 'float32', [dim, 1]);
-    g.op('MatMul', ['matrix', 'query'], {}, ['scores']);
-    g.output('scores', 'float32', ['n', 1]);
-    s = createSessionFromBytes(g.toBytes(), 'search scoring');
-    s.catch(() => sessions.delete(dim));
-    sessions.set(dim, s);
-  }
-  return s;
+  return sharedSession(
+    `scores-${dim}`,
+    () => {
+      const g = new GraphBuilder('scores');
+      g.input('matrix', 'float32', ['n', dim]);
+      g.input('query', 'float32', [dim, 1]);
+      g.op('MatMul', ['matrix', 'query'], {}, ['scores']);
+      g.output('scores', 'float32', ['n', 1]);
+      return g.toBytes();
+    },
+    'search scoring',
+  );
 }
 
 export class VectorIndex {
