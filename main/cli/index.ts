@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
+import { formatBytes } from '../../shared/format';
 import { apiHandlers, AppError, Backend, backendPort, benchIndex, benchSearch, damagedError, errorResult, expandHome, repairLibrary, resolveDataDir } from '../backend';
 import { Progress } from './progress';
 import { shown, shownJson, shownLines } from './terminal';
@@ -72,7 +73,7 @@ function duplicatesText(groups: DuplicateGroup[], threshold: number): string {
   groups.forEach((g, i) => {
     lines.push('', `${i + 1}. ${g.kind === 'exact' ? 'exact copies' : `near-duplicates, lowest similarity ${g.minScore.toFixed(3)}`} (${g.photos.length} photos)`);
     for (const p of g.photos) {
-      const facts = [p.width && p.height ? `${p.width}×${p.height}` : null, p.bytes !== null ? `${(p.bytes / 1024 / 1024).toFixed(1)} MB` : null, p.takenAt ? p.takenAt.slice(0, 10) : null].filter(Boolean);
+      const facts = [p.width && p.height ? `${p.width}×${p.height}` : null, p.bytes !== null ? formatBytes(p.bytes) : null, p.takenAt ? p.takenAt.slice(0, 10) : null].filter(Boolean);
       lines.push(`   ${p.score.toFixed(3)}  ${shown(p.path)}${facts.length ? `  (${facts.join(', ')})` : ''}`);
     }
   });

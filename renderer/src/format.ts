@@ -1,4 +1,5 @@
 /** Small display helpers. */
+export { formatBytes } from '../../shared/format';
 
 export function fileName(p: string): string {
   const parts = p.split(/[\\/]/);
@@ -35,18 +36,6 @@ export function formatRate(perSecond: number | null): string {
   return `${perSecond >= 10 ? Math.round(perSecond) : perSecond.toFixed(1)} per second`;
 }
 
-export function formatBytes(n: number | null): string {
-  if (n === null || !Number.isFinite(n)) return '';
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
 
 export function folderOf(p: string): string {
   const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));

@@ -184,5 +184,8 @@ describe('the CLI', () => {
     const text = await cli(['duplicates', '--threshold', '0.999999']);
     expect(text.stdout).toMatch(/^1 group\(s\) of exact copies, \d+ of near-duplicates \(similarity ≥ 0.999999\):/);
     expect(text.stdout).toContain(path.join(root(), 'copies', 'same.jpg'));
+    // Small files read in KB (or bytes), never "0.0 MB".
+    expect(text.stdout).toMatch(/ \d+(\.\d)? KB| \d+ B/);
+    expect(text.stdout).not.toContain('0.0 MB');
   }, 300_000);
 });
