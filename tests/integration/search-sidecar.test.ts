@@ -9,8 +9,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomUnitVector, seededRandom } from '../../main/backend/search/bench-search';
 import { LiveIndex } from '../../main/backend/search/live-index';
-import { sidecarFile } from '../../main/backend/search/sidecar';
+import { readSidecar, sidecarFile, writeSidecar } from '../../main/backend/search/sidecar';
 import { bruteForceTopK } from '../../main/backend/search/topk';
+import { VectorIndex } from '../../main/backend/search/vector-index';
 import { Store, type BatchItem } from '../../main/backend/store';
 
 const dim = 32;
@@ -88,8 +89,8 @@ describe('search index sidecar', () => {
     expect(first.lastLoad).toMatchObject({ from: 'database', reason: 'no sidecar yet', rows: 700 });
     await first.flush();
     const file = sidecarFile(path.join(tmp, 'search-index'), MODEL);
-    // 96-byte header + per row: id (8) + scale (4) + 32 int8 values.
-    expect(statSync(file).size).toBe(96 + 700 * (8 + 4 + 32));
+    // 96-byte header + one rows checksum (one block) + per row: id (8) + scale (4) + 32 int8 values.
+    expect(statSync(file).size).toBe(96 + 4 + 700 * (8 + 4 + 32));
 
     let reads = 0;
     const iterate = store.iterateEmbeddings.bind(store);
@@ -120,7 +121,9 @@ describe('search index sidecar', () => {
   });
 
   it.each([
-    ['damaged rows', (file: string) => flipByte(file, statSync(file).size - 10), /checksum/],
+    ['damaged rows', (file: string) => flipByte(file, statSync(file).size - 10), /damaged rows \(checksum mismatch in block 1 of 1\)/],
+    ['a damaged photo id', (file: string) => flipByte(file, 96 + 4 + 8 * 17 + 3), /damaged ids or scales/],
+    ['a damaged checksum table', (file: string) => flipByte(file, 96 + 1), /damaged checksum table/],
     ['a damaged header', (file: string) => flipByte(file, 9), /damaged header/],
     ['a truncated file', (file: string) => truncateSync(file, statSync(file).size - 40), /bytes, the header says/],
     ['another library', () => store.setSetting('libraryId', 'f'.repeat(32)), /another library/],
@@ -145,6 +148,33 @@ describe('search index sidecar', () => {
     // Rebuilt and written again: the next start-up uses it.
     await l.flush();
     expect((await started()).lastLoad?.from).toBe('sidecar');
+  });
+
+  it('rows read on several threads, block by block, equal the rows written; a damaged block is named', async () => {
+    addPhotos(0, 500);
+    const l = await started();
+    const idx = await l.get(MODEL);
+    const file = path.join(tmp, 'threads.int8');
+    const meta = { libraryId: 'lib', modelId: MODEL, dim };
+    // 500 rows × 32 bytes in 1,000-byte blocks: 16 blocks, the last one short, over 3 threads.
+    expect(await writeSidecar(file, idx, { ...meta, seq: 7, damaged: [42] }, { blockBytes: 1000 })).toBe(true);
+    const rowsAt = 96 + 16 * 4 + 8 + 500 * 12;
+    expect(statSync(file).size).toBe(rowsAt + 500 * 32);
+    const fresh = () => new VectorIndex(dim, { exact: (ids) => ids.map(() => null) });
+    const again = fresh();
+    expect(await readSidecar(file, again, meta, { threads: 3 })).toEqual({ seq: 7, damaged: [42] });
+    const want = idx.quantizedRows();
+    const got = again.quantizedRows();
+    expect(Array.from(got.ids)).toEqual(Array.from(want.ids));
+    expect(Array.from(got.scales)).toEqual(Array.from(want.scales));
+    expect(Buffer.from(got.rows).equals(Buffer.from(want.rows))).toBe(true);
+    await again.dispose();
+
+    flipByte(file, rowsAt + 9 * 1000 + 17); // in the 10th block
+    const spoiled = fresh();
+    await expect(readSidecar(file, spoiled, meta, { threads: 3 })).rejects.toThrow(/checksum mismatch in block 10 of 16/);
+    expect(spoiled.size).toBe(0);
+    await spoiled.dispose();
   });
 
   it('keeps only the active model sidecar and leaves no temp files', async () => {

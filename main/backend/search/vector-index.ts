@@ -222,19 +222,30 @@ export class VectorIndex {
 
   /**
    * Fill an empty index with `count` int8 rows read straight into its buffers (a sidecar file): `fill`
-   * writes the ids, scales and padded rows into the views it is given. Duplicate ids are refused.
+   * writes the ids, scales and padded rows into the views it is given. It may hand back the rows still
+   * arriving (`{ rows }`, other threads writing them): the id map is built meanwhile, and the index is
+   * usable once both are done. Duplicate ids are refused.
    */
-  async loadQuantizedRows(count: number, fill: (views: { ids: Float64Array; scales: Float32Array; rows: Uint8Array; stride: number }) => void | Promise<void>): Promise<void> {
+  async loadQuantizedRows(
+    count: number,
+    fill: (views: { ids: Float64Array; scales: Float32Array; rows: Uint8Array; stride: number }) => void | Promise<void | { rows: Promise<void> }>,
+  ): Promise<void> {
     if (!this.q8 || !this.exact || this.count !== 0) throw new Error('loadQuantizedRows: only into an empty index with an exact source');
     this.reserve(count, true);
     const { rows, scales } = this.q8.views(count);
     const ids = this.rowIds.subarray(0, count);
-    await fill({ ids, scales, rows, stride: this.q8.stride });
+    const pending = (await fill({ ids, scales, rows, stride: this.q8.stride }))?.rows;
     const rowOf = new IdMap(count);
-    for (let r = 0; r < count; r++) {
-      if (rowOf.has(ids[r])) throw new Error(`photo ${ids[r]} appears twice`);
-      rowOf.set(ids[r], r);
+    try {
+      for (let r = 0; r < count; r++) {
+        if (rowOf.has(ids[r])) throw new Error(`photo ${ids[r]} appears twice`);
+        rowOf.set(ids[r], r);
+      }
+    } catch (e) {
+      await pending?.catch(() => undefined); // nothing may still be writing rows when this returns
+      throw e;
     }
+    await pending;
     this.rowOf = rowOf;
     this.count = count;
     this.maxNorm = 1;
