@@ -932,6 +932,11 @@ export class Store {
     return this.s.countEmbeddings.get(modelId) as number;
   }
 
+  /** The embedding count of `modelId` and the last change it reflects, read from one snapshot. */
+  countEmbeddingsAt(modelId: string): { count: number; seq: number } {
+    return this.db.transaction(() => ({ count: this.countEmbeddings(modelId), seq: this.lastEmbeddingChange() }))();
+  }
+
   deleteEmbeddingsOfModel(modelId: string): number {
     return this.s.deleteEmbeddingsOfModel.run(modelId).changes;
   }

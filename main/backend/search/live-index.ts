@@ -250,12 +250,16 @@ export class LiveIndex {
       await pruneSidecars(sidecarDir, file); // other models' sidecars, temp files of interrupted writes
       const idx = new VectorIndex(dim, { exact });
       try {
-        const saved = await readSidecar(file, idx, { libraryId, modelId, dim });
+        // The row count is read while other threads read the rows (this one would only wait); it is read
+        // again below only if the database changed since.
+        let counted: { count: number; seq: number } | null = null;
+        const saved = await readSidecar(file, idx, { libraryId, modelId, dim }, { meanwhile: () => (counted = store.countEmbeddingsAt(modelId)) });
         if (saved.seq > store.lastEmbeddingChange()) throw new Error('newer than the database (the database was replaced)');
         holder.seq = saved.seq;
         this.damaged = { modelId, ids: saved.damaged };
         if (!this.applyChanges(holder, idx)) throw new Error('too far behind the database');
-        const stored = store.countEmbeddings(modelId);
+        const snapshot = counted as { count: number; seq: number } | null;
+        const stored = snapshot && snapshot.seq === holder.seq ? snapshot.count : store.countEmbeddings(modelId);
         if (idx.size + this.damaged.ids.length !== stored) throw new Error(`${idx.size} rows, the database has ${stored}`);
         holder.idx = idx;
         this.lastLoad = { from: 'sidecar', ms: performance.now() - t0, rows: idx.size };

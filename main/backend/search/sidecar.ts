@@ -123,9 +123,15 @@ export async function writeSidecar(
 /**
  * Read a sidecar into an empty index (one with an exact source). Returns the generation and damaged ids it
  * recorded; throws SidecarError saying what does not match. The rows are read on several threads when
- * there are many (`threads` overrides that choice: tests); the index builds its id map meanwhile.
+ * there are many (`threads` overrides that choice: tests); the index builds its id map meanwhile, and
+ * `meanwhile` runs then too (this thread would only wait).
  */
-export async function readSidecar(file: string, idx: VectorIndex, meta: SidecarMeta, options: { threads?: number } = {}): Promise<{ seq: number; damaged: number[] }> {
+export async function readSidecar(
+  file: string,
+  idx: VectorIndex,
+  meta: SidecarMeta,
+  options: { threads?: number; meanwhile?: () => void } = {},
+): Promise<{ seq: number; damaged: number[] }> {
   let fh;
   try {
     fh = await fs.open(file, 'r');
@@ -169,7 +175,7 @@ export async function readSidecar(file: string, idx: VectorIndex, meta: SidecarM
       if (v.stride !== stride) throw new SidecarError(`rows of ${stride} bytes, the index uses ${v.stride}`);
       const rowsAt = at + count * (8 + 4);
       // The rows first (other threads), the ids and scales here meanwhile; the index maps ids while the rows arrive.
-      const rows = readBlocks({ file, position: rowsAt, target: v.rows, blockBytes }, options).then(
+      const rows = readBlocks({ file, position: rowsAt, target: v.rows, blockBytes }, { threads: options.threads }).then(
         (crcs) => {
           const bad = crcs.findIndex((c, i) => c !== table[i]);
           if (bad >= 0) throw new SidecarError(`damaged rows (checksum mismatch in block ${bad + 1} of ${crcs.length})`);
@@ -182,6 +188,7 @@ export async function readSidecar(file: string, idx: VectorIndex, meta: SidecarM
         await readInto(bytesOf(v.ids));
         await readInto(bytesOf(v.scales));
         if (crc !== h.readUInt32LE(80)) throw new SidecarError('damaged ids or scales (checksum mismatch)');
+        options.meanwhile?.();
       } catch (e) {
         await rows.catch(() => undefined);
         throw e;
