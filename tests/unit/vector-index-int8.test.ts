@@ -47,6 +47,27 @@ describe('VectorIndex int8 prefilter + exact re-rank', () => {
     expect(found / 300).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('scores only the admitted photos (a filtered search): the exact top 10 among them, whether scattered or in runs', async () => {
+    const { ids, flat } = rows(20_000, 31, 1);
+    const index = await quantizedIndex(ids, flat);
+    const rand = seededRandom(32);
+    // A folder indexed in one go (rows 5,000–6,999), scattered photos, and ids the index does not hold.
+    const run = ids.slice(5_000, 7_000);
+    const scattered = ids.filter(() => rand() < 0.05);
+    for (const admitted of [run, scattered, [...scattered, 10_000_001, 10_000_002], ids.slice(0, 100)]) {
+      const sub = new Float32Array(admitted.filter((id) => id <= ids.length).flatMap((id) => Array.from(flat.subarray((id - 1) * dim, id * dim))));
+      const subIds = admitted.filter((id) => id <= ids.length);
+      for (let i = 0; i < 5; i++) {
+        const q = randomUnitVector(dim, rand);
+        const want = bruteForceTopK(subIds, sub, dim, q, 10);
+        const got = await index.searchAmong(q, admitted, 10);
+        expect(got.map((h) => h.id)).toEqual(want.map((h) => h.id));
+        for (const h of got) expect(h.score).toBe(dotRow(flat, h.id - 1, dim, q));
+      }
+    }
+    expect(await index.searchAmong(randomUnitVector(dim, rand), [10_000_001], 10)).toEqual([]);
+  });
+
   it('sees photos added, replaced and removed at once', async () => {
     const { ids, flat } = rows(5_000, 3, 1);
     const index = await quantizedIndex(ids, flat);

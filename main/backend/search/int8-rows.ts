@@ -142,6 +142,39 @@ export class Int8Rows {
     return scanRows(this.localDots, this.memory, this.scalesBuf, { slot: MAX_SCANNERS, from: 0, to: count, stride: this.stride, candidates }).rows;
   }
 
+  /**
+   * Run `fn` once no scan is in flight (they share the query's place in memory), synchronously: rows
+   * cannot move while it runs.
+   */
+  exclusive<T>(fn: () => T): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The `candidates` best of the given rows (approximate scores), best first, on this thread: a filtered
+   * search scores only the rows its filter admits. Call it inside `exclusive`. Rows are scored in runs of
+   * consecutive rows (photos of one folder were mostly indexed together), one kernel call per run.
+   */
+  scoreRowsHere(query: Float32Array, rows: Int32Array, candidates: number): Int32Array {
+    this.writeQuery(query);
+    this.localDots ??= instantiateKernel(this.memory);
+    const sorted = rows.slice().sort();
+    const scratchAt = QUERY_BYTES + MAX_SCANNERS * BLOCK * 4;
+    const ints = new Int32Array(this.memory.buffer, scratchAt, BLOCK);
+    const top = new TopK(Math.min(candidates, sorted.length));
+    for (let i = 0; i < sorted.length; ) {
+      let end = i + 1;
+      while (end < sorted.length && end - i < BLOCK && sorted[end] === sorted[end - 1] + 1) end++;
+      const first = sorted[i];
+      this.localDots(HEADER + first * this.stride, end - i, this.stride, 0, scratchAt);
+      for (let j = 0; j < end - i; j++) top.push(ints[j] * this.scalesBuf[first + j], first + j);
+      i = end;
+    }
+    return Int32Array.from(top.result(), (h) => h.id);
+  }
+
   async dispose(): Promise<void> {
     const s = this.scanners;
     this.scanners = null;

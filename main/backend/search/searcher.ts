@@ -6,7 +6,7 @@
  *   (a file the library holds reuses its stored embedding), `photo:ID` from the store. The query vector is
  *   the normalized weighted sum of the normalized parts (combineVectors).
  * - Filters (folders, date taken, file type) are evaluated by the store into the set of admitted ids; the
- *   top-K is then taken among those ids only: a small set is scored directly, a large one by asking the
+ *   top-K is then taken among those ids only: a small set is scored directly (its rows only), a large one by asking the
  *   index for more candidates until enough admitted ones are found (or every row was seen), so a filter
  *   never returns fewer results than asked for while more exist.
  * - Photos the query is made of are not results of it (a photo is not its own neighbour).
@@ -26,14 +26,15 @@ import type { Hit } from './topk';
 export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
 
 /**
- * Admitted sets up to this size are scored directly (one stored vector each); larger ones by widening the
- * index's candidates, which costs less from here on (docs/BENCHMARKS.md "Power search").
+ * Admitted sets up to this share of the library are scored directly (their int8 rows only, then the exact
+ * re-rank); larger ones by widening the index's candidates, which then costs about one unfiltered search.
  */
-const DIRECT_MAX = 2048;
+const DIRECT_SHARE = 1 / 4;
 
 export interface SearchIndex {
   readonly size: number;
   search(query: Float32Array, k: number): Promise<Hit[]>;
+  searchAmong(query: Float32Array, ids: ArrayLike<number>, k: number): Promise<Hit[]>;
 }
 
 export interface SearchDeps {
@@ -162,23 +163,12 @@ async function queryVector(deps: SearchDeps, parts: readonly QueryPart[], image:
 
 /** The k best photos among `admitted` (all photos when null), best first. */
 async function filteredTopK(deps: SearchDeps, q: Float32Array, k: number, admitted: Int32Array | null): Promise<Hit[]> {
-  const { index, store, modelId } = deps;
+  const { index } = deps;
   if (!admitted) return index.search(q, k);
   if (admitted.length === 0 || k <= 0) return [];
-  if (admitted.length <= DIRECT_MAX) {
-    const hits: Hit[] = [];
-    const vectors = store.embeddingsFor(Array.from(admitted), modelId); // one statement for all
-    for (const [id, v] of vectors) {
-      if (v.length !== q.length || !isSoundEmbedding(v)) continue;
-      let s = 0;
-      for (let i = 0; i < q.length; i++) s += v[i]! * q[i]!;
-      hits.push({ id, score: s });
-    }
-    hits.sort((a, b) => b.score - a.score || a.id - b.id);
-    return hits.slice(0, k);
-  }
-  // A large admitted set: widen the candidate count by the share admitted until k admitted photos are in.
   const total = Math.max(index.size, 1);
+  if (admitted.length <= total * DIRECT_SHARE) return index.searchAmong(q, admitted, k);
+  // A large admitted set: widen the candidate count by the share admitted until k admitted photos are in.
   let want = Math.min(total, Math.ceil(k * (total / admitted.length) * 1.5) + 16);
   for (;;) {
     const found = await index.search(q, want);

@@ -268,6 +268,38 @@ export class VectorIndex {
     return this.searchJs(query, k);
   }
 
+  /**
+   * The k photos among `ids` most similar to `query`, best first (a filtered search: only the rows the
+   * filter admits are scored). Ids the index does not hold are ignored. Int8 candidates, then the exact
+   * re-rank, as `search` does.
+   */
+  async searchAmong(query: Float32Array, ids: ArrayLike<number>, k: number): Promise<Hit[]> {
+    this.checkQuery(query);
+    if (k <= 0 || ids.length === 0 || this.count === 0) return [];
+    const rowsOf = () => {
+      const rows = new Int32Array(ids.length);
+      let n = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const r = this.rowOf.get(ids[i]);
+        if (r >= 0) rows[n++] = r;
+      }
+      return rows.subarray(0, n);
+    };
+    if (!this.q8) {
+      const top = new TopK(k);
+      for (const r of rowsOf()) top.push(dotRow(this.data, r, this.dim, query), this.rowIds[r]);
+      return top.result();
+    }
+    const q8 = this.q8;
+    const want = Math.max(RERANK, 8 * k);
+    const candidates = await q8.exclusive(() => {
+      const rows = rowsOf();
+      const best = rows.length <= want ? rows : q8.scoreRowsHere(query, rows, want);
+      return Array.from(best, (r) => this.rowIds[r]);
+    });
+    return this.rerankIds(candidates, query, k);
+  }
+
   /** Exact top-k with the plain JS loop over the float rows (the reference the tests compare against). */
   searchJs(query: Float32Array, k: number): Hit[] {
     this.checkQuery(query);
