@@ -14,10 +14,11 @@ describe('benchSearch', () => {
     expect(r.loadMs).toBeGreaterThan(0);
     // The start-up it times is the one from the sidecar written by the first start (built from SQLite).
     expect(r.loadFrom).toBe('sidecar');
-    expect(r.sidecarMB * 1024 * 1024).toBe(96 + 3000 * (8 + 4 + 64));
-    // In memory: ids (8 B) + scales (4 B) per row, the id map (8,192 slots of 12 B), and the int8 rows in
-    // whole 64 KiB pages after the scan's 104 KiB header (query + scratch): no float rows.
-    expect(r.memoryMB * 1024 * 1024).toBe(3000 * (8 + 4) + 8192 * 12 + Math.ceil((106_496 + 3000 * 64) / 65_536) * 65_536);
+    // Header, one rows checksum (one block), then id (8 B) + scale (4 B) + 64 int8 values per row.
+    expect(r.sidecarMB * 1024 * 1024).toBe(96 + 4 + 3000 * (8 + 4 + 64));
+    // In memory: ids (8 B) + scales (4 B) per row, the id map (ids 1…3,000 addressed directly: 4,096 slots of
+    // 4 B), and the int8 rows in whole 64 KiB pages after the scan's 104 KiB header (query + scratch): no float rows.
+    expect(r.memoryMB * 1024 * 1024).toBe(3000 * (8 + 4) + 4096 * 4 + Math.ceil((106_496 + 3000 * 64) / 65_536) * 65_536);
     expect(r.dbMB).toBeGreaterThan((3000 * 64 * 4) / 1024 / 1024);
     expect(messages.some((m) => m.startsWith('loaded 3000 vectors from the sidecar'))).toBe(true);
   });

@@ -134,15 +134,16 @@ describe('VectorIndex errors and loading', () => {
     const { count } = await index.load(rows());
     expect(count).toBe(5000);
     expect(index.size).toBe(5000);
-    // Grown by 1.5× from 1024 rows: capacity 5184, not a doubled copy; the id map: 16,384 slots of 12 bytes.
-    expect(index.memoryBytes()).toBe(5184 * (dim * 4 + 8) + 16_384 * 12);
+    // Grown by 1.5× from 1024 rows: capacity 5184, not a doubled copy; the id map: ids 1…5,000 addressed
+    // directly, 8,192 slots of 4 bytes.
+    expect(index.memoryBytes()).toBe(5184 * (dim * 4 + 8) + 8192 * 4);
     const q = randomRows(1, dim, 4).vectors[0];
     expect(await index.search(q, 10)).toEqual(bruteForceTopK(ids, flatten(vectors, dim), dim, q, 10));
 
     // Sized once from the expected count.
     const sized = new VectorIndex(dim);
     await sized.load(rows(), { expectedCount: 5000 });
-    expect(sized.memoryBytes()).toBe(5000 * (dim * 4 + 8) + 16_384 * 12);
+    expect(sized.memoryBytes()).toBe(5000 * (dim * 4 + 8) + 8192 * 4);
   });
 
   it('loads a real library database through Store.iterateEmbeddings', async () => {
