@@ -103,6 +103,48 @@ export interface LibraryStatus {
   damaged: number;
 }
 
+/** One table or index of the library database file (what SQLite's page statistics say it takes). */
+export interface LibraryFilePart {
+  name: string;
+  /** The table it belongs to (itself for a table). */
+  table: string;
+  kind: 'table' | 'index';
+  bytes: number;
+  /** Row data stored in it (the rest is page structure, unused space and overflow chains). */
+  payload: number;
+}
+
+/** What the library takes on disk, part by part (`photo-search status --sizes`). */
+export interface LibrarySize {
+  photos: number;
+  /** The library database file (`library.db`), its write-ahead log, and what each table and index costs. */
+  database: { file: string; bytes: number; walBytes: number; freeBytes: number; parts: LibraryFilePart[] };
+  /** The search index's sidecar files (`search-index/`: derived, rebuilt when missing). */
+  searchIndexBytes: number;
+  /** The thumbnail cache folder (made on first display, up to its size limit). */
+  thumbnails: { files: number; bytes: number };
+  totalBytes: number;
+}
+
+/** What `compact` did (or, with dryRun, would do). */
+export interface CompactResult {
+  dryRun: boolean;
+  /** Library database file bytes (with its write-ahead log) before, and after (estimated for a dry run). */
+  beforeBytes: number;
+  afterBytes: number;
+  photos: number;
+  /** Cached tower-feature rows dropped (would be, for a dry run). */
+  featuresDropped: number;
+  /** Rows kept, by why: photos still to embed (indexing or an unfinished model switch needs them), content no library photo has (a captioned set's photos), other towers (caption text, other models). */
+  featuresKept: { stillToEmbed: number; notInLibrary: number; otherTowers: number };
+  /** Free disk space the rewrite needs, and where (the data folder; SQLite's temporary folder when elsewhere). */
+  spaceNeeded: { path: string; bytes: number; free: number }[];
+  /** The size of every part, before (a dry run measures it; a real run reports file sizes only). */
+  sizes: LibrarySize | null;
+  /** What compacting costs later, in one line. */
+  tradeOff: string;
+}
+
 export interface FolderInfo {
   path: string;
   photos: number;
@@ -364,6 +406,13 @@ export const API = {
   importModel: takes(() => z.object({ source: z.string().min(1).max(4096) }).strict()).returns<JobInfo>(),
   /** Delete a trained or imported model (never the active one, never the built-in). */
   removeModel: takes(() => z.object({ id: modelId() }).strict()).returns<{ removed: string }>(),
+  /** What the library takes on disk, part by part (reads the whole database file: seconds at 1M photos). */
+  librarySize: takes(nothing).returns<LibrarySize>(),
+  /**
+   * Drop the cached tower features of photos already embedded with the active model and give the space back
+   * (refused while indexing, training or a model switch runs). `dryRun` reports what it would free.
+   */
+  compact: takes(() => z.object({ dryRun: z.boolean().optional() }).strict().optional()).returns<CompactResult>(),
   /** Desktop only (the IPC edge answers them); the backend and browser mode answer `unsupported`. */
   openPhoto: takes(() => z.object({ id: photoId() }).strict()).returns<null>(),
   showInFolder: takes(() => z.object({ id: photoId() }).strict()).returns<null>(),

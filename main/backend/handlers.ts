@@ -30,6 +30,8 @@ export function apiHandlers(b: Backend): ApiHandlers {
     activateModel: async (p) => (await b.activateModel(p.id))?.info ?? null,
     importModel: async (p) => b.startImport(userSource(p.source)).info,
     removeModel: (p) => b.removeModel(p.id),
+    librarySize: () => b.librarySize(),
+    compact: (p) => b.compact({ dryRun: p?.dryRun }),
     openPhoto: desktopOnly,
     showInFolder: desktopOnly,
     pickFolder: desktopOnly,

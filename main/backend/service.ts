@@ -25,6 +25,8 @@ import type {
   TrainResult,
   DuplicateGroup,
   SearchOptions,
+  CompactResult,
+  LibrarySize,
 } from '../../shared/api';
 import { MAX_SEARCH_IMAGE_BYTES } from '../../shared/api';
 import { AppError, Cancelled } from './errors';
@@ -32,6 +34,7 @@ import { resolveAllowedFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
+import { compactInWorker, librarySizeInWorker } from './library/compact-worker';
 import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './library/thumbnails';
 import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { FolderWatcher, type FolderWatcherOptions } from './library/watch';
@@ -80,6 +83,8 @@ export class Backend {
   /** Folders the watcher reported changed that are not indexed yet. */
   private readonly changedRoots = new Set<string>();
   private indexingChanges = false;
+  /** A `compact` in progress: jobs that read or write the library wait for it (see untilCompacted). */
+  private compacting: Promise<unknown> | null = null;
   private readonly events = new EventEmitter();
   private model: { id: string; promise: Promise<EmbeddingModel> } | null = null;
   /** The active model's search index, kept current in place (search/live-index.ts). */
@@ -232,6 +237,7 @@ export class Backend {
     }
     const switching = id !== this.activeModelId();
     const job = this.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
+      await this.untilCompacted(ctx);
       const model = switching ? await loadModel(reg.dir) : await this.activeModel();
       let r;
       try {
@@ -400,6 +406,49 @@ export class Backend {
     };
   }
 
+  /** What the library takes on disk, part by part (measured in a worker: it reads the whole file). */
+  librarySize(): Promise<LibrarySize> {
+    return librarySizeInWorker(this.options.dataDir);
+  }
+
+  /**
+   * Drop the cached tower features of photos embedded with the active model (and with the model an unfinished
+   * switch is embedding for), then give the space back (library/compact.ts). Refused while a job that reads
+   * or writes the library runs; jobs started meanwhile wait for it. The work runs in a worker thread.
+   */
+  async compact(opts: { dryRun?: boolean; tempDir?: string; onStage?: (stage: string) => void } = {}): Promise<CompactResult> {
+    const what: Record<string, string> = { index: 'Indexing', train: 'Training', reembed: 'A model switch' };
+    for (const kind of ['index', 'train', 'reembed'] as const) {
+      const j = this.jobs.running(kind);
+      if (j) throw new AppError('busy', `${what[kind]} is running (${j.stage}). Wait for it to finish or cancel it, then compact the library.`);
+    }
+    if (this.compacting) throw new AppError('busy', 'The library is already being compacted. Wait for it to finish.');
+    const run = (async () => {
+      const model = await this.activeModel();
+      return compactInWorker({
+        dataDir: this.options.dataDir,
+        compaction: { towerKey: model.imageTowerKey, modelId: model.id, pendingModelId: this.pendingModel()?.id ?? null },
+        dryRun: !!opts.dryRun,
+        tempDir: opts.tempDir,
+        onStage: opts.onStage,
+      });
+    })();
+    if (opts.dryRun) return run;
+    this.compacting = run; // set before the first await: a job started from here on waits for it
+    try {
+      return await run;
+    } finally {
+      this.compacting = null;
+    }
+  }
+
+  /** A job that reads or writes the library starts once a running `compact` is done (it holds the file for a while). */
+  private async untilCompacted(ctx: JobContext): Promise<void> {
+    if (!this.compacting) return;
+    ctx.progress({ stage: 'Waiting for the library to be compacted' });
+    await this.compacting.catch(() => undefined);
+  }
+
   folders(): FolderInfo[] {
     const incomplete = new Set(this.store.listIncomplete());
     return this.store.listRoots().map((p) => ({ path: p, photos: this.store.countPhotosUnder(p), incomplete: incomplete.has(p) }));
@@ -525,6 +574,7 @@ export class Backend {
   }
 
   private async runIndex(ctx: JobContext, roots: string[], modelId = this.activeModelId()): Promise<IndexSummary> {
+    await this.untilCompacted(ctx);
     const id = modelId;
     const reg = this.registry.get(id);
     // Until it finishes, these folders count as incomplete (a cancel or a crash leaves them so: Resume).
@@ -721,6 +771,7 @@ export class Backend {
     }
     let jobId = '';
     const job = this.jobs.start('train', 'Reading the captioned set', async (ctx) => {
+      await this.untilCompacted(ctx);
       const result = await runTrainingInWorker({
         dataDir: this.options.dataDir,
         baseModelDir: base.dir,

@@ -11,7 +11,7 @@
 import { Float16Array } from '@petamoriken/float16';
 import Database from 'better-sqlite3';
 import type { PhotoType } from '../../shared/api';
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -135,6 +135,59 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
     DROP TABLE IF EXISTS models;
   `,
 };
+
+/** One table or index of the library file, as `dbstat` measures it. */
+export interface StoragePart {
+  name: string;
+  /** The table it belongs to (itself for a table). */
+  table: string;
+  kind: 'table' | 'index';
+  pages: number;
+  bytes: number;
+  /** Row data stored (the rest is page structure and unused space). */
+  payload: number;
+  unused: number;
+  overflowPages: number;
+}
+
+export interface StorageBreakdown {
+  pageSize: number;
+  pageCount: number;
+  freePages: number;
+  /** Largest first. */
+  parts: StoragePart[];
+}
+
+/** Whose features `compact` keeps: see Store.featureCompactionPlan. */
+export interface FeatureCompaction {
+  towerKey: string;
+  modelId: string;
+  pendingModelId: string | null;
+}
+
+export interface FeatureCompactionPlan {
+  /** Every cached feature row, and the bytes of their vectors. */
+  total: { rows: number; bytes: number };
+  droppable: { rows: number; bytes: number };
+  /** Library photos not yet embedded with the active model (or the pending one): the indexer needs these. */
+  keptStillToEmbed: number;
+  /** Rows of this tower for content no library photo has (the photos of a captioned set). */
+  keptNotInLibrary: number;
+  /** Rows of other towers: caption text features, other models' image towers. */
+  keptOtherTowers: number;
+}
+
+/** A feature row of the image tower `@key` or of one of its augmented views (`@key#hflip`). */
+const TOWER_ROWS = '(tower_key = @key OR (tower_key >= @viewsFrom AND tower_key < @viewsTo))';
+/**
+ * Its content is in the library, and every photo with that content is embedded with `@model` (and with
+ * `@pending`, when a switch is unfinished): nothing reads these features again until the heads change.
+ */
+const DROPPABLE = `content_hash IN (SELECT content_hash FROM photos)
+  AND content_hash NOT IN (
+    SELECT p.content_hash FROM photos p
+    WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = @model)
+       OR (@pending IS NOT NULL AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = @pending)))`;
 
 export class StoreError extends Error {
   constructor(message: string) {
@@ -1017,6 +1070,118 @@ export class Store {
 
   countFeatures(towerKey: string): number {
     return this.s.countFeatures.get(towerKey) as number;
+  }
+
+  // ---- library file size and compaction -----------------------------------------------------------
+
+  /**
+   * What each table and index of the library file costs on disk, from SQLite's `dbstat` table (reads every
+   * page: linear in the file size), plus the free pages. `payload` is the bytes of row data stored; the rest
+   * of `bytes` is page headers, cell pointers, unused space and overflow chains.
+   */
+  storageBreakdown(): StorageBreakdown {
+    return this.db
+      .transaction(() => {
+        const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+        const pageCount = this.db.pragma('page_count', { simple: true }) as number;
+        const freePages = this.db.pragma('freelist_count', { simple: true }) as number;
+        const owners = new Map(
+          (this.db.prepare("SELECT name, tbl_name, type FROM sqlite_schema WHERE type IN ('table', 'index')").all() as { name: string; tbl_name: string; type: string }[]).map((r) => [
+            r.name,
+            r,
+          ]),
+        );
+        const rows = this.db
+          .prepare(
+            `SELECT name, count(*) AS pages, sum(pgsize) AS bytes, sum(payload) AS payload, sum(unused) AS unused,
+                    sum(pagetype = 'overflow') AS overflowPages
+             FROM dbstat GROUP BY name ORDER BY bytes DESC`,
+          )
+          .all() as { name: string; pages: number; bytes: number; payload: number; unused: number; overflowPages: number }[];
+        const parts = rows.map((r) => {
+          const o = owners.get(r.name);
+          // sqlite_schema itself is not listed in sqlite_schema.
+          return { ...r, table: o?.tbl_name ?? r.name, kind: (o?.type === 'index' ? 'index' : 'table') as 'table' | 'index' };
+        });
+        return { pageSize, pageCount, freePages, parts };
+      })
+      .deferred();
+  }
+
+  /**
+   * Which cached tower features `compact` may drop: rows of the image tower `towerKey` (and its augmented
+   * views, `towerKey#view`, cached by training) whose content every library photo with that content has
+   * embedded with `modelId`, and with `pendingModelId` too when a model switch is unfinished (resuming it
+   * re-embeds from these features). What stays: features of photos still to embed, of other towers (caption
+   * text, other models), and of content no library photo has (the photos of a captioned set).
+   */
+  featureCompactionPlan(f: FeatureCompaction): FeatureCompactionPlan {
+    return this.db
+      .transaction(() => {
+        const p = this.compactionParams(f);
+        const count = (where: string) =>
+          this.db.prepare(`SELECT count(*) AS rows, coalesce(sum(length(data)), 0) AS bytes FROM features WHERE ${where}`).get(p) as { rows: number; bytes: number };
+        const all = count('1');
+        const ofTower = count(TOWER_ROWS);
+        const droppable = count(`${TOWER_ROWS} AND ${DROPPABLE}`);
+        const inLibrary = count(`${TOWER_ROWS} AND content_hash IN (SELECT content_hash FROM photos)`);
+        return {
+          total: all,
+          droppable,
+          keptStillToEmbed: inLibrary.rows - droppable.rows,
+          keptNotInLibrary: ofTower.rows - inLibrary.rows,
+          keptOtherTowers: all.rows - ofTower.rows,
+        };
+      })
+      .deferred();
+  }
+
+  /** Delete the features `featureCompactionPlan` calls droppable, in one transaction; returns how many. */
+  dropCompactableFeatures(f: FeatureCompaction): number {
+    return this.transaction(() => this.db.prepare(`DELETE FROM features WHERE ${TOWER_ROWS} AND ${DROPPABLE}`).run(this.compactionParams(f)).changes);
+  }
+
+  private compactionParams(f: FeatureCompaction) {
+    // The views' keys are `towerKey#name`: every key from `towerKey#` up to (not including) `towerKey$`.
+    return { key: f.towerKey, viewsFrom: `${f.towerKey}#`, viewsTo: `${f.towerKey}$`, model: f.modelId, pending: f.pendingModelId };
+  }
+
+  /**
+   * Give the free pages back to the file system: VACUUM rewrites the database into a temporary file and copies
+   * it back through the write-ahead log (atomic: a crash leaves the old file), then a checkpoint moves it into
+   * the file and truncates the log. Needs free space for that copy and for the log (see compact.ts).
+   */
+  vacuum(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.exec('VACUUM');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (e) {
+      throw this.explain(e);
+    }
+  }
+
+  /** Bytes of the database's pages in use (not on the free list): about what a VACUUM leaves. */
+  usedBytes(): number {
+    const page = (name: string) => this.db.pragma(name, { simple: true }) as number;
+    return (page('page_count') - page('freelist_count')) * page('page_size');
+  }
+
+  /** Pages on the free list (space a VACUUM would give back). */
+  freePages(): number {
+    return this.db.pragma('freelist_count', { simple: true }) as number;
+  }
+
+  /** Bytes of the database file and of its write-ahead log (0 when there is none). */
+  fileBytes(): { db: number; wal: number } {
+    const size = (f: string) => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
+    return { db: size(this.file), wal: size(`${this.file}-wal`) };
   }
 
   // ---- skipped files -----------------------------------------------------------------------------

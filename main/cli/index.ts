@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
+import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type CompactResult, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibrarySize, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
 import { formatBytes } from '../../shared/format';
 import { apiHandlers, AppError, Backend, backendPort, benchIndex, benchSearch, damagedError, errorResult, expandHome, repairLibrary, resolveDataDir } from '../backend';
 import { Progress } from './progress';
@@ -133,6 +133,53 @@ function coverageNotes(st: LibraryStatus): string[] {
       `Note: switching to model ${p.id} did not finish (${p.embedded} of ${p.total} photos embedded with it); search uses ${st.model} meanwhile. Run \`photo-search models use ${p.id}\` to finish.`,
     );
   return notes;
+}
+
+/** Bytes for people: 512 B, 3.4 KB, 1.2 GB (powers of 1024, as file managers on Linux and Windows show them). */
+function humanBytes(n: number): string {
+  if (!Number.isFinite(n)) return 'unknown';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  let v = n;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+/** What each part of the library takes on disk, largest first, with bytes per photo. */
+function sizeText(s: LibrarySize): string {
+  const per = (b: number) => (s.photos ? `${Math.round(b / s.photos).toLocaleString('en-US')} B` : '—');
+  const rows: string[][] = [['PART', 'SIZE', 'PER PHOTO']];
+  for (const p of s.database.parts) rows.push([p.kind === 'index' ? `${p.name} (index of ${p.table})` : `${p.name} (table)`, humanBytes(p.bytes), per(p.bytes)]);
+  if (s.database.freeBytes) rows.push(['free pages (reused by SQLite; `compact` gives them back)', humanBytes(s.database.freeBytes), per(s.database.freeBytes)]);
+  if (s.database.walBytes) rows.push(['write-ahead log (library.db-wal)', humanBytes(s.database.walBytes), per(s.database.walBytes)]);
+  rows.push(['search index (search-index/)', humanBytes(s.searchIndexBytes), per(s.searchIndexBytes)]);
+  rows.push([`thumbnails (${s.thumbnails.files.toLocaleString('en-US')} files)`, humanBytes(s.thumbnails.bytes), per(s.thumbnails.bytes)]);
+  rows.push(['total', humanBytes(s.totalBytes), per(s.totalBytes)]);
+  return [`Library file ${shown(s.database.file)}: ${humanBytes(s.database.bytes)} for ${s.photos.toLocaleString('en-US')} photos.`, table(rows)].join('\n');
+}
+
+/** The result of `compact` (or of its dry run) in a few lines. */
+function compactText(r: CompactResult): string {
+  const n = r.featuresDropped.toLocaleString('en-US');
+  const k = r.featuresKept;
+  const kept = `Kept: ${k.stillToEmbed.toLocaleString('en-US')} of photos still to embed, ${k.notInLibrary.toLocaleString('en-US')} of photos outside the library (captioned sets), ${k.otherTowers.toLocaleString('en-US')} of other towers (caption text, other models).`;
+  const space = r.spaceNeeded.map((s) => `${humanBytes(s.bytes)} free in ${shown(s.path)} (${humanBytes(s.free)} free now)`).join(' and ');
+  if (r.dryRun)
+    return [
+      ...(r.sizes ? [sizeText(r.sizes), ''] : []),
+      `Dry run: compact would drop ${n} cached features and shrink the library file from ${humanBytes(r.beforeBytes)} to about ${humanBytes(r.afterBytes)} (at most).`,
+      kept,
+      `It needs ${space}.`,
+      r.tradeOff,
+    ].join('\n');
+  return [
+    `Compacted the library file: ${humanBytes(r.beforeBytes)} → ${humanBytes(r.afterBytes)} (${n} cached features dropped; ${r.photos.toLocaleString('en-US')} photos).`,
+    kept,
+    r.tradeOff,
+  ].join('\n');
 }
 
 /** Follow a job's events with a progress bar until it ends; resolve to its result. */
@@ -306,14 +353,29 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     );
 
   program
+    .command('compact')
+    .description('drop the cached tower features of photos already embedded with the active model and give the space back (retraining then re-reads those photos)')
+    .option('--dry-run', 'only measure: what each part of the library takes and what compacting would free')
+    .option('--json', 'print {dryRun, beforeBytes, afterBytes, featuresDropped, featuresKept, spaceNeeded, sizes, tradeOff} as JSON')
+    .action((o: { dryRun?: boolean; json?: boolean }) =>
+      run(async (_b, api) => {
+        if (!o.json) process.stderr.write(o.dryRun ? 'Measuring the library (reads the whole file)...\n' : 'Compacting the library (rewrites the file; do not close the app meanwhile)...\n');
+        const r = await api.compact({ dryRun: !!o.dryRun });
+        out(!!o.json, r, () => compactText(r));
+      }),
+    );
+
+  program
     .command('status')
     .description('library and model state')
     .option('--json', 'print {images, skipped, model, roots} as JSON')
     .option('--skipped', 'also list skipped files with their reasons')
     .option('--check', 'also read the whole library file to find damage (exit 1 when damaged)')
-    .action((o: { json?: boolean; skipped?: boolean; check?: boolean }) =>
+    .option('--sizes', 'also show what each part of the library takes on disk (tables, indexes, search index, thumbnails), per photo')
+    .action((o: { json?: boolean; skipped?: boolean; check?: boolean; sizes?: boolean }) =>
       run(async (b, api) => {
         const st = await api.status();
+        const sizes = o.sizes ? await api.librarySize() : undefined;
         const skipped = o.skipped ? (await api.skipped({ limit: 1000, offset: 0 })).items : undefined;
         const check = o.check ? b.store.quickCheck() : undefined;
         const value = {
@@ -327,6 +389,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
           pendingModel: st.pendingModel,
           ...(skipped ? { skippedFiles: skipped } : {}),
           ...(check !== undefined ? { check } : {}),
+          ...(sizes ? { sizes } : {}),
         };
         out(!!o.json, value, () =>
           [
@@ -340,6 +403,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
             `Folders: ${st.roots.length ? st.roots.map(shown).join(', ') : 'none (add one with `photo-search index FOLDER`)'}`,
             ...(st.incomplete.length ? [`Incomplete (indexing stopped before the end): ${st.incomplete.map(shown).join(', ')}; run \`photo-search index\` to finish.`] : []),
             ...(skipped ? (skipped.length ? skipped.map((s) => `  skipped ${shown(s.path)}: ${shown(s.reason)}`) : ['  nothing skipped']) : []),
+            ...(sizes ? ['', sizeText(sizes)] : []),
           ].join('\n'),
         );
         if (check !== undefined && check !== 'ok') throw damagedError(b.store.file, check.split('; ')[0]!);

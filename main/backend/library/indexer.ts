@@ -338,6 +338,26 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
       [...toRun.keys()].forEach((h, i) => fresh.set(h, out[i]));
     }
     for (const b of batch) if (b.prepared) recycleTensor(b.prepared.tensor); // the tower is done with them
+    // Features that were cached when the photo was queued may be gone now (`compact` run by another
+    // process): read and decode those photos again, as if they had never been cached.
+    const gone = new Map<string, Pending>();
+    for (const b of batch) if (!fresh.has(b.hash) && !feats.has(b.hash) && !gone.has(b.hash)) gone.set(b.hash, b);
+    if (gone.size > 0) {
+      const again = new Map<string, PreparedImage>();
+      for (const [h, b] of gone) {
+        try {
+          const buf = readRegularFileSync(b.path, MAX_PHOTO_BYTES);
+          if (sha256(buf) === h) again.set(h, await model.prepareImage(buf));
+        } catch {
+          // unreadable now: skipped below with the reason
+        }
+      }
+      if (again.size > 0) {
+        const out = await model.imageFeatures([...again.values()]);
+        [...again.keys()].forEach((h, i) => fresh.set(h, out[i]));
+        for (const p of again.values()) recycleTensor(p.tensor);
+      }
+    }
     const ready: Pending[] = [];
     const features: Float32Array[] = [];
     for (const b of batch) {
@@ -346,7 +366,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
         ready.push(b);
         features.push(f);
       } else {
-        skip(b.path, b.root, null, 'cached features vanished during indexing; run the index again');
+        skip(b.path, b.root, null, 'the file changed or became unreadable while it was indexed; run the index again');
       }
     }
     if (ready.length === 0) return;

@@ -1,0 +1,268 @@
+/**
+ * `photo-search compact` (issue 16, item 5): the cached tower features of photos already embedded with the
+ * active model are dropped and the file shrinks; features something still reads stay (photos still to embed,
+ * an unfinished model switch, caption text, a captioned set's photos outside the library); search is
+ * unchanged; retraining and a model switch afterwards read the photos again. Real SQLite files, real
+ * generated ONNX models, real photo files.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CompactResult, JobInfo } from '../../shared/api';
+import { indexFolders } from '../../main/backend/library/indexer';
+import { Backend } from '../../main/backend/service';
+import { Store } from '../../main/backend/store';
+import { readCaptionSet } from '../../main/backend/train/readers';
+import { computeSetFeatures, storeFeatureCache } from '../../main/backend/train/features';
+import { makeCaptionedSet } from '../helpers/captioned-set';
+import { copyModelAs, testModel } from '../helpers/counting-model';
+import { generateTestModel } from '../helpers/generate-model';
+import { runCli } from '../helpers/run-cli';
+import { installModelCopy, writeSyntheticLibrary } from '../helpers/synthetic-library';
+
+const PHOTOS = 24;
+/** Extra photos written straight into the store (no files), so dropping their features frees whole pages. */
+const SYNTHETIC = 3000;
+
+let tmp: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-compact-'));
+  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 7 });
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A library: SYNTHETIC stored photos, then a captioned set's Images/ folder added and indexed. */
+async function library(name: string, synthetic = SYNTHETIC): Promise<{ b: Backend; dataDir: string; setDir: string; images: string }> {
+  const dataDir = path.join(tmp, name, 'data');
+  const setDir = path.join(tmp, name, 'set');
+  await makeCaptionedSet(setDir, { photos: PHOTOS, seed: 5 });
+  if (synthetic) await writeSyntheticLibrary(path.join(dataDir, 'library.db'), modelDir, synthetic, 3);
+  const b = await Backend.create({ dataDir, modelDir });
+  const images = path.join(setDir, 'Images');
+  await (await b.addFolders([images])).done;
+  return { b, dataDir, setDir, images };
+}
+
+const unit = (dim: number) => Float32Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
+
+describe('compact', () => {
+  it('drops exactly the features of photos embedded with the active model, keeps the others, shrinks the file and leaves search as it was', async () => {
+    const { b, images } = await library('exact');
+    try {
+      const model = await b.activeModel();
+      const K = model.imageTowerKey;
+      const photos = b.store.photoIdsMatching({ folders: [images] })!;
+      const [h0, h1] = b.store.photosByIds([photos[0]!, photos[1]!]).map((p) => p.contentHash) as [string, string];
+      const dim = model.manifest.image.featureDim;
+      // Kept: caption text features, a captioned-set photo outside the library, a photo not embedded with the
+      // active model yet, and h1, whose copy elsewhere in the library is not embedded with it either.
+      b.store.putFeatures(model.textTowerKey, [{ hash: 'caption-text', data: new Float32Array(dim).fill(0.5) }]);
+      b.store.putFeatures(K, [{ hash: 'set-photo-outside-library', data: new Float32Array(dim).fill(0.25) }]);
+      const other = { modelId: 'another-model', data: unit(model.embedDim) };
+      const row = (p: string, hash: string) => ({ path: path.join(images, p), root: images, size: 1, mtimeMs: 1, contentHash: hash, width: 8, height: 8, takenAt: null });
+      b.store.writeBatch([
+        { photo: row('not-embedded-yet.png', 'not-embedded-yet'), features: { towerKey: K, data: new Float32Array(dim).fill(0.125) }, embedding: other },
+        { photo: row('copy-of-h1.png', h1), embedding: other },
+      ]);
+      // Dropped too: an augmented view of a library photo (cached by training), since that photo is embedded.
+      b.store.putFeatures(`${K}#hflip`, [{ hash: h0, data: new Float32Array(dim).fill(0.75) }]);
+
+      const query = async () => (await b.search('a red circle', 40)).map((h) => [h.id, h.score]);
+      const hitsBefore = await query();
+      const featuresBefore = b.store.countFeatures(K);
+      expect(featuresBefore).toBe(SYNTHETIC + PHOTOS + 2);
+
+      const dry = await b.compact({ dryRun: true });
+      expect(dry).toMatchObject({ dryRun: true, featuresDropped: SYNTHETIC + PHOTOS - 1 + 1, featuresKept: { stillToEmbed: 2, notInLibrary: 1, otherTowers: 1 } });
+      expect(dry.sizes!.database.parts.map((p) => p.name)).toEqual(expect.arrayContaining(['features', 'embeddings', 'photos']));
+      expect(dry.sizes!.photos).toBe(SYNTHETIC + PHOTOS + 2);
+      expect(b.store.countFeatures(K)).toBe(featuresBefore); // a dry run changes nothing
+
+      const fileBefore = statSync(b.store.file).size;
+      const r = await b.compact();
+      expect(r).toMatchObject({ dryRun: false, featuresDropped: SYNTHETIC + PHOTOS, sizes: null });
+      expect(r.tradeOff).toBe(`Trade-off: retraining, or switching to a retrained model, reads and decodes these ${(SYNTHETIC + PHOTOS).toLocaleString('en-US')} photos again (their features are cached again); search is unaffected.`);
+      // Exactly the kept rows remain.
+      expect(b.store.countFeatures(K)).toBe(3);
+      for (const h of [h1, 'not-embedded-yet', 'set-photo-outside-library']) expect(b.store.hasFeatures(K, h), h).toBe(true);
+      expect(b.store.hasFeatures(K, h0)).toBe(false);
+      expect(b.store.countFeatures(`${K}#hflip`)).toBe(0);
+      expect(b.store.countFeatures(model.textTowerKey)).toBe(1);
+      // The file shrank, by at least the dropped vectors' bytes, and is sound.
+      const fileAfter = statSync(b.store.file).size;
+      expect(r.beforeBytes).toBeGreaterThanOrEqual(fileBefore);
+      expect(r.afterBytes).toBe(fileAfter + (statSync(`${b.store.file}-wal`, { throwIfNoEntry: false })?.size ?? 0));
+      expect(fileAfter).toBeLessThan(fileBefore - SYNTHETIC * dim * 2);
+      expect(fileAfter).toBeLessThanOrEqual(dry.afterBytes); // the dry run's estimate is an upper bound
+      expect(b.store.integrityCheck()).toBe('ok');
+      expect(await query()).toEqual(hitsBefore);
+
+      // A second run has nothing left to drop.
+      expect((await b.compact()).featuresDropped).toBe(0);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('retraining and switching to the retrained model afterwards read and decode the photos again', async () => {
+    const { b, setDir } = await library('retrain', 0);
+    try {
+      const model = await b.activeModel();
+      const K = model.imageTowerKey;
+      expect((await b.compact()).featuresDropped).toBe(PHOTOS);
+      expect(b.store.countFeatures(K)).toBe(0);
+
+      // What training reads: every photo of the set is decoded again, then cached again.
+      const set = await readCaptionSet(setDir);
+      const first = await computeSetFeatures(model, set, storeFeatureCache(b.store));
+      expect(first.decoded).toBe(PHOTOS);
+      expect(first.images).toHaveLength(PHOTOS);
+      expect(b.store.countFeatures(K)).toBe(PHOTOS);
+      expect((await computeSetFeatures(model, set, storeFeatureCache(b.store))).decoded).toBe(0);
+
+      // A real training run after compact.
+      expect((await b.compact()).featuresDropped).toBe(PHOTOS);
+      const r = await b.startTraining({ set: setDir, name: 'after-compact', epochs: 1, seed: 1 }).done;
+      expect(r.model).toBeTruthy();
+      expect(b.store.countFeatures(K)).toBe(PHOTOS); // it read the photos and cached them again
+
+      // Switching to it after another compact: the photos are decoded and indexed again with the new heads.
+      expect((await b.compact()).featuresDropped).toBe(PHOTOS);
+      const job = await b.activateModel('after-compact');
+      expect(job).not.toBeNull();
+      await job!.done;
+      const st = await b.status();
+      expect(st).toMatchObject({ model: r.model, images: PHOTOS, embedded: PHOTOS, pendingModel: null });
+      expect(b.store.countFeatures(K)).toBe(PHOTOS);
+      expect(await b.search('a red circle', 5)).toHaveLength(5);
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+
+  it('keeps the features an unfinished model switch still needs, so the switch finishes from them', async () => {
+    const dataDir = path.join(tmp, 'pending', 'data');
+    const n = 1300; // six re-embedding batches of 256: a cancel at the first leaves most to do
+    await writeSyntheticLibrary(path.join(dataDir, 'library.db'), modelDir, n, 3);
+    await installModelCopy(modelDir, dataDir, 'model-b');
+    const b = await Backend.create({ dataDir, modelDir });
+    try {
+      const job = (await b.activateModel('model-b'))!;
+      const off = b.onEvent((e) => {
+        if (e.type === 'job' && e.job.id === job.info.id && e.job.done > 0) b.cancelJob(job.info.id);
+      });
+      await expect(job.done).rejects.toThrow(/cancelled/);
+      off();
+      const pending = (await b.status()).pendingModel!;
+      expect(pending.embedded).toBeGreaterThan(0);
+      expect(pending.embedded).toBeLessThan(n);
+
+      const r = await b.compact();
+      expect(r.featuresDropped).toBe(pending.embedded);
+      expect(r.featuresKept.stillToEmbed).toBe(n - pending.embedded);
+      // These photos have no files: the switch can finish only from the features compact kept.
+      await (await b.resumeModelSwitch())!.done;
+      expect(await b.status()).toMatchObject({ model: 'model-b', embedded: n, pendingModel: null, images: n });
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+
+  it('refuses while indexing runs, and an index job started meanwhile waits for it', async () => {
+    const { b } = await library('busy', 0);
+    try {
+      const running = b.startIndex();
+      await expect(b.compact()).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/^Indexing is running \(.*\)\. Wait for it to finish or cancel it, then compact the library\.$/) });
+      await running.done;
+
+      const order: string[] = [];
+      const stages: string[] = [];
+      const off = b.onEvent((e) => {
+        if (e.type === 'job' && e.job.kind === 'index') stages.push((e.job as JobInfo).stage);
+      });
+      const compacting = b.compact().then((r: CompactResult) => (order.push('compact'), r));
+      const index = b.startIndex().done.then(() => order.push('index'));
+      await Promise.all([compacting, index]);
+      off();
+      expect(stages).toContain('Waiting for the library to be compacted');
+      expect(order).toEqual(['compact', 'index']);
+      expect((await compacting).featuresDropped).toBe(PHOTOS);
+      await expect(b.compact()).resolves.toMatchObject({ featuresDropped: 0 });
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('the indexer decodes a photo again when its cached features vanish during a run (compact in another process)', async () => {
+    const dir = path.join(tmp, 'vanish');
+    const { images } = await library('vanish-src', 0).then(async (l) => (await l.b.close(), l));
+    const a = await testModel(path.join(dir, 'model-a'), { seed: 3 });
+    const bModel = await copyModelAs(path.join(dir, 'model-a'), path.join(dir, 'model-b'), 'model-b');
+    /** A store whose feature reads are preceded by another process's compact (the rows are deleted). */
+    class CompactedMeanwhile extends Store {
+      compactBeforeReads = false;
+      override getFeatures(towerKey: string, hashes: readonly string[]) {
+        if (this.compactBeforeReads) this.dropCompactableFeatures({ towerKey, modelId: a.id, pendingModelId: null });
+        return super.getFeatures(towerKey, hashes);
+      }
+    }
+    const store = new CompactedMeanwhile(path.join(dir, 'library.db'));
+    try {
+      await indexFolders({ store, model: a, roots: [images] });
+      expect(store.countFeatures(a.imageTowerKey)).toBe(PHOTOS);
+      // Model b (same tower): the photos are unchanged and their features cached, so they are queued without
+      // decoding; the features are gone by the time the batch reads them.
+      store.compactBeforeReads = true;
+      const decodedBefore = bModel.calls.prepareImage;
+      const s = await indexFolders({ store, model: bModel, roots: [images] });
+      expect(s).toMatchObject({ skipped: 0, updated: PHOTOS, images: PHOTOS });
+      expect(bModel.calls.prepareImage - decodedBefore).toBe(PHOTOS);
+      expect(store.countEmbeddings('model-b')).toBe(PHOTOS);
+      expect(store.countSkipped()).toBe(0);
+    } finally {
+      store.close();
+      await a.dispose();
+      await bModel.dispose();
+    }
+  });
+});
+
+describe('photo-search compact and status --sizes (CLI)', () => {
+  it('prints what each part costs, what compact would free, then compacts, in words and as JSON', async () => {
+    const { b, dataDir } = await library('cli');
+    await b.close();
+    const env = { ...process.env, PHOTO_SEARCH_DATA: dataDir, PHOTO_SEARCH_MODEL_DIR: modelDir };
+    const cli = (args: string[]) => runCli(args, { env, timeout: 60_000 });
+
+    const sizes = await cli(['status', '--sizes', '--json']);
+    expect(sizes.code, sizes.stderr).toBe(0);
+    const st = JSON.parse(sizes.stdout) as { sizes: { photos: number; database: { parts: { name: string; bytes: number }[] } } };
+    expect(st.sizes.photos).toBe(SYNTHETIC + PHOTOS);
+    const parts = st.sizes.database.parts;
+    expect(parts.map((p) => p.name)).toEqual(expect.arrayContaining(['features', 'embeddings', 'photos', 'photos_hash']));
+    expect(parts.map((p) => p.bytes)).toEqual([...parts.map((p) => p.bytes)].sort((x, y) => y - x)); // largest first
+    const text = await cli(['status', '--sizes']);
+    expect(text.stdout).toMatch(/^features \(table\)\s+\d+(\.\d+)? (KB|MB)\s+[\d,]+ B$/m);
+    expect(text.stdout).toMatch(/^total\s+/m);
+
+    const dry = await cli(['compact', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`Dry run: compact would drop ${(SYNTHETIC + PHOTOS).toLocaleString('en-US')} cached features`);
+    expect(dry.stdout).toMatch(/^It needs .+ free in .+$/m);
+
+    const real = await cli(['compact', '--json']);
+    expect(real.code, real.stderr).toBe(0);
+    const r = JSON.parse(real.stdout) as CompactResult;
+    expect(r).toMatchObject({ dryRun: false, featuresDropped: SYNTHETIC + PHOTOS, photos: SYNTHETIC + PHOTOS });
+    expect(r.afterBytes).toBeLessThan(r.beforeBytes);
+    expect(r.tradeOff).toMatch(/^Trade-off: retraining, or switching to a retrained model, reads and decodes these [\d,]+ photos again/);
+
+    const again = await cli(['compact']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^Compacted the library file: .+ → .+ \(0 cached features dropped; [\d,]+ photos\)\.$/m);
+    expect(again.stdout).toMatch(/^Trade-off: /m);
+  }, 60_000);
+});
