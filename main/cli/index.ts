@@ -358,9 +358,12 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     .option('--dry-run', 'only measure: what each part of the library takes and what compacting would free')
     .option('--json', 'print {dryRun, beforeBytes, afterBytes, featuresDropped, featuresKept, spaceNeeded, sizes, tradeOff} as JSON')
     .action((o: { dryRun?: boolean; json?: boolean }) =>
-      run(async (_b, api) => {
-        if (!o.json) process.stderr.write(o.dryRun ? 'Measuring the library (reads the whole file)...\n' : 'Compacting the library (rewrites the file; do not close the app meanwhile)...\n');
-        const r = await api.compact({ dryRun: !!o.dryRun });
+      run(async (b) => {
+        const say = (line: string) => {
+          if (!o.json) process.stderr.write(`${line}\n`);
+        };
+        say(o.dryRun ? 'Measuring the library (reads the whole file)...' : 'Compacting the library (a kill or a crash leaves the old file or the compacted one)...');
+        const r = await b.compact({ dryRun: !!o.dryRun, onStage: (stage) => say(`${stage}...`) });
         out(!!o.json, r, () => compactText(r));
       }),
     );

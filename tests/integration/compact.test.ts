@@ -5,11 +5,13 @@
  * unchanged; retraining and a model switch afterwards read the photos again. Real SQLite files, real
  * generated ONNX models, real photo files.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompactResult, JobInfo } from '../../shared/api';
+import { checkSpace, spaceNeeded } from '../../main/backend/library/compact';
 import { indexFolders } from '../../main/backend/library/indexer';
 import { Backend } from '../../main/backend/service';
 import { Store } from '../../main/backend/store';
@@ -18,7 +20,8 @@ import { computeSetFeatures, storeFeatureCache } from '../../main/backend/train/
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { copyModelAs, testModel } from '../helpers/counting-model';
 import { generateTestModel } from '../helpers/generate-model';
-import { runCli } from '../helpers/run-cli';
+import { CLI_BIN, runCli } from '../helpers/run-cli';
+import { seededRandom } from '../../shared/random';
 import { installModelCopy, writeSyntheticLibrary } from '../helpers/synthetic-library';
 
 const PHOTOS = 24;
@@ -45,6 +48,9 @@ async function library(name: string, synthetic = SYNTHETIC): Promise<{ b: Backen
   await (await b.addFolders([images])).done;
   return { b, dataDir, setDir, images };
 }
+
+/** A plan with no tower: only its total (every cached feature row) is read. */
+const KEYLESS = { towerKey: '', modelId: '', pendingModelId: null };
 
 const unit = (dim: number) => Float32Array.from({ length: dim }, (_, i) => (i === 0 ? 1 : 0));
 
@@ -227,6 +233,72 @@ describe('compact', () => {
       await a.dispose();
       await bModel.dispose();
     }
+  });
+});
+
+describe('kill -9 during compact', () => {
+  it('leaves a sound library with all or none of the features dropped, wherever the kill lands; the next run finishes', async () => {
+    const dataDir = path.join(tmp, 'kill', 'data');
+    const n = 30_000;
+    await writeSyntheticLibrary(path.join(dataDir, 'library.db'), modelDir, n, 4);
+    const env = { ...process.env, PHOTO_SEARCH_DATA: dataDir, PHOTO_SEARCH_MODEL_DIR: modelDir };
+    const counts = () => {
+      const st = new Store(path.join(dataDir, 'library.db'));
+      try {
+        return { integrity: st.integrityCheck(), photos: st.countPhotos(), features: st.featureCompactionPlan(KEYLESS).total.rows, embedded: st.countMissingEmbedding('x') };
+      } finally {
+        st.close();
+      }
+    };
+    // Where a kill lands depends on the machine: in the delete, in the VACUUM, or after.
+    const rand = seededRandom(11);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const delay = Math.floor(rand() * 300);
+      const killed = await new Promise<boolean>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI_BIN, 'compact'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let timer: NodeJS.Timeout | null = null;
+        child.stderr.on('data', (c: Buffer) => {
+          if (!timer && c.toString().includes('Dropping cached features')) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+        });
+        child.on('error', reject);
+        child.on('exit', (_code, signal) => {
+          if (timer) clearTimeout(timer);
+          resolve(signal === 'SIGKILL');
+        });
+      });
+      const c = counts();
+      expect(c.integrity).toBe('ok');
+      expect(c.photos).toBe(n);
+      expect(c.embedded).toBe(n); // countMissingEmbedding of a model nobody has: every photo is still there
+      expect([n, 0]).toContain(c.features); // one transaction: all dropped or none
+      outcomes.push(`${killed ? 'killed' : 'finished'} after ${delay} ms: ${c.features} features`);
+      if (c.features === 0) break;
+    }
+    const done = await runCli(['compact', '--json'], { env });
+    expect(done.code, done.stderr).toBe(0);
+    expect(counts()).toMatchObject({ integrity: 'ok', photos: n, features: 0 });
+    console.log(`compact kill -9: ${outcomes.join('; ')}`);
+  }, 120_000);
+});
+
+describe('the free-space check', () => {
+  it('asks for twice the compacted size on one drive, the real free space, and refuses in one line when short', () => {
+    const file = path.join(tmp, 'space', 'library.db');
+    const dir = path.dirname(file);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const after = 500 * 1024 ** 2;
+    const [need, ...more] = spaceNeeded(file, after, dir); // the temporary copy on the same drive
+    expect(more).toEqual([]);
+    expect(need!.path).toBe(dir);
+    expect(need!.bytes).toBe(2 * (after + 64 * 1024 ** 2));
+    const s = statfsSync(dir);
+    expect(Math.abs(need!.free - s.bavail * s.bsize)).toBeLessThan(256 * 1024 ** 2); // other writers meanwhile
+    expect(() => checkSpace(file, [{ path: dir, bytes: 3 * 1024 ** 3, free: 2 * 1024 ** 3 }])).toThrow(
+      `Not enough free space to compact ${file}: it needs 3.0 GB free in ${dir} and 2.0 GB is free. Free some space there and run it again; nothing was changed.`,
+    );
+    expect(() => checkSpace(file, [{ path: dir, bytes: 1024, free: 1025 }])).not.toThrow();
   });
 });
 

@@ -112,6 +112,18 @@ export function spaceNeeded(dbFile: string, afterBytes: number, tempDir: string)
   ];
 }
 
+/** Refuse (one line, nothing changed yet) when a drive lacks the space the rewrite needs. */
+export function checkSpace(dbFile: string, needed: CompactResult['spaceNeeded']): void {
+  for (const n of needed) {
+    if (n.free < n.bytes) {
+      throw new AppError(
+        'invalid_input',
+        `Not enough free space to compact ${dbFile}: it needs ${gb(n.bytes)} free in ${n.path} and ${gb(n.free)} is free. Free some space there and run it again; nothing was changed.`,
+      );
+    }
+  }
+}
+
 export interface CompactOptions {
   store: Store;
   dataDir: string;
@@ -155,14 +167,7 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
       tradeOff: tradeOffLine(plan.droppable.rows),
     };
   }
-  for (const n of needed) {
-    if (n.free < n.bytes) {
-      throw new AppError(
-        'invalid_input',
-        `Not enough free space to compact ${store.file}: it needs ${gb(n.bytes)} free in ${n.path} and ${gb(n.free)} is free. Free some space there and run it again; nothing was changed.`,
-      );
-    }
-  }
+  checkSpace(store.file, needed);
   stage('Dropping cached features');
   const dropped = plan.droppable.rows ? store.dropCompactableFeatures(o.compaction) : 0;
   if (dropped > 0 || store.freePages() > 0) {
