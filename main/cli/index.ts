@@ -152,7 +152,15 @@ function humanBytes(n: number): string {
 function sizeText(s: LibrarySize): string {
   const per = (b: number) => (s.photos ? `${Math.round(b / s.photos).toLocaleString('en-US')} B` : '—');
   const rows: string[][] = [['PART', 'SIZE', 'PER PHOTO']];
-  for (const p of s.database.parts) rows.push([p.kind === 'index' ? `${p.name} (index of ${p.table})` : `${p.name} (table)`, humanBytes(p.bytes), per(p.bytes)]);
+  // Parts under 1% of the file (settings, the folder list, a small library's one-page tables) share a line.
+  const small = s.database.parts.filter((p) => p.bytes < s.database.bytes / 100);
+  for (const p of s.database.parts) {
+    if (!small.includes(p)) rows.push([p.kind === 'index' ? `${p.name} (index of ${p.table})` : `${p.name} (table)`, humanBytes(p.bytes), per(p.bytes)]);
+  }
+  if (small.length) {
+    const bytes = small.reduce((n, p) => n + p.bytes, 0);
+    rows.push([`${small.length} smaller tables and indexes`, humanBytes(bytes), per(bytes)]);
+  }
   if (s.database.freeBytes) rows.push(['free pages (reused by SQLite; `compact` gives them back)', humanBytes(s.database.freeBytes), per(s.database.freeBytes)]);
   if (s.database.walBytes) rows.push(['write-ahead log (library.db-wal)', humanBytes(s.database.walBytes), per(s.database.walBytes)]);
   rows.push(['search index (search-index/)', humanBytes(s.searchIndexBytes), per(s.searchIndexBytes)]);
@@ -165,19 +173,24 @@ function sizeText(s: LibrarySize): string {
 function compactText(r: CompactResult): string {
   const n = r.featuresDropped.toLocaleString('en-US');
   const k = r.featuresKept;
-  const kept = `Kept: ${k.stillToEmbed.toLocaleString('en-US')} of photos still to embed, ${k.notInLibrary.toLocaleString('en-US')} of photos outside the library (captioned sets), ${k.otherTowers.toLocaleString('en-US')} of other towers (caption text, other models).`;
+  const keptParts = [
+    k.stillToEmbed ? `${k.stillToEmbed.toLocaleString('en-US')} of photos still to embed` : '',
+    k.notInLibrary ? `${k.notInLibrary.toLocaleString('en-US')} of photos outside the library (captioned sets)` : '',
+    k.otherTowers ? `${k.otherTowers.toLocaleString('en-US')} of other towers (caption text, other models)` : '',
+  ].filter(Boolean);
+  const kept = keptParts.length ? [`Kept (still needed): ${keptParts.join(', ')}.`] : [];
   const space = r.spaceNeeded.map((s) => `${humanBytes(s.bytes)} free in ${shown(s.path)} (${humanBytes(s.free)} free now)`).join(' and ');
   if (r.dryRun)
     return [
       ...(r.sizes ? [sizeText(r.sizes), ''] : []),
       `Dry run: compact would drop ${n} cached features and shrink the library file from ${humanBytes(r.beforeBytes)} to about ${humanBytes(r.afterBytes)} (at most).`,
-      kept,
+      ...kept,
       `It needs ${space}.`,
       r.tradeOff,
     ].join('\n');
   return [
     `Compacted the library file: ${humanBytes(r.beforeBytes)} → ${humanBytes(r.afterBytes)} (${n} cached features dropped; ${r.photos.toLocaleString('en-US')} photos).`,
-    kept,
+    ...kept,
     r.tradeOff,
   ].join('\n');
 }

@@ -23,6 +23,8 @@ import type { FeatureCompaction, FeatureCompactionPlan, Store } from '../store';
 const SPACE_MARGIN = 64 * 1024 * 1024;
 
 export function tradeOffLine(photos: number): string {
+  if (photos === 0)
+    return 'Trade-off: nothing dropped this time; photos whose features an earlier compact dropped are read and decoded again when you retrain or switch to a retrained model; search is unaffected.';
   return `Trade-off: retraining, or switching to a retrained model, reads and decodes ${photos === 1 ? 'this photo' : `these ${photos.toLocaleString('en-US')} photos`} again (their features are cached again); search is unaffected.`;
 }
 
@@ -153,19 +155,11 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
   const tempDir = o.tempDir ?? sqliteTempDir();
   const needed = spaceNeeded(store.file, est.after, tempDir);
   const kept = { stillToEmbed: plan.keptStillToEmbed, notInLibrary: plan.keptNotInLibrary, otherTowers: plan.keptOtherTowers };
-  const base = { photos, featuresKept: kept, spaceNeeded: needed };
   if (o.dryRun) {
     stage('Measuring the library file');
     const sizes = await librarySize(store, o.dataDir);
-    return {
-      ...base,
-      dryRun: true,
-      beforeBytes: est.before,
-      afterBytes: est.after,
-      featuresDropped: plan.droppable.rows,
-      sizes,
-      tradeOff: tradeOffLine(plan.droppable.rows),
-    };
+    const d = plan.droppable.rows;
+    return { dryRun: true, beforeBytes: est.before, afterBytes: est.after, photos, featuresDropped: d, featuresKept: kept, spaceNeeded: needed, sizes, tradeOff: tradeOffLine(d) };
   }
   checkSpace(store.file, needed);
   stage('Dropping cached features');
@@ -175,7 +169,17 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
     store.vacuum();
   }
   const after = store.fileBytes();
-  return { ...base, dryRun: false, beforeBytes: est.before, afterBytes: after.db + after.wal, featuresDropped: dropped, sizes: null, tradeOff: tradeOffLine(dropped) };
+  return {
+    dryRun: false,
+    beforeBytes: est.before,
+    afterBytes: after.db + after.wal,
+    photos,
+    featuresDropped: dropped,
+    featuresKept: kept,
+    spaceNeeded: needed,
+    sizes: null,
+    tradeOff: tradeOffLine(dropped),
+  };
 }
 
 function gb(bytes: number): string {
