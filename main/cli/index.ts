@@ -135,19 +135,6 @@ function coverageNotes(st: LibraryStatus): string[] {
   return notes;
 }
 
-/** Bytes for people: 512 B, 3.4 KB, 1.2 GB (powers of 1024, as file managers on Linux and Windows show them). */
-function humanBytes(n: number): string {
-  if (!Number.isFinite(n)) return 'unknown';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let u = 0;
-  let v = n;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
-
 /** What each part of the library takes on disk, largest first, with bytes per photo. */
 function sizeText(s: LibrarySize): string {
   const per = (b: number) => (s.photos ? `${Math.round(b / s.photos).toLocaleString('en-US')} B` : '—');
@@ -155,18 +142,18 @@ function sizeText(s: LibrarySize): string {
   // Parts under 1% of the file (settings, the folder list, a small library's one-page tables) share a line.
   const small = s.database.parts.filter((p) => p.bytes < s.database.bytes / 100);
   for (const p of s.database.parts) {
-    if (!small.includes(p)) rows.push([p.kind === 'index' ? `${p.name} (index of ${p.table})` : `${p.name} (table)`, humanBytes(p.bytes), per(p.bytes)]);
+    if (!small.includes(p)) rows.push([p.kind === 'index' ? `${p.name} (index of ${p.table})` : `${p.name} (table)`, formatBytes(p.bytes), per(p.bytes)]);
   }
   if (small.length) {
     const bytes = small.reduce((n, p) => n + p.bytes, 0);
-    rows.push([`${small.length} smaller tables and indexes`, humanBytes(bytes), per(bytes)]);
+    rows.push([`${small.length} smaller tables and indexes`, formatBytes(bytes), per(bytes)]);
   }
-  if (s.database.freeBytes) rows.push(['free pages (reused by SQLite; `compact` gives them back)', humanBytes(s.database.freeBytes), per(s.database.freeBytes)]);
-  if (s.database.walBytes) rows.push(['write-ahead log (library.db-wal)', humanBytes(s.database.walBytes), per(s.database.walBytes)]);
-  rows.push(['search index (search-index/)', humanBytes(s.searchIndexBytes), per(s.searchIndexBytes)]);
-  rows.push([`thumbnails (${s.thumbnails.files.toLocaleString('en-US')} files)`, humanBytes(s.thumbnails.bytes), per(s.thumbnails.bytes)]);
-  rows.push(['total', humanBytes(s.totalBytes), per(s.totalBytes)]);
-  return [`Library file ${shown(s.database.file)}: ${humanBytes(s.database.bytes)} for ${s.photos.toLocaleString('en-US')} photos.`, table(rows)].join('\n');
+  if (s.database.freeBytes) rows.push(['free pages (reused by SQLite; `compact` gives them back)', formatBytes(s.database.freeBytes), per(s.database.freeBytes)]);
+  if (s.database.walBytes) rows.push(['write-ahead log (library.db-wal)', formatBytes(s.database.walBytes), per(s.database.walBytes)]);
+  rows.push(['search index (search-index/)', formatBytes(s.searchIndexBytes), per(s.searchIndexBytes)]);
+  rows.push([`thumbnails (${s.thumbnails.files.toLocaleString('en-US')} files)`, formatBytes(s.thumbnails.bytes), per(s.thumbnails.bytes)]);
+  rows.push(['total', formatBytes(s.totalBytes), per(s.totalBytes)]);
+  return [`Library file ${shown(s.database.file)}: ${formatBytes(s.database.bytes)} for ${s.photos.toLocaleString('en-US')} photos.`, table(rows)].join('\n');
 }
 
 /** The result of `compact` (or of its dry run) in a few lines. */
@@ -179,17 +166,17 @@ function compactText(r: CompactResult): string {
     k.otherTowers ? `${k.otherTowers.toLocaleString('en-US')} of other towers (caption text, other models)` : '',
   ].filter(Boolean);
   const kept = keptParts.length ? [`Kept (still needed): ${keptParts.join(', ')}.`] : [];
-  const space = r.spaceNeeded.map((s) => `${humanBytes(s.bytes)} free in ${shown(s.path)} (${humanBytes(s.free)} free now)`).join(' and ');
+  const space = r.spaceNeeded.map((s) => `${formatBytes(s.bytes)} free in ${shown(s.path)} (${formatBytes(s.free)} free now)`).join(' and ');
   if (r.dryRun)
     return [
       ...(r.sizes ? [sizeText(r.sizes), ''] : []),
-      `Dry run: compact would drop ${n} cached features and shrink the library file from ${humanBytes(r.beforeBytes)} to about ${humanBytes(r.afterBytes)} (at most).`,
+      `Dry run: compact would drop ${n} cached features and shrink the library file from ${formatBytes(r.beforeBytes)} to about ${formatBytes(r.afterBytes)} (at most).`,
       ...kept,
       `It needs ${space}.`,
       r.tradeOff,
     ].join('\n');
   return [
-    `Compacted the library file: ${humanBytes(r.beforeBytes)} → ${humanBytes(r.afterBytes)} (${n} cached features dropped; ${r.photos.toLocaleString('en-US')} photos).`,
+    `Compacted the library file: ${formatBytes(r.beforeBytes)} → ${formatBytes(r.afterBytes)} (${n} cached features dropped; ${r.photos.toLocaleString('en-US')} photos).`,
     ...kept,
     r.tradeOff,
   ].join('\n');
