@@ -229,6 +229,7 @@ export class Backend {
    * it, and the embeddings already written are kept.
    */
   async activateModel(idOrName: string): Promise<{ info: JobInfo; done: Promise<unknown> } | null> {
+    this.refuseWhileCompacting('switch models');
     const reg = this.registry.get(idOrName); // a name resolves to its model; throws unknown_model
     const id = reg.id;
     if (this.store.countPhotos() === 0 || this.store.countMissingEmbedding(id) === 0) {
@@ -342,6 +343,7 @@ export class Backend {
    * needs it) and never one shipped with the app or given with --model-dir (not ours to delete).
    */
   async removeModel(idOrName: string): Promise<{ removed: string }> {
+    this.refuseWhileCompacting('remove a model');
     const m = this.registry.get(idOrName);
     if (m.builtin) throw new AppError('invalid_input', `"${m.manifest.name}" is the built-in model; it cannot be removed.`);
     if (m.id === this.activeModelId()) {
@@ -442,6 +444,14 @@ export class Backend {
     }
   }
 
+  /**
+   * What writes the library at once on this thread (a folder added or removed, a model switched or removed) is
+   * refused while `compact` holds the file: the write would wait for it, freezing this thread.
+   */
+  private refuseWhileCompacting(action: string): void {
+    if (this.compacting) throw new AppError('busy', `The library is being compacted. Wait for it to finish, then ${action}.`);
+  }
+
   /** A job that reads or writes the library starts once a running `compact` is done (it holds the file for a while). */
   private async untilCompacted(ctx: JobContext): Promise<void> {
     if (!this.compacting) return;
@@ -473,6 +483,7 @@ export class Backend {
    * relative ones against its working folder first).
    */
   async addFolders(paths: string[]): Promise<{ roots: string[]; info: JobInfo; done: Promise<IndexSummary>; notices: string[] }> {
+    this.refuseWhileCompacting('add a folder');
     const targets = paths.map((p) => this.checkFolder(userPath(p, 'folder')));
     const notices: string[] = [];
     const toIndex: string[] = [];
@@ -513,6 +524,7 @@ export class Backend {
    * are never touched.
    */
   async removeFolder(p: string): Promise<RemoveFolderResult> {
+    this.refuseWhileCompacting('remove a folder');
     const abs = path.resolve(expandHome(p));
     const roots = this.store.listRoots();
     const root = roots.find((r) => r === abs || (existsSync(abs) && r === realpathSync(abs)));

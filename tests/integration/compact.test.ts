@@ -178,7 +178,7 @@ describe('compact', () => {
   }, 180_000);
 
   it('refuses while indexing runs, and an index job started meanwhile waits for it', async () => {
-    const { b } = await library('busy', 0);
+    const { b, images } = await library('busy', 0);
     try {
       const running = b.startIndex();
       await expect(b.compact()).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/^Indexing is running \(.*\)\. Wait for it to finish or cancel it, then compact the library\.$/) });
@@ -190,6 +190,8 @@ describe('compact', () => {
         if (e.type === 'job' && e.job.kind === 'index') stages.push((e.job as JobInfo).stage);
       });
       const compacting = b.compact().then((r: CompactResult) => (order.push('compact'), r));
+      // Writes that would block this thread behind the rewrite are refused meanwhile; jobs wait instead.
+      await expect(b.removeFolder(images)).rejects.toMatchObject({ code: 'busy', message: 'The library is being compacted. Wait for it to finish, then remove a folder.' });
       const index = b.startIndex().done.then(() => order.push('index'));
       await Promise.all([compacting, index]);
       off();
