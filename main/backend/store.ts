@@ -1084,7 +1084,7 @@ export class Store {
       .transaction(() => {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
         const pageCount = this.db.pragma('page_count', { simple: true }) as number;
-        const freePages = this.db.pragma('freelist_count', { simple: true }) as number;
+        const freePages = this.freePages();
         const owners = new Map(
           (this.db.prepare("SELECT name, tbl_name, type FROM sqlite_schema WHERE type IN ('table', 'index')").all() as { name: string; tbl_name: string; type: string }[]).map((r) => [
             r.name,
@@ -1164,7 +1164,7 @@ export class Store {
   /** Bytes of the database's pages in use (not on the free list): about what a VACUUM leaves. */
   usedBytes(): number {
     const page = (name: string) => this.db.pragma(name, { simple: true }) as number;
-    return (page('page_count') - page('freelist_count')) * page('page_size');
+    return (page('page_count') - this.freePages()) * page('page_size');
   }
 
   /** Pages on the free list (space a VACUUM would give back). */

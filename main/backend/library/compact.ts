@@ -15,6 +15,7 @@ import { promises as fs, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CompactResult, LibrarySize } from '../../../shared/api';
+import { formatBytes } from '../../../shared/format';
 import { AppError } from '../errors';
 import { dataPaths } from '../paths';
 import type { FeatureCompaction, FeatureCompactionPlan, Store } from '../store';
@@ -120,7 +121,7 @@ export function checkSpace(dbFile: string, needed: CompactResult['spaceNeeded'])
     if (n.free < n.bytes) {
       throw new AppError(
         'invalid_input',
-        `Not enough free space to compact ${dbFile}: it needs ${gb(n.bytes)} free in ${n.path} and ${gb(n.free)} is free. Free some space there and run it again; nothing was changed.`,
+        `Not enough free space to compact ${dbFile}: it needs ${formatBytes(n.bytes)} free in ${n.path} and ${formatBytes(n.free)} is free. Free some space there and run it again; nothing was changed.`,
       );
     }
   }
@@ -180,8 +181,4 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
     sizes: null,
     tradeOff: tradeOffLine(dropped),
   };
-}
-
-function gb(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${Math.ceil(bytes / 1024 ** 2)} MB`;
 }

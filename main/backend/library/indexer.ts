@@ -331,12 +331,15 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     // Tower features: cached by content hash, else computed once per distinct content in the batch.
     const feats = store.getFeatures(towerKey, batch.filter((b) => !b.prepared).map((b) => b.hash));
     const fresh = new Map<string, Float32Array>();
+    /** One tower run over distinct contents (hash → decoded photo); fills `fresh`. */
+    const runTower = async (prepared: Map<string, PreparedImage>) => {
+      if (prepared.size === 0) return;
+      const out = await model.imageFeatures([...prepared.values()]);
+      [...prepared.keys()].forEach((h, i) => fresh.set(h, out[i]));
+    };
     const toRun = new Map<string, PreparedImage>();
     for (const b of batch) if (b.prepared && !feats.has(b.hash)) toRun.set(b.hash, b.prepared);
-    if (toRun.size > 0) {
-      const out = await model.imageFeatures([...toRun.values()]);
-      [...toRun.keys()].forEach((h, i) => fresh.set(h, out[i]));
-    }
+    await runTower(toRun);
     for (const b of batch) if (b.prepared) recycleTensor(b.prepared.tensor); // the tower is done with them
     // Features that were cached when the photo was queued may be gone now (`compact` run by another
     // process): read and decode those photos again, as if they had never been cached.
@@ -352,11 +355,8 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
           // unreadable now: skipped below with the reason
         }
       }
-      if (again.size > 0) {
-        const out = await model.imageFeatures([...again.values()]);
-        [...again.keys()].forEach((h, i) => fresh.set(h, out[i]));
-        for (const p of again.values()) recycleTensor(p.tensor);
-      }
+      await runTower(again);
+      for (const p of again.values()) recycleTensor(p.tensor);
     }
     const ready: Pending[] = [];
     const features: Float32Array[] = [];

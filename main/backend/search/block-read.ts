@@ -37,13 +37,6 @@ export function blockCount(bytes: number, blockBytes: number): number {
   return Math.ceil(bytes / blockBytes);
 }
 
-/** CRC-32 of each `blockBytes` block of `data` (what the writer records). */
-export function blockCrcs(data: Uint8Array, blockBytes: number): Uint32Array {
-  const crcs = new Uint32Array(blockCount(data.byteLength, blockBytes));
-  for (let b = 0; b < crcs.length; b++) crcs[b] = crc32(data.subarray(b * blockBytes, Math.min(data.byteLength, (b + 1) * blockBytes)));
-  return crcs;
-}
-
 /**
  * Blocks [from, to) of the section: read, checksummed and copied into place. Shared by the workers
  * (synchronous reads) and the calling thread (asynchronous ones).
