@@ -6,7 +6,7 @@
  * queries on the index loaded the same way here.
  * `photo-search bench search --vectors N --dim D` prints the result; docs/BENCHMARKS.md records runs.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EmbeddingModel } from '../model/types';
@@ -189,6 +189,7 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
     }
 
     times.sort((a, b) => a - b);
+    const dbFile = store.fileBytes(); // the database and its write-ahead log
     return {
       vectors: n,
       dim,
@@ -206,8 +207,8 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
       memoryMB: index.memoryBytes() / MB,
       rssDeltaMB: startup.rssDeltaMB,
       rssMB: startup.rssMB,
-      dbMB: fileBytes(store.file) / MB,
-      sidecarMB: fileBytes(sidecarFile(sidecarDir, modelId)) / MB,
+      dbMB: (dbFile.db + dbFile.wal) / MB,
+      sidecarMB: statSync(sidecarFile(sidecarDir, modelId)).size / MB,
       recallAt10: total10 ? found10 / total10 : 1,
       ...text,
     };
@@ -216,9 +217,4 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** File size on disk, with a database's write-ahead log (recent batches live there until a checkpoint). */
-function fileBytes(db: string): number {
-  return [db, `${db}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
 }
