@@ -287,6 +287,18 @@ export interface TrainResult {
    * the held-out photos (0 = the starting heads kept, 1 = the trained heads as they are).
    */
   blend: number;
+  /**
+   * How `before` and `val` were measured: `folds` > 1 is k-fold cross-validation (every photo held out once, each
+   * fold's heads trained on the other photos, figures pooled over the folds); 1 is one held-out part of the set.
+   */
+  heldOut?: {
+    folds: number;
+    photos: number;
+    /** Paired change of text→image R@5 on the held-out captions (after − before), in points, with its standard error. */
+    gainR5: { mean: number; se: number };
+    /** Photos the saved heads were trained on (all of the set after cross-validation). */
+    finalTrainPhotos: number;
+  };
   /** Rows and photos of the set that were dropped (missing, unreadable, not images, malformed rows). */
   problems: DataProblem[];
 }

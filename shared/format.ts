@@ -11,3 +11,26 @@ export function formatBytes(n: number | null): string {
   }
   return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * What a training run's held-out figures mean, in one sentence (the CLI and the Training panel say it the same
+ * way): cross-validated or on one held-out part, the change of text→image R@5, and what the saved heads are.
+ */
+export function describeHeldOutGain(r: {
+  before: { textToImage: { r5: number } } | null;
+  val: { textToImage: { r5: number }; images: number };
+  blend: number;
+  heldOut?: { folds: number; photos: number; gainR5: { mean: number; se: number }; finalTrainPhotos: number };
+}): string | null {
+  if (!r.before) return null;
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+  const figures = `${r.before.textToImage.r5.toFixed(1)} → ${r.val.textToImage.r5.toFixed(1)}`;
+  const blended = r.blend > 0 && r.blend < 1 ? `, ${Math.round(r.blend * 100)}% trained heads blended with the starting ones` : '';
+  const h = r.heldOut;
+  if (!h) return `Held-out text→image R@5: ${figures} (${signed(r.val.textToImage.r5 - r.before.textToImage.r5)} points${blended}).`;
+  const photos = h.photos.toLocaleString('en-US');
+  const how = h.folds > 1 ? `${h.folds}-fold cross-validation, each of the ${photos} photos held out once` : `${photos} held-out photos`;
+  const gain = `${signed(h.gainR5.mean)} ± ${h.gainR5.se.toFixed(1)} points`;
+  const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${blended}.` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
+  return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}`;
+}

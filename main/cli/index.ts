@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type CompactResult, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibrarySize, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
-import { formatBytes } from '../../shared/format';
+import { describeHeldOutGain, formatBytes } from '../../shared/format';
 import { apiHandlers, AppError, Backend, backendPort, benchIndex, benchSearch, damagedError, errorResult, expandHome, repairLibrary, resolveDataDir } from '../backend';
 import { Progress } from './progress';
 import { shown, shownJson, shownLines } from './terminal';
@@ -488,13 +488,14 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
         });
         const r: TrainResult = await follow(b, job, 'Training');
         const name = r.name ?? r.model;
-        const gain = r.before ? r.val.textToImage.r5 - r.before.textToImage.r5 : null;
-        out(!!o.json, { model: r.model, name, epochs: r.epochs, bestEpoch: r.bestEpoch, blend: r.blend, gainR5: gain, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
+        const gain = r.heldOut ? r.heldOut.gainR5.mean : r.before ? r.val.textToImage.r5 - r.before.textToImage.r5 : null;
+        const heldOut = describeHeldOutGain(r);
+        out(!!o.json, { model: r.model, name, epochs: r.epochs, bestEpoch: r.bestEpoch, blend: r.blend, gainR5: gain, heldOut: r.heldOut ?? null, trainSeconds: r.trainSeconds, val: { textToImage: r.val.textToImage, imageToText: r.val.imageToText }, before: r.before, problems: r.problems }, () =>
           [
             ...problemLines(r.problems),
             `New model "${shown(name)}" (${shown(r.model)}; ${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
-            ...(r.bestEpoch === 0 ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
-            ...(r.before && gain !== null ? [`Held-out text→image R@5: ${pct(r.before.textToImage.r5)} → ${pct(r.val.textToImage.r5)} (${gain >= 0 ? '+' : ''}${gain.toFixed(1)} points${r.blend < 1 ? `; ${Math.round(r.blend * 100)}% trained heads blended with the starting ones` : ''}).`] : []),
+            ...(r.bestEpoch === 0 && !r.heldOut ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
+            ...(heldOut ? [heldOut] : []),
             ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
             'After:',
             recallTable(r.val),

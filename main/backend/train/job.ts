@@ -8,17 +8,19 @@ import path from 'node:path';
 import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
 import { AppError } from '../errors';
 import { loadModel } from '../model/model';
+import type { Heads } from '../model/heads-format';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
 import { runInWorker } from '../worker-relay';
+import { crossValidatedFineTune, poolResults } from './cross-validate';
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
 import { readCaptionSet } from './readers';
 import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize, FINE_TUNE } from './recipe';
 import { saveTrainedModel, type SaveStage } from './save';
-import { splitByPhoto } from './split';
+import { foldsByPhoto, splitByPhoto } from './split';
 import { initTf, type TfBackend } from './tf';
 import { trainHeads, TRAINING_CANCELLED } from './trainer';
 
@@ -125,22 +127,26 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       throw new AppError('bad_dataset', `Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
     }
     const seed = opts.seed ?? 42;
-    // A tenth of the photos are held out, a fifth for small sets (so recall is measured on enough photos).
-    const valFraction = opts.valFraction ?? (f.images.length >= 1000 ? 0.1 : 0.2);
-    const split = splitByPhoto(f.images.length, { seed, valFraction });
-
-    progress({ stage: 'Measuring the current model' });
-    const before = await recallOn(model, f, split.val);
-    opts.onBaseline?.(before);
-
     const base = model.heads;
     // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
     const fineTune = opts.fineTune ?? (!!model.manifest.training || base.spec.kind === 'adapter');
+    const n = f.images.length;
+    // A fine-tune is measured by cross-validation (every photo held out once) on sets under FINE_TUNE.foldsBelow
+    // photos, then trained on all of them. Otherwise a tenth of the photos are held out, a fifth for small sets
+    // (so recall is measured on enough photos); heads trained as new keep the held-out photos out (early stopping).
+    const crossValidate = fineTune && opts.valFraction === undefined && n < FINE_TUNE.foldsBelow && n >= 4;
+    const valFraction = opts.valFraction ?? (n >= 1000 ? 0.1 : 0.2);
+    const split = splitByPhoto(n, { seed, valFraction });
+    const folds = crossValidate ? foldsByPhoto(n, { seed, folds: FINE_TUNE.folds }) : fineTune ? [split] : null;
+
+    progress({ stage: 'Measuring the current model' });
+    let before = folds ? poolResults(await Promise.all(folds.map((fold) => recallOn(model, f, fold.val)))) : await recallOn(model, f, split.val);
+    opts.onBaseline?.(before);
     const options = {
       epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
-      batchSize: opts.batchSize ?? defaultBatchSize(split.train.length),
+      batchSize: opts.batchSize ?? defaultBatchSize((folds?.[0] ?? split).train.length),
       captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
       lr: opts.lr ?? DEFAULT_TRAINING.lr * (fineTune ? FINE_TUNE.lrFactor : 1),
       fineTune,
@@ -151,20 +157,53 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       featureDropout: opts.featureDropout ?? recipe.featureDropout,
       schedule: opts.schedule ?? (fineTune ? FINE_TUNE.schedule : recipe.schedule),
     };
-    const trained = await trainHeads({
+    const common = {
       ...options,
       heads: base,
       imageFeatures: f.imageFeatures,
       imageViews: f.imageViews,
       captions: f.captions,
-      trainPhotos: split.train,
-      valPhotos: split.val,
       warmup: fineTune ? FINE_TUNE.warmup : true,
       blend: fineTune ? FINE_TUNE.blend : undefined,
       signal: opts.signal,
-      onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
-      onEpoch: opts.onEpoch,
-    });
+    };
+    let trained: { heads: Heads; history: TrainEpoch[]; bestEpoch: number; blend: number; after: EvalResult; seconds: number };
+    let heldOut: TrainResult['heldOut'];
+    if (folds) {
+      // Fine-tune: measured on the folds, then trained on every photo (cross-validate.ts). Progress counts
+      // every step of the k + 1 runs.
+      const runs = folds.length + 1;
+      const cvStart = Date.now();
+      let stepsDone = 0;
+      const cv = await crossValidatedFineTune({
+        ...common,
+        folds,
+        allPhotos: f.images.map((_, i) => i),
+        onEpoch: opts.onEpoch,
+        onStep: (s, fold) => {
+          const run = fold ?? runs;
+          const stage = fold === null ? `Training on all ${n.toLocaleString('en-US')} photos: epoch ${s.epoch} of ${s.epochs}` : `Measuring on held-out photos (${fold} of ${folds.length}): epoch ${s.epoch} of ${s.epochs}`;
+          const perRun = s.epochs * s.steps;
+          const done = (run - 1) * perRun + (s.epoch - 1) * s.steps + s.step;
+          stepsDone++;
+          const perStep = (Date.now() - cvStart) / 1000 / stepsDone;
+          progress({ stage, done, total: runs * perRun, etaSeconds: perStep * Math.max(0, runs * perRun - done) });
+        },
+      });
+      // The folds' own measure of the start (the trainer's forward pass), paired caption by caption with the result.
+      before = cv.before;
+      trained = { heads: cv.heads, history: cv.history, bestEpoch: cv.blend > 0 ? cv.history.length : 0, blend: cv.blend, after: cv.after, seconds: cv.seconds };
+      heldOut = { folds: folds.length, photos: folds.reduce((a, fold) => a + fold.val.length, 0), gainR5: cv.gainR5, finalTrainPhotos: cv.blend > 0 ? n : 0 };
+    } else {
+      const r = await trainHeads({
+        ...common,
+        trainPhotos: split.train,
+        valPhotos: split.val,
+        onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
+        onEpoch: opts.onEpoch,
+      });
+      trained = { heads: r.heads, history: r.history, bestEpoch: r.best.epoch, blend: r.blend, after: r.best.val, seconds: r.seconds };
+    }
     const trainSeconds = Math.round(trained.seconds * 10) / 10;
 
     progress({ stage: 'Saving the new model' });
@@ -179,20 +218,29 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       onStage: opts.onSaveStage,
       training: {
         dataset: set.dir,
-        options: { ...options, bestEpoch: trained.best.epoch, blend: trained.blend, trainPhotos: split.train.length, valPhotos: split.val.length, captions: f.captions.length },
-        metrics: { before, after: trained.best.val },
+        options: {
+          ...options,
+          bestEpoch: trained.bestEpoch,
+          blend: trained.blend,
+          ...(heldOut ? { folds: heldOut.folds, trainPhotos: heldOut.finalTrainPhotos, valPhotos: heldOut.photos } : { trainPhotos: split.train.length, valPhotos: split.val.length }),
+          captions: f.captions.length,
+        },
+        metrics: { before, after: trained.after, ...(heldOut ? { gainR5: heldOut.gainR5 } : {}) },
         trainSeconds,
         backend,
       },
     });
 
-    // Recall of the saved model as the runtime runs it (ONNX heads), on the same validation photos.
-    const after = await loadModel(saved.dir);
-    let val: EvalResult;
-    try {
-      val = await recallOn(after, f, split.val);
-    } finally {
-      await after.dispose();
+    // Heads trained without the held-out photos: their recall as the runtime runs them (ONNX heads). A fine-tune's
+    // saved heads have seen every photo; its held-out figures are the folds'.
+    let val = trained.after;
+    if (!heldOut) {
+      const after = await loadModel(saved.dir);
+      try {
+        val = await recallOn(after, f, split.val);
+      } finally {
+        await after.dispose();
+      }
     }
     progress({ stage: 'Done' });
     return {
@@ -202,8 +250,9 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       before,
       val,
       history: trained.history,
-      bestEpoch: trained.best.epoch,
+      bestEpoch: trained.bestEpoch,
       blend: trained.blend,
+      ...(heldOut ? { heldOut } : {}),
       problems: mergeProblems(set.problems, f.problems),
     };
   } catch (e) {

@@ -40,3 +40,22 @@ export function splitByPhoto(n: number, opts: { seed?: number; valFraction?: num
   const train = order.slice(nVal).sort((a, b) => a - b);
   return { train, val };
 }
+
+/**
+ * K-fold cross-validation by photo: `folds` splits of photo indices 0..n-1 in which every photo is held out
+ * exactly once (fold sizes differ by at most one). Seeded like splitByPhoto. A set of fewer than 2·folds photos
+ * gets floor(n / 2) folds instead; n < 4 is an error (two folds of two photos at least).
+ */
+export function foldsByPhoto(n: number, opts: { seed?: number; folds: number }): PhotoSplit[] {
+  const k = Math.min(opts.folds, Math.floor(n / 2));
+  if (!(Number.isInteger(opts.folds) && opts.folds >= 2) || k < 2) throw new AppError('invalid_input', `Cross-validation needs at least 2 folds of at least 2 photos (asked ${opts.folds} folds of ${n} photos).`);
+  const order = shuffleInPlace(
+    Array.from({ length: n }, (_, i) => i),
+    makeRng(opts.seed ?? 0),
+  );
+  return Array.from({ length: k }, (_, f) => {
+    const val = order.filter((_, i) => i % k === f).sort((a, b) => a - b);
+    const held = new Set(val);
+    return { val, train: order.filter((p) => !held.has(p)).sort((a, b) => a - b) };
+  });
+}

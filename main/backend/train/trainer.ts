@@ -79,6 +79,11 @@ export interface TrainHeadsOptions {
    * clearly worse on the validation photos (see the end of trainHeads).
    */
   blend?: number;
+  /**
+   * With `blend`: keep the starting heads when the blend is clearly worse on the validation photos (default).
+   * Cross-validation turns it off in its folds, so their recall measures the recipe without a choice made on it.
+   */
+  keepStartIfWorse?: boolean;
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
@@ -93,6 +98,11 @@ export interface TrainHeadsResult {
   initial: EvalResult;
   /** Share of the trained heads in the result (`blend`, 0 when the start was kept); 1 without blending. */
   blend: number;
+  /**
+   * Blended fine-tunes with validation photos: each validation caption's text→image rank of its own photo among
+   * the validation photos, with the starting heads and with the result (for paired comparisons).
+   */
+  ranks?: { before: Int32Array; after: Int32Array };
   seconds: number;
 }
 
@@ -405,7 +415,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const last = heads.toHeads();
     const alpha = opts.blend;
     const mixed = blendHeads(opts.heads, last, alpha);
-    const finish = (h: Heads, a: number, epoch: number, val: EvalResult): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, seconds: (Date.now() - started) / 1000 });
+    const finish = (h: Heads, a: number, epoch: number, val: EvalResult, ranks?: TrainHeadsResult['ranks']): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ranks, seconds: (Date.now() - started) / 1000 });
     if (valPhotos.length === 0) return finish(mixed, alpha, epochs, none);
     const probe = new TfHeads(mixed);
     let after: Awaited<ReturnType<typeof validate>>;
@@ -415,8 +425,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       probe.dispose();
     }
     const diff = pairedHitDifference(startRanks!, after.ranks!, 5);
-    if (diff.mean < 0 && diff.mean < -2 * diff.se) return finish(opts.heads, 0, 0, initial);
-    return finish(mixed, alpha, history.length, after.val!);
+    if ((opts.keepStartIfWorse ?? true) && diff.mean < 0 && diff.mean < -2 * diff.se) return finish(opts.heads, 0, 0, initial, { before: startRanks!, after: startRanks! });
+    return finish(mixed, alpha, history.length, after.val!, { before: startRanks!, after: after.ranks! });
   } finally {
     optimizer.dispose();
     heads.dispose();

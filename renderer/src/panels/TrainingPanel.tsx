@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Chart as ChartJS, Legend, LinearScale, LineElement, PointElement, Tooltip } from 'chart.js';
 import { Line } from 'react-chartjs-2';
 import { MAX_EPOCHS, MIN_EPOCHS, type CaptionSetInfo, type EvalResult, type ModelInfo, type TrainEpoch, type TrainResult } from '../../../shared/api';
+import { describeHeldOutGain } from '../../../shared/format';
 import { describeError } from '../api/errors';
 import { ErrorLine, JobProgress } from '../components/common';
 import { pct, plural } from '../format';
@@ -95,6 +96,7 @@ export function TrainingPanel() {
   };
 
   const running = isActive(job);
+  const gainText = result ? describeHeldOutGain(result) : null;
   const trained = result ? models.find((m) => m.id === result.model) : undefined;
   const rollbackTo = previousModel ?? trained?.parent ?? null;
 
@@ -203,21 +205,16 @@ export function TrainingPanel() {
         <div className="card wide" data-testid="train-result">
           <h2>Result: {result.name ?? trained?.name ?? result.model}</h2>
           <p className="muted">
-            {result.epochs} epochs in {result.trainSeconds.toFixed(1)} s. Recall on held-out photos, before and after training.
+            {result.epochs} epochs in {result.trainSeconds.toFixed(1)} s. Recall on held-out photos
+            {result.heldOut && result.heldOut.folds > 1 ? ` (${result.heldOut.folds}-fold cross-validation)` : ''}, before and after training.
           </p>
-          {result.bestEpoch === 0 && (
+          {result.bestEpoch === 0 && !result.heldOut && (
             <p className="muted" data-testid="no-improvement">
               No epoch did better than the starting model on the held-out photos, so the new version keeps its heads. More photos, more
               epochs or a different base model may help.
             </p>
           )}
-          {result.before && (
-            <p data-testid="train-gain">
-              Held-out text→image R@5: {result.before.textToImage.r5.toFixed(1)} → {result.val.textToImage.r5.toFixed(1)} (
-              {formatGain(result.val.textToImage.r5 - result.before.textToImage.r5)} points)
-              {result.blend > 0 && result.blend < 1 ? `, ${Math.round(result.blend * 100)}% trained heads blended with the starting ones` : ''}.
-            </p>
-          )}
+          {gainText && <p data-testid="train-gain">{gainText}</p>}
           <RecallTable before={result.before} after={result.val} />
           <div className="row">
             {trained && !trained.active && (
@@ -361,8 +358,4 @@ function RecallTable({ before, after }: { before: EvalResult | null; after: Eval
       </tbody>
     </table>
   );
-}
-
-function formatGain(points: number): string {
-  return `${points >= 0 ? '+' : '−'}${Math.abs(points).toFixed(1)}`;
 }
