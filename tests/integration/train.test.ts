@@ -183,7 +183,13 @@ describe('retraining on a captioned set', () => {
     await makeCaptionedSet(unseen, { photos: 100, seed: 12, layout: 'captions.txt' });
     const trainedModel = await loadModel(trainedDir);
     const before = await evaluateModelOnSet(trainedModel, unseen, cache);
-    const r = await trainModel({ set: more, modelsDir, cache, model: trainedModel, epochs: 6, seed: 5 });
+    const progress: { stage: string; done: number; total: number }[] = [];
+    const r = await trainModel({ set: more, modelsDir, cache, model: trainedModel, epochs: 6, seed: 5, onProgress: (p) => progress.push(p) });
+    // Progress counts every step of the five folds and the final run, in order, to the end.
+    const steps = progress.filter((p) => /^(Measuring on held-out photos \(\d of 5\)|Training on all 100 photos): epoch \d of 6$/.test(p.stage));
+    expect(steps.map((p) => p.done)).toEqual(steps.map((_, i) => i + 1));
+    expect(new Set(steps.map((p) => p.total))).toEqual(new Set([steps.length]));
+    expect(steps.at(-1)!.stage).toBe('Training on all 100 photos: epoch 6 of 6');
     await trainedModel.dispose();
     const retrained = await loadModel(path.join(modelsDir, r.model));
     const after = await evaluateModelOnSet(retrained, unseen, cache);

@@ -172,9 +172,10 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     if (folds) {
       // Fine-tune: measured on the folds, then trained on every photo (cross-validate.ts). Progress counts
       // every step of the k + 1 runs.
-      const runs = folds.length + 1;
+      const steps = (photos: number) => Math.ceil(photos / options.batchSize) * options.epochs;
+      const total = folds.reduce((a, fold) => a + steps(fold.train.length), 0) + steps(n);
       const cvStart = Date.now();
-      let stepsDone = 0;
+      let done = 0;
       const cv = await crossValidatedFineTune({
         ...common,
         folds,
@@ -182,13 +183,10 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
         blendCandidates: FINE_TUNE.blends,
         onEpoch: opts.onEpoch,
         onStep: (s, fold) => {
-          const run = fold ?? runs;
+          done++;
           const stage = fold === null ? `Training on all ${n.toLocaleString('en-US')} photos: epoch ${s.epoch} of ${s.epochs}` : `Measuring on held-out photos (${fold} of ${folds.length}): epoch ${s.epoch} of ${s.epochs}`;
-          const perRun = s.epochs * s.steps;
-          const done = (run - 1) * perRun + (s.epoch - 1) * s.steps + s.step;
-          stepsDone++;
-          const perStep = (Date.now() - cvStart) / 1000 / stepsDone;
-          progress({ stage, done, total: runs * perRun, etaSeconds: perStep * Math.max(0, runs * perRun - done) });
+          const perStep = (Date.now() - cvStart) / 1000 / done;
+          progress({ stage, done: Math.min(done, total), total, etaSeconds: perStep * Math.max(0, total - done) });
         },
       });
       // The folds' own measure of the start (the trainer's forward pass), paired caption by caption with the result.
