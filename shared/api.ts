@@ -269,6 +269,8 @@ export interface TrainEpoch {
   /** Validation text→image recall (percent). */
   val: EvalResult | null;
   lr: number;
+  /** Cross-validation: the epoch pooled over the first `done` of `of` folds (the line firms up fold by fold). */
+  folds?: { done: number; of: number };
 }
 
 export interface TrainResult {

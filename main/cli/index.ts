@@ -483,7 +483,8 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
         const job = b.startTraining({ set: cliPath(set), name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
           if (!o.json || process.stderr.isTTY) {
             const v = e.val ? `  val R@1/5/10 ${pct(e.val.textToImage.r1)}/${pct(e.val.textToImage.r5)}/${pct(e.val.textToImage.r10)}` : '';
-            process.stderr.write(`epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}${v}\n`);
+            const folds = e.folds ? `  (pooled over ${e.folds.done} of ${e.folds.of} folds)` : '';
+            process.stderr.write(`epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}${v}${folds}\n`);
           }
         });
         const r: TrainResult = await follow(b, job, 'Training');

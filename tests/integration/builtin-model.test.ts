@@ -129,6 +129,7 @@ describe('built-in model', () => {
     const base = await model.embedTexts(sentences);
     const now = await retrained.embedTexts(sentences);
     await retrained.dispose();
+    console.log("NEWWORDS", before, after);
     expect(after).toBeGreaterThan(0.7);
     expect(after).toBeGreaterThan(before + 0.25);
     for (let i = 0; i < sentences.length; i++) expect(dot(base[i]!, now[i]!)).toBeGreaterThan(0.8);

@@ -11,8 +11,10 @@ import { loadModel } from '../../main/backend/model/model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { evaluateModelOnSet, runTrainingInWorker, trainModel } from '../../main/backend/train/job';
+import { FINE_TUNE } from '../../main/backend/train/recipe';
 import { saveTrainedModel } from '../../main/backend/train/save';
-import { makeRng } from '../../main/backend/train/split';
+import { crossValidatedFineTune } from '../../main/backend/train/cross-validate';
+import { foldsByPhoto, makeRng } from '../../main/backend/train/split';
 import { initTf, tf } from '../../main/backend/train/tf';
 import { blendHeads, trainHeads } from '../../main/backend/train/trainer';
 import { recallScore } from '../../main/backend/train/evaluate';
@@ -212,12 +214,13 @@ describe('retraining on a captioned set', () => {
     expect(r.heldOut!.gainR5.mean).toBeCloseTo(r.val.textToImage.r5 - r.before!.textToImage.r5, 1);
     expect(r.heldOut!.gainR5.se).toBeGreaterThan(0);
     expect(r.history.every((e) => e.val?.images === 100)).toBe(true);
-    // The fine-tune recipe: a tenth of the rate, every epoch of a fixed schedule, the last blended half and half with the start.
-    expect(r.blend).toBe(0.5);
+    // The fine-tune recipe: a tenth of the rate, every epoch of a fixed schedule, the last blended with the start in a
+    // share chosen on the folds.
+    expect(FINE_TUNE.blends).toContain(r.blend);
     expect(r.bestEpoch).toBe(r.epochs);
     expect(r.epochs).toBe(6);
     const m = await readManifest(path.join(modelsDir, r.model));
-    expect(m.training?.options).toMatchObject({ fineTune: true, lr: 2e-4, schedule: 'cosine', blend: 0.5, folds: 5, trainPhotos: 100, valPhotos: 100 });
+    expect(m.training?.options).toMatchObject({ fineTune: true, lr: 2e-4, schedule: 'cosine', blend: r.blend, folds: 5, trainPhotos: 100, valPhotos: 100 });
     expect(m.training?.metrics).toMatchObject({ before: r.before, after: r.val, gainR5: r.heldOut!.gainR5 });
     // A model whose heads were never trained (the generated base) trains from scratch at the full rate.
     expect((await readManifest(path.join(modelsDir, firstModelId))).training?.options).toMatchObject({ fineTune: false, lr: 5e-3 });
@@ -398,6 +401,34 @@ describe('trainer memory and determinism', () => {
     const name = 'image.fc1.weight';
     const expected = blendHeads(data.heads, lastOnly.heads, 0.5).weights.get(name)!.data;
     expect(Array.from(gentle.heads.weights.get(name)!.data)).toEqual(Array.from(expected));
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('cross-validation scores every photo once and chooses the blend share on the folds, each fold scored with the share the others chose', async () => {
+    const start = tf.memory().numTensors;
+    const data = correlated(11);
+    const all = [...Array(120).keys()];
+    const folds = foldsByPhoto(120, { seed: 4, folds: 4 });
+    const recipe = { heads: data.heads, imageFeatures: data.imageFeatures, captions: data.captions, epochs: 6, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 3, schedule: 'cosine' as const, warmup: false, blend: 0.5 };
+    const epochs: TrainEpoch[] = [];
+    // Only the start to choose from: the measured change is exactly zero and the saved heads are the start.
+    const still = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, blendCandidates: [0] });
+    expect(still.gainR5).toEqual({ mean: 0, se: 0 });
+    expect(still.before).toEqual(still.after);
+    expect(still.before).toMatchObject({ images: 120, captions: 360 });
+    expect(still.blend).toBe(0);
+    for (const [k, t] of data.heads.weights) expect([...still.heads.weights.get(k)!.data]).toEqual([...t.data]);
+    // Random starting heads gain most from the whole step: every fold's neighbours choose 1, and so does the final run.
+    const cv = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, blendCandidates: [0, 0.5, 1], onEpoch: (e) => epochs.push(e) });
+    expect(cv.blend).toBe(1);
+    expect(cv.gainR5.mean).toBeGreaterThan(10 + 2 * cv.gainR5.se);
+    expect(cv.after.textToImage.r5 - cv.before.textToImage.r5).toBeCloseTo(cv.gainR5.mean, 1);
+    // The final run fine-tunes on all 120 photos with the chosen share: the whole step is the last epoch itself.
+    const last = await trainHeads({ ...recipe, trainPhotos: all, valPhotos: [], blend: 1 });
+    expect([...cv.heads.weights.get('image.fc1.weight')!.data]).toEqual([...last.heads.weights.get('image.fc1.weight')!.data]);
+    // The chart's line firms up fold by fold: each epoch is pooled over the folds that reached it.
+    expect(epochs.filter((e) => e.epoch === 1).map((e) => e.folds)).toEqual([1, 2, 3, 4].map((done) => ({ done, of: 4 })));
+    expect(cv.history.map((e) => e.val!.images)).toEqual(Array(6).fill(120));
     expect(tf.memory().numTensors).toBe(start);
   });
 

@@ -7,6 +7,11 @@
  * on the same photos, caption by caption), so the gain is measured on every photo of the set; the saved heads
  * are then fine-tuned with the same recipe on all of them. A recipe clearly worse than the start across the
  * folds (paired R@5 more than two standard errors below) keeps the starting heads.
+ *
+ * How far to move from the start (the share of the trained heads in the WiSE-FT blend) depends on the set: a
+ * set like the base's own training photos gains from a small step and loses from a big one, a new kind of
+ * photo the other way round. With `blendCandidates` the share is chosen on the folds' photos (R@5 hits), and
+ * the figures stay honest: each fold is scored with the share the OTHER folds chose.
  */
 import type { EvalResult, RecallFigures, TrainEpoch } from '../../../shared/api';
 import type { Heads } from '../model/heads-format';
@@ -35,10 +40,14 @@ export interface CrossValidateOptions extends FoldOptions {
   onEpoch?: (e: TrainEpoch) => void;
   /** `fold` is 1..k while measuring, null for the final run on every photo. */
   onStep?: (s: StepInfo, fold: number | null) => void;
+  /** Shares of the trained heads to choose from (with 3 folds or more); `blend` is used otherwise. */
+  blendCandidates?: number[];
 }
 
 export async function crossValidatedFineTune(opts: CrossValidateOptions): Promise<CrossValidatedResult> {
-  const { folds, allPhotos, onEpoch, onStep, ...recipe } = opts;
+  const { folds, allPhotos, onEpoch, onStep, blendCandidates, ...recipe } = opts;
+  const choose = blendCandidates && blendCandidates.length > 0 && folds.length >= 3 && recipe.blend !== undefined;
+  const perFold: { blend: number; val: EvalResult; ranks: Int32Array }[][] = [];
   const started = Date.now();
   const histories: TrainEpoch[][] = [];
   const befores: EvalResult[] = [];
@@ -54,29 +63,55 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
       trainPhotos: fold.train,
       valPhotos: fold.val,
       keepStartIfWorse: false,
+      ...(choose ? { blendCandidates } : {}),
       onStep: (s) => onStep?.(s, k + 1),
       onEpoch: (e) => {
         history.push(e);
         // The chart's line: each epoch pooled over the folds that have reached it so far.
-        onEpoch?.(poolEpoch(histories.map((h) => h.find((x) => x.epoch === e.epoch)).filter((x): x is TrainEpoch => !!x)));
+        const reached = histories.map((h) => h.find((x) => x.epoch === e.epoch)).filter((x): x is TrainEpoch => !!x);
+        onEpoch?.({ ...poolEpoch(reached), folds: { done: reached.length, of: folds.length } });
       },
     });
     befores.push(r.initial);
     afters.push(r.best.val);
-    if (r.ranks) {
-      ranksBefore.push(...r.ranks.before);
-      ranksAfter.push(...r.ranks.after);
+    if (r.ranks) ranksBefore.push(...r.ranks.before);
+    if (r.ranks && !choose) ranksAfter.push(...r.ranks.after);
+    if (r.candidates) perFold.push(r.candidates);
+  }
+  let blend = recipe.blend;
+  if (choose) {
+    // Fold k is scored with the share that did best on the other folds; the saved heads use the best on all.
+    const hits = (c: { ranks: Int32Array }) => c.ranks.reduce((a, r) => a + (r < 5 ? 1 : 0), 0);
+    const best = (foldsUsed: number[]) => {
+      let pick = 0;
+      let top = -1;
+      blendCandidates!.forEach((_, i) => {
+        const h = foldsUsed.reduce((a, k) => a + hits(perFold[k]![i]!), 0);
+        if (h > top) [pick, top] = [i, h];
+      });
+      return pick;
+    };
+    const all = folds.map((_, k) => k);
+    afters.length = 0;
+    for (let k = 0; k < folds.length; k++) {
+      const c = perFold[k]![best(all.filter((j) => j !== k))]!;
+      afters.push(c.val);
+      ranksAfter.push(...c.ranks);
     }
+    blend = blendCandidates![best(all)]!;
   }
   const gainR5 = pairedHitDifference(Int32Array.from(ranksBefore), Int32Array.from(ranksAfter), 5);
   const epochs = Math.max(0, ...histories.map((h) => h.length));
-  const history = Array.from({ length: epochs }, (_, i) => poolEpoch(histories.map((h) => h[i]).filter((x): x is TrainEpoch => !!x)));
+  const history = Array.from({ length: epochs }, (_, i) => {
+    const reached = histories.map((h) => h[i]).filter((x): x is TrainEpoch => !!x);
+    return { ...poolEpoch(reached), folds: { done: reached.length, of: folds.length } };
+  });
   const before = poolResults(befores);
   const after = poolResults(afters);
   if (gainR5.mean < 0 && gainR5.mean < -2 * gainR5.se) {
     return { heads: recipe.heads, history, before, after, gainR5, blend: 0, seconds: (Date.now() - started) / 1000 };
   }
-  const final = await trainHeads({ ...recipe, trainPhotos: allPhotos, valPhotos: [], onStep: (s) => onStep?.(s, null) });
+  const final = await trainHeads({ ...recipe, blend, trainPhotos: allPhotos, valPhotos: [], onStep: (s) => onStep?.(s, null) });
   return { heads: final.heads, history, before, after, gainR5, blend: final.blend, seconds: (Date.now() - started) / 1000 };
 }
 

@@ -179,6 +179,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
         ...common,
         folds,
         allPhotos: f.images.map((_, i) => i),
+        blendCandidates: FINE_TUNE.blends,
         onEpoch: opts.onEpoch,
         onStep: (s, fold) => {
           const run = fold ?? runs;

@@ -52,6 +52,11 @@ export const FINE_TUNE = {
    * synthetic set teaches (docs/BENCHMARKS.md, fourth version).
    */
   views: ['hflip'] as ImageView[],
+  /**
+   * Shares of the trained heads cross-validation chooses from (R@5 on the folds' photos; ties go to the smaller
+   * step). `blend` is the share without cross-validation.
+   */
+  blends: [0.25, 0.5, 0.75, 1],
 };
 
 /**

@@ -84,6 +84,11 @@ export interface TrainHeadsOptions {
    * Cross-validation turns it off in its folds, so their recall measures the recipe without a choice made on it.
    */
   keepStartIfWorse?: boolean;
+  /**
+   * With `blend` and validation photos: also score these shares of the last epoch's heads on the validation
+   * photos (returned as `candidates`), so cross-validation can choose a share on every fold's photos.
+   */
+  blendCandidates?: number[];
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
@@ -103,6 +108,8 @@ export interface TrainHeadsResult {
    * the validation photos, with the starting heads and with the result (for paired comparisons).
    */
   ranks?: { before: Int32Array; after: Int32Array };
+  /** `blendCandidates`, each scored on the validation photos. */
+  candidates?: { blend: number; val: EvalResult; ranks: Int32Array }[];
   seconds: number;
 }
 
@@ -415,14 +422,24 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const last = heads.toHeads();
     const alpha = opts.blend;
     const mixed = blendHeads(opts.heads, last, alpha);
-    const finish = (h: Heads, a: number, epoch: number, val: EvalResult, ranks?: TrainHeadsResult['ranks']): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ranks, seconds: (Date.now() - started) / 1000 });
+    let candidates: TrainHeadsResult['candidates'];
+    const finish = (h: Heads, a: number, epoch: number, val: EvalResult, ranks?: TrainHeadsResult['ranks']): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ranks, candidates, seconds: (Date.now() - started) / 1000 });
     if (valPhotos.length === 0) return finish(mixed, alpha, epochs, none);
-    const probe = new TfHeads(mixed);
-    let after: Awaited<ReturnType<typeof validate>>;
-    try {
-      after = await validate(probe);
-    } finally {
-      probe.dispose();
+    const score = async (h: Heads) => {
+      const probe = new TfHeads(h);
+      try {
+        return await validate(probe);
+      } finally {
+        probe.dispose();
+      }
+    };
+    const after = await score(mixed);
+    if (opts.blendCandidates) {
+      candidates = [];
+      for (const b of opts.blendCandidates) {
+        const r = b === alpha ? after : await score(blendHeads(opts.heads, last, b));
+        candidates.push({ blend: b, val: r.val!, ranks: r.ranks! });
+      }
     }
     const diff = pairedHitDifference(startRanks!, after.ranks!, 5);
     if ((opts.keepStartIfWorse ?? true) && diff.mean < 0 && diff.mean < -2 * diff.se) return finish(opts.heads, 0, 0, initial, { before: startRanks!, after: startRanks! });

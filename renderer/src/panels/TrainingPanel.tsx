@@ -97,6 +97,9 @@ export function TrainingPanel() {
 
   const running = isActive(job);
   const gainText = result ? describeHeldOutGain(result) : null;
+  // Cross-validation: each epoch's held-out figures are pooled over the folds that have reached it.
+  const folds = history.reduce<TrainEpoch['folds']>((least, e) => (e.folds && (!least || e.folds.done < least.done) ? e.folds : least), undefined);
+  const foldsNote = folds ? ` Every photo is held out once over ${folds.of} folds; the lines pool ${folds.done === folds.of ? 'all of them' : `the first ${folds.done} so far`}.` : '';
   const trained = result ? models.find((m) => m.id === result.model) : undefined;
   const rollbackTo = previousModel ?? trained?.parent ?? null;
 
@@ -197,6 +200,7 @@ export function TrainingPanel() {
         {baseline && (
           <p className="muted small-text" data-testid="baseline">
             Dashed grey line: the starting model, R@5 {pct(baseline.textToImage.r5)} on the same held-out photos.
+            {foldsNote}
           </p>
         )}
       </div>
