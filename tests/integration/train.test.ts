@@ -138,12 +138,12 @@ describe('retraining on a captioned set', () => {
     expect(r.model).not.toBe(firstModelId);
   });
 
-  it("retraining keeps the base model's data recipe (flipped views from the same decode, feature dropout)", async () => {
+  it("retraining keeps the base model's data recipe (flipped and cropped views from the same decode, feature dropout)", async () => {
     const withRecipe = path.join(tmp, 'base-recipe');
     await fs.cp(baseDir, withRecipe, { recursive: true });
     const manifestFile = path.join(withRecipe, 'model.json');
     const m = JSON.parse(await fs.readFile(manifestFile, 'utf8'));
-    await fs.writeFile(manifestFile, JSON.stringify({ ...m, id: 'with-recipe', training: { options: { augment: ['hflip'], featureDropout: 0.2 } } }));
+    await fs.writeFile(manifestFile, JSON.stringify({ ...m, id: 'with-recipe', training: { options: { augment: ['hflip', 'crop-tl'], featureDropout: 0.2 } } }));
     const own = new MemoryFeatureCache();
     const recipeModel = await loadModel(withRecipe);
     let ownDecodes = 0;
@@ -153,25 +153,37 @@ describe('retraining on a captioned set', () => {
       return prepare(input);
     };
     const modelsDir = path.join(tmp, 'models');
-    const r = await trainModel({ set: setDir, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3 });
+    // A fine-tune keeps only the mirrored view of its base's recipe unless asked for more (here: a crop too).
+    const r = await trainModel({ set: setDir, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3, augment: ['hflip', 'crop-tl'] });
     await recipeModel.dispose();
-    // One decode per photo serves both views; both are cached under their own keys.
+    // One decode per photo serves every view; each is cached under its own key.
     expect(ownDecodes).toBe(PHOTOS);
     expect(own.size(recipeModel.imageTowerKey)).toBe(PHOTOS);
     expect(own.size(`${recipeModel.imageTowerKey}#hflip`)).toBe(PHOTOS);
+    expect(own.size(`${recipeModel.imageTowerKey}#crop-tl`)).toBe(PHOTOS);
     const saved = await readManifest(path.join(modelsDir, r.model));
-    expect(saved.training?.options).toMatchObject({ augment: ['hflip'], featureDropout: 0.2 });
+    expect(saved.training?.options).toMatchObject({ augment: ['hflip', 'crop-tl'], featureDropout: 0.2 });
 
-    // A set whose features would not fit in memory twice trains without the mirrored view, and says so.
+    // A set whose features would not fit in memory three times (the photo and two views) trains without the views, and says so.
     const small = new MemoryFeatureCache();
     const stages: string[] = [];
     const again = await loadModel(withRecipe);
-    const budget = PHOTOS * again.manifest.image.featureDim * 4 * 1.5;
-    const r2 = await trainModel({ set: setDir, modelsDir, cache: small, model: again, epochs: 1, seed: 3, featureMemoryBudget: budget, onProgress: (p) => stages.push(p.stage) });
+    const budget = PHOTOS * again.manifest.image.featureDim * 4 * 2.5;
+    const r2 = await trainModel({ set: setDir, modelsDir, cache: small, model: again, epochs: 1, seed: 3, augment: ['hflip', 'crop-tl'], featureMemoryBudget: budget, onProgress: (p) => stages.push(p.stage) });
     await again.dispose();
     expect(small.size(`${again.imageTowerKey}#hflip`)).toBe(0);
-    expect(stages).toContain(`Training without mirrored photos: ${PHOTOS} photos' features would not fit in memory twice`);
+    expect(small.size(`${again.imageTowerKey}#crop-tl`)).toBe(0);
+    expect(stages).toContain(`Training without mirrored or cropped photos: ${PHOTOS} photos' features would not fit in memory 3 times`);
     expect((await readManifest(path.join(modelsDir, r2.model))).training?.options).toMatchObject({ augment: [] });
+
+    // Asked for nothing, a fine-tune keeps the mirrored view of its base's recipe and leaves out the crop.
+    const plain = new MemoryFeatureCache();
+    const third = await loadModel(withRecipe);
+    const r3 = await trainModel({ set: setDir, modelsDir, cache: plain, model: third, epochs: 1, seed: 3 });
+    await third.dispose();
+    expect(plain.size(`${third.imageTowerKey}#hflip`)).toBe(PHOTOS);
+    expect(plain.size(`${third.imageTowerKey}#crop-tl`)).toBe(0);
+    expect((await readManifest(path.join(modelsDir, r3.model))).training?.options).toMatchObject({ augment: ['hflip'], fineTune: true });
   });
 
   it('retraining a trained model on more photos of the same kind raises recall on photos neither run saw', async () => {

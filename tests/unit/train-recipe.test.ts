@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize } from '../../main/backend/train/recipe';
+import { baseRecipe, BUILTIN_RECIPE, DEFAULT_TRAINING, defaultBatchSize } from '../../main/backend/train/recipe';
 import type { ModelManifest } from '../../main/backend/model/types';
 
 const manifest = (options?: Record<string, unknown>) => ({ training: options ? { options } : undefined }) as unknown as ModelManifest;
@@ -17,6 +17,7 @@ describe('training recipe', () => {
   it("a base model without a recipe gets the defaults; one with a recipe passes on its views, dropout and schedule", () => {
     expect(baseRecipe(manifest())).toEqual({ augment: [], featureDropout: 0, schedule: DEFAULT_TRAINING.schedule, epochs: DEFAULT_TRAINING.epochs });
     expect(baseRecipe(manifest({ augment: ['hflip'], featureDropout: 0.3, schedule: 'cosine', epochs: 30 }))).toEqual({ augment: ['hflip'], featureDropout: 0.3, schedule: 'cosine', epochs: 30 });
+    expect(baseRecipe(manifest({ augment: BUILTIN_RECIPE.augment, schedule: 'cosine', epochs: 30 })).augment).toEqual(['hflip', 'crop-center', 'crop-tl', 'crop-br']);
   });
 
   it('ignores what it does not understand in a recipe', () => {

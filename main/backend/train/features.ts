@@ -85,8 +85,14 @@ export interface SetFeatures {
   textComputed: number;
 }
 
-/** Augmented views of a photo whose tower features can be computed (and cached) for training. */
-export type ImageView = 'hflip';
+/**
+ * Augmented views of a photo whose tower features can be computed (and cached) for training: the mirrored
+ * photo, and three square crops resized back to the tower's size (the middle 80% of each side, and 85% from
+ * the top-left and from the bottom-right corner).
+ */
+export type ImageView = 'hflip' | 'crop-center' | 'crop-tl' | 'crop-br';
+
+export const IMAGE_VIEWS: readonly ImageView[] = ['hflip', 'crop-center', 'crop-tl', 'crop-br'];
 
 export interface FeatureOptions {
   batchSize?: number;
@@ -129,6 +135,40 @@ export function flipPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc'): Prepare
   return { ...p, tensor: out };
 }
 
+/**
+ * A square crop of the prepared photo resized back to its size (bilinear): `side` is the crop's share of each
+ * side, `fx`/`fy` where it sits in the free margin (0 = left/top, 1 = right/bottom). Cropping the tower's input
+ * instead of the photo costs no second decode; the crop is slightly softer than one taken at full resolution.
+ */
+export function cropPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc', side: number, fx: number, fy: number): PreparedImage {
+  const t = p.tensor;
+  const S = Math.round(Math.sqrt(t.length / 3));
+  if (S * S * 3 !== t.length) throw new AppError('internal', `Cannot crop a ${t.length}-value image tensor: it is not square.`);
+  const x0 = fx * (S - side * S);
+  const y0 = fy * (S - side * S);
+  // Channel c of pixel (y, x) in the tower's layout.
+  const at = layout === 'nchw' ? (y: number, x: number, c: number) => (c * S + y) * S + x : (y: number, x: number, c: number) => (y * S + x) * 3 + c;
+  const out = new Float32Array(t.length);
+  for (let y = 0; y < S; y++) {
+    const sy = Math.min(S - 1, Math.max(0, y0 + (y + 0.5) * side - 0.5));
+    const ya = Math.floor(sy);
+    const yb = Math.min(S - 1, ya + 1);
+    const wy = sy - ya;
+    for (let x = 0; x < S; x++) {
+      const sx = Math.min(S - 1, Math.max(0, x0 + (x + 0.5) * side - 0.5));
+      const xa = Math.floor(sx);
+      const xb = Math.min(S - 1, xa + 1);
+      const wx = sx - xa;
+      for (let c = 0; c < 3; c++) {
+        const top = (1 - wx) * t[at(ya, xa, c)]! + wx * t[at(ya, xb, c)]!;
+        const bottom = (1 - wx) * t[at(yb, xa, c)]! + wx * t[at(yb, xb, c)]!;
+        out[at(y, x, c)] = (1 - wy) * top + wy * bottom;
+      }
+    }
+  }
+  return { ...p, tensor: out };
+}
+
 function asTextFeatures(v: CachedFeature): TextFeatures {
   return v instanceof Float32Array ? { data: v, length: 1 } : { data: v.data, length: v.length };
 }
@@ -149,7 +189,12 @@ export async function computeSetFeatures(
   const views = opts.views ?? [];
   const layout = model.manifest.image.preprocess.layout;
   const keys = [model.imageTowerKey, ...views.map((v) => `${model.imageTowerKey}#${v}`)];
-  const viewOf: Record<ImageView, (p: PreparedImage) => PreparedImage> = { hflip: (p) => flipPrepared(p, layout) };
+  const viewOf: Record<ImageView, (p: PreparedImage) => PreparedImage> = {
+    hflip: (p) => flipPrepared(p, layout),
+    'crop-center': (p) => cropPrepared(p, layout, 0.8, 0.5, 0.5),
+    'crop-tl': (p) => cropPrepared(p, layout, 0.85, 0, 0),
+    'crop-br': (p) => cropPrepared(p, layout, 0.85, 1, 1),
+  };
   const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...views.map((v) => viewOf[v])];
   const known = keys.map(() => new Map<string, Float32Array>());
   const hashes: (string | null)[] = [];

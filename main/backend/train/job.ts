@@ -110,12 +110,15 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
   }
   try {
     const recipe = baseRecipe(model.manifest);
-    let augment = opts.augment ?? recipe.augment;
+    const base = model.heads;
+    // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
+    const fineTune = opts.fineTune ?? (!!model.manifest.training || base.spec.kind === 'adapter');
+    let augment = opts.augment ?? (fineTune ? recipe.augment.filter((v) => FINE_TUNE.views.includes(v)) : recipe.augment);
     // The trainer holds every view of every photo's features in one tensor (in wasm's heap, at most 4 GB):
     // a set too large for the extra views trains on the photos as they are.
     const viewBytes = set.images.length * model.manifest.image.featureDim * 4;
     if (augment.length && viewBytes * (1 + augment.length) > (opts.featureMemoryBudget ?? FEATURE_MEMORY_BUDGET)) {
-      progress({ stage: `Training without mirrored photos: ${set.images.length.toLocaleString('en-US')} photos' features would not fit in memory twice` });
+      progress({ stage: `Training without mirrored or cropped photos: ${set.images.length.toLocaleString('en-US')} photos' features would not fit in memory ${1 + augment.length} times` });
       augment = [];
     }
     const f = await computeSetFeatures(model, set, cache, {
@@ -127,9 +130,6 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       throw new AppError('bad_dataset', `Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
     }
     const seed = opts.seed ?? 42;
-    const base = model.heads;
-    // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
-    const fineTune = opts.fineTune ?? (!!model.manifest.training || base.spec.kind === 'adapter');
     const n = f.images.length;
     // A fine-tune is measured by cross-validation (every photo held out once) on sets under FINE_TUNE.foldsBelow
     // photos, then trained on all of them. Otherwise a tenth of the photos are held out, a fifth for small sets
