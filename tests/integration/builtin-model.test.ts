@@ -75,20 +75,19 @@ describe('built-in model', () => {
     expect(await model.knowsAnyWord('zxqv dog')).toBe(true);
   });
 
-  it("retrains as a fine-tune with its recipe's mirrored view and cosine schedule (the crops train the built-in heads only)", async () => {
+  it("retrains as a fine-tune with its recipe's views (the mirrored photo, three crops) and cosine schedule", async () => {
     await initTf();
     const set = path.join(tmp, 'set');
     await makeCaptionedSet(set, { photos: 24, seed: 5, layout: 'captions.txt' });
     const cache = new MemoryFeatureCache();
     const r = await trainModel({ set, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 2, seed: 1 });
-    // Both views of every photo went through the real image tower; the built-in recipe's crops did not.
-    expect(BUILTIN_RECIPE.augment).toContain('crop-center');
+    // Every view of every photo went through the real image tower.
+    expect(BUILTIN_RECIPE.augment).toEqual(['hflip', 'crop-center', 'crop-tl', 'crop-br']);
     expect(cache.size(model.imageTowerKey)).toBe(24);
-    expect(cache.size(`${model.imageTowerKey}#hflip`)).toBe(24);
-    expect(cache.size(`${model.imageTowerKey}#crop-center`)).toBe(0);
+    for (const v of BUILTIN_RECIPE.augment) expect(cache.size(`${model.imageTowerKey}#${v}`)).toBe(24);
     expect(r.epochs).toBe(2); // a fixed schedule: no early stop
     const saved = await readManifest(path.join(tmp, 'models', r.model));
-    expect(saved.training?.options).toMatchObject({ augment: ['hflip'], schedule: 'cosine', epochs: 2, fineTune: true });
+    expect(saved.training?.options).toMatchObject({ augment: BUILTIN_RECIPE.augment, schedule: 'cosine', epochs: 2, fineTune: true });
     const retrained = await loadModel(path.join(tmp, 'models', r.model));
     const [v] = await retrained.embedTexts(['a red circle on the left']);
     await retrained.dispose();

@@ -153,8 +153,8 @@ describe('retraining on a captioned set', () => {
       return prepare(input);
     };
     const modelsDir = path.join(tmp, 'models');
-    // A fine-tune keeps only the mirrored view of its base's recipe unless asked for more (here: a crop too).
-    const r = await trainModel({ set: setDir, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3, augment: ['hflip', 'crop-tl'] });
+    // A fine-tune keeps the views of its base's recipe (here the mirrored photo and a crop).
+    const r = await trainModel({ set: setDir, modelsDir, cache: own, model: recipeModel, epochs: 1, seed: 3 });
     await recipeModel.dispose();
     // One decode per photo serves every view; each is cached under its own key.
     expect(ownDecodes).toBe(PHOTOS);
@@ -176,10 +176,10 @@ describe('retraining on a captioned set', () => {
     expect(stages).toContain(`Training without mirrored or cropped photos: ${PHOTOS} photos' features would not fit in memory 3 times`);
     expect((await readManifest(path.join(modelsDir, r2.model))).training?.options).toMatchObject({ augment: [] });
 
-    // Asked for nothing, a fine-tune keeps the mirrored view of its base's recipe and leaves out the crop.
+    // Asked for the mirrored view only, the crop is left out.
     const plain = new MemoryFeatureCache();
     const third = await loadModel(withRecipe);
-    const r3 = await trainModel({ set: setDir, modelsDir, cache: plain, model: third, epochs: 1, seed: 3 });
+    const r3 = await trainModel({ set: setDir, modelsDir, cache: plain, model: third, epochs: 1, seed: 3, augment: ['hflip'] });
     await third.dispose();
     expect(plain.size(`${third.imageTowerKey}#hflip`)).toBe(PHOTOS);
     expect(plain.size(`${third.imageTowerKey}#crop-tl`)).toBe(0);

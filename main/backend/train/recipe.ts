@@ -29,10 +29,10 @@ export const DEFAULT_TRAINING = {
 /**
  * Heads that already work (a trained model, a CLIP's identity adapters) are fine-tuned, not retrained: a
  * tenth of the learning rate, a fixed cosine decay with no warm-up spike, and the last epoch averaged with the
- * starting heads in weight space (WiSE-FT, half and half). Chosen on Flickr8k train (heads trained on 4,000
- * photos, fine-tuned on 900 others, scored on 1,000 more that neither saw; docs/BENCHMARKS.md): the blend
- * gains ~2 R@5 points there where the last epoch alone gains ~1, and a share or epoch picked on ~100 held-out
- * photos follows their noise.
+ * starting heads in weight space (WiSE-FT). Chosen on Flickr8k train (heads trained on 4,000–5,000 photos,
+ * fine-tuned on others; docs/BENCHMARKS.md): the blend gains where the last epoch alone gains less or loses, and
+ * a share picked on ~100 held-out photos follows their noise, so the share is chosen by cross-validation on
+ * all of the set's photos (`blends`), with `blend` as the share when there are too few folds.
  */
 export const FINE_TUNE = {
   lrFactor: 0.1,
@@ -46,12 +46,6 @@ export const FINE_TUNE = {
    */
   folds: 5,
   foldsBelow: 2000,
-  /**
-   * The base recipe's views a fine-tune keeps: the mirrored photo. The crops that train the built-in heads
-   * added only +0.5 ± 0.5 R@5 to a fine-tune on dev, for 2.5× the image-tower passes, and lowered what a small
-   * synthetic set teaches (docs/BENCHMARKS.md, fourth version).
-   */
-  views: ['hflip'] as ImageView[],
   /**
    * Shares of the trained heads cross-validation chooses from (R@5 on the folds' photos; ties go to the smaller
    * step). `blend` is the share without cross-validation.
