@@ -436,7 +436,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const builtin = list.getByRole('listitem').filter({ has: page.getByText('Built-in', { exact: true }) });
     if ((await builtin.count()) > 0) {
       const text = (await builtin.textContent())!;
-      expect(text).toContain('Flickr8k dev text → photo: R@1 10.7% · R@5 30.6% · R@10 43.0%');
+      expect(text).toContain('Flickr8k dev text → photo: R@1 11.7% · R@5 31.7% · R@10 44.7%');
       expect(text).not.toMatch(/\) from built by/);
       expect(text).toMatch(/Trained on Flickr8k train \(6,000 photos, 30,000 captions\)\. Built by scripts\/build-model\.ts/);
     }
