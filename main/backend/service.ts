@@ -48,7 +48,7 @@ import type { VectorIndex } from './search/vector-index';
 import { Store } from './store';
 import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/job';
-import { baseRecipe } from './train/recipe';
+import { baseRecipe, FINE_TUNE } from './train/recipe';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './catalog/import';
 import { removeStaleTempFolders } from './catalog/temp-folders';
@@ -199,7 +199,8 @@ export class Backend {
     const active = this.activeModelId();
     return this.registry.list().map((m) => {
       const r = baseRecipe(m.manifest);
-      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: r.schedule } };
+      // Trained heads are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.
+      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: m.manifest.training ? FINE_TUNE.schedule : r.schedule } };
     });
   }
 

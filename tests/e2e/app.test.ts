@@ -302,6 +302,25 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await shot('07-models');
   });
 
+  it('retrains the trained model as a fine-tune whose gain is cross-validated, and says so', async () => {
+    await page.getByRole('tab', { name: 'Training' }).click();
+    await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'set'));
+    // A trained model is fine-tuned on a fixed schedule, whatever trained it.
+    await page.getByTestId('epochs-note').getByText('e2e-shapes retrains on a fixed 3-epoch schedule.').waitFor();
+    await page.getByLabel('Model name').fill('e2e-again');
+    await page.getByLabel('Epochs').fill('2');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const result = page.getByTestId('train-result');
+    await result.getByRole('heading', { name: 'Result: e2e-again' }).waitFor({ timeout: 120_000 });
+    const gain = (await result.getByTestId('train-gain').textContent())!;
+    const m = /^Held-out text→image R@5 \(5-fold cross-validation, each of the 40 photos held out once\): (\d+\.\d) → (\d+\.\d) \(([+−])(\d+\.\d) ± (\d+\.\d) points\)\. (The saved heads are fine-tuned on all 40 photos|That is clearly worse)/.exec(gain);
+    expect(m, gain).not.toBeNull();
+    expect(await result.textContent()).toContain('Recall on held-out photos (5-fold cross-validation), before and after training.');
+    expect(await page.getByTestId('baseline').textContent()).toContain('Every photo is held out once over 5 folds; the lines pool all of them.');
+    await shot('06b-retraining-result');
+    await page.getByRole('tab', { name: 'Models' }).click();
+  });
+
   it('imports a model folder with progress', async () => {
     const list = page.getByRole('list', { name: 'Models' });
     const before = await list.getByRole('listitem').count();
