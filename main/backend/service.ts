@@ -39,7 +39,7 @@ import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './
 import { isPhotoName, normalizeRoots, walkPhotos } from './library/walk';
 import { FolderWatcher, type FolderWatcherOptions } from './library/watch';
 import { loadModel } from './model/model';
-import { ModelRegistry } from './catalog/registry';
+import { headsKind, ModelRegistry } from './catalog/registry';
 import type { EmbeddingModel } from './model/types';
 import { findDuplicates } from './search/duplicates';
 import { LiveIndex } from './search/live-index';
@@ -48,7 +48,7 @@ import type { VectorIndex } from './search/vector-index';
 import { Store } from './store';
 import { readCaptionSet } from './train/readers';
 import { runTrainingInWorker, evaluateModelOnSet } from './train/job';
-import { baseRecipe, FINE_TUNE } from './train/recipe';
+import { baseRecipe, FINE_TUNE, fineTunes } from './train/recipe';
 import { storeFeatureCache } from './train/features';
 import { importModel } from './catalog/import';
 import { removeStaleTempFolders } from './catalog/temp-folders';
@@ -199,8 +199,8 @@ export class Backend {
     const active = this.activeModelId();
     return this.registry.list().map((m) => {
       const r = baseRecipe(m.manifest);
-      // Trained heads are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.
-      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: m.manifest.training ? FINE_TUNE.schedule : r.schedule } };
+      // Heads that already work are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.
+      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: fineTunes(m.manifest, headsKind(m)) ? FINE_TUNE.schedule : r.schedule } };
     });
   }
 

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { loadHeads } from '../../main/backend/model/heads-format';
 import { detectLayout, importModel, type ImportProgress } from '../../main/backend/catalog/import';
+import { headsKind } from '../../main/backend/catalog/registry';
+import { fineTunes } from '../../main/backend/train/recipe';
 import { loadModel } from '../../main/backend/model/model';
 import { ort } from '../../main/backend/model/ort';
 import type { EmbeddingModel } from '../../main/backend/model/types';
@@ -90,6 +92,9 @@ describe('import a Hugging Face / transformers.js CLIP folder', () => {
     expect(m.image.preprocess.rescale).toBeCloseTo(255, 6);
     const heads = await loadHeads(path.join(r.dir, 'heads.json'));
     expect(heads.spec.kind).toBe('adapter');
+    // Identity adapters already work: retraining fine-tunes them (fixed schedule), as the Training panel says.
+    expect(headsKind({ id: r.id, dir: r.dir, builtin: false, manifest: m })).toBe('adapter');
+    expect(fineTunes(m, 'adapter')).toBe(true);
     expect([...(heads.weights.get('image.fc2.weight')?.data ?? [1])].every((x) => x === 0)).toBe(true);
     // Hard-linked (same disk): no second copy of the tower.
     const [a, b] = await Promise.all([fs.stat(path.join(src, 'onnx', 'vision_model.onnx')), fs.stat(path.join(r.dir, 'image', 'vision_model.onnx'))]);
@@ -210,6 +215,9 @@ describe('import the tutorial encoder pair', () => {
     });
     const heads = await loadHeads(path.join(r.dir, 'heads.json'));
     expect(heads.spec).toMatchObject({ kind: 'projection', embedDim: 256, dropout: 0.1, imageInDim: 2048, textInDim: 768, textPool: 'none' });
+    // Seeded projection heads are untrained: retraining trains them anew.
+    expect(headsKind({ id: r.id, dir: r.dir, builtin: false, manifest: r.manifest })).toBe('projection');
+    expect(fineTunes(r.manifest, 'projection')).toBe(false);
     // Seeded: a second import with the same seed gives the same weights, another seed different ones.
     const again = await importModel({ source: pair.dir, modelsDir, seed: 7 });
     const other = await importModel({ source: pair.dir, modelsDir, seed: 8 });

@@ -52,6 +52,16 @@ function readManifestLoose(dir: string): ModelManifest | null {
   }
 }
 
+/** The kind of a model's heads ('projection', 'adapter'…) from its heads file's header, or null when unreadable. */
+export function headsKind(m: RegisteredModel): string | null {
+  try {
+    const json = JSON.parse(readRegularFileSync(path.resolve(m.dir, m.manifest.heads), MAX_TEXT_BYTES).toString('utf8')) as { spec?: { kind?: unknown } };
+    return typeof json.spec?.kind === 'string' ? json.spec.kind : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A built-in folder counts only once its heads are there (towers are build outputs, heads are trained). */
 function isComplete(dir: string, m: ModelManifest): boolean {
   return existsSync(path.resolve(dir, m.heads)) && existsSync(path.resolve(dir, m.image.file)) && existsSync(path.resolve(dir, m.text.file));

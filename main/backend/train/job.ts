@@ -18,7 +18,7 @@ import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
 import { readCaptionSet } from './readers';
-import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize, FINE_TUNE } from './recipe';
+import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize, FINE_TUNE, fineTunes } from './recipe';
 import { saveTrainedModel, type SaveStage } from './save';
 import { foldsByPhoto, splitByPhoto } from './split';
 import { initTf, type TfBackend } from './tf';
@@ -112,7 +112,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     const recipe = baseRecipe(model.manifest);
     const base = model.heads;
     // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
-    const fineTune = opts.fineTune ?? (!!model.manifest.training || base.spec.kind === 'adapter');
+    const fineTune = opts.fineTune ?? fineTunes(model.manifest, base.spec.kind);
     // A fine-tune keeps the base's views too: fine-tuning crop-trained heads on 1,000 Flickr8k train photos, the
     // crops gained +1.24 ± 0.38 R@5 against +0.96 ± 0.30 without them (docs/BENCHMARKS.md).
     let augment = opts.augment ?? recipe.augment;

@@ -71,6 +71,11 @@ export const BUILTIN_RECIPE = {
   epochs: 30,
 };
 
+/** Whether retraining a model fine-tunes its heads (FINE_TUNE) rather than training them anew: heads that already work, trained ones or a CLIP's identity adapters. */
+export function fineTunes(manifest: ModelManifest, headsKind: string | null): boolean {
+  return !!manifest.training || headsKind === 'adapter';
+}
+
 /** Photos per step: up to 128, but at least ~8 steps per epoch on small sets (and never below 16). */
 export function defaultBatchSize(trainPhotos: number): number {
   let b = 16;
