@@ -99,7 +99,7 @@ export function TrainingPanel() {
   const gainText = result ? describeHeldOutGain(result) : null;
   // Cross-validation: each epoch's held-out figures are pooled over the folds that have reached it.
   const folds = history.reduce<TrainEpoch['folds']>((least, e) => (e.folds && (!least || e.folds.done < least.done) ? e.folds : least), undefined);
-  const foldsNote = folds ? ` Every photo is held out once over ${folds.of} folds; the lines pool ${folds.done === folds.of ? 'all of them' : `the first ${folds.done} so far`}.` : '';
+  const foldsNote = folds ? ` Every photo is held out once over ${folds.of} folds; the lines pool ${folds.done === folds.of ? 'all of them' : `${folds.done} of them so far`}. The blue line is the fine-tuned heads alone, before they are blended with the starting ones.` : '';
   const trained = result ? models.find((m) => m.id === result.model) : undefined;
   const rollbackTo = previousModel ?? trained?.parent ?? null;
 
