@@ -6,10 +6,9 @@
  * generated ONNX models, real photo files.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CompactResult, JobInfo } from '../../shared/api';
 import { checkSpace, spaceNeeded } from '../../main/backend/library/compact';
 import { indexFolders } from '../../main/backend/library/indexer';
@@ -19,10 +18,10 @@ import { readCaptionSet } from '../../main/backend/train/readers';
 import { computeSetFeatures, storeFeatureCache } from '../../main/backend/train/features';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { copyModelAs, testModel } from '../helpers/counting-model';
-import { generateTestModel } from '../helpers/generate-model';
 import { CLI_BIN, runCli } from '../helpers/run-cli';
 import { seededRandom } from '../../shared/random';
 import { installModelCopy, writeSyntheticLibrary } from '../helpers/synthetic-library';
+import { useTempModel } from '../helpers/temp-model';
 
 const PHOTOS = 24;
 /** Extra photos written straight into the store (no files), so dropping their features frees whole pages. */
@@ -31,11 +30,10 @@ const SYNTHETIC = 3000;
 let tmp: string;
 let modelDir: string;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-compact-'));
-  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 7 });
+useTempModel('ps-compact-', 7, (t, m) => {
+  tmp = t;
+  modelDir = m;
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A library: SYNTHETIC stored photos, then a captioned set's Images/ folder added and indexed. */
 async function library(name: string, synthetic = SYNTHETIC): Promise<{ b: Backend; dataDir: string; setDir: string; images: string }> {

@@ -1,24 +1,21 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runIndexInWorker } from '../../main/backend/library/index-worker';
 import { Cancelled } from '../../main/backend/errors';
 import { indexFolders, type IndexProgress } from '../../main/backend/library/indexer';
-import { generateTestModel } from '../helpers/generate-model';
 import { loadModel } from '../../main/backend/model/model';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';
+import { useTempModel } from '../helpers/temp-model';
 
 let tmp: string;
 let modelDir: string;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-worker-'));
-  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 4 });
+useTempModel('ps-worker-', 4, (t, m) => {
+  tmp = t;
+  modelDir = m;
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

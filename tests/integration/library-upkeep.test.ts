@@ -3,24 +3,23 @@
  * states, folder notices and upkeep (what a removed folder leaves behind), paths a person types, models
  * addressed by name and removed safely. Real SQLite, real sharp, real onnxruntime on a generated model.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../shared/api';
-import { generateTestModel } from '../helpers/generate-model';
 import { backendPort } from '../../main/backend/handlers';
 import { Backend, expandHome, userPath } from '../../main/backend/service';
 import { makePhotos } from '../helpers/fixtures';
+import { useTempModel } from '../helpers/temp-model';
 
 let tmp: string;
 let modelDir: string;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-upkeep-'));
-  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 4 });
+useTempModel('ps-upkeep-', 4, (t, m) => {
+  tmp = t;
+  modelDir = m;
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function backend(name: string): Promise<Backend> {
   return Backend.create({ dataDir: path.join(tmp, name), modelDir });

@@ -5,15 +5,14 @@
  */
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../helpers/generate-model';
+import { describe, expect, it } from 'vitest';
 import { Backend } from '../../main/backend/service';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';
+import { useTempModel } from '../helpers/temp-model';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'photo-search.js');
@@ -23,12 +22,10 @@ const CLI_TIMEOUT = 240_000;
 let tmp: string;
 let modelDir: string;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-live-'));
-  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 17 });
+useTempModel('ps-live-', 17, (t, m) => {
+  tmp = t;
+  modelDir = m;
 });
-
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function cliIndex(dataDir: string, folder: string): Promise<void> {
   await run(process.execPath, [BIN, 'index', folder], {

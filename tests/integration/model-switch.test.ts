@@ -4,25 +4,21 @@
  * reported as pending, and the same command (or the next app start) finishes it keeping the work done.
  * The kill -9 version of this runs in fault-injection.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../helpers/generate-model';
+import { describe, expect, it } from 'vitest';
 import { Backend } from '../../main/backend/service';
 import { installModelCopy, writeSyntheticLibrary } from '../helpers/synthetic-library';
+import { useTempModel } from '../helpers/temp-model';
 
 const N = 1300; // six re-embedding batches of 256
 
 let tmp: string;
 let modelDir: string;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-switch-'));
-  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 7 });
+useTempModel('ps-switch-', 7, (t, m) => {
+  tmp = t;
+  modelDir = m;
 });
-
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function library(name: string): Promise<Backend> {
   const dataDir = path.join(tmp, name);

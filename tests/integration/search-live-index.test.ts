@@ -3,23 +3,19 @@
  * removal go into the loaded index without reading every embedding back from the library database; only a
  * model switch loads in full.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTestModel } from '../helpers/generate-model';
+import { describe, expect, it } from 'vitest';
 import { Backend } from '../../main/backend/service';
 import { makePhotos } from '../helpers/fixtures';
+import { useTempModel } from '../helpers/temp-model';
 
 let tmp: string;
 let modelDir: string;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-live-index-'));
-  modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 23 });
+useTempModel('ps-live-index-', 23, (t, m) => {
+  tmp = t;
+  modelDir = m;
 });
-
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('the live search index', () => {
   it('takes an index job and a folder removal in place: no reload, new photos found, removed ones gone', async () => {
