@@ -47,13 +47,14 @@ export interface CrossValidateOptions extends FoldOptions {
 export async function crossValidatedFineTune(opts: CrossValidateOptions): Promise<CrossValidatedResult> {
   const { folds, allPhotos, onEpoch, onStep, blendCandidates, ...recipe } = opts;
   const choose = blendCandidates && blendCandidates.length > 0 && folds.length >= 3 && recipe.blend !== undefined;
-  const perFold: { blend: number; val: EvalResult; ranks: Int32Array }[][] = [];
+  type Scored = { val: EvalResult; ranks: Int32Array };
   const started = Date.now();
   const histories: TrainEpoch[][] = [];
-  const befores: EvalResult[] = [];
-  const afters: EvalResult[] = [];
-  const ranksBefore: number[] = [];
-  const ranksAfter: number[] = [];
+  const starts: Scored[] = [];
+  /** Per fold: the recipe's share, or every candidate share (in `blendCandidates` order). */
+  const results: Scored[][] = [];
+  /** One epoch pooled over the folds that reached it (the chart's line firms up fold by fold). */
+  const pooled = (reached: TrainEpoch[]): TrainEpoch => ({ ...poolEpoch(reached), folds: { done: reached.length, of: folds.length } });
   for (let k = 0; k < folds.length; k++) {
     const fold = folds[k]!;
     const history: TrainEpoch[] = [];
@@ -67,47 +68,33 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
       onStep: (s) => onStep?.(s, k + 1),
       onEpoch: (e) => {
         history.push(e);
-        // The chart's line: each epoch pooled over the folds that have reached it so far.
-        const reached = histories.map((h) => h.find((x) => x.epoch === e.epoch)).filter((x): x is TrainEpoch => !!x);
-        onEpoch?.({ ...poolEpoch(reached), folds: { done: reached.length, of: folds.length } });
+        onEpoch?.(pooled(histories.map((h) => h.find((x) => x.epoch === e.epoch)).filter((x): x is TrainEpoch => !!x)));
       },
     });
-    befores.push(r.initial);
-    afters.push(r.best.val);
-    if (r.ranks) ranksBefore.push(...r.ranks.before);
-    if (r.ranks && !choose) ranksAfter.push(...r.ranks.after);
-    if (r.candidates) perFold.push(r.candidates);
+    const none = new Int32Array(0);
+    starts.push({ val: r.initial, ranks: r.ranks?.before ?? none });
+    results.push(r.candidates ?? [{ val: r.best.val, ranks: r.ranks?.after ?? none }]);
   }
-  let blend = recipe.blend;
-  if (choose) {
-    // Fold k is scored with the share that did best on the other folds; the saved heads use the best on all.
-    const hits = (c: { ranks: Int32Array }) => c.ranks.reduce((a, r) => a + (r < 5 ? 1 : 0), 0);
-    const best = (foldsUsed: number[]) => {
-      let pick = 0;
-      let top = -1;
-      blendCandidates!.forEach((_, i) => {
-        const h = foldsUsed.reduce((a, k) => a + hits(perFold[k]![i]!), 0);
-        if (h > top) [pick, top] = [i, h];
-      });
-      return pick;
-    };
-    const all = folds.map((_, k) => k);
-    afters.length = 0;
-    for (let k = 0; k < folds.length; k++) {
-      const c = perFold[k]![best(all.filter((j) => j !== k))]!;
-      afters.push(c.val);
-      ranksAfter.push(...c.ranks);
-    }
-    blend = blendCandidates![best(all)]!;
-  }
-  const gainR5 = pairedHitDifference(Int32Array.from(ranksBefore), Int32Array.from(ranksAfter), 5);
+  // Fold k is scored with the share that did best on the other folds; the saved heads use the best on all.
+  const hits = (c: Scored) => c.ranks.reduce((a, r) => a + (r < 5 ? 1 : 0), 0);
+  const best = (foldsUsed: number[]) => {
+    let pick = 0;
+    let top = -1;
+    results[0]!.forEach((_, i) => {
+      const h = foldsUsed.reduce((a, k) => a + hits(results[k]![i]!), 0);
+      if (h > top) [pick, top] = [i, h];
+    });
+    return pick;
+  };
+  const all = folds.map((_, k) => k);
+  const scored = results.map((candidates, k) => candidates[best(all.filter((j) => j !== k))]!);
+  const blend = choose ? blendCandidates![best(all)]! : recipe.blend;
+  const concat = (list: Scored[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
+  const gainR5 = pairedHitDifference(concat(starts), concat(scored), 5);
   const epochs = Math.max(0, ...histories.map((h) => h.length));
-  const history = Array.from({ length: epochs }, (_, i) => {
-    const reached = histories.map((h) => h[i]).filter((x): x is TrainEpoch => !!x);
-    return { ...poolEpoch(reached), folds: { done: reached.length, of: folds.length } };
-  });
-  const before = poolResults(befores);
-  const after = poolResults(afters);
+  const history = Array.from({ length: epochs }, (_, i) => pooled(histories.map((h) => h[i]).filter((x): x is TrainEpoch => !!x)));
+  const before = poolResults(starts.map((x) => x.val));
+  const after = poolResults(scored.map((x) => x.val));
   if (gainR5.mean < 0 && gainR5.mean < -2 * gainR5.se) {
     return { heads: recipe.heads, history, before, after, gainR5, blend: 0, seconds: (Date.now() - started) / 1000 };
   }
