@@ -200,7 +200,7 @@ export class Backend {
     return this.registry.list().map((m) => {
       const r = baseRecipe(m.manifest);
       // Heads that already work are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.
-      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: fineTunes(m.manifest, headsKind(m)) ? FINE_TUNE.schedule : r.schedule } };
+      return { ...this.registry.info(m, active), recipe: { epochs: r.epochs, schedule: fineTunes(m.manifest, () => headsKind(m)) ? FINE_TUNE.schedule : r.schedule } };
     });
   }
 

@@ -93,8 +93,9 @@ describe('import a Hugging Face / transformers.js CLIP folder', () => {
     const heads = await loadHeads(path.join(r.dir, 'heads.json'));
     expect(heads.spec.kind).toBe('adapter');
     // Identity adapters already work: retraining fine-tunes them (fixed schedule), as the Training panel says.
-    expect(headsKind({ id: r.id, dir: r.dir, builtin: false, manifest: m })).toBe('adapter');
-    expect(fineTunes(m, 'adapter')).toBe(true);
+    const registered = { id: r.id, dir: r.dir, builtin: false, manifest: m };
+    expect(headsKind(registered)).toBe('adapter');
+    expect(fineTunes(m, () => headsKind(registered))).toBe(true);
     expect([...(heads.weights.get('image.fc2.weight')?.data ?? [1])].every((x) => x === 0)).toBe(true);
     // Hard-linked (same disk): no second copy of the tower.
     const [a, b] = await Promise.all([fs.stat(path.join(src, 'onnx', 'vision_model.onnx')), fs.stat(path.join(r.dir, 'image', 'vision_model.onnx'))]);
@@ -216,8 +217,9 @@ describe('import the tutorial encoder pair', () => {
     const heads = await loadHeads(path.join(r.dir, 'heads.json'));
     expect(heads.spec).toMatchObject({ kind: 'projection', embedDim: 256, dropout: 0.1, imageInDim: 2048, textInDim: 768, textPool: 'none' });
     // Seeded projection heads are untrained: retraining trains them anew.
-    expect(headsKind({ id: r.id, dir: r.dir, builtin: false, manifest: r.manifest })).toBe('projection');
-    expect(fineTunes(r.manifest, 'projection')).toBe(false);
+    const registered = { id: r.id, dir: r.dir, builtin: false, manifest: r.manifest };
+    expect(headsKind(registered)).toBe('projection');
+    expect(fineTunes(r.manifest, () => headsKind(registered))).toBe(false);
     // Seeded: a second import with the same seed gives the same weights, another seed different ones.
     const again = await importModel({ source: pair.dir, modelsDir, seed: 7 });
     const other = await importModel({ source: pair.dir, modelsDir, seed: 8 });

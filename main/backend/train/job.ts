@@ -112,7 +112,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     const recipe = baseRecipe(model.manifest);
     const base = model.heads;
     // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
-    const fineTune = opts.fineTune ?? fineTunes(model.manifest, base.spec.kind);
+    const fineTune = opts.fineTune ?? fineTunes(model.manifest, () => base.spec.kind);
     // A fine-tune keeps the base's views too: fine-tuning crop-trained heads on 1,000 Flickr8k train photos, the
     // crops gained +1.24 ± 0.38 R@5 against +0.96 ± 0.30 without them (docs/BENCHMARKS.md).
     let augment = opts.augment ?? recipe.augment;

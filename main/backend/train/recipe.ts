@@ -72,8 +72,9 @@ export const BUILTIN_RECIPE = {
 };
 
 /** Whether retraining a model fine-tunes its heads (FINE_TUNE) rather than training them anew: heads that already work, trained ones or a CLIP's identity adapters. */
-export function fineTunes(manifest: ModelManifest, headsKind: string | null): boolean {
-  return !!manifest.training || headsKind === 'adapter';
+export function fineTunes(manifest: ModelManifest, headsKind: () => string | null): boolean {
+  // The heads' kind is asked for only when the manifest does not settle it (the model list reads it from disk).
+  return !!manifest.training || headsKind() === 'adapter';
 }
 
 /** Photos per step: up to 128, but at least ~8 steps per epoch on small sets (and never below 16). */
