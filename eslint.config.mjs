@@ -12,7 +12,7 @@ const nativeBackend = ['better-sqlite3', 'sharp', 'onnxruntime-node', 'onnxrunti
  * TensorFlow.js, libvips and Electron each have one place to look. Tests may use them to build fixtures.
  */
 const OWNERS = [
-  { name: 'better-sqlite3', owner: ['main/backend/store.ts'], message: 'Only main/backend/store.ts opens SQLite: add a Store method.' },
+  { name: 'better-sqlite3', owner: ['main/backend/store/**'], message: 'Only main/backend/store/ opens SQLite: add a query to its table file and a Store method.' },
   {
     name: 'onnxruntime-node',
     owner: ['main/backend/model/ort.ts'],
