@@ -4,7 +4,8 @@
  * Routes: `POST /api/<method>` (JSON body → Result), `GET /api/photo/<id>?size=thumb|full`,
  * `GET /api/events` (server-sent events), everything else is the static renderer.
  * Any web page the user visits can reach 127.0.0.1, so requests are checked for the Host header
- * (DNS rebinding), a JSON content type and a same-origin Origin (cross-site form posts), and a body limit.
+ * (DNS rebinding), a JSON content type and a same-origin Origin (cross-site form posts), and a body limit
+ * (1 MiB; searchImage takes its documented 20 MB image in base64).
  * Any other account on the machine can reach it too, so every /api request needs the access token made at
  * start (as Jupyter does): the printed link carries it once, the page trades it for an HttpOnly
  * SameSite=Strict cookie and the link without the token replaces it in the address bar.
@@ -13,7 +14,8 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { acceptCall, isApiMethod, unknownMethod, type ApiCall, type CallRefused, type ApiEvent, type BackendPort, type ErrorCode, type Result } from '../../shared/api';
+import { pipeline } from 'node:stream/promises';
+import { acceptCall, isApiMethod, MAX_SEARCH_IMAGE_BYTES, unknownMethod, type ApiCall, type CallRefused, type ApiEvent, type BackendPort, type ErrorCode, type Result } from '../../shared/api';
 import { allowedHostHeaders, chooseAccessToken, contentTypeFor, cookieValue, isLoopbackHost, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
 
 export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
@@ -29,7 +31,7 @@ export interface ServerOptions {
   token?: string;
   /** The built renderer (dist/renderer). */
   staticDir: string;
-  /** Request body limit in bytes. */
+  /** Request body limit in bytes (searchImage takes at least its documented image size, in base64). */
   maxBodyBytes?: number;
 }
 
@@ -68,6 +70,8 @@ class HttpError extends Error {
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
+/** searchImage carries the image in base64 (4/3 of its bytes) with its options: its own, larger limit. */
+const SEARCH_IMAGE_MAX_BODY = Math.ceil(MAX_SEARCH_IMAGE_BYTES / 3) * 4 + 64 * 1024;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
@@ -177,7 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (type !== 'application/json') {
       throw new HttpError(415, 'invalid_input', 'Send the request body as JSON (Content-Type: application/json).');
     }
-    const text = await readBody(req, maxBody);
+    const text = await readBody(req, method === 'searchImage' ? Math.max(maxBody, SEARCH_IMAGE_MAX_BODY) : maxBody);
     let body: unknown = undefined;
     if (text.trim() !== '') {
       try {
@@ -265,14 +269,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       'Cache-Control': cache,
     });
     if (req.method === 'HEAD') return void res.end();
-    await new Promise<void>((resolve) => {
-      const stream = createReadStream(file);
-      stream.on('error', () => {
-        res.destroy();
-        resolve();
-      });
-      stream.on('end', resolve);
-      stream.pipe(res);
+    // pipeline, not pipe: a client that hangs up mid-body must close the file too (pipe leaves it open).
+    await pipeline(createReadStream(file), res).catch(() => {
+      if (!res.destroyed) res.destroy();
     });
   }
 

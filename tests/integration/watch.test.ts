@@ -114,6 +114,31 @@ describe('FolderWatcher', () => {
     await next(() => changes.length > before);
   });
 
+  it('closes every watcher after a folder with photos was moved away and back (nothing keeps the process alive)', async () => {
+    const watchers = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    // The earlier tests' watchers were closed; their handles go asynchronously.
+    for (let i = 0; i < 100 && watchers() > 0; i++) await sleep(20);
+    const start = watchers();
+    const lib = path.join(tmp, 'lib');
+    mkdirSync(path.join(lib, 'sub'), { recursive: true });
+    for (const f of ['a.jpg', 'b.jpg', 'sub/c.jpg']) writeFileSync(path.join(lib, f), 'photo');
+    const { w, problems, next } = watched();
+    watcher = w;
+    await w.setRoots([lib]);
+    expect(watchers()).toBeGreaterThan(start);
+    for (let flap = 1; flap <= 2; flap++) {
+      renameSync(lib, `${lib}.away`);
+      await next(() => problems.filter((p) => p.includes('is gone')).length === flap);
+      renameSync(`${lib}.away`, lib);
+      await next(() => problems.filter((p) => p.includes('is back')).length === flap);
+    }
+    expect(w.watching()).toEqual([lib]);
+    await w.close();
+    // fs.watch handles close asynchronously: wait (bounded) for them to go; a leaked one never does.
+    for (let i = 0; i < 100 && watchers() > start; i++) await sleep(20);
+    expect(watchers()).toBe(start);
+  });
+
   it('watches a folder that does not exist yet from the moment it appears', async () => {
     const later = path.join(tmp, 'later');
     const { w, changes, next } = watched();

@@ -90,6 +90,8 @@ export class FolderWatcher {
       w.present = false;
       return;
     }
+    // Closed (or this folder dropped) while looking: starting now would leave a watcher nobody closes.
+    if (this.closed || this.roots.get(w.root) !== w || w.watcher) return;
     w.present = true;
     const watcher = watch(w.root, {
       ignoreInitial: true,
@@ -101,7 +103,9 @@ export class FolderWatcher {
     w.watcher = watcher;
     const changed = () => this.mark(w.root);
     watcher.on('add', changed).on('change', changed).on('unlink', changed).on('unlinkDir', (p) => {
-      if (path.resolve(p) === w.root) void this.lost(w);
+      // Not from inside chokidar's own removal: closing there lets it re-open a watcher on the parent folder
+      // after the close, which then keeps the process alive (a `serve` that ignores SIGTERM).
+      if (path.resolve(p) === w.root) setImmediate(() => void this.lost(w));
       else changed();
     });
     watcher.on('error', (e) => void this.failed(w, e as NodeJS.ErrnoException));
@@ -117,7 +121,12 @@ export class FolderWatcher {
     w.fallback = null;
     const watcher = w.watcher;
     w.watcher = null;
-    await watcher?.close();
+    if (!watcher) return;
+    await watcher.close();
+    // A removal chokidar was still handling can add a watcher back after close (its `closed` turns false
+    // again): close that one too.
+    await new Promise((r) => setImmediate(r));
+    if (!watcher.closed) await watcher.close();
   }
 
   private async lost(w: Watched): Promise<void> {
