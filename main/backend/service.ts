@@ -30,8 +30,9 @@ import type {
 } from '../../shared/api';
 import { MAX_SEARCH_IMAGE_BYTES } from '../../shared/api';
 import { AppError, Cancelled } from './errors';
-import { resolveAllowedFile } from './fs/confine';
+import { resolveAllowedFile, resolveLibraryFile } from './fs/confine';
 import { JobManager, type JobContext } from './jobs';
+import { acquireIndexLock } from './library/index-lock';
 import { runIndexInWorker } from './library/index-worker';
 import { reembedFromCache } from './library/indexer';
 import { compactInWorker, librarySizeInWorker } from './library/compact-worker';
@@ -241,13 +242,17 @@ export class Backend {
     const job = this.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
       await this.untilCompacted(ctx);
       const model = switching ? await loadModel(reg.dir) : await this.activeModel();
+      // The bar counts photos embedded with the new model, so it follows the work: those with cached features
+      // first (heads only, fast), then those without (decoded and run through the tower by an index job).
+      const total = this.store.countMissingEmbedding(id);
+      const before = this.store.countEmbeddings(id);
       let r;
       try {
         r = await reembedFromCache({
           store: this.store,
           model,
           signal: ctx.signal,
-          onProgress: (p: { done: number; total: number }) => ctx.progress({ done: p.done, total: p.total }),
+          onProgress: (p) => ctx.progress({ stage: 'Re-embedding photos from cached features', done: p.embedded, total, etaSeconds: null }),
         });
       } finally {
         if (switching) await model.dispose();
@@ -255,9 +260,18 @@ export class Backend {
       if (ctx.signal.aborted) throw cancelledSwitch(id, this.store.countMissingEmbedding(id));
       // Photos whose tower features are not cached need a real re-index (decode + tower) with the new model.
       if (r.missing > 0 && this.store.listRoots().length) {
-        ctx.progress({ stage: `Indexing ${r.missing} photos without cached features` });
+        const stage = `Indexing ${r.missing} photos without cached features`;
+        ctx.progress({ stage, done: r.embedded, total });
+        let shownAt = 0;
+        const follow = (inner: JobInfo) => {
+          const now = Date.now();
+          if (inner.state === 'running' && now - shownAt < 250) return;
+          shownAt = now;
+          const done = Math.max(0, Math.min(total, this.store.countEmbeddings(id) - before));
+          ctx.progress({ stage, done, total, etaSeconds: inner.etaSeconds, rate: inner.rate });
+        };
         try {
-          await this.indexFor(ctx, id);
+          await this.indexFor(ctx, id, follow);
         } catch (e) {
           if (!ctx.signal.aborted) throw e;
         }
@@ -563,7 +577,7 @@ export class Backend {
    * job: a re-scan meanwhile is refused as busy instead of starting a second worker on the same folders. An
    * index job already running is waited for first; cancelling `ctx` cancels this one.
    */
-  private async indexFor(ctx: JobContext, modelId: string): Promise<IndexSummary> {
+  private async indexFor(ctx: JobContext, modelId: string, onJob?: (job: JobInfo) => void): Promise<IndexSummary> {
     for (;;) {
       await this.jobs.idle('index');
       if (ctx.signal.aborted) throw new Cancelled();
@@ -578,9 +592,14 @@ export class Backend {
       const cancel = () => this.jobs.cancel(job.info.id);
       ctx.signal.addEventListener('abort', cancel, { once: true });
       if (ctx.signal.aborted) cancel(); // cancelled while it started (a listener of its first event)
+      const relay = (j: JobInfo) => {
+        if (j.id === job.info.id) onJob?.(j);
+      };
+      this.jobs.events.on('job', relay);
       try {
         return await job.done;
       } finally {
+        this.jobs.events.off('job', relay);
         ctx.signal.removeEventListener('abort', cancel);
       }
     }
@@ -588,6 +607,16 @@ export class Backend {
 
   private async runIndex(ctx: JobContext, roots: string[], modelId = this.activeModelId()): Promise<IndexSummary> {
     await this.untilCompacted(ctx);
+    // Another process indexing this library (the CLI beside the app, a second `serve`): wait for it.
+    const lock = await acquireIndexLock(this.options.dataDir, { signal: ctx.signal, onWait: (line) => ctx.progress({ stage: line }) });
+    try {
+      return await this.runIndexLocked(ctx, roots, modelId);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async runIndexLocked(ctx: JobContext, roots: string[], modelId: string): Promise<IndexSummary> {
     const id = modelId;
     const reg = this.registry.get(id);
     // Until it finishes, these folders count as incomplete (a cancel or a crash leaves them so: Resume).
@@ -739,7 +768,8 @@ export class Backend {
         return cached;
       }
     }
-    const original = await resolveAllowedFile(row.path, this.store.listRoots());
+    // The library folder itself is resolved too: one replaced by a link after indexing is not followed.
+    const original = await resolveLibraryFile(row.path, this.store.listRoots());
     if (!original) return null;
     if (size === 'full') return original;
     try {

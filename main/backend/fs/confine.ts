@@ -35,6 +35,27 @@ export async function realRoots(roots: readonly string[]): Promise<string[]> {
  * sides, so a link inside a library folder pointing elsewhere is refused); otherwise null.
  */
 export async function resolveAllowedFile(file: string, roots: readonly string[]): Promise<string | null> {
+  return resolveInside(file, await realRoots(roots));
+}
+
+/**
+ * `resolveAllowedFile` for library folders, which are recorded by their real path when added: a folder whose
+ * real path is no longer that one (it, or a folder above it, was replaced by a link to another folder after
+ * indexing) is not followed, so a file at an indexed name there is refused.
+ */
+export async function resolveLibraryFile(file: string, roots: readonly string[]): Promise<string | null> {
+  const unchanged: string[] = [];
+  for (const root of roots) {
+    if (!root || !path.isAbsolute(root)) continue;
+    const real = await fs.realpath(root).catch(() => null);
+    // Windows paths compare without case (the drive letter's case can differ between the two resolutions).
+    const same = real !== null && (process.platform === 'win32' ? real.toLowerCase() === path.resolve(root).toLowerCase() : real === path.resolve(root));
+    if (same) unchanged.push(real);
+  }
+  return resolveInside(file, unchanged);
+}
+
+async function resolveInside(file: string, realRootList: readonly string[]): Promise<string | null> {
   if (!file || file.includes('\0') || !path.isAbsolute(file)) return null;
   let real: string;
   try {
@@ -44,7 +65,7 @@ export async function resolveAllowedFile(file: string, roots: readonly string[])
   } catch {
     return null;
   }
-  for (const root of await realRoots(roots)) {
+  for (const root of realRootList) {
     if (isPathInside(real, root)) return real;
   }
   return null;

@@ -443,7 +443,8 @@ export async function reembedFromCache(opts: {
   store: Store;
   model: EmbeddingModel;
   signal?: AbortSignal;
-  onProgress?: (p: Pick<IndexProgress, 'stage' | 'done' | 'total' | 'etaSeconds'>) => void;
+  /** `done` counts photos looked at; `embedded`, those embedded so far (the others have no cached features). */
+  onProgress?: (p: Pick<IndexProgress, 'stage' | 'done' | 'total' | 'etaSeconds'> & { embedded: number }) => void;
   batchSize?: number;
 }): Promise<ReembedResult> {
   const { store, model } = opts;
@@ -475,6 +476,7 @@ export async function reembedFromCache(opts: {
       done,
       total: photos.length,
       etaSeconds: Math.round(((photos.length - done) * elapsed) / done),
+      embedded: result.embedded,
     });
   }
   return result;
