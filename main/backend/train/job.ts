@@ -94,9 +94,10 @@ async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[])
   return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!));
 }
 
-function outOfMemory(e: unknown): boolean {
+/** An allocation that failed (not every RangeError: a stack overflow is one too, and it is not about memory). */
+export function outOfMemory(e: unknown): boolean {
   const msg = String((e as Error)?.message ?? e);
-  return e instanceof RangeError || /out of memory|allocation failed|Array buffer allocation|OOM/i.test(msg);
+  return /out of memory|allocation failed|Array buffer allocation|OOM/i.test(msg);
 }
 
 export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> {

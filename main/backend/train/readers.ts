@@ -5,7 +5,8 @@
  *    is unquoted.
  *  - `Flickr8k.token.txt` (original Flickr8k): `<image>#<n>\t<caption>`.
  *  - `results.csv` (Flickr30k): header `image_name| comment_number| comment`, `|`-separated.
- * Photos live in `Images/` next to the captions file. Bad rows and missing photos are counted, not fatal.
+ * Photos live in `Images/` next to the captions file. Bad rows and missing photos are counted, not fatal;
+ * so are captions too long to be one (rows run together) and a photo's caption given again (each counts once).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +41,12 @@ export interface CaptionSet {
 }
 
 const MAX_EXAMPLES = 5;
+
+/**
+ * Longer than any caption: text towers read a few hundred tokens at most (CLIP 77), so a row this long is
+ * rows run together or not a caption at all, and tokenizing a million characters overflows the stack.
+ */
+export const MAX_CAPTION_CHARS = 2000;
 
 class Problems {
   private byKind = new Map<string, ReadProblem>();
@@ -161,6 +168,8 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
   const parse = PARSERS[layout];
   const byImage = new Map<string, CaptionedImage>();
   const sizes = new Map<string, boolean>();
+  /** `file\0caption` of the rows kept. */
+  const seen = new Set<string>();
   const lines = text.split(/\r\n|\n|\r/);
   let firstContent = true;
   for (let i = 0; i < lines.length; i++) {
@@ -177,6 +186,10 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
     // Keep every photo inside Images/ (a row naming ../x must not read outside the set).
     if (file.includes('/') || file.includes('\\') || file === '.' || file === '..') {
       problems.add('malformed row', `${layout} line ${i + 1}: ${line}`);
+      continue;
+    }
+    if (row.caption.length > MAX_CAPTION_CHARS) {
+      problems.add('overlong caption', `${layout} line ${i + 1}: ${file}, ${row.caption.length.toLocaleString('en-US')} characters (a caption has at most ${MAX_CAPTION_CHARS.toLocaleString('en-US')})`);
       continue;
     }
     if (!listing.has(file)) {
@@ -198,6 +211,13 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
       img = { file, path: path.join(imagesDir, file), captions: [] };
       byImage.set(file, img);
     }
+    // The same caption of the same photo again (a set concatenated with itself) would count twice in recall.
+    const key = `${file}\0${row.caption}`;
+    if (seen.has(key)) {
+      problems.add('duplicate caption', `${layout} line ${i + 1}: ${file}, ${row.caption}`);
+      continue;
+    }
+    seen.add(key);
     img.captions.push(row.caption);
   }
   const images = [...byImage.values()];
