@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { acceptCall, isApiMethod, MAX_SEARCH_IMAGE_BYTES, unknownMethod, type ApiCall, type CallRefused, type ApiEvent, type BackendPort, type ErrorCode, type Result } from '../../shared/api';
+import { NO_TOKEN_CSP, NO_TOKEN_HTML } from './no-token-page';
 import { allowedHostHeaders, chooseAccessToken, contentTypeFor, cookieValue, isLoopbackHost, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
 
 export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
@@ -124,6 +125,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return api(req, res, method);
     }
     if (url.searchParams.has('token')) return login(req, res, url);
+    // The app page without the token would only show refusals: say which link to open instead.
+    if ((pathname === '/' || pathname === '/index.html') && !hasToken(req)) return noTokenPage(req, res);
     return serveStatic(req, res, pathname);
   }
 
@@ -136,12 +139,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   /** The token as a cookie (the page) or an `Authorization: Bearer` header (scripts). */
-  function checkToken(req: http.IncomingMessage): void {
+  function hasToken(req: http.IncomingMessage): boolean {
     const auth = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const given = auth ?? cookieValue(req.headers.cookie, cookieName());
-    if (given === undefined || !sameToken(given, token)) {
+    return given !== undefined && sameToken(given, token);
+  }
+
+  function checkToken(req: http.IncomingMessage): void {
+    if (!hasToken(req)) {
       throw new HttpError(401, 'forbidden', 'Open Photo Search with the link `photo-search serve` printed: it carries the access token.');
     }
+  }
+
+  function noTokenPage(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'invalid_input', 'Only GET is allowed here.');
+    res.writeHead(401, {
+      ...SECURITY_HEADERS,
+      'Content-Security-Policy': NO_TOKEN_CSP,
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(NO_TOKEN_HTML)),
+      'Cache-Control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : NO_TOKEN_HTML);
   }
 
   /** `/?token=…`: a valid token becomes a cookie and the address loses the token (redirect); a wrong one is refused. */

@@ -1,6 +1,7 @@
 // The browser-mode server over a real socket: the access token, input validation, loopback-only binding,
 // Host and Origin checks (remote too), body limit, static serving without traversal, photos and
 // server-sent events.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -188,6 +189,26 @@ describe('access token', () => {
     expect((await request(port, { path: `//evil.example/x?token=${server.token}`, auth: false })).headers.location).toBe('/x');
   });
 
+  it('answers the app address without the token with a page that says which link to open, not the app', async () => {
+    const cookie = `photo-search-token-${port}`;
+    for (const headers of [{}, { cookie: `${cookie}=stale-token-from-an-earlier-start` }]) {
+      for (const p of ['/', '/index.html']) {
+        const r = await request(port, { path: p, headers, auth: false });
+        expect(r.status, p).toBe(401);
+        expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+        expect(r.body).not.toContain('<title>Photo Search</title>');
+        expect(r.body).toContain('<h1>Open the link <code>photo-search serve</code> printed</h1>');
+        // Its CSP allows exactly its own inline style, by hash, and nothing else.
+        const style = /<style>([^<]*)<\/style>/.exec(r.body)![1]!;
+        const hash = createHash('sha256').update(style).digest('base64');
+        expect(r.headers['content-security-policy']).toBe(`default-src 'none'; style-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
+      }
+    }
+    // With the cookie (or the header scripts send) the address is the app.
+    expect((await request(port, { path: '/', headers: { cookie: `${cookie}=${server.token}` }, auth: false })).body).toContain('<title>Photo Search</title>');
+    expect((await request(port, { path: '/' })).body).toContain('<title>Photo Search</title>');
+  });
+
   it('refuses a wrong token in the link without setting a cookie', async () => {
     const r = await request(port, { path: '/?token=guess', auth: false });
     expect(r.status).toBe(401);
@@ -342,7 +363,7 @@ describe('static files', () => {
     const empty = mkdtempSync(path.join(os.tmpdir(), 'ps-empty-'));
     const s = await startServer({ backend, port: 0, staticDir: empty });
     try {
-      const r = await request(s.port, { path: '/' });
+      const r = await request(s.port, { path: '/', token: s.token });
       expect(r.status).toBe(503);
       expect(JSON.parse(r.body).message).toMatch(/npm run build:renderer/);
     } finally {
