@@ -571,6 +571,9 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
           host: o.host,
           allowRemote: !!o.allowRemote,
           staticDir: RENDERER_DIR,
+        }).catch((e: unknown) => {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+          throw new AppError('busy', `Port ${o.port} is in use: another copy running? Try --port 0 (any free port).`);
         });
         process.stdout.write(`Photo Search is running at ${shown(server.loginUrl)}\n`);
         process.stdout.write(

@@ -13,7 +13,7 @@
  * - `sort: 'date' | 'path'` orders the `offset + top` most relevant photos by date taken (newest first) or
  *   path, then pages; `minScore` drops photos below that cosine similarity.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { PhotoType, SearchHit, SearchSort } from '../../../shared/api';
 import { combineVectors, parseQuery, type QueryPart } from '../../../shared/query';
@@ -84,7 +84,8 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
   const top = req.top ?? 20;
   const offset = req.offset ?? 0;
   const need = offset + top;
-  const filter: PhotoFilter = { folders: req.folders, after: req.after, before: req.before, types: req.types };
+  const folders = req.folders?.length ? libraryFolders(store, req.folders) : undefined;
+  const filter: PhotoFilter = { folders, after: req.after, before: req.before, types: req.types };
   const admitted = store.photoIdsMatching(filter);
   let hits = await filteredTopK(deps, vector, need + exclude.size, admitted);
   hits = hits.filter((h) => !exclude.has(h.id)).slice(0, need);
@@ -94,6 +95,22 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
     hits = store.photoIdsSorted(hits.map((h) => h.id), req.sort).map((id) => byId.get(id)!);
   }
   return toSearchHits(store, hits.slice(offset, need));
+}
+
+/**
+ * The folder filter's folders, each a library folder or inside one (a link to one counts as its real path). A
+ * typo would otherwise match no photo and read as "nothing found": refused as `remove` refuses it.
+ */
+export function libraryFolders(store: Store, folders: readonly string[]): string[] {
+  const roots = store.listRoots();
+  const inLibrary = (p: string) => roots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+  return folders.map((f) => {
+    const abs = path.resolve(expandHome(f));
+    if (inLibrary(abs)) return abs;
+    const real = existsSync(abs) ? realpathSync(abs) : null;
+    if (real && inLibrary(real)) return real;
+    throw new AppError('not_found', `${abs} is not a library folder (nor inside one). Library folders: ${roots.join(', ') || 'none'}.`);
+  });
 }
 
 /** Rows of the library for these hits, in order (photos removed since the index loaded are left out). */
