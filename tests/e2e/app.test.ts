@@ -105,7 +105,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
       // Its one inline style is allowed by the page's CSP hash (computed style, not the browser default).
       expect(await p.locator('body').evaluate((b) => getComputedStyle(b).maxWidth)).not.toBe('none');
       await p.screenshot({ path: path.join(SHOTS, '00-no-token.png') });
-      expect(await p.evaluate(() => fetch('/api/status', { method: 'POST', headers: { 'Content-Type': 'application/json' } }).then((r) => r.status))).toBe(401);
+      // The API stays closed to this browser (its cookie jar has no token).
+      expect((await stranger.request.post(`${server.url}api/status`, { headers: { 'Content-Type': 'application/json' } })).status()).toBe(401);
       // A guessed token gets no cookie.
       const wrong = await p.goto(`${server.url}?token=guess`);
       expect(wrong?.status()).toBe(401);
