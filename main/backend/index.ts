@@ -2,7 +2,8 @@
  * The backend's public entry: all the fronts (the CLI, the browser-mode server, the Electron shell) import
  * from here and nowhere else in backend/ (a lint rule holds it), so what they may reach is this list.
  */
-export { Backend, createBackend, expandHome, type BackendOptions } from './service';
+export { openBackend, type Backend, type BackendOptions } from './backend';
+export { expandHome } from './paths';
 export { apiHandlers, backendPort } from './handlers';
 export { AppError, errorResult } from './errors';
 export { resolveDataDir } from './paths';

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AppError } from './errors';
 
 export const APP_FOLDER = 'photo-search';
 export const ENV_DATA = 'PHOTO_SEARCH_DATA';
@@ -64,4 +65,21 @@ export function expandHome(p: string, home: string = os.homedir()): string {
   if (t === '~') return home;
   if (t.startsWith('~/') || t.startsWith(`~${path.sep}`)) return path.join(home, t.slice(2));
   return t;
+}
+
+/**
+ * A path typed by a user into the app: `~` expanded; a relative path is refused (relative to what? the
+ * server's working folder means nothing to the person typing).
+ */
+export function userPath(p: string, what: string): string {
+  const expanded = expandHome(p);
+  if (!path.isAbsolute(expanded)) {
+    throw new AppError('invalid_input', `"${p}" is a relative path. Give the full path of the ${what}, for example ${path.join(os.homedir(), 'Pictures')}.`);
+  }
+  return path.normalize(expanded);
+}
+
+/** An import source: hf:OWNER/NAME as is, else a user path. */
+export function userSource(s: string): string {
+  return /^hf:/.test(s.trim()) ? s.trim() : userPath(s, 'model folder');
 }

@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import path from 'node:path';
 import { acceptCall, PHOTO_TYPES, SEARCH_SORTS, type ApiHandlers, type CompactResult, type DataProblem, type DuplicateGroup, type EvalResult, type JobInfo, type LibrarySize, type LibraryStatus, type ModelInfo, type PhotoType, type SearchHit, type SearchOptions, type SearchSort, type TrainResult } from '../../shared/api';
 import { describeHeldOutGain, formatBytes } from '../../shared/format';
-import { apiHandlers, AppError, Backend, backendPort, benchIndex, benchSearch, damagedError, errorResult, expandHome, repairLibrary, resolveDataDir } from '../backend';
+import { apiHandlers, AppError, openBackend, type Backend, backendPort, benchIndex, benchSearch, damagedError, errorResult, expandHome, repairLibrary, resolveDataDir } from '../backend';
 import { Progress } from './progress';
 import { shown, shownJson, shownLines } from './terminal';
 import { startServer } from '../server/index';
@@ -190,7 +190,7 @@ async function follow<T>(backend: Backend, job: { info: JobInfo; done: Promise<T
   });
   const onSigint = () => {
     bar.note('Cancelling (finishing the batch in flight)...');
-    backend.cancelJob(job.info.id);
+    backend.state.jobs.cancel(job.info.id);
   };
   process.once('SIGINT', onSigint);
   try {
@@ -231,11 +231,11 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
       run(async (b, api) => {
         let job;
         if (folders.length) {
-          const added = await b.addFolders(folders.map(cliPath));
+          const added = await b.library.addFolders(folders.map(cliPath));
           for (const n of added.notices) process.stderr.write(`${shown(n)}\n`);
           job = added;
         } else {
-          job = b.startIndex();
+          job = b.library.startIndex();
         }
         const summary = await follow(b, job, 'Indexing');
         const st = await api.status();
@@ -320,7 +320,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
         let hits: SearchHit[];
         try {
           hits = o.like.length
-            ? await b.searchLikeFile(o.like.map(cliPath), o.top, { ...opts, ...(text ? { query: text } : {}) })
+            ? await b.search.searchLikeFile(o.like.map(cliPath), o.top, { ...opts, ...(text ? { query: text } : {}) })
             : await api.search({ query: text, ...opts });
         } catch (e) {
           // Nothing to search for: not a failure. --json still prints its list (empty); the warning goes to stderr.
@@ -363,7 +363,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
           if (!o.json) process.stderr.write(`${line}\n`);
         };
         say(o.dryRun ? 'Measuring the library (reads the whole file)...' : 'Compacting the library (a kill or a crash leaves the old file or the compacted one)...');
-        const r = await b.compact({ dryRun: !!o.dryRun, onStage: (stage) => say(`${stage}...`) });
+        const r = await b.compaction.compact({ dryRun: !!o.dryRun, onStage: (stage) => say(`${stage}...`) });
         out(!!o.json, r, () => compactText(r));
       }),
     );
@@ -380,7 +380,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
         const st = await api.status();
         const sizes = o.sizes ? await api.librarySize() : undefined;
         const skipped = o.skipped ? (await api.skipped({ limit: 1000, offset: 0 })).items : undefined;
-        const check = o.check ? b.store.quickCheck() : undefined;
+        const check = o.check ? b.state.store.quickCheck() : undefined;
         const value = {
           images: st.images,
           skipped: st.skipped,
@@ -396,7 +396,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
         };
         out(!!o.json, value, () =>
           [
-            ...(check === 'ok' ? [`Library file: ${shown(b.store.file)} checked, no damage found`] : []),
+            ...(check === 'ok' ? [`Library file: ${shown(b.state.store.file)} checked, no damage found`] : []),
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
             ...(st.pendingModel
@@ -409,7 +409,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
             ...(sizes ? ['', sizeText(sizes)] : []),
           ].join('\n'),
         );
-        if (check !== undefined && check !== 'ok') throw damagedError(b.store.file, check.split('; ')[0]!);
+        if (check !== undefined && check !== 'ok') throw damagedError(b.state.store.file, check.split('; ')[0]!);
       }),
     );
 
@@ -438,7 +438,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     .option('--json', 'print the new model as JSON')
     .action((source: string, o: { json?: boolean }) =>
       run(async (b) => {
-        const job = b.startImport(/^hf:/.test(source) ? source : cliPath(source));
+        const job = b.catalog.startImport(/^hf:/.test(source) ? source : cliPath(source));
         const info = await follow(b, job, 'Importing');
         out(modelsJson(o), info, () => `Imported model "${shown(info.name)}" (${shown(info.id)}). Activate it with \`photo-search models use ${shown(info.id)}\`.`);
       }),
@@ -450,7 +450,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     .option('--json', 'print {model, name, images, embedded} as JSON')
     .action((id: string, o: { json?: boolean }) =>
       run(async (b, api) => {
-        const job = await b.activateModel(id);
+        const job = await b.modelSwitch.activateModel(id);
         if (job) await follow(b, job, 'Re-embedding');
         const st = await api.status();
         out(modelsJson(o), { model: st.model, name: st.modelName, images: st.images, embedded: st.embedded }, () => `Active model: ${shown(st.modelName)} (${shown(st.model)}; ${st.embedded} photos embedded).`);
@@ -480,7 +480,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     .option('--json', 'print {model, epochs, trainSeconds, val, problems} as JSON')
     .action((set: string, o: { name?: string; base?: string; epochs?: number; loss: 'default' | 'tutorial'; seed?: number; json?: boolean }) =>
       run(async (b) => {
-        const job = b.startTraining({ set: cliPath(set), name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
+        const job = b.training.startTraining({ set: cliPath(set), name: o.name, base: o.base, epochs: o.epochs, loss: o.loss, seed: o.seed }, (e) => {
           if (!o.json || process.stderr.isTTY) {
             const v = e.val ? `  val R@1/5/10 ${pct(e.val.textToImage.r1)}/${pct(e.val.textToImage.r5)}/${pct(e.val.textToImage.r10)}` : '';
             const folds = e.folds ? `  (pooled over ${e.folds.done} of ${e.folds.of} folds)` : '';
@@ -514,7 +514,7 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     .option('--json', 'print {textToImage, imageToText, images, captions, problems} as JSON')
     .action((set: string, o: { model?: string; json?: boolean }) =>
       run(async (b) => {
-        const r = await b.evaluate(cliPath(set), o.model);
+        const r = await b.training.evaluate(cliPath(set), o.model);
         out(!!o.json, r, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
       }),
     );
@@ -527,13 +527,13 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
       run(async (_b, _api, g) => {
         const dataDir = resolveDataDir(g.data);
         const r = repairLibrary(dataDir);
-        const b = await Backend.create({ dataDir, modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null });
+        const b = await openBackend({ dataDir, modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null });
         try {
           // Re-embed and re-index from the photos themselves: whatever the damaged file lost comes back.
           const api = apiHandlers(b);
-          const summary = (await api.folders()).length ? await follow(b, b.startIndex(), 'Indexing') : null;
+          const summary = (await api.folders()).length ? await follow(b, b.library.startIndex(), 'Indexing') : null;
           const st = await api.status();
-          out(!!o.json, { ...r, index: summary, images: st.images, embedded: st.embedded, integrity: b.store.integrityCheck() }, () =>
+          out(!!o.json, { ...r, index: summary, images: st.images, embedded: st.embedded, integrity: b.state.store.integrityCheck() }, () =>
             [
               `Moved the damaged file to ${r.damagedFile} (delete it once all is well).`,
               r.readable
@@ -612,8 +612,8 @@ export function buildProgram(run: (fn: CommandBody, needsBackend?: boolean) => P
     .option('--json')
     .action((folder: string, o: { json?: boolean }) =>
       run(async (b) => {
-        const model = await b.activeModel();
-        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.activeModelDir(), onProgress: (m) => process.stderr.write(`${shown(m)}\n`) });
+        const model = await b.state.active.load();
+        const r = await benchIndex({ folder: path.resolve(folder), model, modelDir: b.state.active.dir(), onProgress: (m) => process.stderr.write(`${shown(m)}\n`) });
         const { coreMs, ...rest } = r;
         const lines = (o: object) => Object.entries(o).map(([k, v]) => `${k}: ${typeof v === 'number' ? Number(v.toFixed(3)) : v}`);
         out(!!o.json, r, () => [...lines(rest), 'CPU ms per photo:', ...lines(coreMs).map((l) => `  ${l}`)].join('\n'));
@@ -630,14 +630,14 @@ export async function main(argv: string[]): Promise<number> {
     const g = program.opts<GlobalOpts>();
     try {
       if (needsBackend) {
-        backend = await Backend.create({
+        backend = await openBackend({
           dataDir: resolveDataDir(g.data),
           modelDir: g.modelDir ?? process.env.PHOTO_SEARCH_MODEL_DIR ?? null,
         });
       }
       await fn(backend as unknown as Backend, apiHandlers(backend as unknown as Backend), g);
     } catch (e) {
-      const r = errorResult(backend ? (backend as Backend).store.explain(e) : e);
+      const r = errorResult(backend ? (backend as Backend).state.store.explain(e) : e);
       // Messages name files and quote caption lines: escaped like every other line.
       process.stderr.write(`photo-search: ${shown(r.message)}\n`);
       if (process.env.PHOTO_SEARCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);

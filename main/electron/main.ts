@@ -5,7 +5,7 @@
  */
 import { app, BrowserWindow, dialog, Menu, screen, session, shell } from 'electron';
 import path from 'node:path';
-import { type Backend, backendPort, createBackend, resolveDataDir } from '../backend';
+import { type Backend, backendPort, openBackend, resolveDataDir } from '../backend';
 import { APP_HOST, APP_SCHEME } from './channels';
 import { registerIpc } from './ipc';
 import { buildMenu } from './menu';
@@ -47,7 +47,7 @@ function fatal(e: unknown): void {
 
 async function start(): Promise<void> {
   try {
-    backend = await createBackend({ dataDir: resolveDataDir(null), modelDir: process.env.PHOTO_SEARCH_MODEL_DIR || null });
+    backend = await openBackend({ dataDir: resolveDataDir(null), modelDir: process.env.PHOTO_SEARCH_MODEL_DIR || null });
   } catch (e) {
     return fatal(e);
   }
@@ -58,9 +58,9 @@ async function start(): Promise<void> {
   // Library folders change rarely; photo requests are many. Refresh the cached list on library events.
   let roots: Promise<string[]> | null = null;
   const allowedRoots = (): Promise<string[]> => {
-    roots ??= b.status().then(
-      (st) => [...st.roots, b.thumbnailsDir],
-      () => [b.thumbnailsDir],
+    roots ??= b.handlers.status().then(
+      (st) => [...st.roots, b.state.thumbnailsDir],
+      () => [b.state.thumbnailsDir],
     );
     return roots;
   };

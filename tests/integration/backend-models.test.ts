@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobInfo } from '../../shared/api';
 import { apiHandlers } from '../../main/backend/handlers';
-import { Backend } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
 
@@ -32,8 +32,8 @@ beforeAll(async () => {
   await generateTestModel(path.join(dataDir, 'models', 'model-c'), { seed: 9, id: 'model-c' });
   photos = path.join(tmp, 'photos');
   await makePhotos(photos, PHOTOS, 41);
-  b = await Backend.create({ dataDir, modelDir });
-  await (await b.addFolders([photos])).done;
+  b = await openBackend({ dataDir, modelDir });
+  await (await b.library.addFolders([photos])).done;
 });
 
 afterAll(async () => {
@@ -43,13 +43,13 @@ afterAll(async () => {
 
 describe('the active model', () => {
   it('is resolved once: searches do not list the models again', async () => {
-    const modelA = b.activeModelId();
+    const modelA = b.state.active.id();
     expect(modelA).not.toBe('model-b');
-    await b.search('red', 3);
-    const listing = vi.spyOn(b.registry, 'list');
+    await b.search.search('red', 3);
+    const listing = vi.spyOn(b.state.registry, 'list');
     try {
-      for (const q of ['red', 'a dog', 'blue sky']) expect((await b.search(q, 3)).length).toBe(3);
-      expect(b.activeModelId()).toBe(modelA);
+      for (const q of ['red', 'a dog', 'blue sky']) expect((await b.search.search(q, 3)).length).toBe(3);
+      expect(b.state.active.id()).toBe(modelA);
       expect(listing).not.toHaveBeenCalled();
     } finally {
       listing.mockRestore();
@@ -69,7 +69,7 @@ describe('a model switch that must re-index', () => {
       rescans.push(api.rescan().then((job: JobInfo) => job, (err: unknown) => err));
     });
     try {
-      const job = await b.activateModel('model-b');
+      const job = await b.modelSwitch.activateModel('model-b');
       expect(job).not.toBeNull();
       await job!.done;
     } finally {
@@ -78,19 +78,19 @@ describe('a model switch that must re-index', () => {
     expect(indexJobs.size).toBe(1);
     expect(await Promise.all(rescans)).toEqual([expect.objectContaining({ code: 'busy', message: expect.stringMatching(/An index job is already running/) })]);
     // The new model is active at once (the cached id was forgotten), with every photo embedded.
-    expect(b.activeModelId()).toBe('model-b');
-    const st = await b.status();
+    expect(b.state.active.id()).toBe('model-b');
+    const st = await b.library.status();
     expect(st).toMatchObject({ model: 'model-b', images: PHOTOS, embedded: PHOTOS, pendingModel: null });
-    expect(b.jobList().filter((j) => j.kind === 'index').map((j) => j.state)).toEqual(['done', 'done']);
+    expect(b.state.jobs.list().filter((j) => j.kind === 'index').map((j) => j.state)).toEqual(['done', 'done']);
   });
 
   it('follows a switch another process made (the CLI while the app runs)', async () => {
-    const other = await Backend.create({ dataDir, modelDir });
+    const other = await openBackend({ dataDir, modelDir });
     try {
-      const back = other.registry.defaultId();
-      expect(await other.activateModel(back)).toBeNull(); // its embeddings exist: switched at once
-      expect(b.activeModelId()).toBe(back);
-      expect((await b.search('red', 2)).length).toBe(2);
+      const back = other.state.registry.defaultId();
+      expect(await other.modelSwitch.activateModel(back)).toBeNull(); // its embeddings exist: switched at once
+      expect(b.state.active.id()).toBe(back);
+      expect((await b.search.search('red', 2)).length).toBe(2);
     } finally {
       await other.close();
     }
@@ -99,44 +99,44 @@ describe('a model switch that must re-index', () => {
 
 describe('cancelling a model switch while it re-indexes', () => {
   it('cancels its index job too, and leaves the old model active with the switch pending', async () => {
-    const before = b.activeModelId();
+    const before = b.state.active.id();
     let switchJob: string | null = null;
     let indexJob: string | null = null;
     const off = b.onEvent((e) => {
       if (e.type === 'job' && e.job.kind === 'index' && e.job.state === 'running' && !indexJob && switchJob) {
         indexJob = e.job.id;
-        b.cancelJob(switchJob);
+        b.state.jobs.cancel(switchJob);
       }
     });
     try {
-      const job = (await b.activateModel('model-c'))!;
+      const job = (await b.modelSwitch.activateModel('model-c'))!;
       switchJob = job.info.id;
       await expect(job.done).rejects.toMatchObject({ code: 'cancelled', message: expect.stringMatching(/^Switching to model model-c was cancelled/) });
     } finally {
       off();
     }
-    expect(b.jobList().find((j) => j.id === indexJob)?.state).toBe('cancelled');
-    expect(b.activeModelId()).toBe(before);
-    expect((await b.status()).pendingModel).toMatchObject({ id: 'model-c', total: PHOTOS });
+    expect(b.state.jobs.list().find((j) => j.id === indexJob)?.state).toBe('cancelled');
+    expect(b.state.active.id()).toBe(before);
+    expect((await b.library.status()).pendingModel).toMatchObject({ id: 'model-c', total: PHOTOS });
   });
 });
 
 describe('start-up of the desktop app and `serve`', () => {
   it('loads the search index before any search asks for it', async () => {
-    const fresh = await Backend.create({ dataDir, modelDir });
-    const loads = vi.spyOn(fresh.store, 'iterateEmbeddings');
+    const fresh = await openBackend({ dataDir, modelDir });
+    const loads = vi.spyOn(fresh.state.store, 'iterateEmbeddings');
     try {
-      expect(fresh.searchIndex.peek()).toBeNull();
+      expect(fresh.state.searchIndex.peek()).toBeNull();
       await fresh.startUp({ watch: false });
       // No search has run: only the warm-up can have loaded the index (from the sidecar file, or from SQLite
       // when there is none yet).
-      await vi.waitFor(() => expect(fresh.searchIndex.peek()?.size).toBe(PHOTOS), { timeout: 60_000, interval: 20 });
-      const warmed = fresh.searchIndex.peek();
+      await vi.waitFor(() => expect(fresh.state.searchIndex.peek()?.size).toBe(PHOTOS), { timeout: 60_000, interval: 20 });
+      const warmed = fresh.state.searchIndex.peek();
       const readsBefore = loads.mock.calls.length;
       expect(readsBefore).toBeLessThanOrEqual(1);
-      expect((await fresh.search('red', 2)).length).toBe(2);
+      expect((await fresh.search.search('red', 2)).length).toBe(2);
       // The search used the warmed index: no second load.
-      expect(fresh.searchIndex.peek()).toBe(warmed);
+      expect(fresh.state.searchIndex.peek()).toBe(warmed);
       expect(loads).toHaveBeenCalledTimes(readsBefore);
     } finally {
       loads.mockRestore();

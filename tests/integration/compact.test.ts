@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompactResult, JobInfo } from '../../shared/api';
 import { checkSpace, spaceNeeded } from '../../main/backend/library/compact';
 import { indexFolders } from '../../main/backend/library/indexer';
-import { Backend } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
 import { Store } from '../../main/backend/store';
 import { readCaptionSet } from '../../main/backend/train/readers';
 import { computeSetFeatures, storeFeatureCache } from '../../main/backend/train/features';
@@ -41,9 +41,9 @@ async function library(name: string, synthetic = SYNTHETIC): Promise<{ b: Backen
   const setDir = path.join(tmp, name, 'set');
   await makeCaptionedSet(setDir, { photos: PHOTOS, seed: 5 });
   if (synthetic) await writeSyntheticLibrary(path.join(dataDir, 'library.db'), modelDir, synthetic, 3);
-  const b = await Backend.create({ dataDir, modelDir });
+  const b = await openBackend({ dataDir, modelDir });
   const images = path.join(setDir, 'Images');
-  await (await b.addFolders([images])).done;
+  await (await b.library.addFolders([images])).done;
   return { b, dataDir, setDir, images };
 }
 
@@ -56,56 +56,56 @@ describe('compact', () => {
   it('drops exactly the features of photos embedded with the active model, keeps the others, shrinks the file and leaves search as it was', async () => {
     const { b, images } = await library('exact');
     try {
-      const model = await b.activeModel();
+      const model = await b.state.active.load();
       const K = model.imageTowerKey;
-      const photos = b.store.photoIdsMatching({ folders: [images] })!;
-      const [h0, h1] = b.store.photosByIds([photos[0]!, photos[1]!]).map((p) => p.contentHash) as [string, string];
+      const photos = b.state.store.photoIdsMatching({ folders: [images] })!;
+      const [h0, h1] = b.state.store.photosByIds([photos[0]!, photos[1]!]).map((p) => p.contentHash) as [string, string];
       const dim = model.manifest.image.featureDim;
       // Kept: caption text features, a captioned-set photo outside the library, a photo not embedded with the
       // active model yet, and h1, whose copy elsewhere in the library is not embedded with it either.
-      b.store.putFeatures(model.textTowerKey, [{ hash: 'caption-text', data: new Float32Array(dim).fill(0.5) }]);
-      b.store.putFeatures(K, [{ hash: 'set-photo-outside-library', data: new Float32Array(dim).fill(0.25) }]);
+      b.state.store.putFeatures(model.textTowerKey, [{ hash: 'caption-text', data: new Float32Array(dim).fill(0.5) }]);
+      b.state.store.putFeatures(K, [{ hash: 'set-photo-outside-library', data: new Float32Array(dim).fill(0.25) }]);
       const other = { modelId: 'another-model', data: unit(model.embedDim) };
       const row = (p: string, hash: string) => ({ path: path.join(images, p), root: images, size: 1, mtimeMs: 1, contentHash: hash, width: 8, height: 8, takenAt: null });
-      b.store.writeBatch([
+      b.state.store.writeBatch([
         { photo: row('not-embedded-yet.png', 'not-embedded-yet'), features: { towerKey: K, data: new Float32Array(dim).fill(0.125) }, embedding: other },
         { photo: row('copy-of-h1.png', h1), embedding: other },
       ]);
       // Dropped too: an augmented view of a library photo (cached by training), since that photo is embedded.
-      b.store.putFeatures(`${K}#hflip`, [{ hash: h0, data: new Float32Array(dim).fill(0.75) }]);
+      b.state.store.putFeatures(`${K}#hflip`, [{ hash: h0, data: new Float32Array(dim).fill(0.75) }]);
 
-      const query = async () => (await b.search('a red circle', 40)).map((h) => [h.id, h.score]);
+      const query = async () => (await b.search.search('a red circle', 40)).map((h) => [h.id, h.score]);
       const hitsBefore = await query();
-      const featuresBefore = b.store.countFeatures(K);
+      const featuresBefore = b.state.store.countFeatures(K);
       expect(featuresBefore).toBe(SYNTHETIC + PHOTOS + 2);
 
-      const dry = await b.compact({ dryRun: true });
+      const dry = await b.compaction.compact({ dryRun: true });
       expect(dry).toMatchObject({ dryRun: true, featuresDropped: SYNTHETIC + PHOTOS - 1 + 1, featuresKept: { stillToEmbed: 2, notInLibrary: 1, otherTowers: 1 } });
       expect(dry.sizes!.database.parts.map((p) => p.name)).toEqual(expect.arrayContaining(['features', 'embeddings', 'photos']));
       expect(dry.sizes!.photos).toBe(SYNTHETIC + PHOTOS + 2);
-      expect(b.store.countFeatures(K)).toBe(featuresBefore); // a dry run changes nothing
+      expect(b.state.store.countFeatures(K)).toBe(featuresBefore); // a dry run changes nothing
 
-      const fileBefore = statSync(b.store.file).size;
-      const r = await b.compact();
+      const fileBefore = statSync(b.state.store.file).size;
+      const r = await b.compaction.compact();
       expect(r).toMatchObject({ dryRun: false, featuresDropped: SYNTHETIC + PHOTOS, sizes: null });
       expect(r.tradeOff).toBe(`Trade-off: retraining, or switching to a retrained model, reads and decodes these ${(SYNTHETIC + PHOTOS).toLocaleString('en-US')} photos again (their features are cached again); search is unaffected.`);
       // Exactly the kept rows remain.
-      expect(b.store.countFeatures(K)).toBe(3);
-      for (const h of [h1, 'not-embedded-yet', 'set-photo-outside-library']) expect(b.store.hasFeatures(K, h), h).toBe(true);
-      expect(b.store.hasFeatures(K, h0)).toBe(false);
-      expect(b.store.countFeatures(`${K}#hflip`)).toBe(0);
-      expect(b.store.countFeatures(model.textTowerKey)).toBe(1);
+      expect(b.state.store.countFeatures(K)).toBe(3);
+      for (const h of [h1, 'not-embedded-yet', 'set-photo-outside-library']) expect(b.state.store.hasFeatures(K, h), h).toBe(true);
+      expect(b.state.store.hasFeatures(K, h0)).toBe(false);
+      expect(b.state.store.countFeatures(`${K}#hflip`)).toBe(0);
+      expect(b.state.store.countFeatures(model.textTowerKey)).toBe(1);
       // The file shrank, by at least the dropped vectors' bytes, and is sound.
-      const fileAfter = statSync(b.store.file).size;
+      const fileAfter = statSync(b.state.store.file).size;
       expect(r.beforeBytes).toBeGreaterThanOrEqual(fileBefore);
-      expect(r.afterBytes).toBe(fileAfter + (statSync(`${b.store.file}-wal`, { throwIfNoEntry: false })?.size ?? 0));
+      expect(r.afterBytes).toBe(fileAfter + (statSync(`${b.state.store.file}-wal`, { throwIfNoEntry: false })?.size ?? 0));
       expect(fileAfter).toBeLessThan(fileBefore - SYNTHETIC * dim * 2);
       expect(fileAfter).toBeLessThanOrEqual(dry.afterBytes); // the dry run's estimate is an upper bound
-      expect(b.store.integrityCheck()).toBe('ok');
+      expect(b.state.store.integrityCheck()).toBe('ok');
       expect(await query()).toEqual(hitsBefore);
 
       // A second run has nothing left to drop.
-      expect((await b.compact()).featuresDropped).toBe(0);
+      expect((await b.compaction.compact()).featuresDropped).toBe(0);
     } finally {
       await b.close();
     }
@@ -114,34 +114,34 @@ describe('compact', () => {
   it('retraining and switching to the retrained model afterwards read and decode the photos again', async () => {
     const { b, setDir } = await library('retrain', 0);
     try {
-      const model = await b.activeModel();
+      const model = await b.state.active.load();
       const K = model.imageTowerKey;
-      expect((await b.compact()).featuresDropped).toBe(PHOTOS);
-      expect(b.store.countFeatures(K)).toBe(0);
+      expect((await b.compaction.compact()).featuresDropped).toBe(PHOTOS);
+      expect(b.state.store.countFeatures(K)).toBe(0);
 
       // What training reads: every photo of the set is decoded again, then cached again.
       const set = await readCaptionSet(setDir);
-      const first = await computeSetFeatures(model, set, storeFeatureCache(b.store));
+      const first = await computeSetFeatures(model, set, storeFeatureCache(b.state.store));
       expect(first.decoded).toBe(PHOTOS);
       expect(first.images).toHaveLength(PHOTOS);
-      expect(b.store.countFeatures(K)).toBe(PHOTOS);
-      expect((await computeSetFeatures(model, set, storeFeatureCache(b.store))).decoded).toBe(0);
+      expect(b.state.store.countFeatures(K)).toBe(PHOTOS);
+      expect((await computeSetFeatures(model, set, storeFeatureCache(b.state.store))).decoded).toBe(0);
 
       // A real training run after compact.
-      expect((await b.compact()).featuresDropped).toBe(PHOTOS);
-      const r = await b.startTraining({ set: setDir, name: 'after-compact', epochs: 1, seed: 1 }).done;
+      expect((await b.compaction.compact()).featuresDropped).toBe(PHOTOS);
+      const r = await b.training.startTraining({ set: setDir, name: 'after-compact', epochs: 1, seed: 1 }).done;
       expect(r.model).toBeTruthy();
-      expect(b.store.countFeatures(K)).toBe(PHOTOS); // it read the photos and cached them again
+      expect(b.state.store.countFeatures(K)).toBe(PHOTOS); // it read the photos and cached them again
 
       // Switching to it after another compact: the photos are decoded and indexed again with the new heads.
-      expect((await b.compact()).featuresDropped).toBe(PHOTOS);
-      const job = await b.activateModel('after-compact');
+      expect((await b.compaction.compact()).featuresDropped).toBe(PHOTOS);
+      const job = await b.modelSwitch.activateModel('after-compact');
       expect(job).not.toBeNull();
       await job!.done;
-      const st = await b.status();
+      const st = await b.library.status();
       expect(st).toMatchObject({ model: r.model, images: PHOTOS, embedded: PHOTOS, pendingModel: null });
-      expect(b.store.countFeatures(K)).toBe(PHOTOS);
-      expect(await b.search('a red circle', 5)).toHaveLength(5);
+      expect(b.state.store.countFeatures(K)).toBe(PHOTOS);
+      expect(await b.search.search('a red circle', 5)).toHaveLength(5);
     } finally {
       await b.close();
     }
@@ -152,24 +152,24 @@ describe('compact', () => {
     const n = 1300; // six re-embedding batches of 256: a cancel at the first leaves most to do
     await writeSyntheticLibrary(path.join(dataDir, 'library.db'), modelDir, n, 3);
     await installModelCopy(modelDir, dataDir, 'model-b');
-    const b = await Backend.create({ dataDir, modelDir });
+    const b = await openBackend({ dataDir, modelDir });
     try {
-      const job = (await b.activateModel('model-b'))!;
+      const job = (await b.modelSwitch.activateModel('model-b'))!;
       const off = b.onEvent((e) => {
-        if (e.type === 'job' && e.job.id === job.info.id && e.job.done > 0) b.cancelJob(job.info.id);
+        if (e.type === 'job' && e.job.id === job.info.id && e.job.done > 0) b.state.jobs.cancel(job.info.id);
       });
       await expect(job.done).rejects.toThrow(/cancelled/);
       off();
-      const pending = (await b.status()).pendingModel!;
+      const pending = (await b.library.status()).pendingModel!;
       expect(pending.embedded).toBeGreaterThan(0);
       expect(pending.embedded).toBeLessThan(n);
 
-      const r = await b.compact();
+      const r = await b.compaction.compact();
       expect(r.featuresDropped).toBe(pending.embedded);
       expect(r.featuresKept.stillToEmbed).toBe(n - pending.embedded);
       // These photos have no files: the switch can finish only from the features compact kept.
-      await (await b.resumeModelSwitch())!.done;
-      expect(await b.status()).toMatchObject({ model: 'model-b', embedded: n, pendingModel: null, images: n });
+      await (await b.modelSwitch.resume())!.done;
+      expect(await b.library.status()).toMatchObject({ model: 'model-b', embedded: n, pendingModel: null, images: n });
     } finally {
       await b.close();
     }
@@ -178,8 +178,8 @@ describe('compact', () => {
   it('refuses while indexing runs, and an index job started meanwhile waits for it', async () => {
     const { b, images } = await library('busy', 0);
     try {
-      const running = b.startIndex();
-      await expect(b.compact()).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/^Indexing is running \(.*\)\. Wait for it to finish or cancel it, then compact the library\.$/) });
+      const running = b.library.startIndex();
+      await expect(b.compaction.compact()).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/^Indexing is running \(.*\)\. Wait for it to finish or cancel it, then compact the library\.$/) });
       await running.done;
 
       const order: string[] = [];
@@ -187,16 +187,16 @@ describe('compact', () => {
       const off = b.onEvent((e) => {
         if (e.type === 'job' && e.job.kind === 'index') stages.push((e.job as JobInfo).stage);
       });
-      const compacting = b.compact().then((r: CompactResult) => (order.push('compact'), r));
+      const compacting = b.compaction.compact().then((r: CompactResult) => (order.push('compact'), r));
       // Writes that would block this thread behind the rewrite are refused meanwhile; jobs wait instead.
-      await expect(b.removeFolder(images)).rejects.toMatchObject({ code: 'busy', message: 'The library is being compacted. Wait for it to finish, then remove a folder.' });
-      const index = b.startIndex().done.then(() => order.push('index'));
+      await expect(b.library.removeFolder(images)).rejects.toMatchObject({ code: 'busy', message: 'The library is being compacted. Wait for it to finish, then remove a folder.' });
+      const index = b.library.startIndex().done.then(() => order.push('index'));
       await Promise.all([compacting, index]);
       off();
       expect(stages).toContain('Waiting for the library to be compacted');
       expect(order).toEqual(['compact', 'index']);
       expect((await compacting).featuresDropped).toBe(PHOTOS);
-      await expect(b.compact()).resolves.toMatchObject({ featuresDropped: 0 });
+      await expect(b.compaction.compact()).resolves.toMatchObject({ featuresDropped: 0 });
     } finally {
       await b.close();
     }

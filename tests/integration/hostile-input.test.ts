@@ -15,7 +15,7 @@ import { MAX_PHOTO_BYTES, readRegularFile, readRegularFileSync, UnsafeFileError 
 import { generateTestModel } from '../helpers/generate-model';
 import { readManifest } from '../../main/backend/catalog/manifest';
 import { backendPort } from '../../main/backend/handlers';
-import { Backend } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
 import { dispatchCall } from '../../main/electron/dispatch';
 import { startServer, type RunningServer } from '../../main/server/index';
 import { makeCaptionedSet } from '../helpers/captioned-set';
@@ -54,7 +54,7 @@ async function viaBoth(method: ApiMethod, request?: unknown): Promise<[Result<un
 beforeAll(async () => {
   tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ps-hostile-')));
   modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3 });
-  backend = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
+  backend = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
   server = await startServer({ backend: backendPort(backend), port: 0, staticDir: tmp });
 });
 
@@ -81,14 +81,14 @@ describe('error codes reach the clients', () => {
   it('keeps busy when a job of the same kind is running', async () => {
     const photos = path.join(tmp, 'busy-photos');
     await makePhotos(photos, 6, 2);
-    const first = await backend.addFolders([photos]);
+    const first = await backend.library.addFolders([photos]);
     try {
       const [h, i] = await viaBoth('rescan');
       expect(h).toMatchObject({ ok: false, code: 'busy', message: expect.stringMatching(/already running/) });
       expect(i).toEqual(h);
     } finally {
       await first.done;
-      await backend.removeFolder(photos);
+      await backend.library.removeFolder(photos);
     }
   });
 });
@@ -102,17 +102,17 @@ describe.runIf(POSIX)('links out of a library folder', () => {
     writeFileSync(path.join(tmp, 'secret.txt'), 'TOP-SECRET first line\n');
     symlinkSync(away.path, path.join(root, 'away.jpg'));
     symlinkSync(outside, path.join(root, 'away-folder'));
-    const job = await backend.addFolders([root]);
+    const job = await backend.library.addFolders([root]);
     const summary = await job.done;
     expect(summary).toMatchObject({ added: 2, skipped: 2 });
-    const reasons = backend.skipped(100, 0).items.filter((s) => s.path.startsWith(root)).map((s) => [path.basename(s.path), s.reason]);
+    const reasons = backend.library.skipped(100, 0).items.filter((s) => s.path.startsWith(root)).map((s) => [path.basename(s.path), s.reason]);
     expect(reasons.sort()).toEqual([
       ['away-folder', `links to ${outside}, outside the library folder ${root}: not indexed (add that folder itself to index it)`],
       ['away.jpg', `links to ${away.path}, outside the library folder ${root}: not indexed (add that folder itself to index it)`],
     ]);
 
     // Served while it is a real file inside the folder...
-    const row = backend.store.photoByPath(inside.path)!;
+    const row = backend.state.store.photoByPath(inside.path)!;
     expect((await get(`/api/photo/${row.id}?size=full`)).status).toBe(200);
     // ...not once it became a link to a file elsewhere (here a text file that would go out as image/jpeg).
     unlinkSync(inside.path);
@@ -123,7 +123,7 @@ describe.runIf(POSIX)('links out of a library folder', () => {
       expect(r.body).not.toContain('TOP-SECRET');
     }
     expect(await backend.photoFile(row.id, 'full')).toBeNull();
-    await backend.removeFolder(root);
+    await backend.library.removeFolder(root);
   });
 });
 
@@ -131,14 +131,14 @@ describe.runIf(POSIX)('FIFOs, devices and oversized files', () => {
   it('refuses them in search --like before reading (no hang)', async () => {
     const root = path.join(tmp, 'like-lib');
     await makePhotos(root, 3, 6);
-    await (await backend.addFolders([root])).done;
+    await (await backend.library.addFolders([root])).done;
     const fifo = path.join(tmp, 'fifo.jpg');
     execFileSync('mkfifo', [fifo]);
     const zero = path.join(tmp, 'zero.jpg');
     symlinkSync('/dev/zero', zero);
-    await expect(backend.searchLikeFile(fifo, 3)).rejects.toThrow(`Cannot use ${fifo}: a FIFO (named pipe), not a regular file.`);
-    await expect(backend.searchLikeFile(zero, 3)).rejects.toThrow(`Cannot use ${zero}: a character device, not a regular file.`);
-    await backend.removeFolder(root);
+    await expect(backend.search.searchLikeFile(fifo, 3)).rejects.toThrow(`Cannot use ${fifo}: a FIFO (named pipe), not a regular file.`);
+    await expect(backend.search.searchLikeFile(zero, 3)).rejects.toThrow(`Cannot use ${zero}: a character device, not a regular file.`);
+    await backend.library.removeFolder(root);
   });
 
   it('refuses a captions file that is a FIFO, with a one-line reason (inspect returns, the server stays free)', async () => {
@@ -168,10 +168,10 @@ describe.runIf(POSIX)('FIFOs, devices and oversized files', () => {
     const big = path.join(root, 'big.jpg');
     writeFileSync(big, '');
     truncateSync(big, MAX_PHOTO_BYTES + 20 * 1024 * 1024); // sparse: no disk space, no memory unless read
-    const summary = await (await backend.addFolders([root])).done;
+    const summary = await (await backend.library.addFolders([root])).done;
     expect(summary).toMatchObject({ added: 2, skipped: 1 });
-    expect(backend.skipped(100, 0).items.find((s) => s.path === big)?.reason).toBe('too large (320 MB; the limit is 300 MB)');
-    await backend.removeFolder(root);
+    expect(backend.library.skipped(100, 0).items.find((s) => s.path === big)?.reason).toBe('too large (320 MB; the limit is 300 MB)');
+    await backend.library.removeFolder(root);
   });
 
   it('reads regular files whole and refuses the rest by kind and size', async () => {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../shared/api';
 import { backendPort } from '../../main/backend/handlers';
-import { Backend, expandHome, userPath } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
+import { expandHome, userPath } from '../../main/backend/paths';
 import { makePhotos } from '../helpers/fixtures';
 import { useTempModel } from '../helpers/temp-model';
 
@@ -22,12 +23,12 @@ useTempModel('ps-upkeep-', 4, (t, m) => {
 });
 
 async function backend(name: string): Promise<Backend> {
-  return Backend.create({ dataDir: path.join(tmp, name), modelDir });
+  return openBackend({ dataDir: path.join(tmp, name), modelDir });
 }
 
 /** Wait for the index job a call started (the API returns as soon as it starts). */
 async function settled(b: Backend): Promise<void> {
-  while (b.jobList().some((j) => j.kind === 'index' && j.state === 'running')) await new Promise((r) => setTimeout(r, 20));
+  while (b.state.jobs.list().some((j) => j.kind === 'index' && j.state === 'running')) await new Promise((r) => setTimeout(r, 20));
 }
 
 function thumbFiles(dir: string): string[] {
@@ -52,7 +53,7 @@ describe('indexing progress', () => {
       if (e.type === 'library-count' && !finished) counts.push(e.images);
     });
     try {
-      const r = await b.addFolders([root]);
+      const r = await b.library.addFolders([root]);
       await r.done;
       const running = jobs.filter((j) => j.state === 'running');
       // Every report with a total has the whole folder's total (41 files: 40 photos and a broken one).
@@ -80,19 +81,19 @@ describe('job end states', () => {
     await makePhotos(root, 12, 12);
     const b = await backend('data-cancel');
     try {
-      const r = await b.addFolders([root]);
-      b.cancelJob(r.info.id);
+      const r = await b.library.addFolders([root]);
+      b.state.jobs.cancel(r.info.id);
       await r.done.catch(() => undefined);
-      const job = b.jobList().find((j) => j.id === r.info.id)!;
+      const job = b.state.jobs.list().find((j) => j.id === r.info.id)!;
       expect(job.state).toBe('cancelled');
       expect(job.stage).toBe('Cancelled');
       expect(job.done).toBeLessThanOrEqual(job.total);
-      expect((await b.status()).incomplete).toEqual([root]);
-      expect(b.folders()).toEqual([{ path: root, photos: expect.any(Number), incomplete: true }]);
+      expect((await b.library.status()).incomplete).toEqual([root]);
+      expect(b.library.folders()).toEqual([{ path: root, photos: expect.any(Number), incomplete: true }]);
       // Resume: a full run clears the mark.
-      await b.startIndex([root]).done;
-      expect((await b.status()).incomplete).toEqual([]);
-      expect(b.folders()).toEqual([{ path: root, photos: 12, incomplete: false }]);
+      await b.library.startIndex([root]).done;
+      expect((await b.library.status()).incomplete).toEqual([]);
+      expect(b.library.folders()).toEqual([{ path: root, photos: 12, incomplete: false }]);
     } finally {
       await b.close();
     }
@@ -104,9 +105,9 @@ describe('job end states', () => {
     writeFileSync(path.join(set, 'captions.txt'), 'image,caption\n');
     const b = await backend('data-fail');
     try {
-      const job = b.startTraining({ set, epochs: 1 });
+      const job = b.training.startTraining({ set, epochs: 1 });
       await job.done.catch(() => undefined);
-      const info = b.jobList().find((j) => j.id === job.info.id)!;
+      const info = b.state.jobs.list().find((j) => j.id === job.info.id)!;
       expect(info.state).toBe('failed');
       expect(info.stage).toBe('Failed');
       expect(info.message).toMatch(/bad-set/);
@@ -130,31 +131,31 @@ describe('library folders', () => {
       expect(e.ok).toBe(true);
       const added = (e as { value: { notice: string | null; job: JobInfo } }).value;
       expect(added.notice).toMatch(new RegExp(`^No photos found in ${empty}`));
-      expect((await b.status()).roots).toContain(empty);
+      expect((await b.library.status()).roots).toContain(empty);
       await settled(b);
 
-      const inner = await b.addFolders([path.join(outer, 'inner')]);
+      const inner = await b.library.addFolders([path.join(outer, 'inner')]);
       expect(inner.notices).toEqual([]);
       await inner.done;
-      expect((await b.status()).images).toBe(6);
+      expect((await b.library.status()).images).toBe(6);
 
       // The containing folder takes the inner one over: its 6 photos are kept, 4 more are added.
-      const containing = await b.addFolders([outer]);
+      const containing = await b.library.addFolders([outer]);
       expect(containing.notices.join(' ')).toMatch(/contains .*inner.*not indexed twice/);
       const s1 = await containing.done;
       expect(s1.added).toBe(4);
-      expect((await b.status()).roots).toEqual([outer, empty].sort());
-      expect((await b.status()).images).toBe(10);
+      expect((await b.library.status()).roots).toEqual([outer, empty].sort());
+      expect((await b.library.status()).images).toBe(10);
 
-      const again = await b.addFolders([outer]);
+      const again = await b.library.addFolders([outer]);
       expect(again.notices).toEqual([`${outer} is already in the library — re-scanned.`]);
       expect((await again.done).unchanged).toBe(10);
 
-      const inside = await b.addFolders([path.join(outer, 'inner')]);
+      const inside = await b.library.addFolders([path.join(outer, 'inner')]);
       expect(inside.notices[0]).toMatch(/is inside .*nest, which is already in the library — re-scanned/);
       await inside.done;
-      expect((await b.status()).roots).toEqual([outer, empty].sort());
-      expect((await b.status()).images).toBe(10);
+      expect((await b.library.status()).roots).toEqual([outer, empty].sort());
+      expect((await b.library.status()).images).toBe(10);
     } finally {
       await b.close();
     }
@@ -170,7 +171,7 @@ describe('library folders', () => {
       const r = await backendPort(b).call('addFolder', { path: 'photos' });
       expect(r).toMatchObject({ ok: false, code: 'invalid_input' });
       expect((r as { message: string }).message).toMatch(/relative path/);
-      expect((await b.status()).roots).toEqual([]);
+      expect((await b.library.status()).roots).toEqual([]);
       const home = await backendPort(b).call('inspectCaptionSet', { path: '~/surely-not-a-captioned-set-here' });
       expect((home as { message: string }).message).toContain(path.join(os.homedir(), 'surely-not-a-captioned-set-here'));
     } finally {
@@ -188,21 +189,21 @@ describe('library folders', () => {
     writeFileSync(path.join(a, `copy-of-${shared}`), readFileSync(path.join(keep, shared)));
     const b = await backend('data-remove');
     try {
-      await (await b.addFolders([a, keep])).done;
-      const model = await b.activeModel();
-      expect(b.store.countPhotos()).toBe(9);
-      const ids = (await b.search('a red circle', 100)).map((h) => h.id);
+      await (await b.library.addFolders([a, keep])).done;
+      const model = await b.state.active.load();
+      expect(b.state.store.countPhotos()).toBe(9);
+      const ids = (await b.search.search('a red circle', 100)).map((h) => h.id);
       for (const id of ids) expect(await b.photoFile(id, 'thumb')).not.toBeNull();
-      expect(thumbFiles(b.thumbnailsDir)).toHaveLength(8); // 9 photos, 8 distinct contents
-      expect(b.store.countFeatures(model.imageTowerKey)).toBe(8);
+      expect(thumbFiles(b.state.thumbnailsDir)).toHaveLength(8); // 9 photos, 8 distinct contents
+      expect(b.state.store.countFeatures(model.imageTowerKey)).toBe(8);
 
-      const r = await b.removeFolder(a);
+      const r = await b.library.removeFolder(a);
       expect(r).toEqual({ roots: [keep], removed: 6 });
-      expect(b.store.countPhotos()).toBe(3);
-      expect(b.store.countFeatures(model.imageTowerKey)).toBe(3);
-      expect(thumbFiles(b.thumbnailsDir)).toHaveLength(3);
+      expect(b.state.store.countPhotos()).toBe(3);
+      expect(b.state.store.countFeatures(model.imageTowerKey)).toBe(3);
+      expect(thumbFiles(b.state.thumbnailsDir)).toHaveLength(3);
       // The search still works on what is left.
-      expect(await b.search('a red circle', 10)).toHaveLength(3);
+      expect(await b.search.search('a red circle', 10)).toHaveLength(3);
     } finally {
       await b.close();
     }
@@ -216,29 +217,29 @@ describe('models by name', () => {
     await makeCaptionedSet(set, { photos: 20, seed: 8 });
     const b = await backend('data-names');
     try {
-      const r = await (b.startTraining({ set, name: 'my-flickr', epochs: 1 }).done);
-      const m = b.models().find((x) => x.id === r.model)!;
+      const r = await (b.training.startTraining({ set, name: 'my-flickr', epochs: 1 }).done);
+      const m = b.catalog.models().find((x) => x.id === r.model)!;
       expect(m.name).toBe('my-flickr');
       expect(r.model).not.toBe('my-flickr'); // the id is the name plus a stamp…
-      expect(b.registry.get('my-flickr').id).toBe(r.model); // …and the name finds it
-      expect(b.registry.get('MY-FLICKR').id).toBe(r.model);
-      expect(() => b.startTraining({ set, name: 'my-flickr', epochs: 1 })).toThrow(/A model named "my-flickr" already exists/);
+      expect(b.state.registry.get('my-flickr').id).toBe(r.model); // …and the name finds it
+      expect(b.state.registry.get('MY-FLICKR').id).toBe(r.model);
+      expect(() => b.training.startTraining({ set, name: 'my-flickr', epochs: 1 })).toThrow(/A model named "my-flickr" already exists/);
 
-      await b.activateModel('my-flickr');
-      expect((await b.status()).modelName).toBe('my-flickr');
-      expect((await b.evaluate(set, 'my-flickr')).images).toBe(20);
-      await expect(b.removeModel('my-flickr')).rejects.toThrow(/is the active model/);
-      const builtin = b.models().find((x) => x.builtin);
-      if (builtin) await expect(b.removeModel(builtin.id)).rejects.toThrow(/built-in model; it cannot be removed/);
+      await b.modelSwitch.activateModel('my-flickr');
+      expect((await b.library.status()).modelName).toBe('my-flickr');
+      expect((await b.training.evaluate(set, 'my-flickr')).images).toBe(20);
+      await expect(b.catalog.removeModel('my-flickr')).rejects.toThrow(/is the active model/);
+      const builtin = b.catalog.models().find((x) => x.builtin);
+      if (builtin) await expect(b.catalog.removeModel(builtin.id)).rejects.toThrow(/built-in model; it cannot be removed/);
 
-      await b.activateModel(b.registry.defaultId());
+      await b.modelSwitch.activateModel(b.state.registry.defaultId());
       // The --model-dir model is not the data folder's to delete.
-      await expect(b.removeModel(b.registry.defaultId())).rejects.toThrow(/is the active model/);
-      expect(await b.removeModel('my-flickr')).toEqual({ removed: r.model });
-      expect(b.models().some((x) => x.id === r.model)).toBe(false);
-      expect(existsSync(path.join(b.modelsDir, r.model))).toBe(false);
-      expect(b.store.countEmbeddings(r.model)).toBe(0);
-      expect(() => b.registry.get('my-flickr')).toThrow(/Unknown model "my-flickr"/);
+      await expect(b.catalog.removeModel(b.state.registry.defaultId())).rejects.toThrow(/is the active model/);
+      expect(await b.catalog.removeModel('my-flickr')).toEqual({ removed: r.model });
+      expect(b.catalog.models().some((x) => x.id === r.model)).toBe(false);
+      expect(existsSync(path.join(b.state.modelsDir, r.model))).toBe(false);
+      expect(b.state.store.countEmbeddings(r.model)).toBe(0);
+      expect(() => b.state.registry.get('my-flickr')).toThrow(/Unknown model "my-flickr"/);
     } finally {
       await b.close();
     }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../shared/api';
-import { Backend } from '../../main/backend/service';
+import { openBackend } from '../../main/backend/backend';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
 
@@ -36,13 +36,13 @@ describe('live folders', () => {
     const spare = path.join(tmp, 'spare');
     await makePhotos(dir, 4, 71);
     const extra = await makePhotos(spare, 3, 72, { format: 'png' });
-    const b = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
+    const b = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
     const events: ApiEvent['type'][] = [];
     b.onEvent((e) => events.push(e.type));
     try {
-      await (await b.addFolders([dir])).done;
+      await (await b.library.addFolders([dir])).done;
       await b.startUp({ watchOptions: { debounceMs: 200, pollMs: 200 } });
-      const paths = async () => (await b.search('a shape', 50)).map((h) => path.relative(dir, h.path)).sort();
+      const paths = async () => (await b.search.search('a shape', 50)).map((h) => path.relative(dir, h.path)).sort();
       expect(await paths()).toEqual(['photo-000.jpg', 'photo-001.png', 'photo-002.webp', 'photo-003.jpg']);
 
       // Added: two new files.
@@ -51,10 +51,10 @@ describe('live folders', () => {
       await until(paths, (p) => p.includes('new-a.png') && p.includes('new-b.png'));
 
       // Replaced: a file gets another photo's content; its vector follows (it now finds the other's twin).
-      const like = async () => (await b.searchLikeFile(extra[2]!.path, 1))[0]?.path;
+      const like = async () => (await b.search.searchLikeFile(extra[2]!.path, 1))[0]?.path;
       expect(await like()).not.toBe(path.join(dir, 'photo-000.jpg'));
       copyFileSync(extra[2]!.path, path.join(dir, 'photo-000.jpg'));
-      await until(async () => (await b.searchLikeFile(extra[2]!.path, 1))[0]!.score, (s) => s > 0.9999);
+      await until(async () => (await b.search.searchLikeFile(extra[2]!.path, 1))[0]!.score, (s) => s > 0.9999);
       expect(await like()).toBe(path.join(dir, 'photo-000.jpg'));
 
       // Moved and deleted.
@@ -73,16 +73,16 @@ describe('live folders', () => {
     const c = path.join(tmp, 'c');
     await makePhotos(a, 2, 81);
     await makePhotos(c, 2, 82);
-    const b = await Backend.create({ dataDir: path.join(tmp, 'data2'), modelDir });
+    const b = await openBackend({ dataDir: path.join(tmp, 'data2'), modelDir });
     try {
-      await (await b.addFolders([a, c])).done;
+      await (await b.library.addFolders([a, c])).done;
       await b.startUp({ watchOptions: { debounceMs: 200, pollMs: 200 } });
-      await b.removeFolder(c);
-      const before = (await b.status()).images;
+      await b.library.removeFolder(c);
+      const before = (await b.library.status()).images;
       await makePhotos(c, 4, 83, { format: 'png' }); // new files in the folder that left the library
       await new Promise((r) => setTimeout(r, 1500));
-      expect((await b.status()).images).toBe(before);
-      expect(b.jobList().filter((j) => j.kind === 'index' && j.state === 'running')).toEqual([]);
+      expect((await b.library.status()).images).toBe(before);
+      expect(b.state.jobs.list().filter((j) => j.kind === 'index' && j.state === 'running')).toEqual([]);
     } finally {
       await b.close();
     }

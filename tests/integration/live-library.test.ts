@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { Backend } from '../../main/backend/service';
+import { openBackend } from '../../main/backend/backend';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';
 import { useTempModel } from '../helpers/temp-model';
@@ -41,10 +41,10 @@ describe('a running backend and another process writing the library', () => {
     const second = await makePhotos(path.join(tmp, 'second'), 5, 42, { format: 'jpeg' });
     await cliIndex(data, path.join(tmp, 'first'));
 
-    const b = await Backend.create({ dataDir: data, modelDir });
+    const b = await openBackend({ dataDir: data, modelDir });
     let loads = 0;
-    const load = b.store.iterateEmbeddings.bind(b.store);
-    b.store.iterateEmbeddings = (...args: Parameters<Store['iterateEmbeddings']>) => {
+    const load = b.state.store.iterateEmbeddings.bind(b.state.store);
+    b.state.store.iterateEmbeddings = (...args: Parameters<Store['iterateEmbeddings']>) => {
       loads++;
       return load(...args);
     };
@@ -53,12 +53,12 @@ describe('a running backend and another process writing the library', () => {
       if (e.type === 'library-changed') changedEvents++;
     });
     try {
-      expect(await b.search('a shape', 50)).toHaveLength(6);
+      expect(await b.search.search('a shape', 50)).toHaveLength(6);
       expect(loads).toBe(1);
 
       // Another process adds a folder.
       await cliIndex(data, path.join(tmp, 'second'));
-      const after = await b.search('a shape', 50);
+      const after = await b.search.search('a shape', 50);
       expect(after).toHaveLength(11);
       expect(after.map((h) => h.path).sort()).toEqual([...first, ...second].map((p) => p.path).sort());
       expect(changedEvents).toBe(1);
@@ -67,22 +67,22 @@ describe('a running backend and another process writing the library', () => {
       rmSync(first[0]!.path);
       rmSync(first[1]!.path);
       await cliIndex(data, path.join(tmp, 'first'));
-      const fewer = (await b.search('a shape', 50)).map((h) => h.path);
+      const fewer = (await b.search.search('a shape', 50)).map((h) => h.path);
       expect(fewer).toHaveLength(9);
       expect(fewer).not.toContain(first[0]!.path);
       expect(fewer).not.toContain(first[1]!.path);
 
       // Another process rewrites one photo's vector: the loaded index holds the new one.
-      const target = b.store.photoByPath(second[0]!.path)!;
+      const target = b.state.store.photoByPath(second[0]!.path)!;
       const other = new Database(path.join(data, 'library.db'));
-      const v = new Float32Array(b.store.embeddingFor(target.id, b.activeModelId())!.length);
+      const v = new Float32Array(b.state.store.embeddingFor(target.id, b.state.active.id())!.length);
       v[0] = 1;
       other.prepare('UPDATE embeddings SET data = ? WHERE photo_id = ?').run(Buffer.from(v.buffer), target.id);
       other.close();
       // Scored against another photo P, the target now scores P's first component (its vector is e0).
-      const probe = b.store.photoByPath(second[1]!.path)!;
-      const hit = (await b.searchLike(probe.id, 50)).find((h) => h.id === target.id)!;
-      expect(hit.score).toBeCloseTo(b.store.embeddingFor(probe.id, b.activeModelId())![0]!, 5);
+      const probe = b.state.store.photoByPath(second[1]!.path)!;
+      const hit = (await b.search.searchLike(probe.id, 50)).find((h) => h.id === target.id)!;
+      expect(hit.score).toBeCloseTo(b.state.store.embeddingFor(probe.id, b.state.active.id())![0]!, 5);
 
       // All of this without reloading the index from the database.
       expect(loads).toBe(1);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { tempFolderName } from '../../main/backend/catalog/temp-folders';
-import { Backend } from '../../main/backend/service';
+import { openBackend } from '../../main/backend/backend';
 import { Store } from '../../main/backend/store';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { runCli } from '../helpers/run-cli';
@@ -130,7 +130,7 @@ describe('interrupted model saves (item 11)', () => {
       mkdirSync(path.join(models, n, 'onnx'), { recursive: true });
       await fs.writeFile(path.join(models, n, 'onnx', 'image.onnx'), 'half written');
     }
-    const b = await Backend.create({ dataDir: data, modelDir });
+    const b = await openBackend({ dataDir: data, modelDir });
     await b.close();
     expect(readdirSync(models).sort()).toEqual([live]);
   }, CLI_TIMEOUT);

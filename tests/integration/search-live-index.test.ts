@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Backend } from '../../main/backend/service';
+import { openBackend } from '../../main/backend/backend';
 import { makePhotos } from '../helpers/fixtures';
 import { useTempModel } from '../helpers/temp-model';
 
@@ -21,30 +21,30 @@ describe('the live search index', () => {
   it('takes an index job and a folder removal in place: no reload, new photos found, removed ones gone', async () => {
     const first = await makePhotos(path.join(tmp, 'first'), 5, 51, { format: 'jpeg' });
     const second = await makePhotos(path.join(tmp, 'second'), 4, 52, { format: 'jpeg' });
-    const b = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
+    const b = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
     let reads = 0;
-    const iterate = b.store.iterateEmbeddings.bind(b.store);
-    b.store.iterateEmbeddings = (...args: Parameters<typeof iterate>) => {
+    const iterate = b.state.store.iterateEmbeddings.bind(b.state.store);
+    b.state.store.iterateEmbeddings = (...args: Parameters<typeof iterate>) => {
       reads++;
       return iterate(...args);
     };
     try {
-      await (await b.addFolders([path.join(tmp, 'first')])).done;
-      expect((await b.search('a shape', 50)).map((h) => h.path).sort()).toEqual(first.map((p) => p.path).sort());
-      expect(b.searchIndex.loads).toBe(1);
+      await (await b.library.addFolders([path.join(tmp, 'first')])).done;
+      expect((await b.search.search('a shape', 50)).map((h) => h.path).sort()).toEqual(first.map((p) => p.path).sort());
+      expect(b.state.searchIndex.loads).toBe(1);
 
-      await (await b.addFolders([path.join(tmp, 'second')])).done;
+      await (await b.library.addFolders([path.join(tmp, 'second')])).done;
       // Already applied as the batches committed, before any search asked for it.
-      expect(b.searchIndex.peek()?.size).toBe(9);
-      const both = (await b.search('a shape', 50)).map((h) => h.path).sort();
+      expect(b.state.searchIndex.peek()?.size).toBe(9);
+      const both = (await b.search.search('a shape', 50)).map((h) => h.path).sort();
       expect(both).toEqual([...first, ...second].map((p) => p.path).sort());
 
-      const removed = await b.removeFolder(path.join(tmp, 'first'));
+      const removed = await b.library.removeFolder(path.join(tmp, 'first'));
       expect(removed.removed).toBe(5);
-      const left = (await b.search('a shape', 50)).map((h) => h.path).sort();
+      const left = (await b.search.search('a shape', 50)).map((h) => h.path).sort();
       expect(left).toEqual(second.map((p) => p.path).sort());
 
-      expect(b.searchIndex.loads).toBe(1);
+      expect(b.state.searchIndex.loads).toBe(1);
       expect(reads).toBe(1);
     } finally {
       await b.close();

@@ -13,7 +13,7 @@ import { limitThumbnails, makeThumbnail, thumbnailPath, touchThumbnail } from '.
 import { generateTestModel } from '../helpers/generate-model';
 import { loadModel } from '../../main/backend/model/model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
-import { Backend } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
 import { makeCameraPhotos, makePhotos } from '../helpers/fixtures';
 
 let tmp: string;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-thumbs-'));
   const modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3 });
   model = await loadModel(modelDir);
-  backend = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
+  backend = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
 });
 afterAll(async () => {
   await backend.close();
@@ -39,14 +39,14 @@ describe('lazy thumbnails', () => {
       { name: 'wide', format: 'jpeg', width: 600, height: 300, shapes: [{ shape: 'circle', color: 'red', x: 0.3, y: 0.5, size: 0.5 }] },
       { name: 'small', format: 'png', width: 100, height: 80, shapes: [{ shape: 'square', color: 'blue', x: 0.5, y: 0.5, size: 0.5 }] },
     ]);
-    backend.store.addRoot(root); // only photos inside library folders are served
-    const summary = await indexFolders({ store: backend.store, model, roots: [root] });
+    backend.state.store.addRoot(root); // only photos inside library folders are served
+    const summary = await indexFolders({ store: backend.state.store, model, roots: [root] });
     expect(summary.added).toBe(2);
-    expect(existsSync(backend.thumbnailsDir)).toBe(false); // indexing made none
+    expect(existsSync(backend.state.thumbnailsDir)).toBe(false); // indexing made none
 
-    const [wide, small] = photos.map((p) => backend.store.photoByPath(p.path)!);
+    const [wide, small] = photos.map((p) => backend.state.store.photoByPath(p.path)!);
     const thumb = await backend.photoFile(wide.id, 'thumb');
-    expect(thumb).toBe(thumbnailPath(backend.thumbnailsDir, wide.contentHash));
+    expect(thumb).toBe(thumbnailPath(backend.state.thumbnailsDir, wide.contentHash));
     expect(await sharp(thumb!).metadata()).toMatchObject({ format: 'jpeg', width: 256, height: 128 });
     const made = statSync(thumb!).mtimeMs;
     expect(await backend.photoFile(wide.id, 'thumb')).toBe(thumb); // cached: not made again
@@ -60,9 +60,9 @@ describe('lazy thumbnails', () => {
 
     // No thumbnail yet and the original gone: nothing to show (the route answers 404), no throw.
     const other = await makePhotos(path.join(tmp, 'more'), 1, 9);
-    backend.store.addRoot(path.join(tmp, 'more'));
-    await indexFolders({ store: backend.store, model, roots: [path.join(tmp, 'more')] });
-    const row = backend.store.photoByPath(other[0].path)!;
+    backend.state.store.addRoot(path.join(tmp, 'more'));
+    await indexFolders({ store: backend.state.store, model, roots: [path.join(tmp, 'more')] });
+    const row = backend.state.store.photoByPath(other[0].path)!;
     unlinkSync(other[0].path);
     expect(await backend.photoFile(row.id, 'thumb')).toBeNull();
     expect(await backend.photoFile(999_999, 'thumb')).toBeNull();
@@ -114,18 +114,18 @@ describe('thumbnail cache limit', () => {
 
   it('a pruned thumbnail is made again on its next display', async () => {
     const data = path.join(tmp, 'limit-data');
-    const b = await Backend.create({ dataDir: data, modelDir: model.dir, thumbnailCacheBytes: 1 });
+    const b = await openBackend({ dataDir: data, modelDir: model.dir, thumbnailCacheBytes: 1 });
     try {
       const root = path.join(tmp, 'limit-root');
       const [photo] = await makePhotos(root, 1, 33, { format: 'jpeg', width: 300, height: 200 });
-      b.store.addRoot(root);
-      await indexFolders({ store: b.store, model, roots: [root] });
-      const row = b.store.photoByPath(photo.path)!;
+      b.state.store.addRoot(root);
+      await indexFolders({ store: b.state.store, model, roots: [root] });
+      const row = b.state.store.photoByPath(photo.path)!;
       const first = (await b.photoFile(row.id, 'thumb'))!;
       // A 1-byte limit: the thumbnail just made stays until the next one is made.
-      expect(first).toBe(thumbnailPath(b.thumbnailsDir, row.contentHash));
+      expect(first).toBe(thumbnailPath(b.state.thumbnailsDir, row.contentHash));
       expect(existsSync(first)).toBe(true);
-      await limitThumbnails(b.thumbnailsDir, 0);
+      await limitThumbnails(b.state.thumbnailsDir, 0);
       expect(existsSync(first)).toBe(false);
       const again = (await b.photoFile(row.id, 'thumb'))!;
       expect(again).toBe(first);

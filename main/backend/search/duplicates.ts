@@ -183,3 +183,21 @@ export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptio
   groups.sort((a, b) => order(a) - order(b) || b.ids.length - a.ids.length || a.ids[0]! - b.ids[0]!);
   return groups;
 }
+
+/**
+ * Each photo of a group with its cosine similarity to the group's first photo (1 for every exact copy), in
+ * the group's order: what the Duplicates panel shows beside each photo.
+ */
+export function scoresToFirst(input: DuplicateInput, group: DuplicateGroup): { id: number; score: number }[] {
+  const { ids, vectors, dim } = input;
+  const rowOf = new Map<number, number>();
+  for (let r = 0; r < ids.length; r++) rowOf.set(ids[r]!, r);
+  const first = rowOf.get(group.ids[0]!)! * dim;
+  return group.ids.map((id) => {
+    if (group.kind === 'exact') return { id, score: 1 };
+    const row = rowOf.get(id)! * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += vectors[first + j]! * vectors[row + j]!;
+    return { id, score: s };
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Start-up: open the shared state and the domain services over it, and merge their slices of the API table
+ * (handlers.ts). No object here knows every method: each domain's work and handlers live in its folder, and
+ * the fronts call the handlers.
+ */
+import type { ApiEvent, ApiHandlers } from '../../shared/api';
+import { CatalogService } from './catalog/service';
+import { headsKind } from './catalog/registry';
+import { mergeHandlers } from './handlers';
+import { CompactionService } from './library/compaction';
+import { LiveFolders, type WatchOptions } from './library/live-folders';
+import { ModelSwitch } from './library/model-switch';
+import { LibraryService } from './library/service';
+import { userSource } from './paths';
+import { SearchService } from './search/service';
+import { BackendState, type BackendOptions } from './state';
+import { TrainingService } from './training';
+import { baseRecipe, FINE_TUNE, fineTunes } from './train/recipe';
+
+export type { BackendOptions };
+
+/** The running backend: the shared state, each domain's service, and the merged handlers the fronts call. */
+export interface Backend {
+  readonly state: BackendState;
+  readonly library: LibraryService;
+  readonly compaction: CompactionService;
+  readonly modelSwitch: ModelSwitch;
+  readonly liveFolders: LiveFolders;
+  readonly catalog: CatalogService;
+  readonly search: SearchService;
+  readonly training: TrainingService;
+  /** The API table's methods, one slice per domain. */
+  readonly handlers: ApiHandlers;
+  onEvent(listener: (e: ApiEvent) => void): () => void;
+  /** The file to serve for a photo, confined to the library (LibraryService.photoFile). */
+  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
+  /**
+   * What a long-running front (the desktop app, `serve`) does at start: finish a model switch a crash
+   * interrupted (in the background; search uses the old model meanwhile), start loading the search index
+   * so the first search does not wait for it, and watch the library's folders.
+   */
+  startUp(opts?: { watch?: boolean; watchOptions?: WatchOptions }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openBackend(options: BackendOptions): Promise<Backend> {
+  const state = await BackendState.open(options);
+  let liveFolders: LiveFolders | null = null;
+  const library = new LibraryService(state, () => liveFolders?.rewatch());
+  liveFolders = new LiveFolders(state, (roots) => library.startIndex(roots));
+  const live = liveFolders;
+  const compaction = new CompactionService(state);
+  const modelSwitch = new ModelSwitch(state, (ctx, id) => library.indexFor(ctx, id));
+  const catalog = new CatalogService(state, userSource, (m) => {
+    const r = baseRecipe(m.manifest);
+    // Heads that already work are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.
+    return { epochs: r.epochs, schedule: fineTunes(m.manifest, () => headsKind(m)) ? FINE_TUNE.schedule : r.schedule };
+  });
+  const search = new SearchService(state);
+  const training = new TrainingService(state);
+  const handlers = mergeHandlers(state, { library, compaction, modelSwitch, catalog, search, training });
+  return {
+    state,
+    library,
+    compaction,
+    modelSwitch,
+    liveFolders: live,
+    catalog,
+    search,
+    training,
+    handlers,
+    onEvent: (listener) => state.onEvent(listener),
+    photoFile: (id, size) => library.photoFile(id, size),
+    async startUp(opts = {}) {
+      await modelSwitch.resume().catch(() => null);
+      search.warmUp();
+      if (opts.watch ?? true) await live.watch(opts.watchOptions);
+    },
+    async close() {
+      await live.close();
+      await state.close();
+    },
+  };
+}
