@@ -24,7 +24,28 @@ const OWNERS = [
   { name: 'electron', owner: ['main/electron/**', 'preload/**'], message: 'Only main/electron and preload import electron: the backend, CLI, server and tests run in plain Node.' },
 ];
 const FRONTS = ['main/cli/**', 'main/server/**', 'main/electron/**'];
-const frontRule = { group: ['../backend/*', '!../backend/index'], message: 'The fronts import the backend only through its public entry (main/backend/index.ts, imported as ../backend).' };
+const frontRule = { group: ['**/backend/*', '!**/backend/index'], message: 'The fronts import the backend only through its public entry (main/backend/index.ts, imported as ../backend).' };
+/**
+ * What the command line may take from the backend's entry: start-up (which hands out the API table's
+ * handlers), the port `serve` runs them through, and the helpers around them. Never a service or the store:
+ * every command goes through the API table, checked like IPC and HTTP.
+ */
+const CLI_ALLOWED = ['startBackend', 'RunningBackend', 'backendPort', 'repairLibrary', 'resolveDataDir', 'expandHome', 'AppError', 'errorResult'];
+const cliRule = {
+  files: ['main/cli/**'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: ['../backend', '../../backend'].map((name) => ({
+          name,
+          allowImportNames: CLI_ALLOWED,
+          message: `The CLI takes only start-up and the API handlers from the backend (${CLI_ALLOWED.join(', ')}): call the API table.`,
+        })),
+      },
+    ],
+  },
+};
 
 /** One rule block for `files`: every owned module the files do not own is refused (fronts: also deep backend imports). */
 function ownerBlock(files, ignores, front) {
@@ -49,7 +70,7 @@ function ownerBlock(files, ignores, front) {
 const ownedFiles = OWNERS.flatMap((o) => o.owner);
 const ownerBlocks = [
   // Everything in main/ and scripts/ that owns nothing and is not a front.
-  ownerBlock(['main/**', 'scripts/**'], [...ownedFiles, ...FRONTS], false),
+  ownerBlock(['main/**', 'scripts/**', 'bench/**'], [...ownedFiles, ...FRONTS], false),
   // The fronts: the public entry only (the Electron shell also owns electron).
   ownerBlock(['main/cli/**', 'main/server/**'], [], true),
   ownerBlock(['main/electron/**'], [], true),
@@ -76,6 +97,7 @@ export default tseslint.config(
     },
   },
   ...ownerBlocks,
+  cliRule,
   {
     files: ['shared/**'],
     rules: {

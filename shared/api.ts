@@ -17,6 +17,20 @@ export const MAX_QUERY_LENGTH = 500;
 /** Epochs a training run may ask for. */
 export const MIN_EPOCHS = 1;
 export const MAX_EPOCHS = 200;
+/** The longest name a new model may have. */
+export const MAX_MODEL_NAME = 100;
+/** Results one search may ask for, and how far paging may reach. */
+export const MAX_TOP = 1000;
+export const MAX_OFFSET = 100_000;
+
+/** A date prefix as the filters take it: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, and a day the calendar has (no 2023-02-30). */
+export function isDatePrefix(s: string): boolean {
+  const m = /^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$/.exec(s);
+  if (!m) return false;
+  if (m[3] === undefined) return true;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+}
 
 export type ErrorCode =
   | 'invalid_input'
@@ -157,6 +171,22 @@ export interface AddFolderResult {
   job: JobInfo;
   /** Something the user should know: no photos found, already in the library, inside another folder. */
   notice: string | null;
+}
+
+/** Several folders added at once, indexed by one job. */
+export interface AddFoldersResult {
+  roots: string[];
+  job: JobInfo;
+  /** One line per thing the user should know (see AddFolderResult.notice). */
+  notices: string[];
+}
+
+/** What reading every page of the library file found: 'ok', or the problems. */
+export interface LibraryCheck {
+  file: string;
+  result: string;
+  /** When damaged: one line naming the file, the first problem and the fix (`photo-search repair`). */
+  problem: string | null;
 }
 
 export interface RemoveFolderResult {
@@ -325,6 +355,8 @@ export type ApiEvent =
   /** Raised by the transport itself (never the backend): the browser-mode server stopped answering, or is back. */
   | { type: 'connection'; connected: boolean }
   | { type: 'models-changed' }
+  /** What a running `compact` is doing now ("Dropping cached features"). */
+  | { type: 'compact-stage'; stage: string }
   /** Something the user should know that no request asked for (a watched folder went away or came back). */
   | { type: 'notice'; message: string };
 
@@ -349,14 +381,14 @@ function takes<P extends z.ZodType>(build: () => P) {
 
 const nothing = () => z.undefined().or(z.object({}).strict());
 const path = () => z.string().min(1, 'a path is required').max(4096, 'path is too long');
-const top = () => z.number().int().min(1).max(1000).optional();
+const top = () => z.number().int().min(1).max(MAX_TOP).optional();
 const photoId = () => z.number().int().nonnegative();
 const modelId = () => z.string().min(1).max(200);
-const datePrefix = () => z.string().regex(/^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/, 'a date is YYYY, YYYY-MM or YYYY-MM-DD');
+const datePrefix = () => z.string().refine(isDatePrefix, 'a date is YYYY, YYYY-MM or YYYY-MM-DD');
 /** The fields of SearchOptions, spread into each search method's schema. */
 const searchOptions = () => ({
   top: top(),
-  offset: z.number().int().min(0).max(100_000).optional(),
+  offset: z.number().int().min(0).max(MAX_OFFSET).optional(),
   folders: z.array(path()).min(1).max(64).optional(),
   after: datePrefix().optional(),
   before: datePrefix().optional(),
@@ -390,10 +422,22 @@ export const API = {
       })
       .strict(),
   ).returns<SearchHit[]>(),
+  /** Search by image files (in the library or not), optionally mixed with a text query (the CLI's --like). */
+  searchFiles: takes(() =>
+    z
+      .object({
+        files: z.array(path()).min(1).max(16),
+        query: z.string().trim().min(1).max(MAX_QUERY_LENGTH, `a query has at most ${MAX_QUERY_LENGTH} characters`).optional(),
+        ...searchOptions(),
+      })
+      .strict(),
+  ).returns<SearchHit[]>(),
   /** Groups of duplicate photos: exact copies first, then near-duplicates within `threshold` (cosine, default 0.95). */
   duplicates: takes(() => z.object({ threshold: z.number().min(0.5).max(1).optional() }).strict()).returns<DuplicateGroup[]>(),
   folders: takes(nothing).returns<FolderInfo[]>(),
   addFolder: takes(() => z.object({ path: path() }).strict()).returns<AddFolderResult>(),
+  /** Several folders at once, indexed by one job (a folder inside another is never indexed twice). */
+  addFolders: takes(() => z.object({ paths: z.array(path()).min(1).max(64) }).strict()).returns<AddFoldersResult>(),
   removeFolder: takes(() => z.object({ path: path() }).strict()).returns<RemoveFolderResult>(),
   rescan: takes(nothing).returns<JobInfo>(),
   skipped: takes(() =>
@@ -406,7 +450,7 @@ export const API = {
     z
       .object({
         set: path(),
-        name: z.string().trim().min(1).max(100).optional(),
+        name: z.string().trim().min(1, 'a model name cannot be empty').max(MAX_MODEL_NAME, `a model name has at most ${MAX_MODEL_NAME} characters`).optional(),
         base: modelId().optional(),
         epochs: z.number().int().min(MIN_EPOCHS).max(MAX_EPOCHS).optional(),
         loss: z.enum(['default', 'tutorial']).optional(),
@@ -414,6 +458,8 @@ export const API = {
       })
       .strict() satisfies z.ZodType<TrainOptions>,
   ).returns<JobInfo>(),
+  /** Recall of a model (the active one by default) on a captioned set. */
+  evaluate: takes(() => z.object({ set: path(), model: modelId().optional() }).strict()).returns<SetEvalResult>(),
   models: takes(nothing).returns<ModelInfo[]>(),
   /** null when nothing had to be embedded (the switch is already done). */
   activateModel: takes(() => z.object({ id: modelId() }).strict()).returns<JobInfo | null>(),
@@ -427,6 +473,8 @@ export const API = {
    * (refused while indexing, training or a model switch runs). `dryRun` reports what it would free.
    */
   compact: takes(() => z.object({ dryRun: z.boolean().optional() }).strict().optional()).returns<CompactResult>(),
+  /** Read every page of the library file for damage (`full`: also cross-check the indexes); linear in its size. */
+  checkLibrary: takes(() => z.object({ full: z.boolean().optional() }).strict().optional()).returns<LibraryCheck>(),
   /** Desktop only (the IPC edge answers them); the backend and browser mode answer `unsupported`. */
   openPhoto: takes(() => z.object({ id: photoId() }).strict()).returns<null>(),
   showInFolder: takes(() => z.object({ id: photoId() }).strict()).returns<null>(),

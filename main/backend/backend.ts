@@ -19,8 +19,26 @@ import { baseRecipe, FINE_TUNE, fineTunes } from './train/recipe';
 
 export type { BackendOptions };
 
+/**
+ * What a front gets from start-up: the API table's handlers (the only way in), events, the confined photo
+ * files, a job's result, and the storage failure of an error in words.
+ */
+export interface RunningBackend {
+  readonly handlers: ApiHandlers;
+  onEvent(listener: (e: ApiEvent) => void): () => void;
+  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
+  /** What a job the handlers started resolves to (IndexSummary, ModelInfo, TrainResult), or its error. */
+  jobResult(id: string): Promise<unknown>;
+  /** A full disk or a damaged library file as one line naming the file; else `e` as an Error. */
+  explain(e: unknown): Error;
+  /** Folders photos may be served from besides the library's: the thumbnail cache. */
+  readonly thumbnailsDir: string;
+  startUp(opts?: { watch?: boolean; watchOptions?: WatchOptions }): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** The running backend: the shared state, each domain's service, and the merged handlers the fronts call. */
-export interface Backend {
+export interface Backend extends RunningBackend {
   readonly state: BackendState;
   readonly library: LibraryService;
   readonly compaction: CompactionService;
@@ -31,16 +49,11 @@ export interface Backend {
   readonly training: TrainingService;
   /** The API table's methods, one slice per domain. */
   readonly handlers: ApiHandlers;
-  onEvent(listener: (e: ApiEvent) => void): () => void;
-  /** The file to serve for a photo, confined to the library (LibraryService.photoFile). */
-  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
-  /**
-   * What a long-running front (the desktop app, `serve`) does at start: finish a model switch a crash
-   * interrupted (in the background; search uses the old model meanwhile), start loading the search index
-   * so the first search does not wait for it, and watch the library's folders.
-   */
-  startUp(opts?: { watch?: boolean; watchOptions?: WatchOptions }): Promise<void>;
-  close(): Promise<void>;
+}
+
+/** The fronts' start-up: the running backend as they may see it (the handlers, not the services). */
+export function startBackend(options: BackendOptions): Promise<RunningBackend> {
+  return openBackend(options);
 }
 
 export async function openBackend(options: BackendOptions): Promise<Backend> {
@@ -71,6 +84,12 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     handlers,
     onEvent: (listener) => state.onEvent(listener),
     photoFile: (id, size) => library.photoFile(id, size),
+    jobResult: (id) => state.jobs.result(id),
+    explain: (e) => state.store.explain(e),
+    thumbnailsDir: state.thumbnailsDir,
+    // A long-running front (the desktop app, `serve`) at start: finish a model switch a crash interrupted (in
+    // the background; search uses the old model meanwhile), start loading the search index so the first
+    // search does not wait for it, and watch the library's folders.
     async startUp(opts = {}) {
       await modelSwitch.resume().catch(() => null);
       search.warmUp();

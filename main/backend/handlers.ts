@@ -46,10 +46,10 @@ export function mergeHandlers(state: BackendState, s: Slices): ApiHandlers {
 
 /** What the transports need of a running backend. */
 export interface PortSource {
-  readonly state: BackendState;
   readonly handlers: ApiHandlers;
   photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
   onEvent(listener: (e: ApiEvent) => void): () => void;
+  explain(e: unknown): Error;
 }
 
 /** The backend as the transports see it: handler errors (a full disk, a damaged library file in words) as Results. */
@@ -60,16 +60,11 @@ export function backendPort(b: PortSource, handlers: ApiHandlers = b.handlers): 
         try {
           return await handlers[method](params);
         } catch (e) {
-          throw b.state.store.explain(e);
+          throw b.explain(e);
         }
       });
     },
     photoFile: (id, size) => b.photoFile(id, size),
     onEvent: (listener) => b.onEvent(listener),
   };
-}
-
-/** The merged handlers of a running backend (the same table IPC, HTTP and the CLI call). */
-export function apiHandlers(b: { readonly handlers: ApiHandlers }): ApiHandlers {
-  return b.handlers;
 }

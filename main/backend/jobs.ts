@@ -104,6 +104,13 @@ export class JobManager {
     return { info: { ...info }, done: promise };
   }
 
+  /** What job `id` resolves to (its kind's result), or its error. */
+  result(id: string): Promise<unknown> {
+    const job = this.jobs.get(id);
+    if (!job) return Promise.reject(new AppError('not_found', `No job "${id}".`));
+    return job.promise;
+  }
+
   cancel(id: string): JobInfo {
     const job = this.jobs.get(id);
     if (!job) throw new AppError('not_found', `No job "${id}".`);

@@ -13,7 +13,7 @@ import { storeFeatureCache } from './train/features';
 import { evaluateModelOnSet, runTrainingInWorker } from './train/job';
 import { readCaptionSet } from './train/readers';
 
-export type TrainingHandlers = Pick<ApiHandlers, 'inspectCaptionSet' | 'startTraining'>;
+export type TrainingHandlers = Pick<ApiHandlers, 'inspectCaptionSet' | 'startTraining' | 'evaluate'>;
 
 export class TrainingService {
   constructor(private readonly s: BackendState) {}
@@ -22,6 +22,7 @@ export class TrainingService {
     return {
       inspectCaptionSet: (p) => this.inspectCaptionSet(userPath(p.path, 'captioned set')),
       startTraining: async (p) => this.startTraining({ ...p, set: userPath(p.set, 'captioned set') }).info,
+      evaluate: (p) => this.evaluate(userPath(p.set, 'captioned set'), p.model),
     };
   }
 

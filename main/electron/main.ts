@@ -5,7 +5,7 @@
  */
 import { app, BrowserWindow, dialog, Menu, screen, session, shell } from 'electron';
 import path from 'node:path';
-import { type Backend, backendPort, openBackend, resolveDataDir } from '../backend';
+import { type RunningBackend, backendPort, startBackend, resolveDataDir } from '../backend';
 import { APP_HOST, APP_SCHEME } from './channels';
 import { registerIpc } from './ipc';
 import { buildMenu } from './menu';
@@ -20,7 +20,7 @@ const START_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 registerSchemes();
 app.enableSandbox();
 
-let backend: Backend | null = null;
+let backend: RunningBackend | null = null;
 let mainWindow: BrowserWindow | null = null;
 
 if (!app.requestSingleInstanceLock()) {
@@ -47,7 +47,7 @@ function fatal(e: unknown): void {
 
 async function start(): Promise<void> {
   try {
-    backend = await openBackend({ dataDir: resolveDataDir(null), modelDir: process.env.PHOTO_SEARCH_MODEL_DIR || null });
+    backend = await startBackend({ dataDir: resolveDataDir(null), modelDir: process.env.PHOTO_SEARCH_MODEL_DIR || null });
   } catch (e) {
     return fatal(e);
   }
@@ -59,8 +59,8 @@ async function start(): Promise<void> {
   let roots: Promise<string[]> | null = null;
   const allowedRoots = (): Promise<string[]> => {
     roots ??= b.handlers.status().then(
-      (st) => [...st.roots, b.state.thumbnailsDir],
-      () => [b.state.thumbnailsDir],
+      (st) => [...st.roots, b.thumbnailsDir],
+      () => [b.thumbnailsDir],
     );
     return roots;
   };

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchIndex } from '../../main/backend/bench/bench-index';
+import { benchIndex } from '../../bench/bench-index';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';
 import { testModel, type CountingModel } from '../helpers/counting-model';

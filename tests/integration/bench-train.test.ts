@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchTrain } from '../../main/backend/bench/bench-train';
+import { benchTrain } from '../../bench/bench-train';
 
 describe('benchTrain', () => {
   it('reports captions per second per epoch for the backends that start, and lists the others', async () => {

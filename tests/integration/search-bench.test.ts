@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchSearch, randomUnitVector, seededRandom } from '../../main/backend/search/bench-search';
+import { benchSearch, randomUnitVector, seededRandom } from '../../bench/bench-search';
 
 describe('benchSearch', () => {
   it('fills a scratch store, starts from SQLite then from the sidecar, and reports latency, memory and recall', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, truncat
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { randomUnitVector, seededRandom } from '../../main/backend/search/bench-search';
+import { randomUnitVector, seededRandom } from '../../bench/bench-search';
 import { LiveIndex } from '../../main/backend/search/live-index';
 import { readSidecar, sidecarFile, writeSidecar } from '../../main/backend/search/sidecar';
 import { bruteForceTopK } from '../../main/backend/search/topk';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { randomUnitVector, seededRandom } from '../../main/backend/search/bench-search';
+import { randomUnitVector, seededRandom } from '../../bench/bench-search';
 import { TopK, bruteForceTopK, kthLargest } from '../../main/backend/search/topk';
 import { VectorIndex, type IndexRow } from '../../main/backend/search/vector-index';
 import { Store } from '../../main/backend/store';

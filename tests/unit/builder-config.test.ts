@@ -1,6 +1,6 @@
 // The packaging config cannot be exercised here (no Electron zip offline), so check what matters:
 // it loads, passes electron-builder's own schema, unpacks native modules and models, and lists the targets.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +33,12 @@ describe('electron-builder.yml', () => {
 
   it('packs the compiled app, the CLI, the built-in model and package.json', () => {
     for (const f of ['dist/**', 'bin/**', 'models/builtin/**', 'package.json']) expect(config.files).toContain(f);
+  });
+
+  it('leaves the benchmarks out of the installer (they live in bench/, compiled to dist/bench)', () => {
+    expect(config.files).toContain('!dist/bench/**');
+    expect(existsSync(path.join(root, 'bench', 'bench-search.ts'))).toBe(true);
+    expect(existsSync(path.join(root, 'main', 'backend', 'bench'))).toBe(false);
   });
 
   it('unpacks native modules and model files from asar', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IdMap } from '../../main/backend/search/id-map';
-import { seededRandom } from '../../main/backend/search/bench-search';
+import { seededRandom } from '../../bench/bench-search';
 
 describe('IdMap (photo id → row)', () => {
   it('agrees with a Map through 200k random sets, replacements and deletes, growing from empty', () => {

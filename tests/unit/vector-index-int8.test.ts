@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { randomUnitVector, seededRandom } from '../../main/backend/search/bench-search';
+import { randomUnitVector, seededRandom } from '../../bench/bench-search';
 import { bruteForceTopK, dotRow } from '../../main/backend/search/topk';
 import { instantiateKernel, paddedDim } from '../../main/backend/search/int8-kernel';
 import { Int8Rows } from '../../main/backend/search/int8-rows';

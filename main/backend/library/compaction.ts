@@ -3,12 +3,13 @@
  * the active model (and with the model an unfinished switch is embedding for), then give the space back
  * (library/compact.ts). Both run in a worker thread (they read the whole file).
  */
-import type { ApiHandlers, CompactResult, LibrarySize } from '../../../shared/api';
+import type { ApiHandlers, CompactResult, LibraryCheck, LibrarySize } from '../../../shared/api';
+import { damagedError } from '../store';
 import { AppError } from '../errors';
 import type { BackendState } from '../state';
 import { compactInWorker, librarySizeInWorker } from './compact-worker';
 
-export type CompactionHandlers = Pick<ApiHandlers, 'librarySize' | 'compact'>;
+export type CompactionHandlers = Pick<ApiHandlers, 'librarySize' | 'compact' | 'checkLibrary'>;
 
 export class CompactionService {
   constructor(private readonly s: BackendState) {}
@@ -16,8 +17,17 @@ export class CompactionService {
   handlers(): CompactionHandlers {
     return {
       librarySize: () => this.librarySize(),
-      compact: (p) => this.compact({ dryRun: p?.dryRun }),
+      // Each stage goes out as an event (the CLI prints it; a kill between stages leaves a sound file).
+      compact: (p) => this.compact({ dryRun: p?.dryRun, onStage: (stage) => this.s.emit({ type: 'compact-stage', stage }) }),
+      checkLibrary: async (p) => this.check(!!p?.full),
     };
+  }
+
+  /** Read every page of the library file (`full`: cross-check the indexes too); damage in one line. */
+  check(full: boolean): LibraryCheck {
+    const file = this.s.store.file;
+    const result = full ? this.s.store.integrityCheck() : this.s.store.quickCheck();
+    return { file, result, problem: result === 'ok' ? null : damagedError(file, result.split('; ')[0]!).message };
   }
 
   /** What the library takes on disk, part by part. */

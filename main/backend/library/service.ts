@@ -15,7 +15,7 @@ import { runIndexInWorker } from './index-worker';
 import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './thumbnails';
 import { isPhotoName, normalizeRoots, walkPhotos } from './walk';
 
-export type LibraryHandlers = Pick<ApiHandlers, 'status' | 'folders' | 'addFolder' | 'removeFolder' | 'rescan' | 'skipped'>;
+export type LibraryHandlers = Pick<ApiHandlers, 'status' | 'folders' | 'addFolder' | 'addFolders' | 'removeFolder' | 'rescan' | 'skipped'>;
 
 const PHOTO_TYPES = ['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF'];
 
@@ -31,6 +31,10 @@ export class LibraryService {
       status: () => this.status(),
       folders: async () => this.folders(),
       addFolder: (p) => this.addFolder(p.path),
+      addFolders: async (p) => {
+        const r = await this.addFolders(p.paths);
+        return { roots: r.roots, job: r.info, notices: r.notices };
+      },
       removeFolder: (p) => this.removeFolder(p.path),
       rescan: async () => this.startIndex().info,
       skipped: async (p) => this.skipped(p.limit, p.offset),

@@ -9,7 +9,7 @@ import { findDuplicates, scoresToFirst } from './duplicates';
 import { requestParts, runSearch, toSearchHits, type SearchRequest } from './searcher';
 import type { VectorIndex } from './vector-index';
 
-export type SearchHandlers = Pick<ApiHandlers, 'search' | 'searchLike' | 'searchImage' | 'duplicates'>;
+export type SearchHandlers = Pick<ApiHandlers, 'search' | 'searchLike' | 'searchFiles' | 'searchImage' | 'duplicates'>;
 
 export class SearchService {
   constructor(private readonly s: BackendState) {}
@@ -18,6 +18,7 @@ export class SearchService {
     return {
       search: ({ query, top, ...opts }) => this.search(query, top, opts),
       searchLike: ({ id, top, ...opts }) => this.searchLike(id, top, opts),
+      searchFiles: ({ files, top, ...opts }) => this.searchLikeFile(files, top, opts),
       // The API table checked the image's size (not empty, at most MAX_SEARCH_IMAGE_BYTES).
       searchImage: ({ image, ...opts }) => this.run({ ...opts, image: Buffer.from(image, 'base64') }),
       duplicates: (p) => this.duplicates(p.threshold),

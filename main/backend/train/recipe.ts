@@ -3,6 +3,7 @@
  * changes for fine-tuning heads that already work (`FINE_TUNE`), the built-in model's recipe
  * (`BUILTIN_RECIPE`, used by scripts/train-builtin.ts) and what a base model's own recipe passes on.
  */
+import { MAX_EPOCHS, MIN_EPOCHS } from '../../../shared/api';
 import type { ModelManifest } from '../model/types';
 import { IMAGE_VIEWS, type ImageView } from './features';
 
@@ -103,6 +104,6 @@ export function baseRecipe(manifest: ModelManifest): Recipe {
   const augment = Array.isArray(o.augment) ? o.augment.filter((v): v is ImageView => IMAGE_VIEWS.includes(v as ImageView)) : DEFAULT_TRAINING.augment;
   const fd = typeof o.featureDropout === 'number' && o.featureDropout >= 0 && o.featureDropout < 1 ? o.featureDropout : DEFAULT_TRAINING.featureDropout;
   const schedule = o.schedule === 'cosine' || o.schedule === 'plateau' ? o.schedule : DEFAULT_TRAINING.schedule;
-  const epochs = schedule === o.schedule && Number.isInteger(o.epochs) && (o.epochs as number) >= 1 && (o.epochs as number) <= 200 ? (o.epochs as number) : DEFAULT_TRAINING.epochs;
+  const epochs = schedule === o.schedule && Number.isInteger(o.epochs) && (o.epochs as number) >= MIN_EPOCHS && (o.epochs as number) <= MAX_EPOCHS ? (o.epochs as number) : DEFAULT_TRAINING.epochs;
   return { augment, featureDropout: fd, schedule, epochs };
 }

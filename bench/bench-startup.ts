@@ -10,8 +10,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Store } from '../store';
-import { LiveIndex } from './live-index';
+import { Store } from '../main/backend/store';
+import { LiveIndex } from '../main/backend/search/live-index';
 
 export interface StartupResult {
   from: string;

@@ -16,19 +16,19 @@
  * `thumbnailP50Ms` / `thumbnailP95Ms`: a cold thumbnail (none cached) as the first display makes it, from
  * the file, one at a time, wall-clock; `coreMs.thumbnail` its CPU time. Not part of the pipeline.
  */
-import { sha256 } from '../fs/hash';
+import { sha256 } from '../main/backend/fs/hash';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from '../errors';
-import { indexFolders } from '../library/indexer';
-import { makeThumbnail } from '../library/thumbnails';
-import { walkPhotos } from '../library/walk';
-import { normalize, recycleTensor } from '../model/preprocess';
-import type { EmbeddingModel, PreparedImage } from '../model/types';
-import { dataPaths, ensureDataDir } from '../paths';
-import { decodeImage, readImageInfo } from '../photos/decode';
-import { Store } from '../store';
+import { AppError } from '../main/backend/errors';
+import { indexFolders } from '../main/backend/library/indexer';
+import { makeThumbnail } from '../main/backend/library/thumbnails';
+import { walkPhotos } from '../main/backend/library/walk';
+import { normalize, recycleTensor } from '../main/backend/model/preprocess';
+import type { EmbeddingModel, PreparedImage } from '../main/backend/model/types';
+import { dataPaths, ensureDataDir } from '../main/backend/paths';
+import { decodeImage, readImageInfo } from '../main/backend/photos/decode';
+import { Store } from '../main/backend/store';
 
 export interface BenchIndexOptions {
   folder: string;

@@ -3,12 +3,12 @@
  * backend that starts here (tensorflow = tfjs-node when installed, wasm, cpu). The features are seeded
  * random tensors of the real sizes, since only the heads' FLOPs matter for speed, not their values.
  */
-import type { HeadsSpec } from '../model/heads-format';
-import { initHeads, seededRandom } from '../model/heads';
-import type { TextFeatures } from '../model/types';
-import { initTf, type TfBackend } from '../train/tf';
-import type { CaptionFeatures } from '../train/features';
-import { trainHeads } from '../train/trainer';
+import type { HeadsSpec } from '../main/backend/model/heads-format';
+import { initHeads, seededRandom } from '../main/backend/model/heads';
+import type { TextFeatures } from '../main/backend/model/types';
+import { initTf, type TfBackend } from '../main/backend/train/tf';
+import type { CaptionFeatures } from '../main/backend/train/features';
+import { trainHeads } from '../main/backend/train/trainer';
 
 export interface BenchTrainOptions {
   photos?: number;

@@ -9,15 +9,15 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EmbeddingModel } from '../model/types';
-import { Store, type BatchItem } from '../store';
+import type { EmbeddingModel } from '../main/backend/model/types';
+import { Store, type BatchItem } from '../main/backend/store';
 import { startupInFreshProcess } from './bench-startup';
-import { LiveIndex } from './live-index';
-import { sidecarFile } from './sidecar';
-import { TopK, dotRow } from './topk';
-import type { VectorIndex } from './vector-index';
-import { seededRandom } from '../../../shared/random';
-import { dataPaths } from '../paths';
+import { LiveIndex } from '../main/backend/search/live-index';
+import { sidecarFile } from '../main/backend/search/sidecar';
+import { TopK, dotRow } from '../main/backend/search/topk';
+import type { VectorIndex } from '../main/backend/search/vector-index';
+import { seededRandom } from '../shared/random';
+import { dataPaths } from '../main/backend/paths';
 
 export interface BenchSearchOptions {
   vectors: number;
