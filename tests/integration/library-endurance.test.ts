@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApiEvent, IndexSummary } from '../../shared/api';
 import { backendPort } from '../../main/backend/handlers';
 import { acquireIndexLock } from '../../main/backend/library/index-lock';
-import { Backend } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
 import { startServer } from '../../main/server/index';
 import { makePhotos } from '../helpers/fixtures';
 import { startServe, stopServe, type Served } from '../helpers/serve';
@@ -33,8 +33,8 @@ async function library(name: string, count: number): Promise<{ b: Backend; dataD
   const dataDir = path.join(tmp, name, 'data');
   const photos = path.join(tmp, name, 'photos');
   await makePhotos(photos, count, 7, { format: 'jpeg' });
-  const b = await Backend.create({ dataDir, modelDir });
-  await (await b.addFolders([photos])).done;
+  const b = await openBackend({ dataDir, modelDir });
+  await (await b.library.addFolders([photos])).done;
   return { b, dataDir, photos };
 }
 
@@ -88,7 +88,7 @@ describe('a library held for days', () => {
     const { b, photos } = await library('swapped', 3);
     const server = await startServer({ backend: backendPort(b), port: 0, staticDir: tmp });
     try {
-      const [hit] = await b.search('a shape', 1);
+      const [hit] = await b.search.search('a shape', 1);
       expect(await b.photoFile(hit!.id, 'full')).toBe(hit!.path);
       expect((await get(server.port, server.token, `/api/photo/${hit!.id}?size=full`)).status).toBe(200);
       // Another folder holds a text file under the indexed name; the library folder becomes a link to it.
@@ -113,14 +113,14 @@ describe('a library held for days', () => {
     const N = 40;
     const { b, dataDir } = await library('switch', N);
     try {
-      expect((await b.compact()).featuresDropped).toBe(N);
+      expect((await b.compaction.compact()).featuresDropped).toBe(N);
       await installModelCopy(modelDir, dataDir, 'model-b');
       const seen: { done: number; total: number; embedded: number }[] = [];
       let jobId = '';
       const off = b.onEvent((e: ApiEvent) => {
-        if (e.type === 'job' && e.job.id === jobId) seen.push({ done: e.job.done, total: e.job.total, embedded: b.store.countEmbeddings('model-b') });
+        if (e.type === 'job' && e.job.id === jobId) seen.push({ done: e.job.done, total: e.job.total, embedded: b.state.store.countEmbeddings('model-b') });
       });
-      const job = (await b.activateModel('model-b'))!;
+      const job = (await b.modelSwitch.activateModel('model-b'))!;
       jobId = job.info.id;
       await job.done;
       off();
@@ -128,7 +128,7 @@ describe('a library held for days', () => {
       for (const s of seen) expect(s.done).toBeLessThanOrEqual(s.embedded);
       expect(seen.filter((s) => s.total > 0).every((s) => s.total === N)).toBe(true);
       expect(seen.at(-1)).toEqual({ done: N, total: N, embedded: N });
-      expect(b.activeModelId()).toBe('model-b');
+      expect(b.state.active.id()).toBe('model-b');
     } finally {
       await b.close();
     }
@@ -138,13 +138,13 @@ describe('a library held for days', () => {
     const N = 48;
     const { b: first, dataDir, photos } = await library('two-indexers', 0);
     await makePhotos(photos, N, 9, { format: 'jpeg' });
-    const second = await Backend.create({ dataDir, modelDir });
+    const second = await openBackend({ dataDir, modelDir });
     try {
       const stages: string[] = [];
       second.onEvent((e) => {
         if (e.type === 'job') stages.push(e.job.stage);
       });
-      const a = first.startIndex([photos]);
+      const a = first.library.startIndex([photos]);
       // The second starts once the first has begun its work (it holds the lock from its start).
       await new Promise<void>((resolve) => {
         const off = first.onEvent((e) => {
@@ -154,12 +154,12 @@ describe('a library held for days', () => {
           }
         });
       });
-      const bJob = second.startIndex([photos]);
+      const bJob = second.library.startIndex([photos]);
       const [ra, rb]: IndexSummary[] = await Promise.all([a.done, bJob.done]);
       expect(ra.added).toBe(N);
       expect(rb).toMatchObject({ added: 0, updated: 0, unchanged: N });
       expect(stages.some((s) => /^Another process \(pid \d+\) is indexing this library since [\d:]+: waiting for it to finish$/.test(s))).toBe(true);
-      expect(first.store.countPhotos()).toBe(N);
+      expect(first.state.store.countPhotos()).toBe(N);
     } finally {
       await second.close();
       await first.close();
