@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobInfo } from '../../shared/api';
-import { apiHandlers } from '../../main/backend/handlers';
 import { openBackend, type Backend } from '../../main/backend/backend';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
@@ -59,7 +58,7 @@ describe('the active model', () => {
 
 describe('a model switch that must re-index', () => {
   it('runs the re-index as the one index job: a re-scan meanwhile is refused as busy', async () => {
-    const api = apiHandlers(b);
+    const api = b.handlers;
     const indexJobs = new Set<string>();
     const rescans: Promise<unknown>[] = [];
     const off = b.onEvent((e) => {
