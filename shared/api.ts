@@ -54,6 +54,11 @@ export interface SearchHit {
   path: string;
   /** Cosine similarity in [-1, 1]. */
   score: number;
+  /**
+   * How good a match it is, 0–100: how far it stands out from the library for this query, calibrated so that 50
+   * is the median photo a caption describes (Flickr8k dev). Null for image-only queries and tiny libraries.
+   */
+  match: number | null;
   width: number | null;
   height: number | null;
   /** When the photo was taken, local time `YYYY-MM-DDTHH:MM:SS`: its EXIF date, else the file's modification time (what the date filter and sort use). */
@@ -61,6 +66,9 @@ export interface SearchHit {
   /** File size in bytes when indexed. */
   bytes: number | null;
 }
+
+/** Results from this match percentage down are weaker matches: the fronts draw a line above the first of them. */
+export const GOOD_MATCH = 25;
 
 /** File types a search can be limited to. */
 export const PHOTO_TYPES = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
@@ -81,6 +89,8 @@ export interface SearchOptions {
   types?: PhotoType[];
   /** Only photos at least this similar (cosine, -1 to 1). */
   minScore?: number;
+  /** Only photos with at least this match percentage (0–100; queries with text). */
+  minMatch?: number;
   /** `relevance` (default), or the most relevant ordered by `date` taken (newest first) or `path`. */
   sort?: SearchSort;
 }
@@ -394,6 +404,7 @@ const searchOptions = () => ({
   before: datePrefix().optional(),
   types: z.array(z.enum(PHOTO_TYPES)).min(1).max(PHOTO_TYPES.length).optional(),
   minScore: z.number().min(-1).max(1).optional(),
+  minMatch: z.number().min(0).max(100).optional(),
   sort: z.enum(SEARCH_SORTS).optional(),
 });
 

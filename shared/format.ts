@@ -34,3 +34,13 @@ export function describeHeldOutGain(r: {
   const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${blended}.` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
   return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}`;
 }
+
+/** A match percentage as shown next to a result ("72%"); a raw cosine when there is none (image-only queries). */
+export function formatMatch(hit: { match: number | null; score: number }): string {
+  return hit.match === null ? hit.score.toFixed(3) : `${hit.match}%`;
+}
+
+/** Where the "weaker matches" line goes: the index of the first hit below `goodMatch`, or -1 (none, or no percentages). */
+export function weakerMatchesFrom(hits: readonly { match: number | null }[], goodMatch: number): number {
+  return hits.findIndex((h) => h.match !== null && h.match < goodMatch);
+}

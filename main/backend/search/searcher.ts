@@ -11,7 +11,8 @@
  *   never returns fewer results than asked for while more exist.
  * - Photos the query is made of are not results of it (a photo is not its own neighbour).
  * - `sort: 'date' | 'path'` orders the `offset + top` most relevant photos by date taken (newest first) or
- *   path, then pages; `minScore` drops photos below that cosine similarity.
+ *   path, then pages; `minScore` drops photos below that cosine similarity, `minMatch` below that match
+ *   percentage (relevance.ts: how far a photo stands out from the library for a query with text).
  */
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { AppError } from '../errors';
 import type { EmbeddingModel } from '../model/types';
 import { expandHome } from '../paths';
 import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
+import { librarySpread, matchPercent } from './relevance';
 import type { Hit } from './topk';
 
 export const NO_KNOWN_WORDS = 'No words in this query are known to the model.';
@@ -60,6 +62,7 @@ export interface SearchRequest {
   before?: string;
   types?: readonly PhotoType[];
   minScore?: number;
+  minMatch?: number;
   sort?: SearchSort;
 }
 
@@ -90,11 +93,15 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
   let hits = await filteredTopK(deps, vector, need + exclude.size, admitted);
   hits = hits.filter((h) => !exclude.has(h.id)).slice(0, need);
   if (req.minScore !== undefined) hits = hits.filter((h) => h.score >= req.minScore!);
+  // Text in the query: each hit's match percentage against the library's spread of scores (see relevance.ts).
+  const spread = parts.some((p) => p.kind === 'text') ? librarySpread(store, deps.modelId, vector) : null;
+  const matchOf = (score: number) => (spread ? matchPercent(score, spread) : null);
+  if (req.minMatch !== undefined && spread) hits = hits.filter((h) => matchOf(h.score)! >= req.minMatch!);
   if (req.sort === 'date' || req.sort === 'path') {
     const byId = new Map(hits.map((h) => [h.id, h]));
     hits = store.photoIdsSorted(hits.map((h) => h.id), req.sort).map((id) => byId.get(id)!);
   }
-  return toSearchHits(store, hits.slice(offset, need));
+  return toSearchHits(store, hits.slice(offset, need), matchOf);
 }
 
 /**
@@ -114,14 +121,14 @@ export function libraryFolders(store: Store, folders: readonly string[]): string
 }
 
 /** Rows of the library for these hits, in order (photos removed since the index loaded are left out). */
-export function toSearchHits(store: Store, found: readonly Hit[]): SearchHit[] {
+export function toSearchHits(store: Store, found: readonly Hit[], matchOf: (score: number) => number | null = () => null): SearchHit[] {
   const rows = store.photosByIds(found.map((f) => f.id));
   const byId = new Map(rows.map((r) => [r.id, r]));
   const out: SearchHit[] = [];
   for (const f of found) {
     const r = byId.get(f.id);
     if (!r) continue;
-    out.push({ id: f.id, path: r.path, score: f.score, width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? localDateTime(r.mtimeMs), bytes: r.size ?? null });
+    out.push({ id: f.id, path: r.path, score: f.score, match: matchOf(f.score), width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? localDateTime(r.mtimeMs), bytes: r.size ?? null });
   }
   return out;
 }

@@ -30,6 +30,14 @@ export class EmbeddingQueries {
          SELECT id, @modelId, @data FROM photos WHERE id = @photoId AND content_hash = @hash`,
       ),
       page: db.prepare('SELECT photo_id, data FROM embeddings WHERE model_id = ? AND photo_id > ? ORDER BY photo_id LIMIT ?').raw(),
+      // Every `stride`-th row in photo order: read the index first, then only the chosen rows' vectors.
+      spread: db
+        .prepare(
+          `SELECT photo_id, data FROM embeddings WHERE model_id = @modelId AND photo_id IN (
+             SELECT photo_id FROM (SELECT photo_id, row_number() OVER (ORDER BY photo_id) AS r FROM embeddings WHERE model_id = @modelId)
+             WHERE r % @stride = 0)`,
+        )
+        .raw(),
       deleteOfModel: db.prepare('DELETE FROM embeddings WHERE model_id = ?'),
       deleteOfPhoto: db.prepare('DELETE FROM embeddings WHERE photo_id = ?'),
       withHashes: db
@@ -51,6 +59,12 @@ export class EmbeddingQueries {
   one(photoId: number, modelId: string): Float32Array | null {
     const b = this.s.one.get(photoId, modelId) as Buffer | undefined;
     return b ? blobToVector(b) : null;
+  }
+
+  /** About `n` of a model's vectors spread evenly over the library (all of them when it has fewer). */
+  spread(modelId: string, n: number): Float32Array[] {
+    const stride = Math.max(1, Math.floor(this.count(modelId) / n));
+    return (this.s.spread.all({ modelId, stride }) as [number, Buffer][]).map(([, blob]) => blobToVector(blob));
   }
 
   several(photoIds: readonly number[], modelId: string): Map<number, Float32Array> {

@@ -158,6 +158,10 @@ export class Store implements Db {
     return this.t.embeddings.one(photoId, modelId);
   }
   /** Several photos' embeddings in one statement (the search re-rank's candidates); photos without one are absent. */
+  /** About `n` of a model's vectors spread evenly over the library (a sample of what a query is scored against). */
+  embeddingsSpread(modelId: string, n: number): Float32Array[] {
+    return this.t.embeddings.spread(modelId, n);
+  }
   embeddingsFor(photoIds: readonly number[], modelId: string): Map<number, Float32Array> {
     return this.t.embeddings.several(photoIds, modelId);
   }
