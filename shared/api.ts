@@ -237,6 +237,23 @@ export interface ModelInfo {
   source: string | null;
   /** What retraining this model uses unless told otherwise: its recipe's epochs and schedule. */
   recipe: { epochs: number; schedule: 'plateau' | 'cosine' };
+  /**
+   * The model's text→photo recall with the protocol it was measured by, so figures can be compared (recall falls as
+   * the photos each caption is ranked among grow), and a fine-tune's held-out gain with its standard error.
+   */
+  figures: ModelFigures | null;
+}
+
+export interface ModelFigures {
+  textToImage: RecallFigures;
+  /** How many photos each caption was ranked among (a fold's photos under cross-validation). */
+  pool: number;
+  /** Cross-validation folds (null: one held-out part, or a separate set). */
+  folds: number | null;
+  /** The set the figures come from, as the model records it (a folder, or a name like "Flickr8k dev"). */
+  set: string;
+  /** A fine-tune's paired change of R@5 on the held-out captions, in points, with its standard error. */
+  gainR5: { mean: number; se: number } | null;
 }
 
 /** Rows or photos of a captioned set that were dropped, by kind ("missing image", "malformed row", "unreadable image"). */

@@ -32,7 +32,46 @@ export function describeHeldOutGain(r: {
   const how = h.folds > 1 ? `${h.folds}-fold cross-validation, each of the ${photos} photos held out once` : `${photos} held-out photos`;
   const gain = `${signed(h.gainR5.mean)} ± ${h.gainR5.se.toFixed(1)} points`;
   const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${blended}.` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
-  return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}`;
+  const verdict = gainVerdict(h.gainR5) === 'none' ? ` ${NO_MEASURABLE_GAIN}` : '';
+  return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}${verdict}`;
+}
+
+export const NO_MEASURABLE_GAIN = 'No measurable gain (the change is within its error): keep the current model.';
+
+/** A held-out change of R@5 against its standard error: a gain, a loss, or within two errors of none. */
+export function gainVerdict(g: { mean: number; se: number }): 'gain' | 'loss' | 'none' {
+  if (g.mean > 2 * g.se) return 'gain';
+  if (g.mean < -2 * g.se) return 'loss';
+  return 'none';
+}
+
+/**
+ * How a model's figures were measured, in words (the models list and the Models panel): recall falls as the photos
+ * each caption is ranked among grow, so 31.7 among 1,000 photos and 88.9 among 40 are not the same scale.
+ */
+export function describeFigures(f: { pool: number; folds: number | null; set: string }): string {
+  const pool = f.pool.toLocaleString('en-US');
+  const set = f.set.split(/[\\/]/).filter(Boolean).pop() ?? f.set;
+  return f.folds ? `${f.folds} folds of ${set}, each caption ranked among ${pool} photos` : `${set}, each caption ranked among ${pool} photos`;
+}
+
+/** The models a model was trained from, itself first (by the `parent` ids the list gives). */
+export function lineage<M extends { id: string; parent: string | null }>(models: readonly M[], id: string): M[] {
+  const out: M[] = [];
+  for (let m = models.find((x) => x.id === id); m && !out.includes(m); m = m.parent ? models.find((x) => x.id === m!.parent) : undefined) out.push(m);
+  return out;
+}
+
+/**
+ * A warning when a captioned set is one the model (or a model it was trained from) was trained on: recall on
+ * photos a model has seen is flattered. `setPath` and the recorded datasets are absolute folders.
+ */
+export function trainedOnWarning(models: readonly { id: string; name: string; parent: string | null; dataset: string | null }[], id: string, setPath: string): string | null {
+  const norm = (p: string) => p.replace(/[\\/]+$/, '');
+  const hit = lineage(models, id).find((m) => m.dataset && norm(m.dataset) === norm(setPath));
+  if (!hit) return null;
+  const who = hit.id === id ? `${hit.name} was` : `${hit.name}, which ${lineage(models, id)[0]!.name} was trained from, was`;
+  return `Warning: ${who} trained on these photos: recall on photos a model has seen is flattered. Measure on a set it has not seen.`;
 }
 
 /** A match percentage as shown next to a result ("72%"); a raw cosine when there is none (image-only queries). */

@@ -167,10 +167,15 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     });
     const alts = await imgs.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
     for (const alt of alts) expect(alt).toMatch(/^photo-\d{3}\.(jpg|png|webp)$/);
+    // A match percentage a person can read, best first (not a raw cosine).
     const scores = await results.locator('.score').allTextContents();
-    const values = scores.map(Number);
-    expect(values.every((v) => Number.isFinite(v) && v >= -1 && v <= 1)).toBe(true);
+    for (const s of scores) expect(s).toMatch(/^\d{1,3}%$/);
+    const values = scores.map((s) => Number(s.replace('%', '')));
+    expect(values.every((v) => v >= 0 && v <= 100)).toBe(true);
     expect([...values].sort((a, b) => b - a)).toEqual(values);
+    // Screen readers hear the file name (and the match), not a bare number.
+    const names = await results.locator('button.thumb').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    for (const n of names) expect(n).toMatch(/^photo-\d{3}\.(jpg|png|webp), taken \S.*, \d{1,3}% match$/);
     await shot('03-search-results');
   });
 
@@ -230,7 +235,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const own = copied.split(/[\\/]/).pop()!;
     await page.locator('.chip').getByText(own).waitFor();
     // The other photos, ranked by likeness; the photo itself is left out.
-    await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Results"] li').length === n, PHOTOS - 1);
+    await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Results"] li:not(.weaker)').length === n, PHOTOS - 1);
     const alts = await page.getByRole('list', { name: 'Results' }).locator('img').evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
     expect(alts).not.toContain(own);
     await shot('05-more-like-this');

@@ -6,7 +6,8 @@ describe('what the CLI and the Training panel say', () => {
   it('a cross-validated fine-tune: how it was measured, the paired change with its error, the share kept', () => {
     const text = describeHeldOutGain({ before: r5(61.5), val: r5(61.9), blend: 0.25, heldOut: { folds: 5, photos: 1000, gainR5: { mean: 0.42, se: 0.31 }, finalTrainPhotos: 1000 } });
     expect(text).toBe(
-      'Held-out text→image R@5 (5-fold cross-validation, each of the 1,000 photos held out once): 61.5 → 61.9 (+0.4 ± 0.3 points). The saved heads are fine-tuned on all 1,000 photos, 25% trained heads blended with the starting ones.',
+      'Held-out text→image R@5 (5-fold cross-validation, each of the 1,000 photos held out once): 61.5 → 61.9 (+0.4 ± 0.3 points). The saved heads are fine-tuned on all 1,000 photos, 25% trained heads blended with the starting ones.' +
+        ' No measurable gain (the change is within its error): keep the current model.',
     );
   });
   it('a fine-tune clearly worse across the folds says the heads were kept; one held-out part says so', () => {

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { MAX_TEXT_BYTES, readRegularFileSync } from '../fs/safe-read';
 import path from 'node:path';
 import type { ModelInfo } from '../../../shared/api';
+import { modelFigures } from './figures';
 import { AppError } from '../errors';
 import type { ModelManifest } from '../model/types';
 
@@ -137,6 +138,7 @@ export class ModelRegistry {
       embedDim: m.manifest.embedDim,
       dataset: t?.dataset ?? null,
       metrics: (t?.metrics as Record<string, unknown> | undefined) ?? null,
+      figures: modelFigures(t as Parameters<typeof modelFigures>[0]),
       source: m.manifest.source ?? null,
     };
   }

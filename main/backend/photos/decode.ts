@@ -133,7 +133,7 @@ export interface ImageInfo {
   width: number;
   height: number;
   format: string;
-  /** EXIF DateTimeOriginal as local time "YYYY-MM-DDTHH:mm:ss" (no zone: cameras do not record one), or null. */
+  /** EXIF date taken (DateTimeOriginal, else CreateDate, else ModifyDate) as local time "YYYY-MM-DDTHH:mm:ss" (no zone: cameras do not record one), or null. */
   takenAt: string | null;
 }
 
@@ -157,8 +157,11 @@ export async function readImageInfo(input: string | Buffer, opts: DecodeOptions 
   let takenAt: string | null = null;
   try {
     // Raw strings, so the value does not depend on the machine's time zone.
-    const exif = (await exifr.parse(buf, { pick: ['DateTimeOriginal'], reviveValues: false })) as { DateTimeOriginal?: unknown } | undefined;
-    takenAt = exifDate(exif?.DateTimeOriginal);
+    // Most specific first, as the JPEG header reader does (header.ts).
+    const exif = (await exifr.parse(buf, { pick: ['DateTimeOriginal', 'CreateDate', 'ModifyDate'], reviveValues: false })) as
+      | { DateTimeOriginal?: unknown; CreateDate?: unknown; ModifyDate?: unknown }
+      | undefined;
+    takenAt = exifDate(exif?.DateTimeOriginal) ?? exifDate(exif?.CreateDate) ?? exifDate(exif?.ModifyDate);
   } catch {
     // Broken EXIF is not a reason to skip a photo.
   }

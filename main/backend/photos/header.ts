@@ -12,7 +12,7 @@ export interface ImageHeader {
   height: number;
   /** EXIF orientation 1–8 (1 when there is no EXIF). */
   orientation: number;
-  /** EXIF DateTimeOriginal as written ("YYYY:MM:DD HH:MM:SS"), or null. */
+  /** The EXIF date taken as written ("YYYY:MM:DD HH:MM:SS"): DateTimeOriginal, else CreateDate, else ModifyDate; or null. */
   dateTimeOriginal: string | null;
 }
 
@@ -67,7 +67,7 @@ function jpegHeader(b: Uint8Array): ImageHeader | null {
   return null;
 }
 
-/** IFD0 orientation and DateTimeOriginal (EXIF sub-IFD, else IFD0) from a TIFF block; null when malformed. */
+/** IFD0 orientation and the date taken (see below) from a TIFF block; null when malformed. */
 function readTiff(b: Uint8Array, start: number, end: number): { orientation: number; date: string | null } | null {
   if (end - start < 8) return null;
   const le = b[start] === 0x49 && b[start + 1] === 0x49;
@@ -94,18 +94,27 @@ function readTiff(b: Uint8Array, start: number, end: number): { orientation: num
     for (let i = 0; i < n; i++) visit(u16(off + 2 + i * 12), off + 2 + i * 12);
     return true;
   };
-  let ifd0Date: string | null = null;
+  // The date a photo was taken, most specific first: DateTimeOriginal (0x9003), CreateDate (0x9004, "digitized"),
+  // then IFD0's ModifyDate (0x0132, "DateTime", which many scanners and editors write alone). Each tag in the EXIF
+  // sub-IFD, else in IFD0; placeholders like "0000:00:00 00:00:00" do not count.
+  const found = new Map<number, string>();
+  const keep = (tag: number, e: number) => {
+    if (tag !== 0x9003 && tag !== 0x9004 && tag !== 0x0132) return;
+    const v = ascii(e);
+    if (v && /^[1-9]\d{3}:\d{2}:\d{2}[ T]\d{2}:\d{2}:\d{2}/.test(v.trim()) && !found.has(tag)) found.set(tag, v);
+  };
+  const ifd0 = new Map<number, number>();
   const good = ifd(u32(4), (tag, e) => {
     if (tag === 0x0112) orientation = u16(e + 2) === 3 ? u16(e + 8) : 0;
     else if (tag === 0x8769) exifIfd = u32(e + 8);
-    else if (tag === 0x9003) ifd0Date = ascii(e);
+    else ifd0.set(tag, e);
   });
   if (!good || orientation < 1 || orientation > 8) return null;
-  const badExif = exifIfd >= 0 && !ifd(exifIfd, (tag, e) => {
-    if (tag === 0x9003) date = ascii(e);
-  });
+  const badExif = exifIfd >= 0 && !ifd(exifIfd, keep);
   if (badExif) return null;
-  return { orientation, date: date ?? ifd0Date };
+  for (const [tag, e] of ifd0) keep(tag, e);
+  date = found.get(0x9003) ?? found.get(0x9004) ?? found.get(0x0132) ?? null;
+  return { orientation, date };
 }
 
 function pngHeader(b: Uint8Array): ImageHeader | null {

@@ -11,7 +11,7 @@
  *
  * reads "as good a match as that share of the photos captions describe": 50% is the median described photo.
  * On the other 700 captions, 72% of the described photos score a match of at least GOOD_MATCH (25%) and a query has
- * a median of 40 photos of 1,000 above it; see docs/BENCHMARKS.md. The fronts draw a "weaker matches" line there.
+ * a median of 42 photos of 1,000 above it (scripts/calibrate-match.ts; docs/BENCHMARKS.md). The fronts draw a "weaker matches" line there.
  *
  * Image-only queries (more like this, a dropped image) score photos on another scale, so they get no percentage.
  */

@@ -1,8 +1,8 @@
 /**
- * The search filters (folder, date taken, file type, minimum score) and the order, as a compact bar, and the
+ * The search filters (folder, date taken, file type, how good a match) and the order, as a compact bar, and the
  * active ones as removable chips. The search itself applies them (a filtered top-K, not a post-filter).
  */
-import { PHOTO_TYPES, SEARCH_SORTS, type FolderInfo, type PhotoType, type SearchOptions, type SearchSort } from '../../../shared/api';
+import { GOOD_MATCH, PHOTO_TYPES, SEARCH_SORTS, type FolderInfo, type PhotoType, type SearchOptions, type SearchSort } from '../../../shared/api';
 import { fileName } from '../format';
 
 export interface Filters {
@@ -11,21 +11,22 @@ export interface Filters {
   after: string;
   before: string;
   type: PhotoType | null;
-  /** As typed; used only when it is a number from -1 to 1. */
-  minScore: string;
+  /** Only matches at least this good (a match percentage), or all results. */
+  minMatch: number | null;
   sort: SearchSort;
 }
 
-export const NO_FILTERS: Filters = { folder: null, after: '', before: '', type: null, minScore: '', sort: 'relevance' };
+export const NO_FILTERS: Filters = { folder: null, after: '', before: '', type: null, minMatch: null, sort: 'relevance' };
 
 const DATE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
 const SORT_LABEL: Record<SearchSort, string> = { relevance: 'Relevance', date: 'Date taken', path: 'Path' };
 
-function minScoreOf(s: string): number | null {
-  if (!s.trim()) return null;
-  const n = Number(s);
-  return Number.isFinite(n) && n >= -1 && n <= 1 ? n : null;
-}
+/** The choices of the match filter: a match percentage (see SearchHit.match) and what it reads as. */
+const MATCH_LEVELS: { min: number; label: string }[] = [
+  { min: GOOD_MATCH, label: `Good matches (${GOOD_MATCH}% and up)` },
+  { min: 50, label: 'Strong matches (50% and up)' },
+  { min: 75, label: 'Very strong (75% and up)' },
+];
 
 /** The filters as search options: unset (or not yet valid) ones are left out. */
 export function searchOptions(f: Filters): SearchOptions {
@@ -34,8 +35,7 @@ export function searchOptions(f: Filters): SearchOptions {
   if (DATE.test(f.after)) o.after = f.after;
   if (DATE.test(f.before)) o.before = f.before;
   if (f.type) o.types = [f.type];
-  const m = minScoreOf(f.minScore);
-  if (m !== null) o.minScore = m;
+  if (f.minMatch !== null) o.minMatch = f.minMatch;
   if (f.sort !== 'relevance') o.sort = f.sort;
   return o;
 }
@@ -43,7 +43,7 @@ export function searchOptions(f: Filters): SearchOptions {
 /** True when a filter narrows the results (the order alone does not). */
 export function narrows(f: Filters): boolean {
   const o = searchOptions(f);
-  return !!(o.folders || o.after || o.before || o.types || o.minScore !== undefined);
+  return !!(o.folders || o.after || o.before || o.types || o.minMatch !== undefined);
 }
 
 interface Chip {
@@ -59,7 +59,7 @@ function chipsFor(f: Filters): Chip[] {
   if (o.after) chips.push({ key: 'after', label: `Taken from ${o.after}` });
   if (o.before) chips.push({ key: 'before', label: `Taken until ${o.before}` });
   if (o.types) chips.push({ key: 'type', label: `Type: ${o.types[0]!.toUpperCase()}` });
-  if (o.minScore !== undefined) chips.push({ key: 'minScore', label: `Score ≥ ${o.minScore}` });
+  if (o.minMatch !== undefined) chips.push({ key: 'minMatch', label: `Match ≥ ${o.minMatch}%` });
   if (o.sort) chips.push({ key: 'sort', label: `Sorted by ${SORT_LABEL[o.sort].toLowerCase()}` });
   return chips;
 }
@@ -72,7 +72,6 @@ interface Props {
 
 export function FilterBar({ filters, folders, onChange }: Props) {
   const set = <K extends keyof Filters>(key: K, value: Filters[K]) => onChange({ ...filters, [key]: value });
-  const badScore = filters.minScore.trim() !== '' && minScoreOf(filters.minScore) === null;
   return (
     <div className="filter-bar" role="group" aria-label="Filters">
       <label>
@@ -105,19 +104,20 @@ export function FilterBar({ filters, folders, onChange }: Props) {
           ))}
         </select>
       </label>
-      <label className="narrow">
-        <span className="label">Minimum score</span>
-        <input
-          type="number"
-          min={-1}
-          max={1}
-          step={0.05}
-          placeholder="any"
-          value={filters.minScore}
-          aria-invalid={badScore || undefined}
-          title={badScore ? 'A score is a number from -1 to 1' : undefined}
-          onChange={(e) => set('minScore', e.target.value)}
-        />
+      <label>
+        <span className="label">Matches</span>
+        <select
+          value={filters.minMatch ?? ''}
+          title="How much a photo stands out from your library for this search (text searches)"
+          onChange={(e) => set('minMatch', e.target.value === '' ? null : Number(e.target.value))}
+        >
+          <option value="">All results</option>
+          {MATCH_LEVELS.map((l) => (
+            <option key={l.min} value={l.min}>
+              {l.label}
+            </option>
+          ))}
+        </select>
       </label>
       <label>
         <span className="label">Sort by</span>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { ModelInfo } from '../../../shared/api';
+import type { ModelFigures, ModelInfo } from '../../../shared/api';
+import { describeFigures, gainVerdict, NO_MEASURABLE_GAIN } from '../../../shared/format';
 import { describeError } from '../api/errors';
 import { Confirm, ErrorLine, JobProgress } from '../components/common';
 import { formatDate } from '../format';
@@ -182,7 +183,7 @@ function Provenance({ m, names }: { m: ModelInfo; names: ModelInfo[] }) {
   if (m.dataset) parts.push(sentence(parent ? `trained from ${parent} on ${m.dataset}` : `trained on ${m.dataset}`));
   else if (parent) parts.push(sentence(`trained from ${parent}`));
   if (m.source) parts.push(sentence(m.builtin || /^built /.test(m.source) ? m.source : `imported from ${m.source}`));
-  const metrics = summarizeMetrics(m.metrics);
+  const metrics = m.figures ? describeModelFigures(m.figures) : summarizeMetrics(m.metrics);
   return (
     <div className="provenance small-text">
       {parts.length > 0 && <span>{parts.join(' ')}</span>}
@@ -193,6 +194,17 @@ function Provenance({ m, names }: { m: ModelInfo; names: ModelInfo[] }) {
       )}
     </div>
   );
+}
+
+/** Recall with how it was measured (comparable only when measured the same way), and a fine-tune's gain verdict. */
+function describeModelFigures(f: ModelFigures): string {
+  const t = f.textToImage;
+  const recall = `Text → photo R@1 ${t.r1.toFixed(1)}% · R@5 ${t.r5.toFixed(1)}% · R@10 ${t.r10.toFixed(1)}% (${describeFigures(f)})`;
+  const g = f.gainR5;
+  if (!g) return recall;
+  const change = `held-out R@5 ${g.mean >= 0 ? '+' : '−'}${Math.abs(g.mean).toFixed(1)} ± ${g.se.toFixed(1)} points`;
+  const verdict = gainVerdict(g);
+  return `${recall} · ${change}${verdict === 'none' ? `: ${NO_MEASURABLE_GAIN}` : verdict === 'loss' ? ': worse than the model it came from' : ''}`;
 }
 
 function recallLine(label: string, v: unknown): string | null {

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { createPortal } from 'react-dom';
-import { MAX_QUERY_LENGTH, MAX_SEARCH_IMAGE_BYTES, type FolderInfo, type LibraryStatus, type SearchHit, type SearchOptions } from '../../../shared/api';
+import { GOOD_MATCH, MAX_QUERY_LENGTH, MAX_SEARCH_IMAGE_BYTES, type FolderInfo, type LibraryStatus, type SearchHit, type SearchOptions } from '../../../shared/api';
+import { formatMatch, weakerMatchesFrom } from '../../../shared/format';
 import { describePart, isPlainText, parseQuery } from '../../../shared/query';
 import { describeError } from '../api/errors';
 import { ErrorLine } from '../components/common';
@@ -182,16 +183,10 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
     el?.scrollIntoView({ block: 'nearest' });
   }, []);
 
+  // The grid's column count (the "weaker matches" line can leave the first row short).
   const columns = (): number => {
-    const items = listRef.current?.querySelectorAll<HTMLElement>('li');
-    if (!items || items.length === 0) return 1;
-    const top = items[0].offsetTop;
-    let n = 0;
-    for (const it of items) {
-      if (it.offsetTop !== top) break;
-      n += 1;
-    }
-    return Math.max(1, n);
+    const list = listRef.current;
+    return list ? Math.max(1, getComputedStyle(list).gridTemplateColumns.split(' ').length) : 1;
   };
 
   const onGridKey = (e: React.KeyboardEvent) => {
@@ -367,6 +362,8 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   const canShowMore = !!hits && hits.length >= limit && limit < MAX_TOP && hits.length < libraryImages;
   const atLimit = query.length >= MAX_QUERY_LENGTH;
   const filtered = narrows(filters);
+  // Results in relevance order end their good matches where the first weaker one starts (a line in the grid).
+  const weakFrom = hits && filters.sort === 'relevance' ? weakerMatchesFrom(hits, GOOD_MATCH) : -1;
   const changeFilters = (f: Filters) => {
     setFilters(f);
     setLimit(PAGE);
@@ -483,7 +480,11 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
               ? canShowMore
                 ? `First ${hits.length.toLocaleString()} matching photos`
                 : `${hits.length.toLocaleString()} matching ${hits.length === 1 ? 'photo' : 'photos'}`
-              : hits.length < libraryImages
+              : weakFrom === 0
+                ? 'No good matches: the closest photos'
+                : weakFrom > 0
+                  ? `${weakFrom.toLocaleString()} good ${weakFrom === 1 ? 'match' : 'matches'}, then weaker ones`
+                  : hits.length < libraryImages
                 ? `Best ${hits.length.toLocaleString()} of ${libraryImages.toLocaleString()} photos`
                 : `${hits.length.toLocaleString()} ${hits.length === 1 ? 'photo' : 'photos'}`}
           </p>
@@ -529,23 +530,31 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
         <>
           <ul className="grid" aria-label="Results" ref={listRef} onKeyDown={onGridKey}>
             {hits.map((h, i) => (
-              <li key={h.id} className={i === selected ? 'selected' : undefined}>
-                <button
-                  type="button"
-                  className="thumb"
-                  tabIndex={i === selected ? 0 : -1}
-                  aria-current={i === selected ? 'true' : undefined}
-                  title={h.path}
-                  onClick={() => setSelected(i)}
-                  onFocus={() => setSelected(i)}
-                  onDoubleClick={() => setViewer(i)}
-                >
-                  <img src={api.photoUrl(h.id, 'thumb')} alt={fileName(h.path)} loading="lazy" decoding="async" />
-                  <span className="score" title="Similarity">
-                    {h.score.toFixed(3)}
-                  </span>
-                </button>
-              </li>
+              <Fragment key={h.id}>
+                {i === weakFrom && (
+                  <li className="weaker" role="separator" data-testid="weaker-matches">
+                    Weaker matches (below {GOOD_MATCH}%)
+                  </li>
+                )}
+                <li className={i === selected ? 'selected' : undefined}>
+                  <button
+                    type="button"
+                    className="thumb"
+                    tabIndex={i === selected ? 0 : -1}
+                    aria-current={i === selected ? 'true' : undefined}
+                    aria-label={hitLabel(h)}
+                    title={h.path}
+                    onClick={() => setSelected(i)}
+                    onFocus={() => setSelected(i)}
+                    onDoubleClick={() => setViewer(i)}
+                  >
+                    <img src={api.photoUrl(h.id, 'thumb')} alt={fileName(h.path)} loading="lazy" decoding="async" />
+                    <span className="score" title={h.match === null ? 'Similarity' : 'Match: how much it stands out from your library for this search'}>
+                      {formatMatch(h)}
+                    </span>
+                  </button>
+                </li>
+              </Fragment>
             ))}
           </ul>
           {canShowMore && (
@@ -684,7 +693,7 @@ function Viewer({ hit, src, position, onClose, onPrev, onNext, onAct }: ViewerPr
     w && h ? `${w.toLocaleString()} × ${h.toLocaleString()} px` : '',
     hit.takenAt ? `taken ${formatDate(hit.takenAt)}` : '',
     formatBytes(hit.bytes),
-    `score ${hit.score.toFixed(3)}`,
+    hit.match === null ? `score ${hit.score.toFixed(3)}` : `${hit.match}% match`,
   ].filter(Boolean);
 
   return createPortal(
@@ -728,4 +737,11 @@ function Viewer({ hit, src, position, onClose, onPrev, onNext, onAct }: ViewerPr
     </div>,
     document.body,
   );
+}
+
+/** What a screen reader says for a result: the file, when it was taken, how good a match. */
+function hitLabel(h: SearchHit): string {
+  return [fileName(h.path), h.takenAt ? `taken ${formatDate(h.takenAt)}` : '', h.match === null ? `similarity ${h.score.toFixed(3)}` : `${h.match}% match`]
+    .filter(Boolean)
+    .join(', ');
 }
