@@ -75,7 +75,7 @@ describe('match percentage', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(41);
     expect(lines[strong]).toBe(`── weaker matches (below ${GOOD_MATCH}%) ──`);
-    for (const l of lines.filter((_, i) => i !== strong)) expect(l).toMatch(/^ *\d{1,3}%  \S/);
+    for (const l of lines.filter((_, i) => i !== strong)) expect(l).toMatch(/^ *\d{1,3}% {2}\S/);
     const json = JSON.parse((await runCli(['search', 'a', 'red', 'circle', '--top', '3', '--json'], { env, cwd: tmp })).stdout) as { match: number }[];
     expect(json.map((h) => h.match)).toEqual(all.slice(0, 3).map((h) => h.match));
     const min = JSON.parse((await runCli(['search', 'a', 'red', 'circle', '--top', '40', '--min-match', '50', '--json'], { env, cwd: tmp })).stdout) as { match: number }[];

@@ -77,7 +77,6 @@ function readTiff(b: Uint8Array, start: number, end: number): { orientation: num
   const u32 = (o: number) => (le ? (u16(o) | (u16(o + 2) * 0x10000)) >>> 0 : (u16(o) * 0x10000 + u16(o + 2)) >>> 0);
   if (u16(2) !== 42) return null;
   let orientation = 1;
-  let date: string | null = null;
   let exifIfd = -1;
   const ascii = (entry: number): string | null => {
     const count = u32(entry + 4);
@@ -113,8 +112,7 @@ function readTiff(b: Uint8Array, start: number, end: number): { orientation: num
   const badExif = exifIfd >= 0 && !ifd(exifIfd, keep);
   if (badExif) return null;
   for (const [tag, e] of ifd0) keep(tag, e);
-  date = found.get(0x9003) ?? found.get(0x9004) ?? found.get(0x0132) ?? null;
-  return { orientation, date };
+  return { orientation, date: found.get(0x9003) ?? found.get(0x9004) ?? found.get(0x0132) ?? null };
 }
 
 function pngHeader(b: Uint8Array): ImageHeader | null {
