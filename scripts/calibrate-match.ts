@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GOOD_MATCH } from '../shared/api';
-import { createBackend } from '../main/backend';
+import { startBackend } from '../main/backend';
 
 function quantile(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -25,10 +25,12 @@ async function main(): Promise<void> {
   const fitAt = process.argv.indexOf('--fit');
   const fit = fitAt > 0 ? Number(process.argv[fitAt + 1]) : 300;
   const data = mkdtempSync(path.join(os.tmpdir(), 'ps-calibrate-'));
-  const b = await createBackend({ dataDir: data });
+  const b = await startBackend({ dataDir: data });
+  const api = b.handlers;
   try {
-    await (await b.addFolders([path.resolve(set, 'Images')])).done;
-    const photos = b.folders().reduce((n, f) => n + f.photos, 0);
+    const added = await api.addFolder({ path: path.resolve(set, 'Images') });
+    await b.jobResult(added.job.id);
+    const photos = (await api.folders()).reduce((n, f) => n + f.photos, 0);
     const firstCaption = new Map<string, string>();
     for (const line of readFileSync(path.join(set, 'captions.txt'), 'utf8').split('\n').slice(1)) {
       const comma = line.indexOf(',');
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     const checked: { match: number; above: number }[] = [];
     let i = 0;
     for (const [image, caption] of firstCaption) {
-      const hits = await b.search(caption, photos).catch(() => null);
+      const hits = await api.search({ query: caption, top: photos }).catch(() => null);
       if (!hits) continue;
       const own = hits.find((h) => path.basename(h.path) === image);
       if (!own) continue;

@@ -1,6 +1,6 @@
 /** How the command line shows results: tables, recall, sizes, duplicate groups, notes; every value escaped. */
 import type { CompactResult, DataProblem, DuplicateGroup, EvalResult, LibrarySize, LibraryStatus, ModelInfo } from '../../shared/api';
-import { formatBytes } from '../../shared/format';
+import { describeFigures, formatBytes, gainVerdict } from '../../shared/format';
 import { shown, shownJson, shownLines } from './terminal';
 
 /** A model's name for a command line: quoted when it has spaces. */
@@ -29,11 +29,14 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
 }
 
-/** Text→image R@1/5/10 of a model: its held-out figures after training, or the figures it ships with. */
-export function modelRecall(m: ModelInfo): string {
-  const metrics = m.metrics as Record<string, EvalResult | undefined> | null;
-  const val = metrics?.after ?? metrics?.val ?? metrics?.flickr8kDev ?? metrics?.heldOut;
-  return val?.textToImage ? `${pct(val.textToImage.r1)}/${pct(val.textToImage.r5)}/${pct(val.textToImage.r10)}` : '—';
+/** Text→image R@1/5/10 of a model, with what they were measured on, and a fine-tune's held-out gain. */
+export function modelRecall(m: ModelInfo): [recall: string, gain: string, measuredOn: string] {
+  const f = m.figures;
+  if (!f) return ['—', '—', '—'];
+  const t = f.textToImage;
+  const g = f.gainR5;
+  const gain = g ? `${g.mean >= 0 ? '+' : '−'}${Math.abs(g.mean).toFixed(1)} ± ${g.se.toFixed(1)}${gainVerdict(g) === 'none' ? ' (none measurable)' : ''}` : '—';
+  return [`${pct(t.r1)}/${pct(t.r5)}/${pct(t.r10)}`, gain, shown(describeFigures(f))];
 }
 
 /**
@@ -45,12 +48,14 @@ export function out(json: boolean, value: unknown, text: () => string): void {
 }
 
 export const pct = (x: number) => `${x.toFixed(1)}`;
-export function recallTable(r: EvalResult): string {
+/** R@1/5/10 both ways; `folds` > 1: each caption was ranked among its fold's photos only, which the label says. */
+export function recallTable(r: EvalResult, folds = 1): string {
+  const pool = folds > 1 ? `in ${folds} folds, each caption ranked among its fold's ~${Math.round(r.images / folds)} photos` : `each caption ranked among all ${r.images} photos`;
   return [
     `              R@1    R@5    R@10`,
     `text→image  ${pct(r.textToImage.r1).padStart(5)}  ${pct(r.textToImage.r5).padStart(5)}  ${pct(r.textToImage.r10).padStart(5)}`,
     `image→text  ${pct(r.imageToText.r1).padStart(5)}  ${pct(r.imageToText.r5).padStart(5)}  ${pct(r.imageToText.r10).padStart(5)}`,
-    `(${r.images} photos, ${r.captions} captions; percent)`,
+    `(${r.images} photos, ${r.captions} captions, ${pool}; percent)`,
   ].join('\n');
 }
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_MATCH } from '../../shared/api';
-import { Backend } from '../../main/backend/service';
+import { openBackend, type Backend } from '../../main/backend/backend';
 import { matchPercent } from '../../main/backend/search/relevance';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
@@ -24,8 +24,8 @@ beforeAll(async () => {
   await makePhotos(path.join(tmp, 'photos'), 40, 61);
   env = { ...process.env, PHOTO_SEARCH_DATA: path.join(tmp, 'data'), PHOTO_SEARCH_MODEL_DIR: modelDir };
   delete env.PHOTO_SEARCH_DEBUG;
-  b = await Backend.create({ dataDir: path.join(tmp, 'data'), modelDir });
-  await (await b.addFolders([path.join(tmp, 'photos')])).done;
+  b = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
+  await (await b.library.addFolders([path.join(tmp, 'photos')])).done;
 }, 240_000);
 
 afterAll(async () => {
@@ -44,7 +44,7 @@ describe('match percentage', () => {
   });
 
   it('comes with every hit of a text search, 0–100, in the order of the scores; image-only searches have none', async () => {
-    const hits = await b.search('a red circle', 40);
+    const hits = await b.search.search('a red circle', 40);
     expect(hits).toHaveLength(40);
     for (const h of hits) {
       expect(Number.isInteger(h.match)).toBe(true);
@@ -55,20 +55,20 @@ describe('match percentage', () => {
     // Most of a library does not stand out for a query: the tail is weak, the best is not.
     expect(hits[0]!.match!).toBeGreaterThan(hits.at(-1)!.match!);
     expect(hits.at(-1)!.match!).toBeLessThan(GOOD_MATCH);
-    const like = await b.searchLike(hits[0]!.id, 5);
+    const like = await b.search.searchLike(hits[0]!.id, 5);
     for (const h of like) expect(h.match).toBeNull();
   });
 
   it('minMatch keeps only the photos at least that good', async () => {
-    const all = await b.search('a red circle', 40);
-    const good = await b.search('a red circle', 40, { minMatch: GOOD_MATCH });
+    const all = await b.search.search('a red circle', 40);
+    const good = await b.search.search('a red circle', 40, { minMatch: GOOD_MATCH });
     expect(good.length).toBe(all.filter((h) => h.match! >= GOOD_MATCH).length);
     expect(good.length).toBeLessThan(all.length);
     expect(good.map((h) => h.id)).toEqual(all.slice(0, good.length).map((h) => h.id));
   });
 
   it('the CLI prints percentages, a line where weaker matches start, and match in --json', async () => {
-    const all = await b.search('a red circle', 40);
+    const all = await b.search.search('a red circle', 40);
     const strong = all.filter((h) => h.match! >= GOOD_MATCH).length;
     const r = await runCli(['search', 'a', 'red', 'circle', '--top', '40'], { env, cwd: tmp });
     expect(r.code, r.stderr).toBe(0);

@@ -198,6 +198,11 @@ export function scoresToFirst(input: DuplicateInput, group: DuplicateGroup): { i
     const row = rowOf.get(id)! * dim;
     let s = 0;
     for (let j = 0; j < dim; j++) s += vectors[first + j]! * vectors[row + j]!;
-    return { id, score: s };
+    // Float rounding can put a copy's cosine a hair above 1 (1.0000001): similarities are reported within [0, 1].
+    return { id, score: clampUnit(s) };
   });
+}
+
+export function clampUnit(x: number): number {
+  return Math.min(1, Math.max(0, x));
 }

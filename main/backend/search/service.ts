@@ -5,7 +5,7 @@
 import type { ApiHandlers, DuplicateGroup, SearchHit, SearchOptions } from '../../../shared/api';
 import { AppError } from '../errors';
 import type { BackendState } from '../state';
-import { findDuplicates, scoresToFirst } from './duplicates';
+import { clampUnit, findDuplicates, scoresToFirst } from './duplicates';
 import { requestParts, runSearch, toSearchHits, type SearchRequest } from './searcher';
 import type { VectorIndex } from './vector-index';
 
@@ -50,7 +50,7 @@ export class SearchService {
     this.ensureNotEmpty();
     const input = this.s.store.embeddingsWithHashes(this.s.active.id());
     const groups = await findDuplicates(input, { threshold });
-    return groups.map((g) => ({ kind: g.kind, minScore: g.minScore, photos: toSearchHits(this.s.store, scoresToFirst(input, g)) }));
+    return groups.map((g) => ({ kind: g.kind, minScore: clampUnit(g.minScore), photos: toSearchHits(this.s.store, scoresToFirst(input, g)) }));
   }
 
   /** Photos whose stored embedding is garbage: left out of search (see LiveIndex.damagedCount). */

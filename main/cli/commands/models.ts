@@ -16,9 +16,15 @@ export function registerModels(program: Command, run: Runner): void {
         const list = await api.models();
         out(!!o.json, list, () =>
           table([
-            ['', 'NAME', 'ID', 'R@1/5/10', 'FROM'],
-            ...list.map((m) => [m.active ? '*' : ' ', shown(m.name), shown(m.id), modelRecall(m), m.builtin ? 'built-in' : shown(m.parent ?? m.source ?? '—')]),
-          ]) + '\n(* = active; R@1/5/10 = text→photo recall in percent on photos the model was not trained on)',
+            ['', 'NAME', 'ID', 'R@1/5/10', 'GAIN R@5', 'FROM', 'MEASURED ON'],
+            ...list.map((m) => {
+              const [recall, gain, on] = modelRecall(m);
+              return [m.active ? '*' : ' ', shown(m.name), shown(m.id), recall, gain, m.builtin ? 'built-in' : shown(m.parent ?? m.source ?? '—'), on];
+            }),
+          ]) +
+            '\n(* = active; R@1/5/10 = text→photo recall in percent on photos the model was not trained on. Recall falls as the photos each caption is' +
+            ' ranked among grow: compare figures measured the same way, or run `photo-search eval SET --model NAME` on one set for each.' +
+            " GAIN R@5 = a fine-tune's held-out change in points ± its error; within two errors it is no measurable gain: keep the current model.)",
         );
       }),
     );

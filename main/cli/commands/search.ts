@@ -1,6 +1,7 @@
 /** `search` and `duplicates`. */
 import { Option, type Command } from 'commander';
-import { MAX_OFFSET, MAX_TOP, PHOTO_TYPES, SEARCH_SORTS, type PhotoType, type SearchHit, type SearchOptions, type SearchSort } from '../../../shared/api';
+import { GOOD_MATCH, MAX_OFFSET, MAX_TOP, PHOTO_TYPES, SEARCH_SORTS, type PhotoType, type SearchHit, type SearchOptions, type SearchSort } from '../../../shared/api';
+import { formatMatch, weakerMatchesFrom } from '../../../shared/format';
 import { AppError } from '../../backend';
 import type { Runner } from '../context';
 import { coverageNotes, duplicatesText, out } from '../format';
@@ -16,6 +17,7 @@ interface SearchFlags {
   before?: string;
   type?: PhotoType[];
   minScore?: number;
+  minMatch?: number;
   sort: SearchSort;
   json?: boolean;
 }
@@ -30,8 +32,19 @@ function searchOptions(o: SearchFlags): SearchOptions {
     ...(o.before ? { before: o.before } : {}),
     ...(o.type?.length ? { types: o.type } : {}),
     ...(o.minScore !== undefined ? { minScore: o.minScore } : {}),
+    ...(o.minMatch !== undefined ? { minMatch: o.minMatch } : {}),
     ...(o.sort !== 'relevance' ? { sort: o.sort } : {}),
   };
+}
+
+/** Search results, one a line with their match percentage, and a line where the weaker matches start (relevance order). */
+function hitLines(hits: readonly SearchHit[]): string[] {
+  const lines = hits.map((h) => `${formatMatch(h).padStart(5)}  ${shown(h.path)}`);
+  const weak = weakerMatchesFrom(hits, GOOD_MATCH);
+  if (weak >= 0 && hits.every((h, i) => i === 0 || hits[i - 1]!.score >= h.score)) {
+    lines.splice(weak, 0, `── weaker matches (below ${GOOD_MATCH}%) ──`);
+  }
+  return lines;
 }
 
 export function registerSearch(program: Command, run: Runner): void {
@@ -46,9 +59,10 @@ export function registerSearch(program: Command, run: Runner): void {
     .option('--after <date>', 'only photos taken on or after YYYY, YYYY-MM or YYYY-MM-DD (EXIF date, else file time)', datePrefix('--after'))
     .option('--before <date>', 'only photos taken on or before YYYY, YYYY-MM or YYYY-MM-DD', datePrefix('--before'))
     .addOption(new Option('--type <type>', 'only this file type (repeatable)').choices(PHOTO_TYPES).argParser((v: string, prev: string[] = []) => [...prev, v]))
-    .option('--min-score <x>', 'only photos at least this similar (cosine, -1 to 1)', numberIn('--min-score', -1, 1))
+    .option('--min-match <percent>', 'only photos with at least this match (0 to 100; queries with text)', numberIn('--min-match', 0, 100))
+    .option('--min-score <x>', 'only photos at least this similar (raw cosine, -1 to 1)', numberIn('--min-score', -1, 1))
     .addOption(new Option('--sort <order>', 'order of the results').choices(SEARCH_SORTS).default('relevance'))
-    .option('--json', 'print [{path, score}] as JSON')
+    .option('--json', 'print [{path, score, match}] as JSON')
     .action((words: string[], o: SearchFlags) =>
       run(async ({ api }) => {
         const text = words.join(' ').trim();
@@ -71,8 +85,8 @@ export function registerSearch(program: Command, run: Runner): void {
         for (const line of coverageNotes(await api.status())) process.stderr.write(`${shown(line)}\n`);
         out(
           !!o.json,
-          hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)) })),
-          () => (hits.length ? hits.map((h) => `${h.score.toFixed(3)}  ${shown(h.path)}`).join('\n') : 'No photos found.'),
+          hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)), match: h.match })),
+          () => (hits.length ? hitLines(hits).join('\n') : 'No photos found.'),
         );
       }),
     );

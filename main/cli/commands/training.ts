@@ -1,7 +1,7 @@
 /** `train` and `eval`: retrain on a captioned set, and measure a model on one. */
 import { Option, type Command } from 'commander';
 import { MAX_EPOCHS, MIN_EPOCHS, type TrainResult } from '../../../shared/api';
-import { describeHeldOutGain } from '../../../shared/format';
+import { describeHeldOutGain, trainedOnWarning } from '../../../shared/format';
 import type { Runner } from '../context';
 import { out, pct, problemLines, recallTable, shellName } from '../format';
 import { cliPath, intIn, modelName } from '../options';
@@ -54,9 +54,9 @@ export function registerTraining(program: Command, run: Runner): void {
             `New model "${shown(name)}" (${shown(r.model)}; ${r.epochs} epochs, ${r.trainSeconds.toFixed(1)} s).`,
             ...(r.bestEpoch === 0 && !r.heldOut ? ['No epoch did better than the starting model on the held-out photos: the new version keeps its heads.'] : []),
             ...(heldOut ? [heldOut] : []),
-            ...(r.before ? ['Before (held-out photos):', recallTable(r.before)] : []),
+            ...(r.before ? ['Before (held-out photos):', recallTable(r.before, r.heldOut?.folds)] : []),
             'After:',
-            recallTable(r.val),
+            recallTable(r.val, r.heldOut?.folds),
             `Activate it with \`photo-search models use ${shown(shellName(name))}\`.`,
           ].join('\n'),
         );
@@ -72,7 +72,12 @@ export function registerTraining(program: Command, run: Runner): void {
     .action((set: string, o: { model?: string; json?: boolean }) =>
       run(async ({ api }) => {
         const r = await api.evaluate({ set: cliPath(set), ...(o.model ? { model: o.model } : {}) });
-        out(!!o.json, r, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
+        // Recall on photos the model (or one it was trained from) has seen is flattered: say so.
+        const models = await api.models();
+        const model = models.find((m) => m.id === o.model || m.name === o.model) ?? models.find((m) => m.active);
+        const warning = model ? trainedOnWarning(models, model.id, cliPath(set)) : null;
+        if (warning) process.stderr.write(`${shown(warning)}\n`);
+        out(!!o.json, { ...r, ...(warning ? { warning } : {}) }, () => [...problemLines(r.problems), recallTable(r)].join('\n'));
       }),
     );
 }
