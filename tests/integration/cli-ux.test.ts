@@ -150,7 +150,7 @@ describe('photo-search CLI upkeep', () => {
     const r = await cli(['models']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^\s+NAME\s+ID\s+R@1\/5\/10\s+FROM$/);
+    expect(lines[0]).toMatch(/^\s+NAME\s+ID\s+R@1\/5\/10\s+GAIN R@5\s+FROM\s+MEASURED ON$/);
     const idCol = lines[0].indexOf('ID');
     const rows = lines.slice(1, -1);
     expect(rows.length).toBeGreaterThanOrEqual(3);
