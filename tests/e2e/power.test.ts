@@ -2,10 +2,11 @@
 // parse error, the filter bar and its removable chips, loading more on scroll, the duplicates view, and
 // search by a dropped, pasted or chosen image. The library is generated and indexed with the real CLI,
 // then served by `photo-search serve`.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
@@ -242,6 +243,23 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     await chip.getByText('photo-004.png').waitFor();
     await page.waitForFunction((p) => document.querySelector('ul[aria-label="Results"] button.thumb')?.getAttribute('title') === p, chosen, { timeout: 30_000 });
     expect(searches('searchImage')).toBe(before + 1);
+  });
+
+  it('searches by a chosen 15 MB image in browser mode: its original comes first', async () => {
+    const original = path.join(dirA, 'photo-022.png');
+    // The photo blown up to 2240 × 2240, stored uncompressed: about 15 MB, 20 MB once in base64.
+    const big = path.join(tmp, 'big-photo-022.png');
+    await sharp(original).resize(2240, 2240).png({ compressionLevel: 0 }).toFile(big);
+    expect(statSync(big).size).toBeGreaterThan(15_000_000);
+    const before = searches('searchImage');
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/searchImage'), { timeout: 60_000 });
+    await page.getByLabel('Search by an image file').setInputFiles(big);
+    expect((await answer).status()).toBe(200);
+    await page.getByTestId('image-chip').getByText('big-photo-022.png').waitFor();
+    await page.waitForFunction((p) => document.querySelector('ul[aria-label="Results"] button.thumb')?.getAttribute('title') === p, original, { timeout: 30_000 });
+    expect(searches('searchImage')).toBe(before + 1);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.getByRole('button', { name: 'Remove image big-photo-022.png' }).click();
   });
 
   it('fits the filter bar, chips and actions in a 760 px window without sideways scrolling', async () => {
