@@ -6,7 +6,7 @@
  * another process. The server's open file descriptors, RSS and p50/p99 latency per kind of request are taken
  * in a window at the start and one at the end; at the end the server must exit on SIGTERM.
  *
- *   npx tsx scripts/soak-serve.ts --minutes 30 [--photos 300] [--clients 4] [--window 3] [--json]
+ *   npx tsx scripts/soak-serve.ts --minutes 30 [--photos 300] [--clients 4] [--window 3] [--malloc-arena-max N] [--json]
  *
  * Photos come from ../shared/datasets/flickr8k/dev/Images when present (else --images DIR); the active model is
  * the built-in one. Everything listens on and talks to 127.0.0.1 only. Every loop ends at the deadline.
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     images: { type: 'string', default: path.join(ROOT, '..', 'shared', 'datasets', 'flickr8k', 'dev', 'Images') },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    /** Run serve with glibc's MALLOC_ARENA_MAX (compare how much freed memory the allocator keeps). */
+    'malloc-arena-max': { type: 'string', default: '' },
   },
 });
 const minutes = Number(values.minutes);
@@ -94,7 +96,8 @@ interface Server {
 }
 
 function startServe(data: string): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = values['malloc-arena-max'] ? { ...process.env, MALLOC_ARENA_MAX: values['malloc-arena-max'] } : process.env;
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start within 120 s:\n${out}`)), 120_000);
@@ -323,6 +326,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       node: process.version,
+      mallocArenaMax: values['malloc-arena-max'] || null,
       minutes,
       photos: photoCount + 22,
       clients,
@@ -337,6 +341,8 @@ async function main(): Promise<void> {
       start: { fds: meanOf(samples, start, start + w, 'fds'), photoFds: meanOf(samples, start, start + w, 'photoFds'), inotify: meanOf(samples, start, start + w, 'inotify'), rssMB: meanOf(samples, start, start + w, 'rssMB'), latencyMs: windowStats(timings, start, start + w) },
       end: { fds: meanOf(samples, deadline - w, end + 1, 'fds'), photoFds: meanOf(samples, deadline - w, end + 1, 'photoFds'), inotify: meanOf(samples, deadline - w, end + 1, 'inotify'), rssMB: meanOf(samples, deadline - w, end + 1, 'rssMB'), latencyMs: windowStats(timings, deadline - w, deadline) },
       afterSettling: samples.at(-1),
+      // One sample a minute (the first of each minute), to see a trend rather than two points.
+      byMinute: Array.from({ length: Math.floor(minutes) + 1 }, (_, m) => samples.find((x) => x.t >= start + m * 60_000) ?? samples.at(-1)!).map((x) => ({ fds: x.fds, rssMB: Math.round(x.rssMB) })),
       maxFds: Math.max(...samples.map((x) => x.fds)),
       maxRssMB: Math.round(Math.max(...samples.map((x) => x.rssMB))),
       sigterm: { exitCode: code, ms: exitMs },
