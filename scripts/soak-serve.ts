@@ -12,7 +12,7 @@
  * the built-in one. Everything listens on and talks to 127.0.0.1 only. Every loop ends at the deadline.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,10 @@ interface Sample {
   photoFds: number;
   inotify: number;
   rssMB: number;
+  /** CPU time the server process has used so far (user + system), ms: per request it does not depend on the machine's load. */
+  cpuMs: number;
+  /** The library's write-ahead log. */
+  walMB: number;
 }
 
 // ---- the library ------------------------------------------------------------------------------------------
@@ -115,7 +119,9 @@ function startServe(data: string): Promise<Server> {
   });
 }
 
-function sample(pid: number, photoDirs: string[]): Sample {
+const TICK_MS = 1000 / 100; // Linux's USER_HZ
+
+function sample(pid: number, photoDirs: string[], data: string): Sample {
   let fds = 0;
   let photoFds = 0;
   let inotify = 0;
@@ -131,7 +137,17 @@ function sample(pid: number, photoDirs: string[]): Sample {
     if (target === 'anon_inode:inotify') inotify++;
   }
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { t: Date.now(), fds, photoFds, inotify, rssMB: rss ? Number(rss[1]) / 1024 : NaN };
+  // Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
+  const statLine = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+  const cpuMs = (Number(stat[11]) + Number(stat[12])) * TICK_MS;
+  let walMB = 0;
+  try {
+    walMB = statSync(path.join(data, 'library.db-wal')).size / 2 ** 20;
+  } catch {
+    // no log right now
+  }
+  return { t: Date.now(), fds, photoFds, inotify, rssMB: rss ? Number(rss[1]) / 1024 : NaN, cpuMs, walMB };
 }
 
 // ---- the clients ------------------------------------------------------------------------------------------
@@ -264,6 +280,16 @@ function windowStats(timings: Timing[], from: number, to: number) {
   return out;
 }
 
+/** Server CPU ms per request between the first and last sample of a window. */
+function cpuPerRequest(samples: Sample[], timings: Timing[], from: number, to: number): number {
+  const inside = samples.filter((x) => x.t >= from && x.t < to);
+  if (inside.length < 2) return NaN;
+  const a = inside[0]!;
+  const b = inside.at(-1)!;
+  const n = timings.filter((t) => t.at >= a.t && t.at < b.t).length;
+  return n ? Math.round(((b.cpuMs - a.cpuMs) / n) * 100) / 100 : NaN;
+}
+
 function meanOf(samples: Sample[], from: number, to: number, key: keyof Sample): number {
   const xs = samples.filter((s) => s.t >= from && s.t < to).map((s) => s[key]);
   return xs.length ? Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10 : NaN;
@@ -290,17 +316,22 @@ async function main(): Promise<void> {
     log(`serve pid ${s.child.pid} on 127.0.0.1:${s.port}; ${clients} clients for ${minutes} min`);
 
     const samples: Sample[] = [];
-    const sampler = setInterval(() => samples.push(sample(s.child.pid!, [lib, flap])), 5_000);
-    samples.push(sample(s.child.pid!, [lib, flap]));
+    const sampler = setInterval(() => samples.push(sample(s.child.pid!, [lib, flap], data)), 5_000);
+    samples.push(sample(s.child.pid!, [lib, flap], data));
     const timings: Timing[] = [];
     const errors = new Map<string, number>();
     const counts = { flaps: 0, added: 0 };
     const indexRuns: { code: number; ms: number; err: string }[] = [];
     let seed = 12345;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const loadAt = { start: '', end: '' };
+    const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    // The load average in the middle of each window (other programs' share of the cores).
+    setTimeout(() => (loadAt.start = load()), windowMin * 30_000).unref();
+    setTimeout(() => (loadAt.end = load()), Math.max(0, deadline - windowMin * 30_000 - Date.now())).unref();
     const progress = setInterval(() => {
       const last = samples.at(-1)!;
-      log(`${((Date.now() - start) / 60_000).toFixed(1)} min: ${timings.length} requests, fds ${last.fds} (photo files ${last.photoFds}), RSS ${last.rssMB.toFixed(0)} MB`);
+      log(`${((Date.now() - start) / 60_000).toFixed(1)} min: ${timings.length} requests, fds ${last.fds} (photo files ${last.photoFds}), RSS ${last.rssMB.toFixed(0)} MB, WAL ${last.walMB.toFixed(1)} MB, load ${load()}`);
     }, 60_000);
     await Promise.all([
       ...Array.from({ length: clients }, () => client(s, ids, large, images, deadline, timings, errors, rand)),
@@ -312,7 +343,7 @@ async function main(): Promise<void> {
     clearInterval(progress);
     // Let the last index job and the debounce settle before the final figures.
     await sleep(10_000);
-    samples.push(sample(s.child.pid!, [lib, flap]));
+    samples.push(sample(s.child.pid!, [lib, flap], data));
     const end = Date.now();
     const w = windowMin * 60_000;
     const exitStarted = Date.now();
@@ -338,11 +369,11 @@ async function main(): Promise<void> {
       sideIndexRuns: indexRuns.length,
       sideIndexFailures: indexRuns.filter((r) => r.code !== 0).map((r) => r.err),
       sideIndexSeconds: indexRuns.map((r) => Math.round(r.ms / 100) / 10),
-      start: { fds: meanOf(samples, start, start + w, 'fds'), photoFds: meanOf(samples, start, start + w, 'photoFds'), inotify: meanOf(samples, start, start + w, 'inotify'), rssMB: meanOf(samples, start, start + w, 'rssMB'), latencyMs: windowStats(timings, start, start + w) },
-      end: { fds: meanOf(samples, deadline - w, end + 1, 'fds'), photoFds: meanOf(samples, deadline - w, end + 1, 'photoFds'), inotify: meanOf(samples, deadline - w, end + 1, 'inotify'), rssMB: meanOf(samples, deadline - w, end + 1, 'rssMB'), latencyMs: windowStats(timings, deadline - w, deadline) },
+      start: { fds: meanOf(samples, start, start + w, 'fds'), photoFds: meanOf(samples, start, start + w, 'photoFds'), inotify: meanOf(samples, start, start + w, 'inotify'), rssMB: meanOf(samples, start, start + w, 'rssMB'), walMB: meanOf(samples, start, start + w, 'walMB'), cpuMsPerRequest: cpuPerRequest(samples, timings, start, start + w), requestsPerSecond: Math.round(timings.filter((t) => t.at >= start && t.at < start + w).length / (w / 1000)), loadAverage: loadAt.start, latencyMs: windowStats(timings, start, start + w) },
+      end: { fds: meanOf(samples, deadline - w, end + 1, 'fds'), photoFds: meanOf(samples, deadline - w, end + 1, 'photoFds'), inotify: meanOf(samples, deadline - w, end + 1, 'inotify'), rssMB: meanOf(samples, deadline - w, end + 1, 'rssMB'), walMB: meanOf(samples, deadline - w, end + 1, 'walMB'), cpuMsPerRequest: cpuPerRequest(samples, timings, deadline - w, deadline), requestsPerSecond: Math.round(timings.filter((t) => t.at >= deadline - w && t.at < deadline).length / (w / 1000)), loadAverage: loadAt.end, latencyMs: windowStats(timings, deadline - w, deadline) },
       afterSettling: samples.at(-1),
       // One sample a minute (the first of each minute), to see a trend rather than two points.
-      byMinute: Array.from({ length: Math.floor(minutes) + 1 }, (_, m) => samples.find((x) => x.t >= start + m * 60_000) ?? samples.at(-1)!).map((x) => ({ fds: x.fds, rssMB: Math.round(x.rssMB) })),
+      byMinute: Array.from({ length: Math.floor(minutes) + 1 }, (_, m) => samples.find((x) => x.t >= start + m * 60_000) ?? samples.at(-1)!).map((x) => ({ fds: x.fds, rssMB: Math.round(x.rssMB), walMB: Math.round(x.walMB * 10) / 10 })),
       maxFds: Math.max(...samples.map((x) => x.fds)),
       maxRssMB: Math.round(Math.max(...samples.map((x) => x.rssMB))),
       sigterm: { exitCode: code, ms: exitMs },

@@ -18,6 +18,9 @@ interface Job {
   promise: Promise<unknown>;
 }
 
+/** Finished jobs kept for the job list and their results (the most recent ones). */
+export const KEEP_FINISHED = 100;
+
 export class JobManager {
   private jobs = new Map<string, Job>();
   private counter = 0;
@@ -96,6 +99,7 @@ export class JobManager {
         throw e;
       } finally {
         this.emit(info);
+        this.prune();
       }
     })();
     promise.catch(() => undefined); // observed through events / done
@@ -109,6 +113,18 @@ export class JobManager {
     const job = this.jobs.get(id);
     if (!job) return Promise.reject(new AppError('not_found', `No job "${id}".`));
     return job.promise;
+  }
+
+  /** Forget the oldest finished jobs past KEEP_FINISHED: a server that runs for days starts thousands. */
+  private prune(): void {
+    let finished = 0;
+    for (const j of this.jobs.values()) if (j.info.state !== 'running') finished++;
+    for (const [id, j] of this.jobs) {
+      if (finished <= KEEP_FINISHED) break;
+      if (j.info.state === 'running') continue;
+      this.jobs.delete(id);
+      finished--;
+    }
   }
 
   cancel(id: string): JobInfo {
