@@ -307,7 +307,9 @@ async function main(): Promise<void> {
     server = await startServe(data);
     const s = server;
     const search = await request(s, { method: 'POST', path: '/api/search', body: Buffer.from(JSON.stringify({ query: 'a photo', top: 500 })) });
-    const hits = (search.json as { value: { id: number; path: string }[] }).value;
+    const answer = search.json as { ok: boolean; value: { id: number; path: string }[]; message?: string };
+    if (!answer.ok) throw new Error(`the first search failed: ${answer.message}`);
+    const hits = answer.value;
     const ids = hits.filter((h) => !h.path.startsWith(flap)).map((h) => h.id);
     const large = hits.filter((h) => /large-\d\.jpg$/.test(h.path)).map((h) => h.id);
     const images = [readFileSync(path.join(lib, 'large-0.jpg')), ...sources.slice(0, 3).map((f) => readFileSync(f))];
