@@ -63,7 +63,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   liveFolders = new LiveFolders(state, (roots) => library.startIndex(roots));
   const live = liveFolders;
   const compaction = new CompactionService(state);
-  const modelSwitch = new ModelSwitch(state, (ctx, id) => library.indexFor(ctx, id));
+  const modelSwitch = new ModelSwitch(state, (ctx, id, onJob) => library.indexFor(ctx, id, onJob));
   const catalog = new CatalogService(state, userSource, (m) => {
     const r = baseRecipe(m.manifest);
     // Heads that already work are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.

@@ -72,11 +72,8 @@ export class ModelSwitch {
       if (r.missing > 0 && store.listRoots().length) {
         const stage = `Indexing ${r.missing} photos without cached features`;
         ctx.progress({ stage, done: r.embedded, total });
-        let shownAt = 0;
+        // The index job's events come at most every 100 ms (JobManager), so this count runs as often at most.
         const follow = (inner: JobInfo) => {
-          const now = Date.now();
-          if (inner.state === 'running' && now - shownAt < 250) return;
-          shownAt = now;
           const done = Math.max(0, Math.min(total, store.countEmbeddings(id) - before));
           ctx.progress({ stage, done, total, etaSeconds: inner.etaSeconds, rate: inner.rate });
         };
