@@ -122,13 +122,18 @@ describe('a library held for days', () => {
       });
       // The switch's index job reports to it (its bar moves while photos are decoded, not only at the end).
       const indexFor = b.library.indexFor.bind(b.library);
-      const relayed: number[] = [];
-      b.library.indexFor = (ctx, id, onJob) => indexFor(ctx, id, (j) => (relayed.push(j.done), onJob?.(j)));
+      const followed: boolean[] = [];
+      let relayed = 0;
+      b.library.indexFor = (ctx, id, onJob) => {
+        followed.push(onJob !== undefined);
+        return indexFor(ctx, id, onJob && ((j) => (relayed++, onJob(j))));
+      };
       const job = (await b.modelSwitch.activateModel('model-b'))!;
       jobId = job.info.id;
       await job.done;
       off();
-      expect(relayed.length).toBeGreaterThan(0);
+      expect(followed).toEqual([true]);
+      expect(relayed).toBeGreaterThan(0);
       expect(seen.length).toBeGreaterThan(1);
       for (const s of seen) expect(s.done).toBeLessThanOrEqual(s.embedded);
       expect(seen.filter((s) => s.total > 0).every((s) => s.total === N)).toBe(true);
