@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { seededRandom } from '../shared/random';
 import { librarySize, sqliteTempDir, spaceNeeded } from '../main/backend/library/compact';
-import { loadModel } from '../main/backend/model/model';
+import { openModel } from '../main/backend/catalog/open-model';
 import { dataPaths } from '../main/backend/paths';
 import { LiveIndex } from '../main/backend/search/live-index';
 import { Store, type BatchItem, type StorageBreakdown } from '../main/backend/store';
@@ -98,7 +98,7 @@ function partRows(b: StorageBreakdown, photos: number): PartRow[] {
 async function main(): Promise<void> {
   const dir = values.dir ? path.resolve(values.dir) : mkdtempSync(path.join(os.tmpdir(), 'ps-size-'));
   const paths = dataPaths(dir);
-  const model = await loadModel(BUILTIN);
+  const model = await openModel(BUILTIN);
   const featureDim = model.manifest.image.featureDim;
   const embedDim = model.embedDim;
   const store = new Store(paths.db);

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { EvalResult } from '../shared/api';
 import { initHeads } from '../main/backend/model/heads';
 import { binPath, loadHeads, saveHeads, type HeadsSpec } from '../main/backend/model/heads-format';
-import { loadModel } from '../main/backend/model/model';
+import { openModel } from '../main/backend/catalog/open-model';
 import { writeManifest } from '../main/backend/catalog/manifest';
 import { builtinModelDir } from '../main/backend/catalog/registry';
 import type { ModelManifest } from '../main/backend/model/types';
@@ -76,7 +76,7 @@ async function main() {
     log('the committed heads do not fit the towers: starting from fresh heads');
     await saveHeads(path.join(builtin, manifest.heads), initHeads(spec, o.seed));
   }
-  const model = await loadModel(builtin);
+  const model = await openModel(builtin);
 
   const set = await readCaptionSet(path.resolve(o.train));
   log(`${set.images.length} photos; features (with ${BUILTIN_RECIPE.augment.join(', ')} views), backend ${backend}`);
@@ -127,7 +127,7 @@ async function main() {
   const staged = (await saveTrainedModel({ modelsDir, baseDir: builtin, baseManifest: manifest, heads, id: 'staged', training: { dataset: set.dir } })).dir;
   let dev: EvalResult | null = null;
   if (o.dev) {
-    const trained = await loadModel(staged);
+    const trained = await openModel(staged);
     dev = await evaluateModelOnSet(trained, path.resolve(o.dev), cache);
     await trained.dispose();
     log(`dev (never trained on): t2i R@1/5/10 ${fmt(dev)}, i2t ${dev.imageToText.r1}/${dev.imageToText.r5}/${dev.imageToText.r10}`);

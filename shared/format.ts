@@ -83,3 +83,9 @@ export function formatMatch(hit: { match: number | null; score: number }): strin
 export function weakerMatchesFrom(hits: readonly { match: number | null }[], goodMatch: number): number {
   return hits.findIndex((h) => h.match !== null && h.match < goodMatch);
 }
+
+/** The first line of an error's message (or of any thrown value), at most `max` characters: what a person is shown. */
+export function oneLine(e: unknown, max = Infinity): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.split('\n')[0].slice(0, max);
+}

@@ -1,5 +1,6 @@
 /** Errors a person can act on: a code the fronts map to words, and one line naming the problem and the fix. */
 import type { ErrorCode, Result } from '../../shared/api';
+import { oneLine } from '../../shared/format';
 
 export class AppError extends Error {
   constructor(
@@ -40,9 +41,8 @@ export function toResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
 
 export function errorResult(e: unknown): { ok: false; code: ErrorCode; message: string } {
   if (e instanceof AppError) return { ok: false, code: e.code, message: e.message };
-  const message = e instanceof Error ? e.message : String(e);
   // A library's own abort (fetch, timers) aborted by one of our signals.
   if (e instanceof Error && e.name === 'AbortError') return { ok: false, code: 'cancelled', message: 'Cancelled.' };
   // Unknown errors keep their message (one line) but never a stack trace.
-  return { ok: false, code: 'internal', message: message.split('\n')[0] };
+  return { ok: false, code: 'internal', message: oneLine(e) };
 }

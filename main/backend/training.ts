@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiHandlers, CaptionSetInfo, EvalResult, JobInfo, SetEvalResult, TrainEpoch, TrainOptions, TrainResult } from '../../shared/api';
 import { AppError } from './errors';
-import { loadModel } from './model/model';
+import { openModel } from './catalog/open-model';
 import { userPath } from './paths';
 import type { BackendState } from './state';
 import { storeFeatureCache } from './train/features';
@@ -92,7 +92,7 @@ export class TrainingService {
   async evaluate(setDir: string, modelIdOrName?: string): Promise<SetEvalResult> {
     const active = this.s.active.id();
     const id = modelIdOrName ? this.s.registry.get(modelIdOrName).id : active;
-    const model = id === active ? await this.s.active.load() : await loadModel(this.s.registry.get(id).dir);
+    const model = id === active ? await this.s.active.load() : await openModel(this.s.registry.get(id).dir);
     try {
       return await evaluateModelOnSet(model, path.resolve(setDir), storeFeatureCache(this.s.store));
     } catch (e) {

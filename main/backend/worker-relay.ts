@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ErrorCode } from '../../shared/api';
 import { AppError, Cancelled, errorResult } from './errors';
 import { startWorker } from './worker-path';
+import { oneLine } from '../../shared/format';
 
 type ToWorker = { type: 'cancel' };
 type FromWorker<R, E> =
@@ -94,7 +95,7 @@ export function serveInWorker<I, R, E = never>(task: (input: I, ctx: WorkerConte
       (e: unknown) => {
         if (e instanceof Cancelled || controller.signal.aborted) return post({ type: 'cancelled', partial: e instanceof Cancelled ? e.partial : undefined });
         const r = errorResult(e);
-        post({ type: 'error', code: r.code, message: r.message.split('\n')[0] });
+        post({ type: 'error', code: r.code, message: oneLine(r.message) });
       },
     )
     .finally(() => port.close()); // lets the worker's event loop end

@@ -4,6 +4,7 @@
  */
 import { acceptCall, type ApiParams, type ApiResult, type BackendPort, type Result } from '../../shared/api';
 import { APP_HOST, APP_SCHEME } from './channels';
+import { oneLine } from '../../shared/format';
 
 type DesktopMethod = 'openPhoto' | 'showInFolder' | 'pickFolder';
 /** Methods the desktop answers itself (the backend says `unsupported` for them), typed by the API table. */
@@ -37,6 +38,6 @@ export async function dispatchCall(
     if (call.method === 'pickFolder' && overrides.pickFolder) return await overrides.pickFolder(call.params);
     return await backend.call(call.method, call.params);
   } catch (e) {
-    return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    return { ok: false, code: 'internal', message: oneLine(e) };
   }
 }

@@ -11,6 +11,7 @@ import { registerIpc } from './ipc';
 import { buildMenu } from './menu';
 import { handleProtocols, registerSchemes } from './protocol';
 import { loadWindowState, saveWindowState, type WindowState } from './window-state';
+import { oneLine } from '../../shared/format';
 
 const DEV = !app.isPackaged && process.env.PHOTO_SEARCH_DEVTOOLS === '1';
 const RENDERER_DIR = path.join(__dirname, '..', '..', 'renderer');
@@ -40,7 +41,7 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 function fatal(e: unknown): void {
-  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  const message = oneLine(e);
   dialog.showErrorBox('Photo Search could not start', message);
   app.exit(1);
 }

@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { acceptCall, isApiMethod, MAX_SEARCH_IMAGE_BYTES, unknownMethod, type ApiCall, type CallRefused, type ApiEvent, type BackendPort, type ErrorCode, type Result } from '../../shared/api';
 import { NO_TOKEN_CSP, NO_TOKEN_HTML } from './no-token-page';
 import { allowedHostHeaders, chooseAccessToken, contentTypeFor, cookieValue, isLoopbackHost, resolveStaticPath, sameToken, tokenCookie, urlHostFor } from './http-util';
+import { oneLine } from '../../shared/format';
 
 export { contentTypeFor, isLoopbackHost, resolveStaticPath } from './http-util';
 
@@ -96,7 +97,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) return sendResult(res, e.status, { ok: false, code: e.code, message: e.message });
-      const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      const message = oneLine(e);
       if (!res.headersSent) sendResult(res, 500, { ok: false, code: 'internal', message });
       else res.destroy();
     });
@@ -221,7 +222,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return await options.backend.call(call.method, call.params);
     } catch (e) {
       // BackendPort promises never to throw; keep the server alive if it does anyway.
-      return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+      return { ok: false, code: 'internal', message: oneLine(e) };
     }
   }
 

@@ -1,12 +1,12 @@
 /**
- * Real generated models (generateTestModel + loadModel: onnxruntime towers and heads) wrapped to count
+ * Real generated models (generateTestModel + openModel: onnxruntime towers and heads) wrapped to count
  * their calls, so library tests can assert what was (not) decoded or run through the tower, and to hook
  * a batch (cancel at a known point, slow a run down for the kill test).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generateTestModel, type GenerateOptions } from './generate-model';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel, PreparedImage, TextFeatures } from '../../main/backend/model/types';
 
 export interface Calls {
@@ -62,7 +62,7 @@ export function counting(m: EmbeddingModel): CountingModel {
 
 /** Generate a model folder under `dir` and load it, counted. */
 export async function testModel(dir: string, opts: GenerateOptions = {}): Promise<CountingModel> {
-  return counting(await loadModel(await generateTestModel(dir, opts)));
+  return counting(await openModel(await generateTestModel(dir, opts)));
 }
 
 /** A copy of a model folder under a new id: same tower and heads files, so the same tower key. */
@@ -72,5 +72,5 @@ export async function copyModelAs(src: string, dest: string, id: string): Promis
   const manifest = JSON.parse(await fs.readFile(file, 'utf8')) as { id: string };
   manifest.id = id;
   await fs.writeFile(file, JSON.stringify(manifest, null, 2));
-  return counting(await loadModel(dest));
+  return counting(await openModel(dest));
 }

@@ -4,14 +4,14 @@
  */
 import path from 'node:path';
 import { indexFolders } from '../../main/backend/library/indexer';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { Store } from '../../main/backend/store';
 import { counting } from './counting-model';
 
 async function main() {
   const [dataDir, modelDir, root, pause] = process.argv.slice(2);
   const store = new Store(path.join(dataDir, 'library.db'));
-  const model = counting(await loadModel(modelDir));
+  const model = counting(await openModel(modelDir));
   model.beforeEmbed = () => new Promise((r) => setTimeout(r, Number(pause)));
   const summary = await indexFolders({ store, model, roots: [root], batchSize: 4, decodeConcurrency: 1 });
   process.stdout.write(JSON.stringify(summary));

@@ -5,14 +5,14 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { Store, type BatchItem } from '../../main/backend/store';
 import { seededRandom } from '../../shared/random';
 
 export const SYNTHETIC_ROOT = '/synthetic-photos';
 
 export async function writeSyntheticLibrary(dbFile: string, modelDir: string, n: number, seed = 1): Promise<void> {
-  const model = await loadModel(modelDir);
+  const model = await openModel(modelDir);
   const store = new Store(dbFile);
   const rand = seededRandom(seed);
   const dim = model.manifest.image.featureDim;

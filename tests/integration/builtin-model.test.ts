@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { builtinModelDir, ModelRegistry } from '../../main/backend/catalog/registry';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { readManifest } from '../../main/backend/catalog/manifest';
@@ -26,7 +26,7 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * 
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-builtin-'));
-  model = await loadModel(dir);
+  model = await openModel(dir);
 });
 
 afterAll(async () => {
@@ -88,7 +88,7 @@ describe('built-in model', () => {
     expect(r.epochs).toBe(2); // a fixed schedule: no early stop
     const saved = await readManifest(path.join(tmp, 'models', r.model));
     expect(saved.training?.options).toMatchObject({ augment: BUILTIN_RECIPE.augment, schedule: 'cosine', epochs: 2, fineTune: true });
-    const retrained = await loadModel(path.join(tmp, 'models', r.model));
+    const retrained = await openModel(path.join(tmp, 'models', r.model));
     const [v] = await retrained.embedTexts(['a red circle on the left']);
     await retrained.dispose();
     expect(v!.length).toBe(model.embedDim);
@@ -118,7 +118,7 @@ describe('built-in model', () => {
     };
     const before = await precision(model);
     const r = await trainModel({ set, modelsDir: path.join(tmp, 'models'), cache, model, epochs: 8, seed: 2 });
-    const retrained = await loadModel(path.join(tmp, 'models', r.model));
+    const retrained = await openModel(path.join(tmp, 'models', r.model));
     const after = await precision(retrained);
     // The words the set taught are known to the new version (not to the built-in model).
     expect(await model.knowsAnyWord('zorblat')).toBe(false);

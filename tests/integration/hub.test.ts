@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadFromHub, ENV_HUB_ENDPOINT, HF_CLIP_FILES, hubEndpoint, type HubProgress } from '../../main/backend/catalog/hub';
 import { importModel } from '../../main/backend/catalog/import';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { generateHfClipFolder } from '../helpers/gen-encoders';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 
@@ -195,7 +195,7 @@ describe('importModel hf:OWNER/NAME', () => {
       expect(stages).toContain('Downloading onnx/vision_model.onnx (6 of 6)');
       expect(hub.requests.some((q) => q.path.endsWith('text_model.onnx') && q.range !== null)).toBe(true);
       expect(await fs.readdir(modelsDir)).toEqual(['clip-small']);
-      const model = await loadModel(r.dir);
+      const model = await openModel(r.dir);
       try {
         const [v] = await model.embedTexts(['a dog on the beach']);
         expect(v.length).toBe(32);

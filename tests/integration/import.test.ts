@@ -5,10 +5,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { loadHeads } from '../../main/backend/model/heads-format';
-import { detectLayout, importModel, type ImportProgress } from '../../main/backend/catalog/import';
+import { detectModelLayout, importModel, type ImportProgress } from '../../main/backend/catalog/import';
 import { headsKind } from '../../main/backend/catalog/registry';
 import { fineTunes } from '../../main/backend/train/recipe';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { ort } from '../../main/backend/model/ort';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { generateEncoderPair, generateHfClipFolder, generateImmichFolder } from '../helpers/gen-encoders';
@@ -101,7 +101,7 @@ describe('import a Hugging Face / transformers.js CLIP folder', () => {
     const [a, b] = await Promise.all([fs.stat(path.join(src, 'onnx', 'vision_model.onnx')), fs.stat(path.join(r.dir, 'image', 'vision_model.onnx'))]);
     expect(b.ino).toBe(a.ino);
 
-    const model = await loadModel(r.dir);
+    const model = await openModel(r.dir);
     try {
       const { t, i, prepared } = await embedAll(model, ['a dog on the grass', 'a red car'], images);
       for (const v of [...t, ...i]) {
@@ -145,7 +145,7 @@ describe('import a Hugging Face / transformers.js CLIP folder', () => {
     const src = path.join(root, 'hf-gen', 'generated');
     await generateTestModel(src, { seed: 3, layout: 'hf', embedDim: 24, hfConfig: false });
     const r = await importModel({ source: src, modelsDir: await fresh('models-hf-gen') });
-    const [imported, direct] = await Promise.all([loadModel(r.dir), loadModel(src)]);
+    const [imported, direct] = await Promise.all([openModel(r.dir), openModel(src)]);
     try {
       const a = await embedAll(imported, ['a dog in the snow'], images);
       const b = await embedAll(direct, ['a dog in the snow'], images);
@@ -160,7 +160,7 @@ describe('import a Hugging Face / transformers.js CLIP folder', () => {
 describe('import an immich folder', () => {
   it('reads immich I/O names and configs, embeds texts and images to unit vectors (batch fixed at 1)', async () => {
     const src = await generateImmichFolder(path.join(root, 'immich', 'ViT-B-32__openai'), { embedDim: 48 });
-    expect(await detectLayout(src)).toBe('immich');
+    expect(await detectModelLayout(src)).toBe('immich');
     const modelsDir = await fresh('models-immich');
     const r = await importModel({ source: src, modelsDir });
     expect(r.id).toBe('vit-b-32__openai');
@@ -172,7 +172,7 @@ describe('import an immich folder', () => {
     expect(r.manifest.image.preprocess.std[1]).toBeCloseTo(0.26130258, 8);
     expect((await loadHeads(path.join(r.dir, 'heads.json'))).spec.kind).toBe('adapter');
 
-    const model = await loadModel(r.dir);
+    const model = await openModel(r.dir);
     try {
       // immich's exports take one item per run: embed one at a time.
       const t1 = (await model.embedTexts(['a dog']))[0];
@@ -191,7 +191,7 @@ describe('import an immich folder', () => {
   it('embeds batches when the immich export has a dynamic batch', async () => {
     const src = await generateImmichFolder(path.join(root, 'immich-dyn', 'xlm'), { embedDim: 24, staticBatch: false });
     const r = await importModel({ source: src, modelsDir: await fresh('models-immich-dyn') });
-    const model = await loadModel(r.dir);
+    const model = await openModel(r.dir);
     try {
       const { t, i } = await embedAll(model, ['a dog', 'a cat', 'snow'], images);
       expect(t.length).toBe(3);
@@ -227,7 +227,7 @@ describe('import the tutorial encoder pair', () => {
     expect(await w(again.dir)).toEqual(await w(r.dir));
     expect(await w(other.dir)).not.toEqual(await w(r.dir));
 
-    const model = await loadModel(r.dir);
+    const model = await openModel(r.dir);
     try {
       const { t, i } = await embedAll(model, ['a dog runs on the beach', 'a red car'], images);
       for (const v of [...t, ...i]) {
@@ -332,7 +332,7 @@ describe('import errors and atomicity', () => {
     expect(copy.layout).toBe('native');
     expect(copy.id).toBe('orig');
     expect(copy.manifest.heads).toBe('heads.json');
-    const model = await loadModel(copy.dir);
+    const model = await openModel(copy.dir);
     try {
       const [v] = await model.embedTexts(['a dog']);
       expect(norm(v)).toBeCloseTo(1, 5);

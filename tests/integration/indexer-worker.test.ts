@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runIndexInWorker } from '../../main/backend/library/index-worker';
 import { Cancelled } from '../../main/backend/errors';
 import { indexFolders, type IndexProgress } from '../../main/backend/library/indexer';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { Store } from '../../main/backend/store';
 import { makePhotos } from '../helpers/fixtures';
 import { useTempModel } from '../helpers/temp-model';
@@ -26,7 +26,7 @@ describe('indexing in a worker', () => {
     await makePhotos(root, 20, 61);
     const main = new Store(path.join(dataDir, 'library.db')); // the service's connection
     const progress: IndexProgress[] = [];
-    const model = await loadModel(modelDir);
+    const model = await openModel(modelDir);
     try {
       const run = runIndexInWorker({ dataDir, modelDir, roots: [root], batchSize: 4, onProgress: (p) => progress.push(p) });
       // Main-side reads and writes keep working during the run (WAL + busy_timeout).
@@ -68,7 +68,7 @@ describe('indexing in a worker', () => {
     const total = 40;
     await makePhotos(root, total, 63);
     const store = new Store(path.join(dataDir, 'library.db'));
-    const model = await loadModel(modelDir);
+    const model = await openModel(modelDir);
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'helpers', 'kill-child.ts'), dataDir, modelDir, root, '150'], {
         stdio: ['ignore', 'pipe', 'pipe'],

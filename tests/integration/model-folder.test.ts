@@ -6,7 +6,7 @@ import { readManifest } from '../../main/backend/catalog/manifest';
 import { listFolderFiles, writeModelFolder, type FileCopy, type WriteStage } from '../../main/backend/catalog/model-folder';
 import { ModelRegistry } from '../../main/backend/catalog/registry';
 import { loadHeads } from '../../main/backend/model/heads-format';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { ModelManifest } from '../../main/backend/model/types';
 import { generateTestModel } from '../helpers/generate-model';
 
@@ -64,7 +64,7 @@ describe('the model-folder writer', () => {
     expect((await readManifest(w.dir)).id).toBe('copy-one');
     expect(seen.at(-1)).toBeGreaterThan(0);
     expect(listed(modelsDir)).toEqual(['copy-one']);
-    const model = await loadModel(w.dir);
+    const model = await openModel(w.dir);
     try {
       const [v] = await model.embedTexts(['a red circle']);
       expect(v.length).toBe(base.embedDim);

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { readManifest } from '../../main/backend/catalog/manifest';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 
 let tmp: string;
@@ -33,7 +33,7 @@ for (const layout of ['native', 'hf'] as const) {
     let model: EmbeddingModel;
     beforeAll(async () => {
       const dir = await generateTestModel(path.join(tmp, layout), { layout, seed: 3 });
-      model = await loadModel(dir);
+      model = await openModel(dir);
     });
     afterAll(async () => {
       await model.dispose();
@@ -79,11 +79,11 @@ for (const layout of ['native', 'hf'] as const) {
       expect(model.imageTowerKey).toMatch(/^[0-9a-f]{16}$/);
       expect(model.textTowerKey).toMatch(/^[0-9a-f]{16}$/);
       expect(model.imageTowerKey).not.toBe(model.textTowerKey);
-      const again = await loadModel(model.dir);
+      const again = await openModel(model.dir);
       expect(again.imageTowerKey).toBe(model.imageTowerKey);
       expect(again.textTowerKey).toBe(model.textTowerKey);
       await again.dispose();
-      const other = await loadModel(await generateTestModel(path.join(tmp, `${layout}-seed4`), { layout, seed: 4 }));
+      const other = await openModel(await generateTestModel(path.join(tmp, `${layout}-seed4`), { layout, seed: 4 }));
       expect(other.imageTowerKey).not.toBe(model.imageTowerKey);
       expect(other.textTowerKey).not.toBe(model.textTowerKey);
       await other.dispose();
@@ -93,7 +93,7 @@ for (const layout of ['native', 'hf'] as const) {
 
 describe('text features', () => {
   it('are [length, D] per text for sequence towers, padding stripped', async () => {
-    const model = await loadModel(await generateTestModel(path.join(tmp, 'seq'), { textKind: 'sequence' }));
+    const model = await openModel(await generateTestModel(path.join(tmp, 'seq'), { textKind: 'sequence' }));
     const [a, b] = await model.textFeatures(['red dog', 'a red dog on the left']);
     const D = model.manifest.text.featureDim;
     expect(a.length).toBe(4); // [CLS] red dog [SEP]
@@ -106,13 +106,13 @@ describe('text features', () => {
 
   it('are token 0 of the sequence for cls towers', async () => {
     const dir = await generateTestModel(path.join(tmp, 'cls'), { textKind: 'sequence' });
-    const seq = await loadModel(dir);
+    const seq = await openModel(dir);
     const [s] = await seq.textFeatures(['red dog']);
     await seq.dispose();
     const m = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
     m.text.outputKind = 'cls';
     await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(m));
-    const cls = await loadModel(dir);
+    const cls = await openModel(dir);
     const [c] = await cls.textFeatures(['red dog']);
     expect(c.length).toBe(1);
     expect(Array.from(c.data)).toEqual(Array.from(s.data.slice(0, 48)));
@@ -122,7 +122,7 @@ describe('text features', () => {
   });
 
   it('are one vector per text for pooled towers', async () => {
-    const model = await loadModel(await generateTestModel(path.join(tmp, 'pooled'), { textKind: 'pooled' }));
+    const model = await openModel(await generateTestModel(path.join(tmp, 'pooled'), { textKind: 'pooled' }));
     expect(model.manifest.text.outputKind).toBe('pooled');
     const feats = await model.textFeatures(['red dog', 'blue']);
     expect(feats.map((f) => [f.length, f.data.length])).toEqual([
@@ -138,7 +138,7 @@ describe('text features', () => {
 describe('Hugging Face CLIP export folder', () => {
   it('synthesizes a manifest from preprocessor_config.json and tokenizer files', async () => {
     const dir = await generateTestModel(path.join(tmp, 'hf-probe'), { layout: 'hf', imageSize: 48, embedDim: 40, hfConfig: false });
-    const model = await loadModel(dir);
+    const model = await openModel(dir);
     const m = model.manifest;
     expect(m.source).toBe('huggingface');
     expect(m.image).toMatchObject({ file: 'onnx/vision_model.onnx', input: 'pixel_values', output: 'image_embeds', featureDim: 40 });
@@ -158,7 +158,7 @@ describe('Hugging Face CLIP export folder', () => {
   it('accepts the quantized file name when the plain one is missing', async () => {
     const dir = await generateTestModel(path.join(tmp, 'hf-q'), { layout: 'hf' });
     await fs.rename(path.join(dir, 'onnx', 'vision_model.onnx'), path.join(dir, 'onnx', 'vision_model_quantized.onnx'));
-    const model = await loadModel(dir);
+    const model = await openModel(dir);
     expect(model.manifest.image.file).toBe('onnx/vision_model_quantized.onnx');
     const [f] = await model.imageFeatures([await model.prepareImage(await twoTone('red', 'green'))]);
     expect(f.length).toBe(64);
@@ -168,14 +168,14 @@ describe('Hugging Face CLIP export folder', () => {
   it('names the missing text tower', async () => {
     const dir = await generateTestModel(path.join(tmp, 'hf-notext'), { layout: 'hf' });
     await fs.rm(path.join(dir, 'onnx', 'text_model.onnx'));
-    await expect(loadModel(dir)).rejects.toThrow(/looks like a Hugging Face CLIP export but lacks onnx\/text_model\.onnx/);
+    await expect(openModel(dir)).rejects.toThrow(/looks like a Hugging Face CLIP export but lacks onnx\/text_model\.onnx/);
   });
 
   it('names a missing output', async () => {
     const dir = await generateTestModel(path.join(tmp, 'hf-badout'), { layout: 'hf', hfConfig: false });
     // A vision model whose output is the text tower's: image_embeds is missing.
     await fs.copyFile(path.join(dir, 'onnx', 'text_model.onnx'), path.join(dir, 'onnx', 'vision_model.onnx'));
-    await expect(loadModel(dir)).rejects.toThrow(/vision_model\.onnx has no input named "pixel_values" \(it has: input_ids\)/);
+    await expect(openModel(dir)).rejects.toThrow(/vision_model\.onnx has no input named "pixel_values" \(it has: input_ids\)/);
   });
 });
 
@@ -183,24 +183,24 @@ describe('clear errors for broken model folders', () => {
   it('a folder without model.json', async () => {
     const dir = path.join(tmp, 'empty');
     await fs.mkdir(dir);
-    await expect(loadModel(dir)).rejects.toThrow(`Model folder ${dir} has no model.json`);
+    await expect(openModel(dir)).rejects.toThrow(`Model folder ${dir} has no model.json`);
     await expect(readManifest(dir)).rejects.toThrow(/has no model\.json/);
   });
 
   it('a folder that does not exist', async () => {
-    await expect(loadModel(path.join(tmp, 'nope'))).rejects.toThrow(/Model folder .*nope not found\. Check the path\./);
+    await expect(openModel(path.join(tmp, 'nope'))).rejects.toThrow(/Model folder .*nope not found\. Check the path\./);
   });
 
   it('a missing ONNX file', async () => {
     const dir = await generateTestModel(path.join(tmp, 'noimg'));
     await fs.rm(path.join(dir, 'image_tower.onnx'));
-    await expect(loadModel(dir)).rejects.toThrow(`Model file ${path.join(dir, 'image_tower.onnx')} (image tower) not found. Re-install the model`);
+    await expect(openModel(dir)).rejects.toThrow(`Model file ${path.join(dir, 'image_tower.onnx')} (image tower) not found. Re-install the model`);
   });
 
   it('a corrupt ONNX file fails when the tower opens, naming the file', async () => {
     const dir = await generateTestModel(path.join(tmp, 'corrupt'));
     await fs.writeFile(path.join(dir, 'text_tower.onnx'), 'this is not onnx');
-    const model = await loadModel(dir);
+    const model = await openModel(dir);
     await expect(model.embedTexts(['dog'])).rejects.toThrow(/text_tower\.onnx could not be loaded by onnxruntime .*re-download it/);
     // The image side still works: towers are independent and lazy.
     const [f] = await model.imageFeatures([await model.prepareImage(await twoTone('red', 'green'))]);
@@ -213,9 +213,9 @@ describe('clear errors for broken model folders', () => {
     const m = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
     m.image.preprocess.resize = 'stretch';
     await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(m));
-    await expect(loadModel(dir)).rejects.toThrow(/model\.json is invalid \(image\.preprocess\.resize: /);
+    await expect(openModel(dir)).rejects.toThrow(/model\.json is invalid \(image\.preprocess\.resize: /);
     await fs.writeFile(path.join(dir, 'model.json'), '{ not json');
-    await expect(loadModel(dir)).rejects.toThrow(/model\.json is not valid JSON/);
+    await expect(openModel(dir)).rejects.toThrow(/model\.json is not valid JSON/);
   });
 
   it('heads that do not fit the towers', async () => {
@@ -223,7 +223,7 @@ describe('clear errors for broken model folders', () => {
     const m = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
     m.image.featureDim = 10;
     await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(m));
-    await expect(loadModel(dir)).rejects.toThrow(/do not fit the model \(image input 64 ≠ image featureDim 10\)/);
+    await expect(openModel(dir)).rejects.toThrow(/do not fit the model \(image input 64 ≠ image featureDim 10\)/);
   });
 });
 

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { evaluateModelOnSet, outOfMemory, trainModel } from '../../main/backend/train/job';
 import { makeCaptionedSet } from '../helpers/captioned-set';
@@ -35,7 +35,7 @@ async function oddSet(name: string, edit: (lines: string[]) => string[]): Promis
 describe('odd captioned sets', () => {
   it('a caption of a million characters is reported and left out: eval and train both finish', async () => {
     const dir = await oddSet('long', (rows) => rows.map((r, i) => (i === 3 ? `${r.slice(0, r.indexOf(','))},${'a dog runs '.repeat(100_000)}` : r)));
-    const model = await loadModel(modelDir);
+    const model = await openModel(modelDir);
     try {
       const cache = new MemoryFeatureCache();
       const r = await evaluateModelOnSet(model, dir, cache);
@@ -53,7 +53,7 @@ describe('odd captioned sets', () => {
   it('a set with every line three times is read once, the repeats counted as duplicate captions', async () => {
     const plain = await oddSet('plain', (rows) => rows);
     const tripled = await oddSet('tripled', (rows) => [...rows, ...rows, ...rows]);
-    const model = await loadModel(modelDir);
+    const model = await openModel(modelDir);
     try {
       const once = await evaluateModelOnSet(model, plain);
       const thrice = await evaluateModelOnSet(model, tripled);

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModelDir } from '../../main/backend/catalog/registry';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { normalize, prepareImage } from '../../main/backend/model/preprocess';
 import type { ImagePreprocess, PreparedImage } from '../../main/backend/model/types';
 import { ImageReadError, describeImageError, readImageInfo } from '../../main/backend/photos/decode';
@@ -223,7 +223,7 @@ describe('camera JPEGs', () => {
   it('shrink-on-load gives the built-in tower the same picture as a full-size decode, EXIF orientation applied', async () => {
     // Small stand-ins for 12 MP files (1600 × 1200 is enough for a 1/4-scale JPEG load at 224 px).
     const photos = await makeCameraPhotos(path.join(tmp, 'camera'), 2, 5, { width: 1600, height: 1200, orientations: [6, 3] });
-    const model = await loadModel(builtinModelDir());
+    const model = await openModel(builtinModelDir());
     try {
       const pre = model.manifest.image.preprocess;
       const prepared: PreparedImage[] = [];

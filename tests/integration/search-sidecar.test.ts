@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomUnitVector, seededRandom } from '../../bench/bench-search';
 import { LiveIndex } from '../../main/backend/search/live-index';
 import { readSidecar, sidecarFile, writeSidecar } from '../../main/backend/search/sidecar';
-import { bruteForceTopK } from '../../main/backend/search/topk';
+import { bruteForceTopK } from '../helpers/brute-force-topk';
 import { VectorIndex } from '../../main/backend/search/vector-index';
 import { Store, type BatchItem } from '../../main/backend/store';
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUnitVector, seededRandom } from '../../bench/bench-search';
-import { TopK, bruteForceTopK, kthLargest } from '../../main/backend/search/topk';
+import { TopK, kthLargest } from '../../main/backend/search/topk';
+import { bruteForceTopK } from '../helpers/brute-force-topk';
 import { VectorIndex, type IndexRow } from '../../main/backend/search/vector-index';
 import { Store } from '../../main/backend/store';
 

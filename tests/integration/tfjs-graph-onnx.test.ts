@@ -17,7 +17,7 @@ import { generateTestModel } from '../helpers/generate-model';
 import { initHeads } from '../../main/backend/model/heads';
 import { saveHeads } from '../../main/backend/model/heads-format';
 import { writeManifest } from '../../main/backend/catalog/manifest';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import { TextTokenizer } from '../../main/backend/model/tokenizer';
 import type { EmbeddingModel, ModelManifest } from '../../main/backend/model/types';
 import { initTf, tf } from '../../main/backend/train/tf';
@@ -468,7 +468,7 @@ describe('Universal Sentence Encoder lite → ONNX text tower', () => {
     manifest.text = useTextTowerSpec();
     await saveHeads(path.join(dir, 'heads.json'), initHeads({ kind: 'projection', embedDim: manifest.embedDim, dropout: 0.1, imageInDim: manifest.image.featureDim, textInDim: USE_DIM, textPool: 'none' }, 3));
     await writeManifest(dir, manifest);
-    const model: EmbeddingModel = await loadModel(dir);
+    const model: EmbeddingModel = await openModel(dir);
     try {
       // Different lengths (1 to 33 pieces), an empty text in the middle, punctuation, unicode and emoji.
       const sentences = [

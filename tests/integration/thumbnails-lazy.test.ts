@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexFolders } from '../../main/backend/library/indexer';
 import { limitThumbnails, makeThumbnail, thumbnailPath, touchThumbnail } from '../../main/backend/library/thumbnails';
 import { generateTestModel } from '../helpers/generate-model';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { openBackend, type Backend } from '../../main/backend/backend';
 import { makeCameraPhotos, makePhotos } from '../helpers/fixtures';
@@ -23,7 +23,7 @@ let backend: Backend;
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-thumbs-'));
   const modelDir = await generateTestModel(path.join(tmp, 'model'), { seed: 3 });
-  model = await loadModel(modelDir);
+  model = await openModel(modelDir);
   backend = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { generateTestModel } from '../helpers/generate-model';
 import { loadHeads } from '../../main/backend/model/heads-format';
 import { initHeads } from '../../main/backend/model/heads';
 import { readManifest } from '../../main/backend/catalog/manifest';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { evaluateModelOnSet, runTrainingInWorker, trainModel } from '../../main/backend/train/job';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   setDir = path.join(tmp, 'set');
   await generateTestModel(baseDir, { seed: 1, embedDim: 32 });
   await makeCaptionedSet(setDir, { photos: PHOTOS, seed: 3, layout: 'captions.txt' });
-  model = await loadModel(baseDir);
+  model = await openModel(baseDir);
   // Count decodes: the second run on the same set must decode nothing.
   const prepare = model.prepareImage.bind(model);
   (model as { prepareImage: EmbeddingModel['prepareImage'] }).prepareImage = (input) => {
@@ -122,7 +122,7 @@ describe('retraining on a captioned set', () => {
     expect(await snapshot(baseDir)).toEqual(baseBefore);
     expect((await fs.readdir(modelsDir)).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
     // The saved model's recall (ONNX heads) matches the one reported.
-    const saved = await loadModel(path.join(modelsDir, r.model));
+    const saved = await openModel(path.join(modelsDir, r.model));
     const evalAll = await evaluateModelOnSet(saved, setDir, cache);
     await saved.dispose();
     expect(evalAll.images).toBe(PHOTOS);
@@ -145,7 +145,7 @@ describe('retraining on a captioned set', () => {
     const m = JSON.parse(await fs.readFile(manifestFile, 'utf8'));
     await fs.writeFile(manifestFile, JSON.stringify({ ...m, id: 'with-recipe', training: { options: { augment: ['hflip', 'crop-tl'], featureDropout: 0.2 } } }));
     const own = new MemoryFeatureCache();
-    const recipeModel = await loadModel(withRecipe);
+    const recipeModel = await openModel(withRecipe);
     let ownDecodes = 0;
     const prepare = recipeModel.prepareImage.bind(recipeModel);
     (recipeModel as { prepareImage: EmbeddingModel['prepareImage'] }).prepareImage = (input) => {
@@ -167,7 +167,7 @@ describe('retraining on a captioned set', () => {
     // A set whose features would not fit in memory three times (the photo and two views) trains without the views, and says so.
     const small = new MemoryFeatureCache();
     const stages: string[] = [];
-    const again = await loadModel(withRecipe);
+    const again = await openModel(withRecipe);
     const budget = PHOTOS * again.manifest.image.featureDim * 4 * 2.5;
     const r2 = await trainModel({ set: setDir, modelsDir, cache: small, model: again, epochs: 1, seed: 3, augment: ['hflip', 'crop-tl'], featureMemoryBudget: budget, onProgress: (p) => stages.push(p.stage) });
     await again.dispose();
@@ -178,7 +178,7 @@ describe('retraining on a captioned set', () => {
 
     // Asked for the mirrored view only, the crop is left out.
     const plain = new MemoryFeatureCache();
-    const third = await loadModel(withRecipe);
+    const third = await openModel(withRecipe);
     const r3 = await trainModel({ set: setDir, modelsDir, cache: plain, model: third, epochs: 1, seed: 3, augment: ['hflip'] });
     await third.dispose();
     expect(plain.size(`${third.imageTowerKey}#hflip`)).toBe(PHOTOS);
@@ -193,7 +193,7 @@ describe('retraining on a captioned set', () => {
     const unseen = path.join(tmp, 'set-c');
     await makeCaptionedSet(more, { photos: 100, seed: 11, layout: 'captions.txt' });
     await makeCaptionedSet(unseen, { photos: 100, seed: 12, layout: 'captions.txt' });
-    const trainedModel = await loadModel(trainedDir);
+    const trainedModel = await openModel(trainedDir);
     const before = await evaluateModelOnSet(trainedModel, unseen, cache);
     const progress: { stage: string; done: number; total: number }[] = [];
     const r = await trainModel({ set: more, modelsDir, cache, model: trainedModel, epochs: 6, seed: 5, onProgress: (p) => progress.push(p) });
@@ -203,7 +203,7 @@ describe('retraining on a captioned set', () => {
     expect(new Set(steps.map((p) => p.total))).toEqual(new Set([steps.length]));
     expect(steps.at(-1)!.stage).toBe('Training on all 100 photos: epoch 6 of 6');
     await trainedModel.dispose();
-    const retrained = await loadModel(path.join(modelsDir, r.model));
+    const retrained = await openModel(path.join(modelsDir, r.model));
     const after = await evaluateModelOnSet(retrained, unseen, cache);
     await retrained.dispose();
     const search = (e: EvalResult) => (e.textToImage.r1 + e.textToImage.r5 + e.textToImage.r10) / 3;
@@ -235,7 +235,7 @@ describe('retraining on a captioned set', () => {
   it('a fine-tune that is clearly worse across the folds keeps the starting heads', async () => {
     const modelsDir = path.join(tmp, 'models');
     const trainedDir = path.join(modelsDir, firstModelId);
-    const trainedModel = await loadModel(trainedDir);
+    const trainedModel = await openModel(trainedDir);
     // A learning rate a thousand times too high wrecks every fold.
     const r = await trainModel({ set: setDir, modelsDir, cache, model: trainedModel, epochs: 2, seed: 8, lr: 0.2 });
     await trainedModel.dispose();
@@ -251,7 +251,7 @@ describe('retraining on a captioned set', () => {
   it('retraining an imported CLIP (identity adapter heads) starts from its zero-shot recall and does not lose it', async () => {
     const clipDir = path.join(tmp, 'clip-hf');
     await generateTestModel(clipDir, { seed: 4, layout: 'hf' });
-    const clip = await loadModel(clipDir);
+    const clip = await openModel(clipDir);
     const r = await trainModel({ set: setDir, modelsDir: path.join(tmp, 'models'), cache: new MemoryFeatureCache(), model: clip, epochs: 3, seed: 6 });
     // "Before" is the zero-shot model on the held-out photos; the result is never below it.
     const zeroShot = await evaluateModelOnSet(clip, setDir, new MemoryFeatureCache());
@@ -296,7 +296,7 @@ describe('atomic save', () => {
       // The same save without the failure works and loads.
       const ok = await saveTrainedModel({ modelsDir, baseDir, baseManifest: manifest, heads, id: 'fine', training: { dataset: 'x' } });
       expect(await fs.readdir(modelsDir)).toEqual(['fine']);
-      const m = await loadModel(ok.dir);
+      const m = await openModel(ok.dir);
       expect(m.id).toBe('fine');
       await m.dispose();
     });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUnitVector, seededRandom } from '../../bench/bench-search';
-import { bruteForceTopK, dotRow } from '../../main/backend/search/topk';
+import { dotRow } from '../../main/backend/search/topk';
+import { bruteForceTopK } from '../helpers/brute-force-topk';
 import { instantiateKernel, paddedDim } from '../../main/backend/search/int8-kernel';
 import { Int8Rows } from '../../main/backend/search/int8-rows';
 import { QUANT_MIN_ROWS, VectorIndex } from '../../main/backend/search/vector-index';

@@ -4,7 +4,7 @@
  * once; a switch whose photos are still being embedded is remembered as pending.
  */
 import type { Store } from '../store';
-import { loadModel } from '../model/model';
+import { openModel } from './open-model';
 import type { EmbeddingModel } from '../model/types';
 import type { ModelRegistry, RegisteredModel } from './registry';
 
@@ -52,7 +52,7 @@ export class ActiveModel {
     const id = this.id();
     if (!this.model || this.model.id !== id) {
       const old = this.model;
-      const promise = loadModel(this.registry.get(id).dir);
+      const promise = openModel(this.registry.get(id).dir);
       promise.catch(() => {
         if (this.model?.promise === promise) this.model = null;
       });

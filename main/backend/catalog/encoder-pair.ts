@@ -9,10 +9,10 @@ import { AppError } from '../errors';
 import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 import { padIdOf, readTokenizerFiles } from '../model/tokenizer';
 import type { FileCopy } from './model-folder';
+import { oneLine } from '../../../shared/format';
 import {
   type ImportPlan,
   type ImportProgress,
-  firstLine,
   inspectImageTower,
   inspectTextTower,
   isFile,
@@ -81,7 +81,7 @@ async function readEncodersConfig(file: string): Promise<EncodersConfig> {
     json = JSON.parse(await readRegularTextFile(file));
   } catch (e) {
     if (e instanceof UnsafeFileError) throw new AppError('model_error', `${e.message} Use a regular encoders.json file.`);
-    throw new AppError('model_error', `${file} is not valid JSON (${firstLine(e)}). Fix the file.`);
+    throw new AppError('model_error', `${file} is not valid JSON (${oneLine(e, 300)}). Fix the file.`);
   }
   const r = encodersConfigSchema.safeParse(json);
   if (!r.success) {

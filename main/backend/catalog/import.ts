@@ -28,7 +28,8 @@ import { MANIFEST_FILE } from './manifest';
 import { writeModelFolder } from './model-folder';
 import { newModelId, takenModelIds } from './model-id';
 import { planNative } from './native';
-import { firstLine, HEADS_SEED, type ImportPlan, type ImportProgress, isFile, type SourceLayout } from './towers';
+import { HEADS_SEED, type ImportPlan, type ImportProgress, isFile, type SourceLayout } from './towers';
+import { oneLine } from '../../../shared/format';
 
 export type { ImportProgress } from './towers';
 
@@ -116,7 +117,7 @@ async function planImport(source: string, progress: (p: ImportProgress) => void)
     if (path.basename(dir) === 'encoders.json') return planEncoderPair(path.dirname(dir), progress);
     throw new AppError('invalid_input', `${dir} is a file, not a model folder. Pass the folder that holds the model's files.`);
   }
-  const layout = await detectLayout(dir);
+  const layout = await detectModelLayout(dir);
   switch (layout) {
     case 'native':
       return planNative(dir);
@@ -135,7 +136,7 @@ async function planImport(source: string, progress: (p: ImportProgress) => void)
 }
 
 /** Which layout a folder is in, or null. */
-export async function detectLayout(dir: string): Promise<SourceLayout | null> {
+export async function detectModelLayout(dir: string): Promise<SourceLayout | null> {
   if (await isFile(path.join(dir, MANIFEST_FILE))) return 'native';
   if (await isHuggingFaceFolder(dir)) return 'huggingface';
   if (await isFile(path.join(dir, 'visual', 'model.onnx'))) return 'immich';
@@ -171,7 +172,7 @@ async function writePlan(modelsDir: string, id: string, plan: ImportPlan, o: Imp
     return { ...written, layout: plan.layout };
   } catch (e) {
     if (e instanceof AppError) throw e;
-    throw new AppError('model_error', `Import into ${modelsDir} failed: ${firstLine(e)}.`, { cause: e });
+    throw new AppError('model_error', `Import into ${modelsDir} failed: ${oneLine(e, 300)}.`, { cause: e });
   }
 }
 

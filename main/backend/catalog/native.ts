@@ -5,14 +5,15 @@ import { readRegularTextFile } from '../fs/safe-read';
 import type { ModelManifest } from '../model/types';
 import { MANIFEST_FILE, parseManifest } from './manifest';
 import { type FileCopy, listFolderFiles } from './model-folder';
-import { firstLine, type ImportPlan, isFile } from './towers';
+import { type ImportPlan, isFile } from './towers';
+import { oneLine } from '../../../shared/format';
 
 export async function planNative(dir: string): Promise<ImportPlan> {
   let manifest: ModelManifest;
   try {
     manifest = parseManifest(JSON.parse(await readRegularTextFile(path.join(dir, MANIFEST_FILE))), path.join(dir, MANIFEST_FILE));
   } catch (e) {
-    throw new AppError('model_error', firstLine(e));
+    throw new AppError('model_error', oneLine(e, 300));
   }
   const files: FileCopy[] = [];
   for (const rel of await listFolderFiles(dir)) {

@@ -12,6 +12,7 @@ import { createSessionFromFile, ort } from '../model/ort';
 import type { ImagePreprocess, ModelManifest } from '../model/types';
 import { readRegularFile, readRegularTextFile } from '../fs/safe-read';
 import type { FileCopy } from './model-folder';
+import { oneLine } from '../../../shared/format';
 
 export type SourceLayout = 'huggingface' | 'immich' | 'encoder-pair' | 'native';
 
@@ -89,7 +90,7 @@ async function openTower(file: string): Promise<ort.InferenceSession> {
   try {
     return await createSessionFromFile(file);
   } catch (e) {
-    throw new AppError('model_error', firstLine(e));
+    throw new AppError('model_error', oneLine(e, 300));
   }
 }
 
@@ -192,7 +193,7 @@ async function probe(session: ort.InferenceSession, file: string, feeds: Record<
     const r = await session.run(feeds, [output]);
     return r[output];
   } catch (e) {
-    throw new AppError('model_error', `${file} failed on a test input (${firstLine(e)}). It does not take the input this app feeds; check encoders.json or the export.`);
+    throw new AppError('model_error', `${file} failed on a test input (${oneLine(e, 300)}). It does not take the input this app feeds; check encoders.json or the export.`);
   }
 }
 
@@ -323,7 +324,7 @@ export async function readJsonIfAny(file: string): Promise<Record<string, unknow
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new AppError('model_error', `${file} is not valid JSON (${firstLine(e)}). Re-download or fix it.`);
+    throw new AppError('model_error', `${file} is not valid JSON (${oneLine(e, 300)}). Re-download or fix it.`);
   }
 }
 
@@ -333,9 +334,4 @@ export function num(v: unknown): number | undefined {
 
 export function triple3(v: unknown): [number, number, number] | undefined {
   return Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number') ? [v[0], v[1], v[2]] : undefined;
-}
-
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0].slice(0, 300);
 }

@@ -7,7 +7,7 @@
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import type { IndexSummary } from '../../../shared/api';
-import { loadModel } from '../model/model';
+import { openModel } from '../catalog/open-model';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { Store } from '../store';
@@ -67,7 +67,7 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
   let model: EmbeddingModel | null = null;
   try {
     store = new Store(paths.db);
-    model = await loadModel(input.modelDir);
+    model = await openModel(input.modelDir);
     let last = 0;
     let lastImages = -1;
     return await indexFolders({

@@ -24,6 +24,7 @@ import type { EmbeddingModel, PreparedImage } from '../model/types';
 import { DEFAULT_PIXEL_LIMIT, readImageInfo, skipReason } from '../photos/decode';
 import type { BatchItem, Store } from '../store';
 import { normalizeRoots, walkPhotos } from './walk';
+import { oneLine } from '../../../shared/format';
 
 export interface IndexProgress {
   stage: string;
@@ -140,10 +141,6 @@ async function isEmptyFolder(dir: string): Promise<boolean> {
   }
 }
 
-function firstLine(s: string): string {
-  return s.split('\n')[0].trim();
-}
-
 export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   const { store, model } = opts;
   const started = Date.now();
@@ -197,7 +194,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   }
 
   const skip = (file: string, root: string, stat: Stats | null, reason: string) => {
-    store.recordSkip({ path: file, root, size: stat?.size ?? null, mtimeMs: stat?.mtimeMs ?? null, reason: firstLine(reason) });
+    store.recordSkip({ path: file, root, size: stat?.size ?? null, mtimeMs: stat?.mtimeMs ?? null, reason: oneLine(reason).trim() });
     counts.skipped++;
     done++;
     progress();

@@ -8,7 +8,7 @@
 import type { ApiHandlers, IndexSummary, JobInfo } from '../../../shared/api';
 import { Cancelled } from '../errors';
 import type { JobContext } from '../jobs';
-import { loadModel } from '../model/model';
+import { openModel } from '../catalog/open-model';
 import type { BackendState } from '../state';
 import { reembedFromCache } from './indexer';
 
@@ -51,7 +51,7 @@ export class ModelSwitch {
     const switching = id !== active.id();
     const job = this.s.jobs.start('reembed', 'Re-embedding photos with the new model', async (ctx) => {
       await this.s.compaction.until(ctx);
-      const model = switching ? await loadModel(reg.dir) : await active.load();
+      const model = switching ? await openModel(reg.dir) : await active.load();
       // The bar counts photos embedded with the new model, so it follows the work: those with cached features
       // first (heads only, fast), then those without (decoded and run through the tower by an index job).
       const total = store.countMissingEmbedding(id);

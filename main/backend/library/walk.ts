@@ -9,6 +9,7 @@
 import { promises as fs, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isPathInside } from '../fs/confine';
+import { oneLine } from '../../../shared/format';
 
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tiff', '.tif', '.avif']);
 
@@ -54,7 +55,7 @@ export function fsReason(e: unknown, p?: string): string {
     case 'EIO':
       return 'read error (disk problem?)';
     default:
-      return e instanceof Error ? e.message.split('\n')[0] : String(e);
+      return oneLine(e);
   }
 }
 

@@ -10,7 +10,6 @@ import type { DecodeOptions } from '../photos/decode';
 import { HeadsRunner } from './heads';
 import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
-import { resolveModelFolder } from '../catalog/resolve';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
 import { prepareImage } from './preprocess';
 import { TextTokenizer } from './tokenizer';
@@ -241,9 +240,17 @@ function checkHeads(heads: Heads, m: ModelManifest, where: string): void {
   if (problems.length) throw new Error(`Heads ${where} do not fit the model (${problems.join('; ')}). Re-train or re-install the model.`);
 }
 
-/** Load a model folder (model.json, or a Hugging Face CLIP export). Towers open on first use. */
-export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<EmbeddingModel> {
-  const resolved = await resolveModelFolder(dir);
+/** A model folder already read: its manifest, and its heads when they live in memory (catalog/resolve.ts reads it). */
+export interface ModelFolder {
+  dir: string;
+  manifest: ModelManifest;
+  /** Set when the heads are not a file (a Hugging Face export's identity adapters), else read from manifest.heads. */
+  heads: Heads | null;
+}
+
+/** Load a resolved model folder (catalog/open-model.ts opens one by path). Towers open on first use. */
+export async function loadModel(resolved: ModelFolder, opts: LoadModelOptions = {}): Promise<EmbeddingModel> {
+  const dir = resolved.dir;
   const m = resolved.manifest;
   const headsFile = m.heads ? path.resolve(dir, m.heads) : null;
   if (!resolved.heads && !headsFile) throw new Error(`Model manifest ${path.join(dir, 'model.json')} names no heads file. Set "heads" or re-install the model.`);

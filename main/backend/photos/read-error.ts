@@ -3,6 +3,7 @@
  * ("not an image", "truncated or corrupt image", ...), whichever step found the problem.
  */
 import { UnsafeFileError } from '../fs/safe-read';
+import { oneLine } from '../../../shared/format';
 
 /** A photo that cannot be used; `reason` is the short phrase the indexer records ("not an image", ...). */
 export class ImageReadError extends Error {
@@ -31,5 +32,5 @@ export function describeImageError(e: unknown, _file?: string): string {
   // sharp's prebuilt libvips reads HEIF containers only with AVIF inside: iPhone HEIC photos land here.
   if (/heif|heic/i.test(msg)) return 'unsupported or corrupt HEIC/HEIF image';
   if (/premature end|truncat|corrupt|invalid|bad|unexpected end|not enough|vipsjpeg|pngload|webp|gifload|tiff|heif|read error|decode/i.test(msg)) return 'truncated or corrupt image';
-  return `could not decode image (${msg.split('\n')[0].slice(0, 120)})`;
+  return `could not decode image (${oneLine(msg, 120)})`;
 }

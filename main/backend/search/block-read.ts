@@ -12,6 +12,7 @@ import { promises as fs, openSync, readSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import { crc32 } from 'node:zlib';
 import { startWorker } from '../worker-path';
+import { oneLine } from '../../../shared/format';
 
 /** Read through a buffer of this size (small enough to stay in cache between read, checksum and copy). */
 const CHUNK = 1 << 20;
@@ -124,7 +125,7 @@ export async function workerCopyBlocks(req: BlockReadRequest, from: number, to: 
     const handle = fd;
     return { ok: true, crcs: await copyBlocks((buf, n, pos) => readSync(handle, buf, 0, n, pos), req, from, to) };
   } catch (e) {
-    return { ok: false, message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    return { ok: false, message: oneLine(e) };
   } finally {
     if (fd !== null) closeSync(fd);
   }

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { instantiateKernel, type DotsFn } from './int8-kernel';
 import { scanRows, type ScanReply, type ScanRequest } from './int8-rows';
+import { oneLine } from '../../../shared/format';
 
 let memory: WebAssembly.Memory | null = null;
 let scales: Float32Array = new Float32Array(0);
@@ -23,7 +24,7 @@ parentPort?.on('message', (msg: ScanRequest) => {
     dots ??= instantiateKernel(memory);
     reply = { seq: msg.seq, ok: true, ...scanRows(dots, memory, scales, msg) };
   } catch (e) {
-    reply = { seq: msg.seq, ok: false, message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    reply = { seq: msg.seq, ok: false, message: oneLine(e) };
   }
   parentPort?.postMessage(reply, reply.ok ? [reply.rows.buffer as ArrayBuffer, reply.scores.buffer as ArrayBuffer] : []);
 });

@@ -120,10 +120,3 @@ export function dotRow(matrix: Float32Array, row: number, dim: number, q: Float3
   for (let j = 0; j < dim; j++) s += matrix[o + j] * q[j];
   return s;
 }
-
-/** Exact brute-force top-k over a row-major matrix: the reference the index is tested against. */
-export function bruteForceTopK(ids: ArrayLike<number>, matrix: Float32Array, dim: number, q: Float32Array, k: number): Hit[] {
-  const top = new TopK(Math.min(k, ids.length));
-  for (let r = 0; r < ids.length; r++) top.push(dotRow(matrix, r, dim, q), ids[r]);
-  return top.result();
-}

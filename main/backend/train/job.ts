@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } from '../../../shared/api';
 import { AppError } from '../errors';
-import { loadModel } from '../model/model';
+import { openModel } from '../catalog/open-model';
 import type { Heads } from '../model/heads-format';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
@@ -237,7 +237,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     // saved heads have seen every photo; its held-out figures are the folds'.
     let val = trained.after;
     if (!heldOut) {
-      const after = await loadModel(saved.dir);
+      const after = await openModel(saved.dir);
       try {
         val = await recallOn(after, f, split.val);
       } finally {
@@ -274,7 +274,7 @@ export async function trainModelFromFolders(opts: TrainJobOptions & Omit<TrainMo
   const { baseModelDir, dataDir, ...rest } = opts;
   const store = dataDir ? new Store(dataPaths(dataDir).db) : null;
   try {
-    const model = await loadModel(baseModelDir);
+    const model = await openModel(baseModelDir);
     try {
       return await trainModel({ ...rest, model, cache: store ? storeFeatureCache(store) : new MemoryFeatureCache() });
     } finally {
