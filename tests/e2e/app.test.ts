@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
+import { shown } from '../helpers/shown';
 import { type Served, startServe, stopServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -127,7 +128,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByLabel('Folder path').fill(path.join(tmp, 'no-such-folder'));
     await page.getByRole('button', { name: 'Add folder' }).click();
     const alert = page.getByRole('alert');
-    await alert.waitFor();
+    await shown(alert, `the page shows alert (getByRole('alert'))`);
     const text = (await alert.textContent()) ?? '';
     expect(text).toContain('no-such-folder');
     expect(text).not.toContain('\n');
@@ -137,12 +138,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
   it('adds a folder and shows indexing finish with counts', async () => {
     await page.getByLabel('Folder path').fill(path.join(tmp, 'photos'));
     await page.getByRole('button', { name: 'Add folder' }).click();
-    await page.getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos')).waitFor();
+    await shown(page.getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos')), `the page shows getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos'))`);
     const summary = page.getByTestId('index-summary');
-    await summary.waitFor({ timeout: 60_000 });
+    await shown(summary, `the page shows summary (getByTestId('index-summary'))`, { timeout: 60_000 });
     expect(await summary.textContent()).toMatch(new RegExp(`Done: ${PHOTOS} added, .* 2 skipped`));
     const skipped = page.getByRole('table', { name: 'Skipped files' }).locator('tbody tr');
-    await skipped.nth(1).waitFor();
+    await shown(skipped.nth(1), `the page shows skipped (getByRole('table', { name: 'Skipped files' }).locator('tbody tr')).nth(1)`);
     const rows = (await skipped.allTextContents()).sort();
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/empty\.jpg.*empty file/);
@@ -150,7 +151,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     // Progress counts every file looked at, the skipped ones too.
     expect(await page.getByTestId('job-counts').textContent()).toBe(`${PHOTOS + 2} of ${PHOTOS + 2}`);
     expect(await page.getByRole('progressbar', { name: 'Indexing progress' }).getAttribute('value')).toBe(String(PHOTOS + 2));
-    await page.locator('.status').getByText(`${PHOTOS} photos`).waitFor();
+    await shown(page.locator('.status').getByText(`${PHOTOS} photos`), `the page shows locator('.status').getByText(\`\${PHOTOS} photos\`)`);
     await shot('02-library-indexed');
   });
 
@@ -158,7 +159,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByRole('tab', { name: 'Search' }).click();
     await page.getByRole('searchbox').fill('red circle');
     const results = page.getByRole('list', { name: 'Results' });
-    await results.waitFor();
+    await shown(results, `the page shows results (getByRole('list', { name: 'Results' }))`);
     const items = results.getByRole('listitem');
     expect(await items.count()).toBe(PHOTOS);
     const imgs = results.locator('img');
@@ -182,11 +183,11 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
   it('says when no word of the query is known to the model, instead of showing results', async () => {
     await page.getByRole('searchbox').fill('zzqx qwpo');
     const note = page.getByTestId('unknown-words');
-    await note.waitFor();
+    await shown(note, `the page shows note (getByTestId('unknown-words'))`);
     expect(await note.textContent()).toMatch(/^No words in this query are known to the model/);
     expect(await page.getByRole('list', { name: 'Results' }).count()).toBe(0);
     await page.getByRole('searchbox').fill('red circle');
-    await page.getByRole('list', { name: 'Results' }).waitFor();
+    await shown(page.getByRole('list', { name: 'Results' }), `the page shows getByRole('list', { name: 'Results' })`);
     expect(await note.count()).toBe(0);
   });
 
@@ -210,21 +211,21 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
 
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: name! });
-    await dialog.waitFor();
+    await shown(dialog, `the page shows dialog (getByRole('dialog', { name: name! }))`);
     await page.waitForFunction(() => {
       const img = document.querySelector<HTMLImageElement>('[role="dialog"] img');
       return !!img && img.complete && img.naturalWidth > 0;
     });
     await shot('04-large-view');
     await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'detached' });
+    await shown(dialog, `the page no longer has dialog (getByRole('dialog', { name: name! }))`, { state: 'detached' });
     await expect(second).toBeFocusedSoon();
   });
 
   it('copies the path and finds more like this', async () => {
     const selected = page.getByRole('region', { name: 'Selected photo' }).or(page.locator('.selection-bar'));
     await selected.getByRole('button', { name: 'Copy path' }).click();
-    await page.getByRole('status').getByText(/^Copied \//).waitFor();
+    await shown(page.getByRole('status').getByText(/^Copied \//), `the page shows getByRole('status').getByText(/^Copied \\//)`);
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     expect(copied.startsWith(path.join(tmp, 'photos'))).toBe(true);
 
@@ -233,7 +234,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
 
     await selected.getByRole('button', { name: 'More like this' }).click();
     const own = copied.split(/[\\/]/).pop()!;
-    await page.locator('.chip').getByText(own).waitFor();
+    await shown(page.locator('.chip').getByText(own), `the page shows locator('.chip').getByText(own)`);
     // The other photos, ranked by likeness; the photo itself is left out.
     await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Results"] li:not(.weaker)').length === n, PHOTOS - 1);
     const alts = await page.getByRole('list', { name: 'Results' }).locator('img').evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
@@ -256,13 +257,13 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'set'));
     await page.getByRole('button', { name: 'Inspect' }).click();
     const info = page.getByTestId('set-info');
-    await info.waitFor();
+    await shown(info, `the page shows info (getByTestId('set-info'))`);
     expect(await info.textContent()).toMatch(/40 photos, 200 captions/);
     await page.getByLabel('Model name').fill('e2e-shapes');
     await page.getByLabel('Epochs').fill('3');
     await page.getByRole('button', { name: 'Start training' }).click();
     const result = page.getByTestId('train-result');
-    await result.waitFor({ timeout: 120_000 });
+    await shown(result, `the page shows result (getByTestId('train-result'))`, { timeout: 120_000 });
     // The result, the header and the Models list name the model as the user named it.
     trainedId = ((await result.getByRole('heading').textContent()) ?? '').replace(/^Result: /, '');
     expect(trainedId).toBe('e2e-shapes');
@@ -288,28 +289,28 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
   it('activates the trained model, then rolls back', async () => {
     const result = page.getByTestId('train-result');
     await result.getByRole('button', { name: 'Use this model' }).click();
-    await result.getByText('Active').waitFor();
-    await page.locator('.status').getByText(trainedId).waitFor({ timeout: 30_000 });
+    await shown(result.getByText('Active'), `the page shows result (getByTestId('train-result')).getByText('Active')`);
+    await shown(page.locator('.status').getByText(trainedId), `the page shows locator('.status').getByText(trainedId)`, { timeout: 30_000 });
     const rollback = result.getByRole('button', { name: /^Roll back to / });
     await rollback.click();
-    await result.getByRole('button', { name: 'Use this model' }).waitFor({ timeout: 30_000 });
-    await page.locator('.status').getByText(trainedId).waitFor({ state: 'detached' });
+    await shown(result.getByRole('button', { name: 'Use this model' }), `the page shows result (getByTestId('train-result')).getByRole('button', { name: 'Use this model' })`, { timeout: 30_000 });
+    await shown(page.locator('.status').getByText(trainedId), `the page no longer has locator('.status').getByText(trainedId)`, { state: 'detached' });
   });
 
   it('lists models with provenance and switches the active one', async () => {
     await page.getByRole('tab', { name: 'Models' }).click();
     const list = page.getByRole('list', { name: 'Models' });
     const trained = list.getByRole('listitem').filter({ hasText: trainedId });
-    await trained.waitFor();
+    await shown(trained, `the page shows trained`);
     expect(await trained.textContent()).toMatch(/Trained from .* on .*set\./);
     expect(await trained.textContent()).toMatch(/R@5 \d+\.\d%/);
     await trained.getByRole('button', { name: /^Use / }).click();
-    await trained.getByText('Active').waitFor({ timeout: 30_000 });
+    await shown(trained.getByText('Active'), `the page shows trained.getByText('Active')`, { timeout: 30_000 });
     expect(await list.getByText('Active', { exact: true }).count()).toBe(1);
     // Search still works on the newly active model.
     await page.getByRole('tab', { name: 'Search' }).click();
     await page.getByRole('searchbox').fill('blue square');
-    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await shown(page.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
     await page.getByRole('tab', { name: 'Models' }).click();
     await shot('07-models');
   });
@@ -318,12 +319,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     await page.getByRole('tab', { name: 'Training' }).click();
     await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'set'));
     // A trained model is fine-tuned on a fixed schedule, whatever trained it.
-    await page.getByTestId('epochs-note').getByText('e2e-shapes retrains on a fixed 3-epoch schedule.').waitFor();
+    await shown(page.getByTestId('epochs-note').getByText('e2e-shapes retrains on a fixed 3-epoch schedule.'), `the page shows getByTestId('epochs-note').getByText('e2e-shapes retrains on a fixed 3-epoch schedule.')`);
     await page.getByLabel('Model name').fill('e2e-again');
     await page.getByLabel('Epochs').fill('2');
     await page.getByRole('button', { name: 'Start training' }).click();
     const result = page.getByTestId('train-result');
-    await result.getByRole('heading', { name: 'Result: e2e-again' }).waitFor({ timeout: 120_000 });
+    await shown(result.getByRole('heading', { name: 'Result: e2e-again' }), `the page shows result (getByTestId('train-result')).getByRole('heading', { name: 'Result: e2e-again' })`, { timeout: 120_000 });
     const gain = (await result.getByTestId('train-gain').textContent())!;
     const m = /^Held-out text→image R@5 \(5-fold cross-validation, each of the 40 photos held out once\): (\d+\.\d) → (\d+\.\d) \(([+−])(\d+\.\d) ± (\d+\.\d) points\)\. (The saved heads are fine-tuned on all 40 photos|That is clearly worse)/.exec(gain);
     expect(m, gain).not.toBeNull();
@@ -338,9 +339,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const before = await list.getByRole('listitem').count();
     await page.getByLabel('Folder or hf:OWNER/NAME').fill(path.join(tmp, 'hf-export'));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await page.getByRole('progressbar', { name: 'Importing progress' }).waitFor();
+    await shown(page.getByRole('progressbar', { name: 'Importing progress' }), `the page shows getByRole('progressbar', { name: 'Importing progress' })`);
     await page.waitForFunction((n) => document.querySelectorAll('ul[aria-label="Models"] > li').length === n + 1, before, { timeout: 60_000 });
-    await page.locator('.job-done').getByText('Importing').waitFor({ timeout: 60_000 });
+    await shown(page.locator('.job-done').getByText('Importing'), `the page shows locator('.job-done').getByText('Importing')`, { timeout: 60_000 });
     await shot('08-model-imported');
   });
 
@@ -372,11 +373,11 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     expect(await summary.textContent()).toMatch(/2 skipped/);
     await page.getByRole('button', { name: `Remove ${path.join(tmp, 'photos')}` }).click();
     await page.getByRole('alertdialog', { name: 'Remove folder' }).getByRole('button', { name: 'Remove folder' }).click();
-    await page.getByText('No folders yet.').waitFor();
-    await page.locator('.status').getByText('0 photos').waitFor({ timeout: 30_000 });
+    await shown(page.getByText('No folders yet.'), `the page shows getByText('No folders yet.')`);
+    await shown(page.locator('.status').getByText('0 photos'), `the page shows locator('.status').getByText('0 photos')`, { timeout: 30_000 });
     await page.getByRole('tab', { name: 'Search' }).click();
     await page.getByRole('searchbox').fill('');
-    await page.getByRole('heading', { name: 'Add a folder in Library to start' }).waitFor();
+    await shown(page.getByRole('heading', { name: 'Add a folder in Library to start' }), `the page shows getByRole('heading', { name: 'Add a folder in Library to start' })`);
   });
 
   it('had no page errors or console errors', () => {
@@ -396,7 +397,7 @@ declare module 'vitest' {
 expect.extend({
   async toBeVisibleSoon(locator: import('playwright-core').Locator) {
     try {
-      await locator.waitFor({ state: 'visible', timeout: 10_000 });
+      await shown(locator, `the page shows locator`, { state: 'visible', timeout: 10_000 });
       return { pass: true, message: () => 'visible' };
     } catch {
       return { pass: false, message: () => `${locator} did not become visible` };

@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePhotos } from '../helpers/fixtures';
+import { shown } from '../helpers/shown';
 import { generateTestModel } from '../helpers/generate-model';
 import { runCli } from '../helpers/run-cli';
 import { type Served, startServe, stopServe } from '../helpers/serve';
@@ -79,7 +80,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
       if (m) sent.push({ method: m[1]!, body: r.postData() ?? '' });
     });
     await page.goto(server.loginUrl);
-    await page.getByTestId('photo-count').getByText(`${TOTAL} photos`).waitFor();
+    await shown(page.getByTestId('photo-count').getByText(`${TOTAL} photos`), `the page shows getByTestId('photo-count').getByText(\`\${TOTAL} photos\`)`);
   }, 240_000);
 
   afterAll(async () => {
@@ -90,13 +91,13 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
 
   it('shows an algebra query as chips, a parse error as one line without a request, and adds a photo to the query', async () => {
     await box().fill('red circle');
-    await items().first().waitFor();
+    await shown(items().first(), `the page shows items().first()`);
     // A plain query has nothing to show as parts.
     expect(await page.getByTestId('query-chips').count()).toBe(0);
 
     await box().fill('red circle + 2:blue - 0.5:square');
     const chips = page.getByRole('list', { name: 'Query parts' }).getByRole('listitem');
-    await chips.first().waitFor();
+    await shown(chips.first(), `the page shows chips (getByRole('list', { name: 'Query parts' }).getByRole('listitem')).first()`);
     expect(await chips.allTextContents()).toEqual(['+ red circle', '+ 2 × blue', '− 0.5 × square']);
     await page.waitForFunction(() => !document.querySelector('.spinner'));
     expect(sent.filter((s) => s.method === 'search').at(-1)?.body).toContain('"query":"red circle + 2:blue - 0.5:square"');
@@ -104,15 +105,15 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     const before = searches();
     await box().fill('red circle +');
     const err = page.getByTestId('query-error');
-    await err.waitFor();
+    await shown(err, `the page shows err (getByTestId('query-error'))`);
     expect(await err.textContent()).toBe("Nothing after '+' at character 12: write a word or a photo after it.");
     expect(await page.getByTestId('query-chips').count()).toBe(0);
     // The error shows once the search would have gone out: none did.
     expect(searches()).toBe(before);
 
     await box().fill('red circle');
-    await err.waitFor({ state: 'detached' });
-    await items().first().waitFor();
+    await shown(err, `the page no longer has err (getByTestId('query-error'))`, { state: 'detached' });
+    await shown(items().first(), `the page shows items().first()`);
     await page.locator('.selection-bar').getByRole('button', { name: 'Add to query' }).click();
     expect(await box().inputValue()).toMatch(/^red circle \+ photo:\d+$/);
     const id = /photo:(\d+)$/.exec(await box().inputValue())![1];
@@ -149,7 +150,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     expect(await titles()).toEqual(full);
 
     await answered('"before":"2020-12-31"', () => filters.getByLabel('Taken until').fill('2020-12-31'));
-    await chips.getByText('Taken until 2020-12-31').waitFor();
+    await shown(chips.getByText('Taken until 2020-12-31'), `the page shows chips (getByRole('list', { name: 'Query parts' }).getByRole('listitem')).getByText('Taken until 2020-12-31')`);
     await count(B_PHOTOS + 1);
     expect((await titles()).every((t) => t.startsWith(dirB + path.sep))).toBe(true);
     await answered('"query":"a shape","top":60}', () => page.getByRole('button', { name: 'Remove filter Taken until 2020-12-31' }).click());
@@ -176,7 +177,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     expect(await threshold.inputValue()).toBe('0.95');
     await page.getByRole('button', { name: 'Find duplicates' }).click();
     const group = page.getByTestId('dup-group').first();
-    await group.waitFor();
+    await shown(group, `the page shows group (getByTestId('dup-group').first())`);
     expect(await group.getAttribute('data-kind')).toBe('exact');
     const paths = await group.getByTestId('dup-path').allTextContents();
     expect([...paths].sort()).toEqual([path.join(dirA, 'photo-000.jpg'), path.join(dirB, 'copy-of-a-000.jpg')].sort());
@@ -189,7 +190,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     // Revealing files is for the desktop app; the browser gets no button that cannot work.
     expect(await page.getByRole('button', { name: /Show .* in folder/ }).count()).toBe(0);
     await group.getByRole('button', { name: 'Copy paths' }).click();
-    await page.getByRole('status').getByText('Copied paths').waitFor();
+    await shown(page.getByRole('status').getByText('Copied paths'), `the page shows getByRole('status').getByText('Copied paths')`);
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(paths.join('\n'));
 
     // A threshold out of range is refused with a line, before any request.
@@ -217,14 +218,13 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
       { data: b64, name: 'dropped.png' },
     );
     const chip = page.getByTestId('image-chip');
-    await chip.getByText('dropped.png').waitFor();
+    await shown(chip.getByText('dropped.png'), `the page shows chip (getByTestId('image-chip')).getByText('dropped.png')`);
     await page.waitForFunction((p) => document.querySelector('ul[aria-label="Results"] button.thumb')?.getAttribute('title') === p, original, { timeout: 30_000 });
     expect(await items().first().locator('.score').textContent()).toBe('1.000');
     expect(sent.filter((s) => s.method === 'searchImage').at(-1)?.body).toContain(b64.slice(0, 200));
 
     await page.getByRole('button', { name: 'Remove image dropped.png' }).click();
-    await chip.waitFor({ state: 'detached' });
-
+    await shown(chip, `the page no longer has chip (getByTestId('image-chip'))`, { state: 'detached' });
     // Pasted: larger than the limit, refused in the page with one line; nothing is sent.
     const before = searches('searchImage');
     await box().focus();
@@ -240,7 +240,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     // Chosen with the file picker.
     const chosen = path.join(dirB, 'photo-004.png');
     await page.getByLabel('Search by an image file').setInputFiles(chosen);
-    await chip.getByText('photo-004.png').waitFor();
+    await shown(chip.getByText('photo-004.png'), `the page shows chip (getByTestId('image-chip')).getByText('photo-004.png')`);
     await page.waitForFunction((p) => document.querySelector('ul[aria-label="Results"] button.thumb')?.getAttribute('title') === p, chosen, { timeout: 30_000 });
     expect(searches('searchImage')).toBe(before + 1);
   });
@@ -267,9 +267,9 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     try {
       const p = await ctx.newPage();
       await p.goto(`${server.loginUrl}&q=${encodeURIComponent('red circle + 2:blue - 0.5:square')}`);
-      await p.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+      await shown(p.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
       await p.getByRole('group', { name: 'Filters' }).getByLabel('Folder').selectOption(dirA);
-      await p.getByRole('list', { name: 'Active filters' }).waitFor();
+      await shown(p.getByRole('list', { name: 'Active filters' }), `the page shows getByRole('list', { name: 'Active filters' })`);
       const wide = await p.evaluate(() =>
         [...document.querySelectorAll<HTMLElement>('body *')]
           .filter((e) => e.getClientRects().length > 0 && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { makeCaptionedSet } from '../helpers/captioned-set';
 import { makePhotos } from '../helpers/fixtures';
+import { shown } from '../helpers/shown';
 import { type Served, startServe, stopServe } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -60,7 +61,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
   const go = (tab: 'Search' | 'Library' | 'Training' | 'Models', p: Page = page) => p.getByRole('tab', { name: tab }).click();
   const notice = () => page.getByTestId('library-notice');
   const waitIndexDone = async () => {
-    await page.getByTestId('job-index').getByTestId('job-state').getByText('Done').waitFor({ timeout: 60_000 });
+    await shown(page.getByTestId('job-index').getByTestId('job-state').getByText('Done'), `the page shows getByTestId('job-index').getByTestId('job-state').getByText('Done')`, { timeout: 60_000 });
   };
 
   beforeAll(async () => {
@@ -101,7 +102,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
 
   it('offers no desktop-only actions in the browser (no Browse…)', async () => {
     await go('Library');
-    await page.getByRole('button', { name: 'Add folder' }).waitFor();
+    await shown(page.getByRole('button', { name: 'Add folder' }), `the page shows getByRole('button', { name: 'Add folder' })`);
     expect(await page.getByRole('button', { name: 'Browse…' }).count()).toBe(0);
   });
 
@@ -109,12 +110,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await page.getByLabel('Folder path').fill('photos');
     await page.getByRole('button', { name: 'Add folder' }).click();
     const alert = page.getByRole('alert');
-    await alert.waitFor();
+    await shown(alert, `the page shows alert (getByRole('alert'))`);
     expect(await alert.textContent()).toMatch(/^Check the input: "photos" is a relative path\. Give the full path of the folder/);
 
     await page.getByLabel('Folder path').fill('~/photos');
     await page.getByRole('button', { name: 'Add folder' }).click();
-    await page.getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos'), { exact: true }).waitFor();
+    await shown(page.getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos'), { exact: true }), `the page shows getByRole('list', { name: 'Library folders' }).getByText(path.join(tmp, 'photos'), { exact: true })`);
     await waitIndexDone();
     expect(await page.getByRole('alert').count()).toBe(0);
   });
@@ -122,30 +123,29 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
   it('shows a finished index as Done with the real total, dismissible', async () => {
     const job = page.getByTestId('job-index');
     expect(await job.getByTestId('job-counts').textContent()).toBe(`${MAIN_PHOTOS + SUB_PHOTOS} of ${MAIN_PHOTOS + SUB_PHOTOS}`);
-    await page.getByTestId('photo-count').getByText(`${MAIN_PHOTOS + SUB_PHOTOS} photos`).waitFor();
+    await shown(page.getByTestId('photo-count').getByText(`${MAIN_PHOTOS + SUB_PHOTOS} photos`), `the page shows getByTestId('photo-count').getByText(\`\${MAIN_PHOTOS + SUB_PHOTOS} photos\`)`);
     const folder = page.getByRole('list', { name: 'Library folders' }).getByRole('listitem').first();
     expect(await folder.textContent()).toContain(`${MAIN_PHOTOS + SUB_PHOTOS} photos`);
     await job.getByRole('button', { name: /^Dismiss/ }).click();
-    await job.waitFor({ state: 'detached' });
-    await page.getByText('Nothing running.').waitFor();
+    await shown(job, `the page no longer has job (getByTestId('job-index'))`, { state: 'detached' });
+    await shown(page.getByText('Nothing running.'), `the page shows getByText('Nothing running.')`);
   });
 
   it('says when a folder is already in the library, inside one, or has no photos', async () => {
     await page.getByLabel('Folder path').fill('~/photos');
     await page.getByRole('button', { name: 'Add folder' }).click();
-    await notice().getByText(`${path.join(tmp, 'photos')} is already in the library — re-scanned.`).waitFor();
+    await shown(notice().getByText(`${path.join(tmp, 'photos')} is already in the library — re-scanned.`), `the page shows notice().getByText(\`\${path.join(tmp, 'photos')} is already in the library — re-scanned.\`)`);
     await waitIndexDone();
 
     await page.getByLabel('Folder path').fill(path.join(tmp, 'photos', 'sub'));
     await page.getByRole('button', { name: 'Add folder' }).click();
-    await notice().getByText(/is inside .*photos, which is already in the library — re-scanned/).waitFor();
+    await shown(notice().getByText(/is inside .*photos, which is already in the library — re-scanned/), `the page shows notice().getByText(/is inside .*photos, which is already in the library — re-scanned/)`);
     await waitIndexDone();
     expect(await page.getByRole('list', { name: 'Library folders' }).getByRole('listitem').count()).toBe(1);
-    await page.getByTestId('photo-count').getByText(`${MAIN_PHOTOS + SUB_PHOTOS} photos`).waitFor();
-
+    await shown(page.getByTestId('photo-count').getByText(`${MAIN_PHOTOS + SUB_PHOTOS} photos`), `the page shows getByTestId('photo-count').getByText(\`\${MAIN_PHOTOS + SUB_PHOTOS} photos\`)`);
     await page.getByLabel('Folder path').fill(path.join(tmp, 'empty'));
     await page.getByRole('button', { name: 'Add folder' }).click();
-    await notice().getByText(new RegExp(`^No photos found in ${path.join(tmp, 'empty')}`)).waitFor();
+    await shown(notice().getByText(new RegExp(`^No photos found in ${path.join(tmp, 'empty')}`)), `the page shows notice().getByText(new RegExp(\`^No photos found in \${path.join(tmp, 'empty')}\`))`);
     await waitIndexDone();
   });
 
@@ -154,16 +154,16 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const empty = path.join(tmp, 'empty');
     await page.getByRole('button', { name: `Remove ${empty}` }).click();
     const confirm = page.getByRole('alertdialog', { name: 'Remove folder' });
-    await confirm.waitFor();
+    await shown(confirm, `the page shows confirm (getByRole('alertdialog', { name: 'Remove folder' }))`);
     expect(await confirm.textContent()).toMatch(/Remove .*empty from the library\? Its 0 photos leave search.*files on disk are not touched/);
     await confirm.getByRole('button', { name: 'Cancel' }).click();
-    await confirm.waitFor({ state: 'detached' });
+    await shown(confirm, `the page no longer has confirm (getByRole('alertdialog', { name: 'Remove folder' }))`, { state: 'detached' });
     expect(await folders.getByText(empty, { exact: true }).count()).toBe(1);
 
     await page.getByRole('button', { name: `Remove ${empty}` }).click();
     await page.getByRole('alertdialog', { name: 'Remove folder' }).getByRole('button', { name: 'Remove folder' }).click();
-    await folders.getByText(empty, { exact: true }).waitFor({ state: 'detached' });
-    await notice().getByText(/^Removed .*empty from the library \(0 photos\)/).waitFor();
+    await shown(folders.getByText(empty, { exact: true }), `the page no longer has folders (getByRole('list', { name: 'Library folders' })).getByText(empty, { exact: true })`, { state: 'detached' });
+    await shown(notice().getByText(/^Removed .*empty from the library \(0 photos\)/), `the page shows notice().getByText(/^Removed .*empty from the library \\(0 photos\\)/)`);
   });
 
   it('shows a cancelled index as Cancelled (also after a reload), marks the folder incomplete and resumes it', async () => {
@@ -176,9 +176,9 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
       await post('cancelJob', { id: added.value.job.id });
     }, more);
     const job = page.getByTestId('job-index');
-    await job.getByTestId('job-state').getByText('Cancelled').waitFor({ timeout: 30_000 });
+    await shown(job.getByTestId('job-state').getByText('Cancelled'), `the page shows job (getByTestId('job-index')).getByTestId('job-state').getByText('Cancelled')`, { timeout: 30_000 });
     const item = page.getByRole('list', { name: 'Library folders' }).getByRole('listitem').filter({ hasText: more });
-    await item.getByText('Incomplete').waitFor();
+    await shown(item.getByText('Incomplete'), `the page shows item (getByRole('list', { name: 'Library folders' }).getByRole('listitem').filter({ hasText: more })).getByText('Incomplete')`);
     // The bar shows how far it got, not a full bar.
     const bar = job.getByRole('progressbar');
     expect(Number(await bar.getAttribute('value'))).toBeLessThan(Number(await bar.getAttribute('max')));
@@ -186,12 +186,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
 
     await page.reload();
     await go('Library');
-    await page.getByTestId('job-index').getByTestId('job-state').getByText('Cancelled').waitFor();
+    await shown(page.getByTestId('job-index').getByTestId('job-state').getByText('Cancelled'), `the page shows getByTestId('job-index').getByTestId('job-state').getByText('Cancelled')`);
     expect(await page.getByTestId('job-index').getByText(/Counting photos|Indexing photos/).count()).toBe(0);
 
     await page.getByRole('button', { name: `Resume ${more}` }).click();
     await waitIndexDone();
-    await item.getByText('Incomplete').waitFor({ state: 'detached' });
+    await shown(item.getByText('Incomplete'), `the page no longer has item (getByRole('list', { name: 'Library folders' }).getByRole('listitem').filter({ hasText: more })).getByText('Incomplete')`, { state: 'detached' });
     expect(await item.textContent()).toContain('30 photos');
   });
 
@@ -199,7 +199,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const long = path.join(tmp, 'long', LONG_NAME, LONG_NAME);
     await page.getByLabel('Folder path').fill(long);
     await page.getByRole('button', { name: 'Add folder' }).click();
-    await page.getByRole('list', { name: 'Library folders' }).getByText(long, { exact: true }).waitFor();
+    await shown(page.getByRole('list', { name: 'Library folders' }).getByText(long, { exact: true }), `the page shows getByRole('list', { name: 'Library folders' }).getByText(long, { exact: true })`);
     await waitIndexDone();
     expect(await overflowing(page, '#panel-library .card, #panel-library .folder-list li')).toEqual([]);
   });
@@ -232,7 +232,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await page.reload();
     const box = page.getByRole('searchbox', { name: 'Search photos' });
     expect(await box.inputValue()).toBe('red circle');
-    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await shown(page.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
   });
 
   it('shows "More like this" with the photo as a chip, clears the text, and Back returns to the text results', async () => {
@@ -241,7 +241,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const name = (await bar.locator('strong').textContent())!;
     await bar.getByRole('button', { name: 'More like this' }).click();
     const chip = page.getByTestId('like-chip');
-    await chip.getByText(name).waitFor();
+    await shown(chip.getByText(name), `the page shows chip (getByTestId('like-chip')).getByText(name)`);
     await page.waitForFunction(() => {
       const img = document.querySelector<HTMLImageElement>('[data-testid="like-chip"] img');
       return !!img && img.complete && img.naturalWidth > 0;
@@ -251,10 +251,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await page.screenshot({ path: path.join(SHOTS, 'search-more-like-this.png') });
 
     await page.goBack();
-    await chip.waitFor({ state: 'detached' });
+    await shown(chip, `the page no longer has chip (getByTestId('like-chip'))`, { state: 'detached' });
     expect(await box.inputValue()).toBe('red circle');
     expect(new URL(page.url()).searchParams.get('q')).toBe('red circle');
-    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await shown(page.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
     expect(page.url().startsWith(server.url)).toBe(true);
   });
 
@@ -263,7 +263,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await box.focus();
     await box.press('Escape');
     expect(await box.inputValue()).toBe('');
-    await page.getByRole('heading', { name: 'Type what you are looking for' }).waitFor();
+    await shown(page.getByRole('heading', { name: 'Type what you are looking for' }), `the page shows getByRole('heading', { name: 'Type what you are looking for' })`);
     expect(await page.getByText('Escape clears the search').count()).toBe(1);
     expect(new URL(page.url()).searchParams.get('q')).toBeNull();
   });
@@ -272,30 +272,29 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const box = page.getByRole('searchbox', { name: 'Search photos' });
     await box.fill('blue square '.repeat(60));
     expect((await box.inputValue()).length).toBe(500);
-    await page.getByTestId('query-limit').waitFor();
-    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await shown(page.getByTestId('query-limit'), `the page shows getByTestId('query-limit')`);
+    await shown(page.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
     expect(await page.getByRole('alert').count()).toBe(0);
   });
 
   it('views a photo with its details, previous/next, zoom, focus kept inside, and Open file in a new tab', async () => {
     const box = page.getByRole('searchbox', { name: 'Search photos' });
     await box.fill('a shape');
-    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await shown(page.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
     // More results load when the end of the list scrolls into view.
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Results"] li:not(.weaker)').length > 60);
     await box.press('ArrowDown');
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog');
-    await dialog.waitFor();
+    await shown(dialog, `the page shows dialog (getByRole('dialog'))`);
     expect(await dialog.getAttribute('aria-modal')).toBe('true');
     expect(await dialog.getByRole('button', { name: 'Previous photo' }).isDisabled()).toBe(true);
     const details = (await dialog.getByTestId('viewer-details').textContent())!;
     expect(details).toMatch(/^1 of \d+ · \d[\d,]* × \d[\d,]* px · (taken [^·]+ · )?\d+(\.\d)? KB · (score -?\d\.\d{3}|\d{1,3}% match)$/);
     expect(await dialog.getByTestId('viewer-folder').textContent()).toMatch(new RegExp(`^${tmp}`));
     await dialog.getByRole('button', { name: 'Next photo' }).click();
-    await dialog.getByTestId('viewer-details').getByText(/^2 of /).waitFor();
-
+    await shown(dialog.getByTestId('viewer-details').getByText(/^2 of /), `the page shows dialog (getByRole('dialog')).getByTestId('viewer-details').getByText(/^2 of /)`);
     // A large photo: fit to the window, then every pixel. Step through the results to one of them.
     const sub = path.join(tmp, 'photos', 'sub');
     for (let i = 0; i < 150; i++) {
@@ -336,7 +335,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await tab.close();
 
     await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'detached' });
+    await shown(dialog, `the page no longer has dialog (getByRole('dialog'))`, { state: 'detached' });
     expect(await page.evaluate(() => (document.getElementById('root') as HTMLElement & { inert: boolean }).inert)).toBe(false);
     expect(await page.locator('.selection-bar').getByRole('button', { name: 'Show in folder' }).count()).toBe(0);
     expect(await page.getByText('Only in the desktop app').count()).toBe(0);
@@ -347,7 +346,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const start = page.getByRole('button', { name: 'Start training' });
     await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'no-captions'));
     await page.getByRole('button', { name: 'Inspect' }).click();
-    await page.getByRole('alert').waitFor();
+    await shown(page.getByRole('alert'), `the page shows getByRole('alert')`);
     expect(await start.isDisabled()).toBe(true);
 
     const epochs = page.getByLabel('Epochs');
@@ -369,20 +368,20 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'tiny-set'));
     await page.getByRole('button', { name: 'Start training' }).click();
     const job = page.getByTestId('job-train');
-    await job.getByTestId('job-state').getByText('Failed').waitFor({ timeout: 60_000 });
+    await shown(job.getByTestId('job-state').getByText('Failed'), `the page shows job (getByTestId('job-index')).getByTestId('job-state').getByText('Failed')`, { timeout: 60_000 });
     expect(await job.textContent()).toMatch(/tiny-set has 2 usable photo\(s\); training needs at least 5/);
     expect(await job.getByText('Reading the captioned set').count()).toBe(0);
     await page.reload();
     await go('Training');
-    await page.getByTestId('job-train').getByTestId('job-state').getByText('Failed').waitFor();
+    await shown(page.getByTestId('job-train').getByTestId('job-state').getByText('Failed'), `the page shows getByTestId('job-train').getByTestId('job-state').getByText('Failed')`);
     await page.getByTestId('job-train').getByRole('button', { name: /^Dismiss/ }).click();
-    await page.getByTestId('job-train').waitFor({ state: 'detached' });
+    await shown(page.getByTestId('job-train'), `the page no longer has getByTestId('job-train')`, { state: 'detached' });
   });
 
   it('charts each epoch against the starting model on a fixed axis, with wrapped problem lines', async () => {
     await page.getByLabel('Captioned set folder').fill(path.join(tmp, 'set'));
     await page.getByRole('button', { name: 'Inspect' }).click();
-    await page.getByTestId('set-info').getByText(/30 photos/).waitFor();
+    await shown(page.getByTestId('set-info').getByText(/30 photos/), `the page shows getByTestId('set-info').getByText(/30 photos/)`);
     expect(await overflowing(page, '#panel-training .card')).toEqual([]);
     await page.getByLabel('Model name').fill(MODEL_NAME);
     await page.getByLabel('Epochs').fill('3');
@@ -391,12 +390,12 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     // From the first epoch on, the x-axis spans the planned epochs.
     await page.waitForFunction(() => document.querySelector('.chart')?.getAttribute('data-x-max') !== '', null, { timeout: 120_000 });
     expect(await chart.getAttribute('data-x-max')).toBe('3');
-    await page.getByTestId('baseline').getByText(/^Dashed grey line: the starting model, R@5 \d+\.\d% on the same held-out photos\.$/).waitFor();
+    await shown(page.getByTestId('baseline').getByText(/^Dashed grey line: the starting model, R@5 \d+\.\d% on the same held-out photos\.$/), `the page shows getByTestId('baseline').getByText(/^Dashed grey line: the starting model, R@5 \\d+\\.\\d% on the same held-out photos\\.$/)`);
     const result = page.getByTestId('train-result');
-    await result.waitFor({ timeout: 120_000 });
+    await shown(result, `the page shows result (getByTestId('train-result'))`, { timeout: 120_000 });
     expect(await result.getByRole('heading').textContent()).toBe(`Result: ${MODEL_NAME}`);
     await result.getByRole('button', { name: 'Use this model' }).click();
-    await page.getByTestId('active-model').getByText(MODEL_NAME).waitFor({ timeout: 30_000 });
+    await shown(page.getByTestId('active-model').getByText(MODEL_NAME), `the page shows getByTestId('active-model').getByText(MODEL_NAME)`, { timeout: 30_000 });
   });
 
   it('shows the model name in the header, cut with an ellipsis and a tooltip, on one line at 760 px and at 200% zoom', async () => {
@@ -409,7 +408,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
       watch(p);
       await p.goto(server.loginUrl);
       const name = p.getByTestId('active-model');
-      await name.getByText(MODEL_NAME).waitFor();
+      await shown(name.getByText(MODEL_NAME), `the page shows name (getByTestId('active-model')).getByText(MODEL_NAME)`);
       expect(await name.getAttribute('title')).toContain(MODEL_NAME);
       const m = await p.evaluate(() => {
         const title = document.querySelector('.brand .title')!;
@@ -432,7 +431,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await go('Models');
     const list = page.getByRole('list', { name: 'Models' });
     const trained = list.getByRole('listitem', { name: MODEL_NAME });
-    await trained.waitFor();
+    await shown(trained, `the page shows trained`);
     expect(await trained.textContent()).toMatch(/Trained from Generated test model \(seed 3\) on .*set\./);
     // A trained model's figures say their protocol (held-out photos: one part or folds) and the photos per ranking.
     expect(await trained.getByTestId('model-recall').textContent()).toMatch(/^Text → photo R@1 \d+\.\d% · R@5 \d+\.\d% · R@10 \d+\.\d% \((\d folds of )?set, each caption ranked among \d+ photos\)/);
@@ -451,13 +450,13 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     expect(await trained.getByRole('button', { name: /^Delete/ }).count()).toBe(0);
     const generated = list.getByRole('listitem', { name: 'Generated test model (seed 3)' });
     await generated.getByRole('button', { name: /^Use / }).click();
-    await generated.getByText('Active').waitFor({ timeout: 30_000 });
+    await shown(generated.getByText('Active'), `the page shows generated.getByText('Active')`, { timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'models-before-delete.png'), fullPage: true });
     await trained.getByRole('button', { name: `Delete ${MODEL_NAME}` }).click();
     const confirm = page.getByRole('alertdialog', { name: 'Delete model' });
     expect(await confirm.textContent()).toMatch(/Delete the model “.*”\? Its files and its embeddings of your photos are removed/);
     await confirm.getByRole('button', { name: 'Delete model' }).click();
-    await trained.waitFor({ state: 'detached' });
+    await shown(trained, `the page no longer has trained`, { state: 'detached' });
     expect(await list.getByRole('listitem', { name: 'Generated test model (seed 3)' }).getByRole('button', { name: /^Delete/ }).count()).toBe(0);
   });
 
@@ -467,7 +466,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     await field.fill(source);
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     const job = page.getByTestId('job-import');
-    await job.getByTestId('job-state').getByText('Failed').waitFor({ timeout: 30_000 });
+    await shown(job.getByTestId('job-state').getByText('Failed'), `the page shows job (getByTestId('job-index')).getByTestId('job-state').getByText('Failed')`, { timeout: 30_000 });
     expect(await job.textContent()).toMatch(/not-a-model is not a model folder/);
     expect(await field.inputValue()).toBe(source);
   });
@@ -479,11 +478,11 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
         const p = await ctx.newPage();
         watch(p);
         await p.goto(`${server.loginUrl}&q=red+circle`);
-        await p.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+        await shown(p.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), `the page shows getByRole('list', { name: 'Results' }).getByRole('listitem').first()`);
         await p.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('ul[aria-label="Results"] img')].slice(0, 8).every((i) => i.complete && i.naturalWidth > 0));
         for (const tab of ['Search', 'Library', 'Training', 'Models'] as const) {
           await go(tab, p);
-          await p.locator(`#panel-${tab.toLowerCase()}`).waitFor();
+          await shown(p.locator(`#panel-${tab.toLowerCase()}`), `the page shows locator(\`#panel-\${tab.toLowerCase()}\`)`);
           if (tab === 'Training') await p.getByLabel('Captioned set folder').fill(path.join(tmp, 'set'));
           const over = await overflowing(p, '.card, .topbar, .folder-list li, .model-list li');
           expect(over, `${tab} ${width} ${scheme}`).toEqual([]);
@@ -501,14 +500,14 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search, glad to use', () => {
     const port = server.port;
     await stop(server);
     const indicator = page.getByTestId('disconnected');
-    await indicator.waitFor({ timeout: 15_000 });
+    await shown(indicator, `the page shows indicator (getByTestId('disconnected'))`, { timeout: 15_000 });
     expect(await page.getByText('Disconnected — reconnecting…').count()).toBe(1);
     expect(await page.locator('main.content').evaluate((m) => (m as HTMLElement & { inert: boolean }).inert)).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'disconnected.png') });
     server = await serve(path.join(tmp, 'data'), modelDir, tmp, port);
-    await indicator.waitFor({ state: 'detached', timeout: 30_000 });
+    await shown(indicator, `the page no longer has indicator (getByTestId('disconnected'))`, { state: 'detached', timeout: 30_000 });
     expect(await page.locator('main.content').evaluate((m) => (m as HTMLElement & { inert: boolean }).inert)).toBe(false);
-    await page.getByRole('button', { name: 'Re-scan' }).waitFor();
+    await shown(page.getByRole('button', { name: 'Re-scan' }), `the page shows getByRole('button', { name: 'Re-scan' })`);
   });
 
   it('had no page errors or console errors', () => {
