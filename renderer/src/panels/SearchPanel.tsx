@@ -1,47 +1,19 @@
-import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import { createPortal } from 'react-dom';
-import { GOOD_MATCH, MAX_QUERY_LENGTH, MAX_SEARCH_IMAGE_BYTES, type FolderInfo, type LibraryStatus, type SearchHit, type SearchOptions } from '../../../shared/api';
-import { formatMatch, weakerMatchesFrom } from '../../../shared/format';
-import { describePart, isPlainText, parseQuery } from '../../../shared/query';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { GOOD_MATCH, MAX_QUERY_LENGTH, MAX_SEARCH_IMAGE_BYTES, type FolderInfo, type LibraryStatus, type SearchHit } from '../../../shared/api';
+import { weakerMatchesFrom } from '../../../shared/format';
+import { describePart, isPlainText } from '../../../shared/query';
 import { describeError } from '../api/errors';
 import { ErrorLine } from '../components/common';
-import { FilterBar, FilterChips, NO_FILTERS, narrows, searchOptions, type Filters } from '../components/FilterBar';
-import { fileName, folderOf, formatBytes, formatDate } from '../format';
+import { FilterBar, FilterChips, narrows, type Filters } from '../components/FilterBar';
+import { fileName } from '../format';
+import { Viewer, type Act } from '../search/PhotoViewer';
+import { SearchResults } from '../search/SearchResults';
+import { urlFor, type Mode } from '../search/url';
+import { MAX_TOP, PAGE, useSearch } from '../search/useSearch';
 import { useApi, useEvents } from '../state';
 
-const DEBOUNCE_MS = 250;
-/** Results per page; "Show more" asks for another page. */
-const PAGE = 60;
-/** The most the search API returns at once. */
-const MAX_TOP = 1000;
-
-/** Text (with the query algebra), "more like this" a library photo, or an image dropped, pasted or chosen. */
-type Mode =
-  | { kind: 'text' }
-  | { kind: 'like'; id: number; name: string | null }
-  | { kind: 'image'; name: string; data: string; url: string };
-type Act = 'open' | 'folder' | 'copy' | 'like' | 'add';
 
 const MB = 1024 * 1024;
-
-/** What the address bar holds: `?q=TEXT` for a text search, `?like=ID` for "more like this". */
-function readUrl(): { query: string; mode: Mode } {
-  const params = new URLSearchParams(window.location.search);
-  const like = Number(params.get('like'));
-  if (params.has('like') && Number.isInteger(like) && like >= 0) {
-    const state = window.history.state as { likeName?: string } | null;
-    return { query: '', mode: { kind: 'like', id: like, name: state?.likeName ?? null } };
-  }
-  return { query: (params.get('q') ?? '').slice(0, MAX_QUERY_LENGTH), mode: { kind: 'text' } };
-}
-
-function urlFor(query: string, mode: Mode): string {
-  const params = new URLSearchParams();
-  if (mode.kind === 'like') params.set('like', String(mode.id));
-  else if (mode.kind === 'text' && query.trim()) params.set('q', query);
-  const qs = params.toString();
-  return `${window.location.pathname}${qs ? `?${qs}` : ''}${window.location.hash}`;
-}
 
 interface Props {
   status: LibraryStatus | null;
@@ -52,32 +24,16 @@ interface Props {
 
 export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) {
   const { api } = useApi();
-  const { libraryVersion, modelsVersion } = useEvents();
-  const [initial] = useState(readUrl);
-  const [query, setQuery] = useState(initial.query);
-  const [mode, setMode] = useState<Mode>(initial.mode);
-  const [limit, setLimit] = useState(PAGE);
-  const [hits, setHits] = useState<SearchHit[] | null>(null);
-  const [selected, setSelected] = useState(0);
-  const [viewer, setViewer] = useState<number | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  /** The model knows none of the query's words: say so instead of showing confident nonsense. */
-  const [unknownWords, setUnknownWords] = useState(false);
+  const { libraryVersion } = useEvents();
+  const search = useSearch();
+  const { query, setQuery, mode, setMode, limit, setLimit, hits, setHits, selected, setSelected, viewer, setViewer, error, setError, unknownWords, loading, queryError, filters, setFilters, parsed } = search;
   const [notice, setNotice] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  /** The query algebra's one-line parse error (shown once typing pauses; no request is sent). */
-  const [queryError, setQueryError] = useState<string | null>(null);
   /** Why a dropped, pasted or chosen image was refused (kept apart so a search answer does not clear it). */
   const [imageError, setImageError] = useState<string | null>(null);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [folders, setFolders] = useState<FolderInfo[]>([]);
-  const seq = useRef(0);
   const listRef = useRef<HTMLUListElement>(null);
   const moreRef = useRef<HTMLDivElement>(null);
   const fileRef = useRef<HTMLInputElement>(null);
-  // A string key, so the search effect reruns when a filter's value changes, not on every render.
-  const optionsKey = JSON.stringify(searchOptions(filters));
-  const parsed = useMemo(() => (mode.kind === 'text' && query.trim() ? parseQuery(query.trim()) : null), [mode, query]);
 
   useEffect(() => {
     let live = true;
@@ -99,77 +55,6 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   useEffect(() => {
     if (visible) searchRef.current?.focus();
   }, [visible, searchRef]);
-
-  // Back and Forward restore the search the address bar names (text results, or "more like this").
-  useEffect(() => {
-    const onPop = () => {
-      const u = readUrl();
-      setQuery(u.query);
-      setMode(u.mode);
-      setLimit(PAGE);
-      setSelected(0);
-      setViewer(null);
-    };
-    window.addEventListener('popstate', onPop);
-    return () => window.removeEventListener('popstate', onPop);
-  }, []);
-
-  // Search as you type; a sequence number drops answers to queries the user has already replaced.
-  useEffect(() => {
-    const q = query.trim();
-    const n = ++seq.current;
-    const options: SearchOptions = { ...(JSON.parse(optionsKey) as SearchOptions), top: limit };
-    setQueryError(null);
-    if (mode.kind === 'like' || mode.kind === 'image') {
-      setLoading(true);
-      const call = mode.kind === 'like' ? api.searchLike({ id: mode.id, ...options }) : api.searchImage({ image: mode.data, ...options });
-      void call.then((r) => {
-        if (n !== seq.current) return;
-        setLoading(false);
-        if (r.ok) {
-          setHits(r.value);
-          setError(null);
-        } else setError(describeError(r));
-      });
-      return;
-    }
-    if (!q) {
-      setHits(null);
-      setError(null);
-      setLoading(false);
-      if (window.location.search) window.history.replaceState(window.history.state, '', urlFor('', mode));
-      return;
-    }
-    const read = parseQuery(q);
-    if (!read.ok) {
-      // Nothing is sent for a query that does not parse; the line waits for a pause so typing "dog +" does not flash it.
-      setLoading(false);
-      const t = setTimeout(() => setQueryError(read.message), DEBOUNCE_MS);
-      return () => clearTimeout(t);
-    }
-    setLoading(true);
-    const t = setTimeout(() => {
-      // The address bar follows the typed text (replace: one history entry per search, not per key).
-      window.history.replaceState(window.history.state, '', urlFor(q, mode));
-      void api.search({ query: q, ...options }).then((r) => {
-        if (n !== seq.current) return;
-        setLoading(false);
-        setUnknownWords(!r.ok && r.code === 'unknown_words');
-        if (r.ok) {
-          setHits(r.value);
-          setSelected((s) => (s < r.value.length ? s : 0));
-          setError(null);
-        } else if (r.code === 'unknown_words') {
-          setHits([]);
-          setError(null);
-        } else {
-          setHits(null);
-          setError(r.code === 'empty_library' ? null : describeError(r));
-        }
-      });
-    }, DEBOUNCE_MS);
-    return () => clearTimeout(t);
-  }, [api, query, mode, limit, optionsKey, libraryVersion, modelsVersion]);
 
   useEffect(() => {
     if (!notice) return;
@@ -357,7 +242,6 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
   };
 
   const emptyLibrary = status !== null && status.images === 0;
-  const current = hits && hits.length > 0 ? hits[Math.min(selected, hits.length - 1)] : null;
   const libraryImages = status?.images ?? 0;
   const canShowMore = !!hits && hits.length >= limit && limit < MAX_TOP && hits.length < libraryImages;
   const atLimit = query.length >= MAX_QUERY_LENGTH;
@@ -527,54 +411,19 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
           <p>{filtered ? 'No photo passes the filters: remove one of them above.' : 'The library may still be indexing, or try other words.'}</p>
         </div>
       ) : (
-        <>
-          <ul className="grid" aria-label="Results" ref={listRef} onKeyDown={onGridKey}>
-            {hits.map((h, i) => (
-              <Fragment key={h.id}>
-                {i === weakFrom && (
-                  <li className="weaker" role="separator" data-testid="weaker-matches">
-                    Weaker matches (below {GOOD_MATCH}%)
-                  </li>
-                )}
-                <li className={i === selected ? 'selected' : undefined}>
-                  <button
-                    type="button"
-                    className="thumb"
-                    tabIndex={i === selected ? 0 : -1}
-                    aria-current={i === selected ? 'true' : undefined}
-                    aria-label={hitLabel(h)}
-                    title={h.path}
-                    onClick={() => setSelected(i)}
-                    onFocus={() => setSelected(i)}
-                    onDoubleClick={() => setViewer(i)}
-                  >
-                    <img src={api.photoUrl(h.id, 'thumb')} alt={fileName(h.path)} loading="lazy" decoding="async" />
-                    <span className="score" title={h.match === null ? 'Similarity' : 'Match: how much it stands out from your library for this search'}>
-                      {formatMatch(h)}
-                    </span>
-                  </button>
-                </li>
-              </Fragment>
-            ))}
-          </ul>
-          {canShowMore && (
-            // Scrolling here loads more by itself; the button is for the keyboard.
-            <div className="show-more" ref={moreRef}>
-              <button type="button" onClick={showMore}>
-                Show more
-              </button>
-            </div>
-          )}
-          {current && (
-            <div className="selection-bar" aria-label="Selected photo">
-              <div className="selection-name">
-                <strong>{fileName(current.path)}</strong>
-                <span className="muted path">{current.path}</span>
-              </div>
-              <Actions hit={current} onAct={act} onView={() => setViewer(selected)} />
-            </div>
-          )}
-        </>
+        <SearchResults
+          hits={hits}
+          selected={selected}
+          weakFrom={weakFrom}
+          onSelect={setSelected}
+          onView={setViewer}
+          listRef={listRef}
+          moreRef={moreRef}
+          canShowMore={canShowMore}
+          onShowMore={showMore}
+          onGridKey={onGridKey}
+          onAct={act}
+        />
       )}
 
       {viewer !== null && hits && hits[viewer] && (
@@ -590,158 +439,4 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
       )}
     </div>
   );
-}
-
-function Actions({ hit, onAct, onView }: { hit: SearchHit; onAct: (w: Act, h: SearchHit) => void; onView?: () => void }) {
-  const { api } = useApi();
-  return (
-    <div className="actions">
-      {onView && (
-        <button type="button" onClick={onView}>
-          View
-        </button>
-      )}
-      {api.desktop ? (
-        <>
-          <button type="button" onClick={() => onAct('open', hit)}>
-            Open file
-          </button>
-          <button type="button" onClick={() => onAct('folder', hit)}>
-            Show in folder
-          </button>
-        </>
-      ) : (
-        // A browser cannot start the photo viewer or the file manager: the photo opens in a new tab.
-        <a className="button" href={api.photoUrl(hit.id, 'full')} target="_blank" rel="noopener noreferrer">
-          Open file
-        </a>
-      )}
-      <button type="button" onClick={() => onAct('copy', hit)}>
-        Copy path
-      </button>
-      <button type="button" onClick={() => onAct('add', hit)} title="Add this photo to the query as a part (photo:ID)">
-        Add to query
-      </button>
-      <button type="button" className="primary" onClick={() => onAct('like', hit)}>
-        More like this
-      </button>
-    </div>
-  );
-}
-
-interface ViewerProps {
-  hit: SearchHit;
-  src: string;
-  position: string;
-  onClose(): void;
-  onPrev: (() => void) | null;
-  onNext: (() => void) | null;
-  onAct: (w: Act, h: SearchHit) => void;
-}
-
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), [tabindex]:not([tabindex="-1"])';
-
-function Viewer({ hit, src, position, onClose, onPrev, onNext, onAct }: ViewerProps) {
-  const ref = useRef<HTMLDivElement>(null);
-  const [actual, setActual] = useState(false);
-  const [natural, setNatural] = useState<{ w: number; h: number } | null>(null);
-
-  useEffect(() => {
-    ref.current?.focus();
-    // aria-modal is a promise: everything behind the dialog is inert (no focus, no clicks) while it is open.
-    const root = document.getElementById('root');
-    if (root) root.inert = true;
-    return () => {
-      if (root) root.inert = false;
-    };
-  }, []);
-
-  useEffect(() => {
-    setActual(false);
-    setNatural(null);
-  }, [src]);
-
-  const onKey = (e: React.KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      e.stopPropagation();
-      onClose();
-    } else if (e.key === 'ArrowLeft') {
-      e.preventDefault();
-      onPrev?.();
-    } else if (e.key === 'ArrowRight') {
-      e.preventDefault();
-      onNext?.();
-    } else if (e.key === '+' || e.key === '=') {
-      setActual(true);
-    } else if (e.key === '-' || e.key === '0') {
-      setActual(false);
-    } else if (e.key === 'Tab') {
-      // Focus cycles inside the dialog.
-      const items = [...(ref.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? [])];
-      if (items.length === 0) return;
-      const i = items.indexOf(document.activeElement as HTMLElement);
-      const next = e.shiftKey ? (i <= 0 ? items.length - 1 : i - 1) : i === items.length - 1 ? 0 : i + 1;
-      e.preventDefault();
-      items[next].focus();
-    }
-  };
-
-  const w = hit.width ?? natural?.w ?? null;
-  const h = hit.height ?? natural?.h ?? null;
-  const details = [
-    w && h ? `${w.toLocaleString()} × ${h.toLocaleString()} px` : '',
-    hit.takenAt ? `taken ${formatDate(hit.takenAt)}` : '',
-    formatBytes(hit.bytes),
-    hit.match === null ? `score ${hit.score.toFixed(3)}` : `${hit.match}% match`,
-  ].filter(Boolean);
-
-  return createPortal(
-    <div className="viewer-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
-      <div className="viewer" role="dialog" aria-modal="true" aria-label={fileName(hit.path)} tabIndex={-1} ref={ref} onKeyDown={onKey}>
-        <div className="viewer-head">
-          <div className="selection-name">
-            <strong>{fileName(hit.path)}</strong>
-            <span className="muted path" data-testid="viewer-folder" title={folderOf(hit.path)}>
-              {folderOf(hit.path)}
-            </span>
-            <span className="muted small-text" data-testid="viewer-details">
-              {position} · {details.join(' · ')}
-            </span>
-          </div>
-          <div className="viewer-tools">
-            <button type="button" className="small" aria-pressed={actual} onClick={() => setActual((a) => !a)} title="Zoom: + actual size, − fit">
-              {actual ? 'Fit to window' : 'Actual size'}
-            </button>
-            <button type="button" className="small" onClick={onClose} aria-label="Close">
-              Close (Esc)
-            </button>
-          </div>
-        </div>
-        <div className={`viewer-image ${actual ? 'actual' : 'fit'}`} data-testid="viewer-image">
-          <button type="button" className="nav prev" onClick={() => onPrev?.()} disabled={!onPrev} aria-label="Previous photo">
-            ‹
-          </button>
-          <img
-            src={src}
-            alt={fileName(hit.path)}
-            onClick={() => setActual((a) => !a)}
-            onLoad={(e) => setNatural({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })}
-          />
-          <button type="button" className="nav next" onClick={() => onNext?.()} disabled={!onNext} aria-label="Next photo">
-            ›
-          </button>
-        </div>
-        <Actions hit={hit} onAct={onAct} />
-      </div>
-    </div>,
-    document.body,
-  );
-}
-
-/** What a screen reader says for a result: the file, when it was taken, how good a match. */
-function hitLabel(h: SearchHit): string {
-  return [fileName(h.path), h.takenAt ? `taken ${formatDate(h.takenAt)}` : '', h.match === null ? `similarity ${h.score.toFixed(3)}` : `${h.match}% match`]
-    .filter(Boolean)
-    .join(', ');
 }
