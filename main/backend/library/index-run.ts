@@ -320,7 +320,7 @@ export class IndexRun {
   private async commit(batch: Pending[]): Promise<void> {
     const { store, model, towerKey } = this;
     const feats = store.getFeatures(towerKey, batch.filter((b) => !b.prepared).map((b) => b.hash));
-    const fresh = await this.towerFeatures(batch, feats);
+    const fresh = await towerFeatures(model, batch, feats);
     const ready: Pending[] = [];
     const features: Float32Array[] = [];
     for (const b of batch) {
@@ -352,36 +352,36 @@ export class IndexRun {
     }
     this.done += ready.length;
   }
+}
 
-  /** The image tower over the batch's decoded photos whose features are not cached (hash → features). */
-  private async towerFeatures(batch: Pending[], feats: Map<string, { data: Float32Array }>): Promise<Map<string, Float32Array>> {
-    const fresh = new Map<string, Float32Array>();
-    const runTower = async (prepared: Map<string, PreparedImage>) => {
-      if (prepared.size === 0) return;
-      const out = await this.model.imageFeatures([...prepared.values()]);
-      [...prepared.keys()].forEach((h, i) => fresh.set(h, out[i]));
-    };
-    const toRun = new Map<string, PreparedImage>();
-    for (const b of batch) if (b.prepared && !feats.has(b.hash)) toRun.set(b.hash, b.prepared);
-    await runTower(toRun);
-    for (const b of batch) if (b.prepared) recycleTensor(b.prepared.tensor); // the tower is done with them
-    // Features that were cached when the photo was queued may be gone now (`compact` run by another
-    // process): read and decode those photos again, as if they had never been cached.
-    const gone = new Map<string, Pending>();
-    for (const b of batch) if (!fresh.has(b.hash) && !feats.has(b.hash) && !gone.has(b.hash)) gone.set(b.hash, b);
-    if (gone.size > 0) {
-      const again = new Map<string, PreparedImage>();
-      for (const [h, b] of gone) {
-        try {
-          const buf = readRegularFileSync(b.path, MAX_PHOTO_BYTES);
-          if (sha256(buf) === h) again.set(h, await this.model.prepareImage(buf));
-        } catch {
-          // unreadable now: skipped below with the reason
-        }
+/** The image tower over the batch's decoded photos whose features are not cached (hash → features). */
+async function towerFeatures(model: EmbeddingModel, batch: Pending[], feats: Map<string, { data: Float32Array }>): Promise<Map<string, Float32Array>> {
+  const fresh = new Map<string, Float32Array>();
+  const runTower = async (prepared: Map<string, PreparedImage>) => {
+    if (prepared.size === 0) return;
+    const out = await model.imageFeatures([...prepared.values()]);
+    [...prepared.keys()].forEach((h, i) => fresh.set(h, out[i]));
+  };
+  const toRun = new Map<string, PreparedImage>();
+  for (const b of batch) if (b.prepared && !feats.has(b.hash)) toRun.set(b.hash, b.prepared);
+  await runTower(toRun);
+  for (const b of batch) if (b.prepared) recycleTensor(b.prepared.tensor); // the tower is done with them
+  // Features that were cached when the photo was queued may be gone now (`compact` run by another
+  // process): read and decode those photos again, as if they had never been cached.
+  const gone = new Map<string, Pending>();
+  for (const b of batch) if (!fresh.has(b.hash) && !feats.has(b.hash) && !gone.has(b.hash)) gone.set(b.hash, b);
+  if (gone.size > 0) {
+    const again = new Map<string, PreparedImage>();
+    for (const [h, b] of gone) {
+      try {
+        const buf = readRegularFileSync(b.path, MAX_PHOTO_BYTES);
+        if (sha256(buf) === h) again.set(h, await model.prepareImage(buf));
+      } catch {
+        // unreadable now: skipped below with the reason
       }
-      await runTower(again);
-      for (const p of again.values()) recycleTensor(p.tensor);
     }
-    return fresh;
+    await runTower(again);
+    for (const p of again.values()) recycleTensor(p.tensor);
   }
+  return fresh;
 }
