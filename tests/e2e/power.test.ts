@@ -255,7 +255,7 @@ describe.skipIf(!HAVE_CHROMIUM)('power search in the browser', () => {
     const answer = page.waitForResponse((r) => r.url().endsWith('/api/searchImage'), { timeout: 60_000 });
     await page.getByLabel('Search by an image file').setInputFiles(big);
     expect((await answer).status()).toBe(200);
-    await page.getByTestId('image-chip').getByText('big-photo-022.png').waitFor();
+    await shown(page.getByTestId('image-chip').getByText('big-photo-022.png'), `the page shows the chosen image's chip (getByTestId('image-chip').getByText('big-photo-022.png'))`);
     await page.waitForFunction((p) => document.querySelector('ul[aria-label="Results"] button.thumb')?.getAttribute('title') === p, original, { timeout: 30_000 });
     expect(searches('searchImage')).toBe(before + 1);
     expect(await page.getByRole('alert').count()).toBe(0);
