@@ -127,7 +127,7 @@ export const API = {
    * Drop the cached tower features of photos already embedded with the active model and give the space back
    * (refused while indexing, training or a model switch runs). `dryRun` reports what it would free.
    */
-  compact: takes(() => z.object({ dryRun: z.boolean().optional() }).strict().optional()).returns<CompactResult>(),
+  compact: takes(() => z.object({ dryRun: z.boolean().optional(), sets: z.boolean().optional() }).strict().optional()).returns<CompactResult>(),
   /** Read every page of the library file for damage (`full`: also cross-check the indexes); linear in its size. */
   checkLibrary: takes(() => z.object({ full: z.boolean().optional() }).strict().optional()).returns<LibraryCheck>(),
   /** Desktop only (the IPC edge answers them); the backend and browser mode answer `unsupported`. */

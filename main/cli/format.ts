@@ -110,10 +110,12 @@ export function compactText(r: CompactResult): string {
   const k = r.featuresKept;
   const keptParts = [
     k.stillToEmbed ? `${k.stillToEmbed.toLocaleString('en-US')} of photos still to embed` : '',
-    k.notInLibrary ? `${k.notInLibrary.toLocaleString('en-US')} of photos outside the library (captioned sets)` : '',
+    k.notInLibrary ? `${k.notInLibrary.toLocaleString('en-US')} of captioned sets' photos (outside the library; a photo caches one row per view)` : '',
     k.otherTowers ? `${k.otherTowers.toLocaleString('en-US')} of other towers (caption text, other models)` : '',
   ].filter(Boolean);
-  const kept = keptParts.length ? [`Kept (still needed): ${keptParts.join(', ')}.`] : [];
+  const kept = keptParts.length
+    ? [`Kept cached features (still needed): ${keptParts.join(', ')}.${k.notInLibrary ? ' `compact --sets` drops the captioned sets\' ones too (retraining on a set then reads it again).' : ''}`]
+    : [];
   const space = r.spaceNeeded.map((s) => `${formatBytes(s.bytes)} free in ${shown(s.path)} (${formatBytes(s.free)} free now)`).join(' and ');
   if (r.dryRun)
     return [

@@ -48,16 +48,23 @@ export class EventStore {
 
   start(): () => void {
     const off = this.api.onEvent((e) => this.apply(e));
-    this.loadJobs();
+    this.loadJobs(true);
     return off;
   }
 
-  /** Jobs started before this window opened (or while the event stream was away). */
-  private loadJobs(): void {
+  /**
+   * Jobs started before this window opened (or while the event stream was away). A window that opens (or
+   * reloads) shows what still runs and what went wrong (failed, cancelled: there is something to do about them),
+   * not the "Done" of runs that finished before it: those are old news, and their "Use this model" with them.
+   */
+  private loadJobs(opening = false): void {
     void this.api.jobs().then((r) => {
       if (!r.ok) return;
       const jobs = { ...this.state.jobs };
-      for (const j of r.value) if (!jobs[j.id] || jobs[j.id].state === 'running') jobs[j.id] = j;
+      for (const j of r.value) {
+        if (opening && j.state === 'done' && !jobs[j.id]) continue;
+        if (!jobs[j.id] || jobs[j.id].state === 'running') jobs[j.id] = j;
+      }
       this.set({ ...this.state, jobs });
     });
   }

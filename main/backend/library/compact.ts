@@ -23,10 +23,12 @@ import type { FeatureCompaction, FeatureCompactionPlan, Store } from '../store';
 /** Kept free on top of what the rewrite needs: SQLite's own bookkeeping, and other writers meanwhile. */
 const SPACE_MARGIN = 64 * 1024 * 1024;
 
-export function tradeOffLine(photos: number): string {
+export function tradeOffLine(photos: number, setRows = 0): string {
+  const sets = setRows > 0 ? ' Retraining on a captioned set reads and decodes its photos (and encodes its captions) again.' : '';
+  if (photos === 0 && sets) return `Trade-off:${sets.slice(0, -1).replace(' Retraining', ' retraining')}; search is unaffected.`;
   if (photos === 0)
     return 'Trade-off: nothing dropped this time; photos whose features an earlier compact dropped are read and decoded again when you retrain or switch to a retrained model; search is unaffected.';
-  return `Trade-off: retraining, or switching to a retrained model, reads and decodes ${photos === 1 ? 'this photo' : `these ${photos.toLocaleString('en-US')} photos`} again (their features are cached again); search is unaffected.`;
+  return `Trade-off: retraining, or switching to a retrained model, reads and decodes ${photos === 1 ? 'this photo' : `these ${photos.toLocaleString('en-US')} photos`} again (their features are cached again); search is unaffected.${sets}`;
 }
 
 /** Bytes and files under a folder (0 when it does not exist). */
@@ -107,7 +109,8 @@ export function spaceNeeded(dbFile: string, afterBytes: number, tempDir: string)
   const dataDir = path.dirname(dbFile);
   const data = freeSpace(dataDir);
   const temp = freeSpace(tempDir);
-  const copy = afterBytes + SPACE_MARGIN;
+  // The margin scales down for a small file (a 9 MB library does not need 64 MB of slack).
+  const copy = afterBytes + Math.min(SPACE_MARGIN, Math.max(4 * 1024 * 1024, Math.round(afterBytes / 4)));
   if (!data || !temp || data.device === temp.device) return [{ path: dataDir, bytes: 2 * copy, free: data?.free ?? Infinity }];
   return [
     { path: dataDir, bytes: copy, free: data.free },
@@ -160,7 +163,7 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
     stage('Measuring the library file');
     const sizes = await librarySize(store, o.dataDir);
     const d = plan.droppable.rows;
-    return { dryRun: true, beforeBytes: est.before, afterBytes: est.after, photos, featuresDropped: d, featuresKept: kept, spaceNeeded: needed, sizes, tradeOff: tradeOffLine(d) };
+    return { dryRun: true, beforeBytes: est.before, afterBytes: est.after, photos, featuresDropped: d, featuresKept: kept, spaceNeeded: needed, sizes, tradeOff: tradeOffLine(d - plan.setRows, plan.setRows) };
   }
   checkSpace(store.file, needed);
   stage('Dropping cached features');
@@ -179,6 +182,6 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
     featuresKept: kept,
     spaceNeeded: needed,
     sizes: null,
-    tradeOff: tradeOffLine(dropped),
+    tradeOff: tradeOffLine(Math.max(0, dropped - plan.setRows), plan.setRows),
   };
 }

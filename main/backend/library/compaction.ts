@@ -18,7 +18,7 @@ export class CompactionService {
     return {
       librarySize: () => this.librarySize(),
       // Each stage goes out as an event (the CLI prints it; a kill between stages leaves a sound file).
-      compact: (p) => this.compact({ dryRun: p?.dryRun, onStage: (stage) => this.s.emit({ type: 'compact-stage', stage }) }),
+      compact: (p) => this.compact({ dryRun: p?.dryRun, sets: p?.sets, onStage: (stage) => this.s.emit({ type: 'compact-stage', stage }) }),
       checkLibrary: async (p) => this.check(!!p?.full),
     };
   }
@@ -36,7 +36,7 @@ export class CompactionService {
   }
 
   /** Refused while a job that reads or writes the library runs; jobs started meanwhile wait for it. */
-  async compact(opts: { dryRun?: boolean; tempDir?: string; onStage?: (stage: string) => void } = {}): Promise<CompactResult> {
+  async compact(opts: { dryRun?: boolean; sets?: boolean; tempDir?: string; onStage?: (stage: string) => void } = {}): Promise<CompactResult> {
     const what: Record<string, string> = { index: 'Indexing', train: 'Training', reembed: 'A model switch' };
     for (const kind of ['index', 'train', 'reembed'] as const) {
       const j = this.s.jobs.running(kind);
@@ -47,7 +47,7 @@ export class CompactionService {
       const model = await this.s.active.load();
       return compactInWorker({
         dataDir: this.s.dataDir,
-        compaction: { towerKey: model.imageTowerKey, modelId: model.id, pendingModelId: this.s.active.pending()?.id ?? null },
+        compaction: { towerKey: model.imageTowerKey, modelId: model.id, pendingModelId: this.s.active.pending()?.id ?? null, sets: !!opts.sets },
         dryRun: !!opts.dryRun,
         tempDir: opts.tempDir,
         onStage: opts.onStage,

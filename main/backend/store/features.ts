@@ -18,6 +18,8 @@ export interface FeatureCompaction {
   towerKey: string;
   modelId: string;
   pendingModelId: string | null;
+  /** Also drop what captioned sets cached (their photos' and captions' features, of any tower): content no library photo has. */
+  sets?: boolean;
 }
 
 export interface FeatureCompactionPlan {
@@ -30,6 +32,8 @@ export interface FeatureCompactionPlan {
   keptNotInLibrary: number;
   /** Rows of other towers: caption text features, other models' image towers. */
   keptOtherTowers: number;
+  /** Of `droppable`, the rows captioned sets cached (with `sets`; else 0). */
+  setRows: number;
 }
 
 /** A feature row of the image tower `@key` or of one of its augmented views (`@key#hflip`). */
@@ -43,6 +47,9 @@ const DROPPABLE = `content_hash IN (SELECT content_hash FROM photos)
     SELECT p.content_hash FROM photos p
     WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = @model)
        OR (@pending IS NOT NULL AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = @pending)))`;
+
+/** Content no library photo has: the photos and caption lines of captioned sets. */
+const NOT_IN_LIBRARY = 'content_hash NOT IN (SELECT content_hash FROM photos)';
 
 function compactionParams(f: FeatureCompaction) {
   // The views' keys are `towerKey#name`: every key from `towerKey#` up to (not including) `towerKey$`.
@@ -66,6 +73,8 @@ export class FeatureQueries {
       countDroppable: count(`${TOWER_ROWS} AND ${DROPPABLE}`),
       countInLibrary: count(`${TOWER_ROWS} AND content_hash IN (SELECT content_hash FROM photos)`),
       dropDroppable: db.prepare(`DELETE FROM features WHERE ${TOWER_ROWS} AND ${DROPPABLE}`),
+      countSets: count(NOT_IN_LIBRARY),
+      dropSets: db.prepare(`DELETE FROM features WHERE ${NOT_IN_LIBRARY}`),
     };
   }
 
@@ -120,12 +129,23 @@ export class FeatureQueries {
         const ofTower = this.s.countOfTower.get(p) as Count;
         const droppable = this.s.countDroppable.get(p) as Count;
         const inLibrary = this.s.countInLibrary.get(p) as Count;
-        return {
+        const plan = {
           total: all,
           droppable,
           keptStillToEmbed: inLibrary.rows - droppable.rows,
           keptNotInLibrary: ofTower.rows - inLibrary.rows,
           keptOtherTowers: all.rows - ofTower.rows,
+          setRows: 0,
+        };
+        if (!f.sets) return plan;
+        // The sets' rows go too: this tower's photos of sets, and other towers' rows of sets (caption text).
+        const sets = this.s.countSets.get() as Count;
+        return {
+          ...plan,
+          droppable: { rows: droppable.rows + sets.rows, bytes: droppable.bytes + sets.bytes },
+          keptNotInLibrary: 0,
+          keptOtherTowers: plan.keptOtherTowers - (sets.rows - plan.keptNotInLibrary),
+          setRows: sets.rows,
         };
       })
       .deferred();
@@ -133,6 +153,6 @@ export class FeatureQueries {
 
   /** Delete the features `compactionPlan` calls droppable, in one transaction; returns how many. */
   dropCompactable(f: FeatureCompaction): number {
-    return this.c.transaction(() => this.s.dropDroppable.run(compactionParams(f)).changes);
+    return this.c.transaction(() => this.s.dropDroppable.run(compactionParams(f)).changes + (f.sets ? this.s.dropSets.run().changes : 0));
   }
 }

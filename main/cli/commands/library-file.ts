@@ -11,8 +11,9 @@ export function registerLibraryFile(program: Command, run: Runner): void {
     .command('compact')
     .description('drop the cached tower features of photos already embedded with the active model and give the space back (retraining then re-reads those photos)')
     .option('--dry-run', 'only measure: what each part of the library takes and what compacting would free')
+    .option('--sets', 'also drop what captioned sets cached (their photos and captions): retraining on a set then reads it again')
     .option('--json', 'print {dryRun, beforeBytes, afterBytes, featuresDropped, featuresKept, spaceNeeded, sizes, tradeOff} as JSON')
-    .action((o: { dryRun?: boolean; json?: boolean }) =>
+    .action((o: { dryRun?: boolean; sets?: boolean; json?: boolean }) =>
       run(async ({ api, onEvent }) => {
         const say = (line: string) => {
           if (!o.json) process.stderr.write(`${line}\n`);
@@ -22,7 +23,7 @@ export function registerLibraryFile(program: Command, run: Runner): void {
           if (e.type === 'compact-stage') say(`${e.stage}...`);
         });
         try {
-          const r = await api.compact({ dryRun: !!o.dryRun });
+          const r = await api.compact({ dryRun: !!o.dryRun, ...(o.sets ? { sets: true } : {}) });
           out(!!o.json, r, () => compactText(r));
         } finally {
           off();

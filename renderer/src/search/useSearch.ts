@@ -10,7 +10,9 @@ import { NO_FILTERS, searchOptions, type Filters } from '../components/FilterBar
 import { useApi, useEvents } from '../state';
 import { readUrl, urlFor, type Mode } from './url';
 
-const DEBOUNCE_MS = 250;
+// Short enough that the first thumbnails show soon after the last keystroke on 2 cores (docs/BENCHMARKS.md "Typing
+// latency"); stale answers to earlier keystrokes are dropped (seq), so a search per pause in typing costs little.
+const DEBOUNCE_MS = 120;
 /** Results per page; scrolling (or "Show more") asks for another page. */
 export const PAGE = 60;
 /** The most the search API returns at once. */
