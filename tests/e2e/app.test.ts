@@ -329,6 +329,8 @@ describe.skipIf(!HAVE_CHROMIUM)('Photo Search in the browser', () => {
     const m = /^Held-out text→image R@5 \(5-fold cross-validation, each of the 40 photos held out once\): (\d+\.\d) → (\d+\.\d) \(([+−])(\d+\.\d) ± (\d+\.\d) points\)\. (The saved heads are fine-tuned on all 40 photos|That is clearly worse)/.exec(gain);
     expect(m, gain).not.toBeNull();
     expect(await result.textContent()).toContain('Recall on held-out photos (5-fold cross-validation), before and after training.');
+    // How many photos each caption competes with, so the figures are not read against another set's.
+    expect(await result.textContent()).toContain("Each caption is ranked among its fold's ~8 held-out photos.");
     expect(await page.getByTestId('baseline').textContent()).toContain('Every photo is held out once over 5 folds; the lines pool all of them. The blue line is the fine-tuned heads alone, before they are blended with the starting ones.');
     await shot('06b-retraining-result');
     await page.getByRole('tab', { name: 'Models' }).click();

@@ -211,6 +211,10 @@ export function TrainingPanel() {
           <p className="muted">
             {result.epochs} epochs in {result.trainSeconds.toFixed(1)} s. Recall on held-out photos
             {result.heldOut && result.heldOut.folds > 1 ? ` (${result.heldOut.folds}-fold cross-validation)` : ''}, before and after training.
+            {/* Recall depends on how many photos each caption competes with: say it, so these are not read against another set's figures. */}
+            {` Each caption is ranked among ${
+              result.heldOut && result.heldOut.folds > 1 ? `its fold's ~${Math.round(result.val.images / result.heldOut.folds).toLocaleString()}` : `the ${result.val.images.toLocaleString()}`
+            } held-out photos.`}
           </p>
           {result.bestEpoch === 0 && !result.heldOut && (
             <p className="muted" data-testid="no-improvement">
