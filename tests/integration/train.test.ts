@@ -16,7 +16,7 @@ import { saveTrainedModel } from '../../main/backend/train/save';
 import { crossValidatedFineTune } from '../../main/backend/train/cross-validate';
 import { foldsByPhoto, makeRng } from '../../main/backend/train/split';
 import { initTf, tf } from '../../main/backend/train/tf';
-import { blendHeads, trainHeads } from '../../main/backend/train/trainer';
+import { blendHeads, rankScore, trainHeads, type ShareScores } from '../../main/backend/train/trainer';
 import { recallScore } from '../../main/backend/train/evaluate';
 import { dataPaths } from '../../main/backend/paths';
 import { Store } from '../../main/backend/store';
@@ -197,11 +197,14 @@ describe('retraining on a captioned set', () => {
     const before = await evaluateModelOnSet(trainedModel, unseen, cache);
     const progress: { stage: string; done: number; total: number }[] = [];
     const r = await trainModel({ set: more, modelsDir, cache, model: trainedModel, epochs: 6, seed: 5, onProgress: (p) => progress.push(p) });
-    // Progress counts every step of the five folds and the final run, in order, to the end.
-    const steps = progress.filter((p) => /^(Measuring on held-out photos \(\d of 5\)|Training on all 100 photos): epoch \d of 6$/.test(p.stage));
+    // Progress counts every step of both step sizes on the five folds and of the final run, in order, to the end.
+    const steps = progress.filter((p) => /^(Measuring on held-out photos \((small|whole) step, \d of 5\): epoch \d of 6 at most|Training on all 100 photos \((small|whole) step\): epoch \d of \d)$/.test(p.stage));
     expect(steps.map((p) => p.done)).toEqual(steps.map((_, i) => i + 1));
-    expect(new Set(steps.map((p) => p.total))).toEqual(new Set([steps.length]));
-    expect(steps.at(-1)!.stage).toBe('Training on all 100 photos: epoch 6 of 6');
+    expect(new Set(steps.map((p) => p.total)).size).toBe(1);
+    expect(steps.some((p) => p.stage.startsWith('Measuring on held-out photos (small step, 5 of 5)'))).toBe(true);
+    expect(steps.some((p) => p.stage.startsWith('Measuring on held-out photos (whole step, 5 of 5)'))).toBe(true);
+    const choice = r.heldOut!.choice!;
+    expect(steps.at(-1)!.stage).toBe(`Training on all 100 photos (${choice.step} step): epoch ${choice.epochs} of ${choice.epochs}`);
     await trainedModel.dispose();
     const retrained = await openModel(path.join(modelsDir, r.model));
     const after = await evaluateModelOnSet(retrained, unseen, cache);
@@ -220,13 +223,15 @@ describe('retraining on a captioned set', () => {
     expect(r.heldOut!.gainR5.mean).toBeCloseTo(r.val.textToImage.r5 - r.before!.textToImage.r5, 1);
     expect(r.heldOut!.gainR5.se).toBeGreaterThan(0);
     expect(r.history.every((e) => e.val?.images === 100)).toBe(true);
-    // The fine-tune recipe: a tenth of the rate, every epoch of a fixed schedule, the last blended with the start in a
-    // share chosen on the folds.
-    expect(FINE_TUNE.blends).toContain(r.blend);
-    expect(r.bestEpoch).toBe(r.epochs);
-    expect(r.epochs).toBe(6);
+    // The fine-tune: the step, the epochs and the share chosen on the folds, and said.
+    expect(FINE_TUNE.shares).toContain(r.blend);
+    expect(choice.share).toBe(r.blend);
+    expect(FINE_TUNE.steps.map((s) => s.lrFactor * 2e-3)).toContainEqual(choice.lr);
+    expect(r.bestEpoch).toBe(choice.epochs);
+    expect(r.epochs).toBeGreaterThanOrEqual(choice.epochs);
+    expect(r.epochs).toBeLessThanOrEqual(6);
     const m = await readManifest(path.join(modelsDir, r.model));
-    expect(m.training?.options).toMatchObject({ fineTune: true, lr: 2e-4, schedule: 'cosine', blend: r.blend, folds: 5, trainPhotos: 100, valPhotos: 100 });
+    expect(m.training?.options).toMatchObject({ fineTune: true, lr: choice.lr, epochs: choice.epochs, schedule: 'cosine', blend: r.blend, folds: 5, trainPhotos: 100, valPhotos: 100 });
     expect(m.training?.metrics).toMatchObject({ before: r.before, after: r.val, gainR5: r.heldOut!.gainR5 });
     // A model whose heads were never trained (the generated base) trains from scratch at the full rate.
     expect((await readManifest(path.join(modelsDir, firstModelId))).training?.options).toMatchObject({ fineTune: false, lr: 5e-3 });
@@ -259,7 +264,7 @@ describe('retraining on a captioned set', () => {
     expect(zeroShot.images).toBe(PHOTOS);
     expect(r.val.textToImage.r5).toBeGreaterThanOrEqual(r.before!.textToImage.r5);
     const m = await readManifest(path.join(tmp, 'models', r.model));
-    expect(m.training?.options).toMatchObject({ fineTune: true, lr: 2e-4 });
+    expect(m.training?.options).toMatchObject({ fineTune: true, lr: r.heldOut!.choice!.lr });
   });
 
   it('a set with too few photos is a clear error', async () => {
@@ -410,32 +415,52 @@ describe('trainer memory and determinism', () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 
-  it('cross-validation scores every photo once and chooses the blend share on the folds, each fold scored with the share the others chose', async () => {
+  it('cross-validation scores every photo once and chooses the step, the epoch and the share on the folds, each fold scored with the choice of the others', async () => {
     const start = tf.memory().numTensors;
     const data = correlated(11);
     const all = [...Array(120).keys()];
     const folds = foldsByPhoto(120, { seed: 4, folds: 4 });
-    const recipe = { heads: data.heads, imageFeatures: data.imageFeatures, captions: data.captions, epochs: 6, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 3, schedule: 'cosine' as const, warmup: false, blend: 0.5 };
+    const recipe = { heads: data.heads, imageFeatures: data.imageFeatures, captions: data.captions, batchSize: 16, captionsPerPhoto: 2, seed: 3, patience: 3 };
+    const small = { name: 'small' as const, lr: 1e-4, epochs: 6, warmup: false };
+    const whole = { name: 'whole' as const, lr: 1e-2, epochs: 6, warmup: true };
     const epochs: TrainEpoch[] = [];
     // Only the start to choose from: the measured change is exactly zero and the saved heads are the start.
-    const still = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, blendCandidates: [0] });
+    const still = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, steps: [small], shares: [0] });
     expect(still.gainR5).toEqual({ mean: 0, se: 0 });
     expect(still.before).toEqual(still.after);
     expect(still.before).toMatchObject({ images: 120, captions: 360 });
-    expect(still.blend).toBe(0);
+    expect(still.choice.share).toBe(0);
     for (const [k, t] of data.heads.weights) expect([...still.heads.weights.get(k)!.data]).toEqual([...t.data]);
-    // Random starting heads gain most from the whole step: every fold's neighbours choose 1, and so does the final run.
-    const cv = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, blendCandidates: [0, 0.5, 1], onEpoch: (e) => epochs.push(e) });
-    expect(cv.blend).toBe(1);
+    // Random starting heads gain most from the whole step: chosen over the small one, with the whole share.
+    const cv = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, steps: [small, whole], shares: [0.5, 1], onEpoch: (e) => epochs.push(e) });
+    expect(cv.choice).toMatchObject({ step: 'whole', lr: 1e-2, share: 1 });
+    expect(cv.choice.epochs).toBeGreaterThanOrEqual(1);
+    expect(cv.choice.epochs).toBeLessThanOrEqual(6);
     expect(cv.gainR5.mean).toBeGreaterThan(10 + 2 * cv.gainR5.se);
     expect(cv.after.textToImage.r5 - cv.before.textToImage.r5).toBeCloseTo(cv.gainR5.mean, 1);
-    // The final run fine-tunes on all 120 photos with the chosen share: the whole step is the last epoch itself.
-    const last = await trainHeads({ ...recipe, trainPhotos: all, valPhotos: [], blend: 1 });
+    // The final run replays the choice on all 120 photos: the whole step's schedule, stopped at the chosen epoch.
+    const last = await trainHeads({ ...recipe, lr: 1e-2, epochs: 6, warmup: true, schedule: 'cosine', stopAt: cv.choice.epochs, trainPhotos: all, valPhotos: [], blend: 1 });
     expect([...cv.heads.weights.get('image.fc1.weight')!.data]).toEqual([...last.heads.weights.get('image.fc1.weight')!.data]);
-    // The chart's line firms up fold by fold: each epoch is pooled over the folds that reached it.
-    expect(epochs.filter((e) => e.epoch === 1).map((e) => e.folds)).toEqual([1, 2, 3, 4].map((done) => ({ done, of: 4 })));
-    expect(cv.history.map((e) => e.val!.images)).toEqual(Array(6).fill(120));
+    // The chart's line firms up fold by fold: each epoch is pooled over the folds that reached it, per step.
+    expect(epochs.filter((e) => e.epoch === 1 && e.step === 'small').map((e) => e.folds)).toEqual([1, 2, 3, 4].map((done) => ({ done, of: 4 })));
+    expect(epochs.filter((e) => e.epoch === 1 && e.step === 'whole').map((e) => e.folds)).toEqual([1, 2, 3, 4].map((done) => ({ done, of: 4 })));
+    expect(cv.history.every((e) => e.step === 'whole' && e.val!.images === 120)).toBe(true);
     expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('scores the blends of every epoch on the held-out photos and stops when they stop rising', async () => {
+    const data = correlated(12);
+    // A rate too small to move the heads: held-out recall is flat from the first epoch, so the run stops after `stopWhenFlat` more.
+    const flat = await trainHeads({ ...data, epochs: 30, batchSize: 16, captionsPerPhoto: 2, lr: 1e-9, seed: 2, schedule: 'cosine', warmup: false, scoreShares: [0.5, 1], stopWhenFlat: 2 });
+    expect(flat.history.length).toBe(3);
+    expect(flat.curve!.map((c) => c.epoch)).toEqual([1, 2, 3]);
+    expect(flat.curve![0]!.shares.map((x) => x.share)).toEqual([0.5, 1]);
+    expect(flat.startRanks!.length).toBe(flat.curve![0]!.shares[0]!.ranks.length);
+    // Learning: the curve rises, and the whole share of the last epoch is the run's own last validation.
+    const rising = await trainHeads({ ...data, epochs: 5, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 2, schedule: 'cosine', scoreShares: [0.25, 1] });
+    const top = (c: ShareScores) => Math.max(...c.shares.map((x) => rankScore(x.ranks)));
+    expect(top(rising.curve!.at(-1)!)).toBeGreaterThan(rankScore(rising.startRanks!));
+    expect(rising.curve!.at(-1)!.shares[1]!.val).toEqual(rising.history.at(-1)!.val);
   });
 
   it('without warm-up the cosine schedule starts at the full rate and only decays', async () => {

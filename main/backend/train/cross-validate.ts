@@ -1,105 +1,159 @@
 /**
- * A fine-tune measured by cross-validation, then trained on every photo.
+ * A fine-tune whose size is chosen on the set's own held-out photos, measured by cross-validation, then trained
+ * on every photo.
  *
- * A fine-tune's gain on a set like the one its base was trained on is a point or two of R@5. Measured on one
- * held-out tenth (~100 photos) it is lost in noise of ±1–2 points, and the tenth is not trained on. Here each of
- * k folds fine-tunes the starting heads on the other photos and is scored on its own (the starting heads too,
- * on the same photos, caption by caption), so the gain is measured on every photo of the set; the saved heads
- * are then fine-tuned with the same recipe on all of them. A recipe clearly worse than the start across the
- * folds (paired R@5 more than two standard errors below) keeps the starting heads.
+ * How far to move from the starting heads depends on the set: a set like the base's own training photos gains
+ * a point from a small step and loses from a big one; a new kind of photo (coloured shapes and where they are,
+ * words the heads never saw) needs the whole step, trained until its held-out recall stops rising. So nothing
+ * about the size is fixed. Each fold trains every step candidate (a learning rate and a schedule: the small
+ * fine-tuning step and the whole step of heads trained anew) on the other photos, scoring after every epoch
+ * the blends of the trained heads with the starting ones (WiSE-FT shares) on its own photos; a run stops when
+ * its held-out recall has not risen for a few epochs. The candidate, the epoch and the share with the best
+ * held-out recall over the folds are chosen, and the saved heads replay that choice on every photo.
  *
- * How far to move from the start (the share of the trained heads in the WiSE-FT blend) depends on the set: a
- * set like the base's own training photos gains from a small step and loses from a big one, a new kind of
- * photo the other way round. With `blendCandidates` the share is chosen on the folds' photos (R@5 hits), and
- * the figures stay honest: each fold is scored with the share the OTHER folds chose.
+ * The figures stay honest: with 3 folds or more each fold is scored with the choice made on the OTHER folds,
+ * and its start on the same captions, paired caption by caption. A result clearly worse than the start across
+ * the folds (paired R@5 more than two standard errors below) keeps the starting heads. With one held-out split
+ * (sets of 2,000 photos or more) the choice is made on it, and its figures carry that (small) optimism.
  */
-import type { EvalResult, RecallFigures, TrainEpoch } from '../../../shared/api';
+import type { EvalResult, RecallFigures, TrainChoice, TrainEpoch } from '../../../shared/api';
 import type { Heads } from '../model/heads-format';
 import { pairedHitDifference } from './evaluate';
 import type { PhotoSplit } from './split';
-import { trainHeads, type StepInfo, type TrainHeadsOptions } from './trainer';
+import { rankScore, trainHeads, type ShareScores, type StepInfo, type TrainHeadsOptions } from './trainer';
+
+/** One size of step: a learning rate on a warm-up-free or warmed-up cosine schedule of `epochs` epochs. */
+export interface StepCandidate {
+  name: TrainChoice['step'];
+  lr: number;
+  epochs: number;
+  warmup: boolean;
+}
 
 export interface CrossValidatedResult {
   heads: Heads;
-  /** Per epoch, pooled over the folds (loss averaged, held-out recall pooled over the folds' captions). */
+  /** Per epoch of the chosen step, pooled over the folds (loss averaged, held-out recall pooled over their captions). */
   history: TrainEpoch[];
   before: EvalResult;
   after: EvalResult;
   gainR5: { mean: number; se: number };
-  /** The trained heads' share in the saved heads (0: the start kept). */
-  blend: number;
+  /** What was chosen; `share` 0 when the start was kept. */
+  choice: TrainChoice;
   seconds: number;
 }
 
-type FoldOptions = Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'onEpoch' | 'onStep' | 'keepStartIfWorse'>;
+type FoldOptions = Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'onEpoch' | 'onStep' | 'keepStartIfWorse' | 'lr' | 'epochs' | 'warmup' | 'blend' | 'schedule'>;
 
 export interface CrossValidateOptions extends FoldOptions {
   folds: PhotoSplit[];
   /** Every photo the saved heads train on. */
   allPhotos: number[];
+  steps: StepCandidate[];
+  /** Shares of the trained heads (blended with the start) to choose from. */
+  shares: number[];
+  /** A run stops after this many epochs without better held-out recall. */
+  patience: number;
   onEpoch?: (e: TrainEpoch) => void;
-  /** `fold` is 1..k while measuring, null for the final run on every photo. */
-  onStep?: (s: StepInfo, fold: number | null) => void;
-  /** Shares of the trained heads to choose from (with 3 folds or more); `blend` is used otherwise. */
-  blendCandidates?: number[];
+  /** `fold` is 1..k while measuring, null for the final run on every photo; `step` is the candidate's name. */
+  onStep?: (s: StepInfo, fold: number | null, step: StepCandidate) => void;
+}
+
+interface Run {
+  curve: ShareScores[];
+  history: TrainEpoch[];
+}
+
+/** A choice: step candidate, epoch (1-based) and share index. */
+interface Pick {
+  c: number;
+  epoch: number;
+  s: number;
 }
 
 export async function crossValidatedFineTune(opts: CrossValidateOptions): Promise<CrossValidatedResult> {
-  const { folds, allPhotos, onEpoch, onStep, blendCandidates, ...recipe } = opts;
-  const choose = blendCandidates && blendCandidates.length > 0 && folds.length >= 3 && recipe.blend !== undefined;
-  type Scored = { val: EvalResult; ranks: Int32Array };
+  const { folds, allPhotos, onEpoch, onStep, steps, shares, patience, ...recipe } = opts;
   const started = Date.now();
-  const histories: TrainEpoch[][] = [];
-  const starts: Scored[] = [];
-  /** Per fold: the recipe's share, or every candidate share (in `blendCandidates` order). */
-  const results: Scored[][] = [];
-  /** One epoch pooled over the folds that reached it (the chart's line firms up fold by fold). */
-  const pooled = (reached: TrainEpoch[]): TrainEpoch => ({ ...poolEpoch(reached), folds: { done: reached.length, of: folds.length } });
-  for (let k = 0; k < folds.length; k++) {
-    const fold = folds[k]!;
-    const history: TrainEpoch[] = [];
-    histories.push(history);
-    const r = await trainHeads({
-      ...recipe,
-      trainPhotos: fold.train,
-      valPhotos: fold.val,
-      keepStartIfWorse: false,
-      ...(choose ? { blendCandidates } : {}),
-      onStep: (s) => onStep?.(s, k + 1),
-      onEpoch: (e) => {
-        history.push(e);
-        onEpoch?.(pooled(histories.map((h) => h.find((x) => x.epoch === e.epoch)).filter((x): x is TrainEpoch => !!x)));
-      },
-    });
-    const none = new Int32Array(0);
-    starts.push({ val: r.initial, ranks: r.ranks?.before ?? none });
-    results.push(r.candidates ?? [{ val: r.best.val, ranks: r.ranks?.after ?? none }]);
+  const starts: { val: EvalResult; ranks: Int32Array }[] = [];
+  /** runs[c][k]: step candidate c on fold k. */
+  const runs: Run[][] = steps.map(() => []);
+  for (let c = 0; c < steps.length; c++) {
+    const step = steps[c]!;
+    const histories = runs[c]!.map((r) => r.history);
+    for (let k = 0; k < folds.length; k++) {
+      const fold = folds[k]!;
+      const history: TrainEpoch[] = [];
+      histories.push(history);
+      const r = await trainHeads({
+        ...recipe,
+        lr: step.lr,
+        epochs: step.epochs,
+        warmup: step.warmup,
+        schedule: 'cosine',
+        trainPhotos: fold.train,
+        valPhotos: fold.val,
+        scoreShares: shares,
+        stopWhenFlat: patience,
+        onStep: (s) => onStep?.(s, k + 1, step),
+        onEpoch: (e) => {
+          history.push(e);
+          onEpoch?.({ ...poolEpochs(histories.map((h) => h.find((x) => x.epoch === e.epoch)).filter((x): x is TrainEpoch => !!x), folds.length), step: step.name });
+        },
+      });
+      if (c === 0) starts.push({ val: r.initial, ranks: r.startRanks ?? new Int32Array(0) });
+      runs[c]!.push({ curve: r.curve ?? [], history });
+    }
   }
-  // Fold k is scored with the share that did best on the other folds; the saved heads use the best on all.
-  const hits = (c: Scored) => c.ranks.reduce((a, r) => a + (r < 5 ? 1 : 0), 0);
-  const best = (foldsUsed: number[]) => {
-    let pick = 0;
+
+  // A fold that stopped early is scored at its last epoch for every later one (its recall had stopped rising).
+  const at = (run: Run, epoch: number) => run.curve[Math.min(epoch, run.curve.length) - 1];
+  const choose = (used: number[]): Pick => {
+    let best: Pick = { c: 0, epoch: 1, s: 0 };
     let top = -1;
-    results[0]!.forEach((_, i) => {
-      const h = foldsUsed.reduce((a, k) => a + hits(results[k]![i]!), 0);
-      if (h > top) [pick, top] = [i, h];
+    // In order of size (smaller steps first, then fewer epochs, then smaller shares): ties go to the smaller move.
+    steps.forEach((_, c) => {
+      const epochs = Math.max(1, ...used.map((k) => runs[c]![k]!.curve.length));
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        shares.forEach((_, s) => {
+          const score = used.reduce((a, k) => a + rankScore(at(runs[c]![k]!, epoch)?.shares[s]?.ranks ?? new Int32Array(0)), 0);
+          if (score > top) [best, top] = [{ c, epoch, s }, score];
+        });
+      }
     });
-    return pick;
+    return best;
   };
   const all = folds.map((_, k) => k);
-  const scored = results.map((candidates, k) => candidates[best(all.filter((j) => j !== k))]!);
-  const blend = choose ? blendCandidates![best(all)]! : recipe.blend;
-  const concat = (list: Scored[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
+  const pick = choose(all);
+  // Each fold scored with the choice of the others (with 3 folds or more), so the figures are not flattered by it.
+  const scored = folds.map((_, k) => {
+    const p = folds.length >= 3 ? choose(all.filter((j) => j !== k)) : pick;
+    const e = at(runs[p.c]![k]!, p.epoch)!.shares[p.s]!;
+    return { val: e.val, ranks: e.ranks };
+  });
+  const concat = (list: { ranks: Int32Array }[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
   const gainR5 = pairedHitDifference(concat(starts), concat(scored), 5);
-  const epochs = Math.max(0, ...histories.map((h) => h.length));
-  const history = Array.from({ length: epochs }, (_, i) => pooled(histories.map((h) => h[i]).filter((x): x is TrainEpoch => !!x)));
+  const chosen = runs[pick.c]!.map((r) => r.history);
+  const epochs = Math.max(0, ...chosen.map((h) => h.length));
+  const history = Array.from({ length: epochs }, (_, i) => ({ ...poolEpochs(chosen.map((h) => h[i]).filter((x): x is TrainEpoch => !!x), folds.length), step: steps[pick.c]!.name }));
   const before = poolResults(starts.map((x) => x.val));
   const after = poolResults(scored.map((x) => x.val));
+  const step = steps[pick.c]!;
+  const choice: TrainChoice = { step: step.name, lr: step.lr, epochs: pick.epoch, share: shares[pick.s]! };
   if (gainR5.mean < 0 && gainR5.mean < -2 * gainR5.se) {
-    return { heads: recipe.heads, history, before, after, gainR5, blend: 0, seconds: (Date.now() - started) / 1000 };
+    return { heads: recipe.heads, history, before, after, gainR5, choice: { ...choice, share: 0 }, seconds: (Date.now() - started) / 1000 };
   }
-  const final = await trainHeads({ ...recipe, blend, trainPhotos: allPhotos, valPhotos: [], onStep: (s) => onStep?.(s, null) });
-  return { heads: final.heads, history, before, after, gainR5, blend: final.blend, seconds: (Date.now() - started) / 1000 };
+  const final = await trainHeads({
+    ...recipe,
+    lr: step.lr,
+    epochs: step.epochs,
+    warmup: step.warmup,
+    schedule: 'cosine',
+    stopAt: pick.epoch,
+    blend: choice.share,
+    trainPhotos: allPhotos,
+    valPhotos: [],
+    onStep: (s) => onStep?.({ ...s, epochs: pick.epoch }, null, step),
+  });
+  return { heads: final.heads, history, before, after, gainR5, choice, seconds: (Date.now() - started) / 1000 };
 }
 
 /** Recall figures of several disjoint sets of photos as one: text→image weighted by captions, image→text by photos. */
@@ -114,7 +168,7 @@ export function poolResults(results: EvalResult[]): EvalResult {
 }
 
 /** One epoch of several folds as one: losses averaged, held-out recall pooled. */
-function poolEpoch(list: TrainEpoch[]): TrainEpoch {
+function poolEpochs(list: TrainEpoch[], of: number): TrainEpoch {
   const first = list[0]!;
   const vals = list.map((e) => e.val).filter((v): v is EvalResult => !!v);
   const valLosses = list.map((e) => e.valLoss).filter((v): v is number => v !== null);
@@ -125,5 +179,6 @@ function poolEpoch(list: TrainEpoch[]): TrainEpoch {
     valLoss: valLosses.length ? valLosses.reduce((a, v) => a + v, 0) / valLosses.length : null,
     val: vals.length ? poolResults(vals) : null,
     lr: first.lr,
+    folds: { done: list.length, of },
   };
 }

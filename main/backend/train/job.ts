@@ -13,7 +13,7 @@ import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
 import { runInWorker } from '../worker-relay';
-import { crossValidatedFineTune, poolResults } from './cross-validate';
+import { crossValidatedFineTune, poolResults, type StepCandidate } from './cross-validate';
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
@@ -82,6 +82,14 @@ export interface TrainModelOptions extends Omit<TrainJobOptions, 'baseModelDir' 
 
 export const MIN_PHOTOS = 5;
 
+/** The fine-tune's step candidates: FINE_TUNE's, or the one the caller's learning rate or epochs describe. */
+function fineTuneSteps(opts: Pick<TrainJobOptions, 'lr' | 'epochs'>): StepCandidate[] {
+  const steps = FINE_TUNE.steps.map((s) => ({ name: s.name, lr: DEFAULT_TRAINING.lr * s.lrFactor, epochs: opts.epochs ?? s.epochs, warmup: s.warmup }));
+  if (opts.lr === undefined) return steps;
+  const whole = opts.lr >= DEFAULT_TRAINING.lr;
+  return [{ ...steps[whole ? 1 : 0]!, lr: opts.lr }];
+}
+
 /** Bytes of image features (all views) the trainer may hold: well under wasm's 4 GB heap, with room for the rest. */
 export const FEATURE_MEMORY_BUDGET = 1.5e9;
 
@@ -145,60 +153,75 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     progress({ stage: 'Measuring the current model' });
     let before = folds ? poolResults(await Promise.all(folds.map((fold) => recallOn(model, f, fold.val)))) : await recallOn(model, f, split.val);
     opts.onBaseline?.(before);
+    const fold0 = (folds?.[0] ?? split).train.length;
     const options = {
       epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
-      batchSize: opts.batchSize ?? defaultBatchSize((folds?.[0] ?? split).train.length),
+      batchSize: opts.batchSize ?? defaultBatchSize(fold0),
       captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
-      lr: opts.lr ?? DEFAULT_TRAINING.lr * (fineTune ? FINE_TUNE.lrFactor : 1),
+      lr: opts.lr ?? DEFAULT_TRAINING.lr,
       fineTune,
       weightDecay: opts.weightDecay ?? DEFAULT_TRAINING.weightDecay,
       valFraction,
-      patience: opts.patience ?? DEFAULT_TRAINING.patience,
+      patience: opts.patience ?? (fineTune ? FINE_TUNE.patience : DEFAULT_TRAINING.patience),
       augment,
       featureDropout: opts.featureDropout ?? recipe.featureDropout,
-      schedule: opts.schedule ?? (fineTune ? FINE_TUNE.schedule : recipe.schedule),
+      schedule: opts.schedule ?? recipe.schedule,
     };
     const common = {
-      ...options,
       heads: base,
+      loss: options.loss,
+      seed,
+      batchSize: options.batchSize,
+      captionsPerPhoto: options.captionsPerPhoto,
+      weightDecay: options.weightDecay,
+      featureDropout: options.featureDropout,
       imageFeatures: f.imageFeatures,
       imageViews: f.imageViews,
       captions: f.captions,
-      warmup: fineTune ? FINE_TUNE.warmup : true,
-      blend: fineTune ? FINE_TUNE.blend : undefined,
       signal: opts.signal,
     };
     let trained: { heads: Heads; history: TrainEpoch[]; bestEpoch: number; blend: number; after: EvalResult; seconds: number };
     let heldOut: TrainResult['heldOut'];
     if (folds) {
-      // Fine-tune: measured on the folds, then trained on every photo (cross-validate.ts). Progress counts
-      // every step of the k + 1 runs.
-      const steps = (photos: number) => Math.ceil(photos / options.batchSize) * options.epochs;
-      const total = folds.reduce((a, fold) => a + steps(fold.train.length), 0) + steps(n);
+      // Fine-tune: the size of the step chosen and measured on held-out photos, then trained on every photo
+      // (cross-validate.ts). A learning rate or epoch count given by the caller is the only step tried.
+      const steps = fineTuneSteps(opts);
+      const stepsPerRun = (photos: number, epochs: number) => Math.ceil(photos / options.batchSize) * epochs;
+      // Runs stop early when held-out recall stops rising, so the total is an upper bound until the last run.
+      const total = steps.reduce((a, s) => a + folds.reduce((b, fold) => b + stepsPerRun(fold.train.length, s.epochs), 0), 0) + stepsPerRun(n, Math.max(...steps.map((s) => s.epochs)));
       const cvStart = Date.now();
       let done = 0;
       const cv = await crossValidatedFineTune({
         ...common,
         folds,
         allPhotos: f.images.map((_, i) => i),
-        blendCandidates: FINE_TUNE.blends,
+        steps,
+        shares: FINE_TUNE.shares,
+        patience: options.patience,
         onEpoch: opts.onEpoch,
-        onStep: (s, fold) => {
+        onStep: (s, fold, step) => {
           done++;
-          const stage = fold === null ? `Training on all ${n.toLocaleString('en-US')} photos: epoch ${s.epoch} of ${s.epochs}` : `Measuring on held-out photos (${fold} of ${folds.length}): epoch ${s.epoch} of ${s.epochs}`;
+          const what = `${step.name} step`;
+          const stage = fold === null ? `Training on all ${n.toLocaleString('en-US')} photos (${what}): epoch ${s.epoch} of ${s.epochs}` : `Measuring on held-out photos (${what}, ${fold} of ${folds.length}): epoch ${s.epoch} of ${s.epochs} at most`;
           const perStep = (Date.now() - cvStart) / 1000 / done;
           progress({ stage, done: Math.min(done, total), total, etaSeconds: perStep * Math.max(0, total - done) });
         },
       });
       // The folds' own measure of the start (the trainer's forward pass), paired caption by caption with the result.
       before = cv.before;
-      trained = { heads: cv.heads, history: cv.history, bestEpoch: cv.blend > 0 ? cv.history.length : 0, blend: cv.blend, after: cv.after, seconds: cv.seconds };
-      heldOut = { folds: folds.length, photos: folds.reduce((a, fold) => a + fold.val.length, 0), gainR5: cv.gainR5, finalTrainPhotos: cv.blend > 0 ? n : 0 };
+      trained = { heads: cv.heads, history: cv.history, bestEpoch: cv.choice.share > 0 ? cv.choice.epochs : 0, blend: cv.choice.share, after: cv.after, seconds: cv.seconds };
+      heldOut = { folds: folds.length, photos: folds.reduce((a, fold) => a + fold.val.length, 0), gainR5: cv.gainR5, finalTrainPhotos: cv.choice.share > 0 ? n : 0, choice: cv.choice };
+      Object.assign(options, { lr: cv.choice.lr, epochs: cv.choice.epochs, schedule: 'cosine' });
     } else {
       const r = await trainHeads({
         ...common,
+        lr: options.lr,
+        epochs: options.epochs,
+        schedule: options.schedule,
+        patience: options.patience,
+        warmup: true,
         trainPhotos: split.train,
         valPhotos: split.val,
         onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),

@@ -11,6 +11,7 @@ import { AppError, Cancelled } from '../errors';
 import type { Heads, HeadsWeights } from '../model/heads-format';
 import { pairedHitDifference, recallFromScores, recallScore, textToImageRanks } from './evaluate';
 import type { CaptionFeatures } from './features';
+import { AdamW } from './adamw';
 import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
 import { clipLoss, tutorialLoss, type LossKind } from './loss';
 import { DEFAULT_TRAINING } from './recipe';
@@ -89,9 +90,24 @@ export interface TrainHeadsOptions {
    * photos (returned as `candidates`), so cross-validation can choose a share on every fold's photos.
    */
   blendCandidates?: number[];
+  /**
+   * With validation photos: after every epoch, score these shares of the current heads blended with the starting
+   * ones (WiSE-FT) on the validation photos (returned as `curve`), so the epoch and the share can be chosen.
+   */
+  scoreShares?: number[];
+  /** With `scoreShares`: stop when no epoch and share did better on the validation photos for this many epochs. */
+  stopWhenFlat?: number;
+  /** Stop after this epoch, on the schedule of `epochs` epochs (a final run replaying a choice made on held-out photos). */
+  stopAt?: number;
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
+}
+
+/** One epoch's blends with the start, scored on the validation photos (`scoreShares`). */
+export interface ShareScores {
+  epoch: number;
+  shares: { share: number; val: EvalResult; ranks: Int32Array }[];
 }
 
 export interface TrainHeadsResult {
@@ -110,6 +126,9 @@ export interface TrainHeadsResult {
   ranks?: { before: Int32Array; after: Int32Array };
   /** `blendCandidates`, each scored on the validation photos. */
   candidates?: { blend: number; val: EvalResult; ranks: Int32Array }[];
+  /** `scoreShares`: every epoch's blends, scored; with `startRanks`, the starting heads' ranks on the same captions. */
+  curve?: ShareScores[];
+  startRanks?: Int32Array;
   seconds: number;
 }
 
@@ -153,59 +172,6 @@ function buildTextStore(captions: CaptionFeatures[], heads: TfHeads): TextStore 
     mask.fill(1, i * L, i * L + c.features.length);
   });
   return { x: tf.tensor3d(flat, [n, L, D]), mask: tf.tensor2d(mask, [n, L]) };
-}
-
-/** A small AdamW: Adam moments, decoupled weight decay (w ← w − lr·wd·w) on the chosen variables. */
-class AdamW {
-  private m = new Map<string, tf.Variable>();
-  private v = new Map<string, tf.Variable>();
-  private t = 0;
-  constructor(
-    private readonly vars: tf.Variable[],
-    private readonly decayed: Set<string>,
-    public lr: number,
-    private readonly weightDecay: number,
-    private readonly beta1 = 0.9,
-    private readonly beta2 = 0.999,
-    private readonly eps = 1e-8,
-  ) {
-    for (const x of vars) {
-      this.m.set(x.name, zeroVariable(x));
-      this.v.set(x.name, zeroVariable(x));
-    }
-  }
-
-  step(grads: tf.NamedTensorMap): void {
-    this.t++;
-    const c1 = 1 - this.beta1 ** this.t;
-    const c2 = 1 - this.beta2 ** this.t;
-    tf.tidy(() => {
-      for (const x of this.vars) {
-        const g = grads[x.name];
-        if (!g) continue;
-        const m = this.m.get(x.name)!;
-        const v = this.v.get(x.name)!;
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
-        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
-        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), this.eps));
-        let w: tf.Tensor = x;
-        if (this.decayed.has(x.name) && this.weightDecay > 0) w = tf.mul(w, 1 - this.lr * this.weightDecay);
-        x.assign(tf.sub(w, tf.mul(update, this.lr)));
-      }
-    });
-  }
-
-  dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
-  }
-}
-
-/** A variable of zeros; the initial tensor is disposed (the variable keeps its own reference to the data). */
-function zeroVariable(like: tf.Tensor): tf.Variable {
-  const init = tf.zerosLike(like);
-  const v = tf.variable(init, false);
-  init.dispose();
-  return v;
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -332,7 +298,18 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     return { val, loss: count ? total / count : null, ranks: textToImageRanks(data, valPhotos.length, valCapPhoto) };
   };
 
+  /** Validation of other heads (a blend), on a probe that is disposed afterwards. */
+  const scoreHeads = async (h: Heads) => {
+    const probe = new TfHeads(h);
+    try {
+      return await validate(probe);
+    } finally {
+      probe.dispose();
+    }
+  };
+
   const history: TrainEpoch[] = [];
+  const curve: ShareScores[] = [];
   try {
     const none: EvalResult = { textToImage: { r1: 0, r5: 0, r10: 0 }, imageToText: { r1: 0, r5: 0, r10: 0 }, images: 0, captions: 0 };
     const first = await validate();
@@ -348,8 +325,11 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const trainStart = Date.now();
     const baseLr = optimizer.lr;
     const nViews = views.length;
+    const lastEpoch = Math.min(epochs, opts.stopAt ?? epochs);
+    let curveBest = -1;
+    let sinceCurveBest = 0;
 
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = 1; epoch <= lastEpoch; epoch++) {
       const order = shuffleInPlace([...trainPhotos], rng);
       let lossSum = 0;
       let lossCount = 0;
@@ -380,13 +360,25 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         opts.onStep?.({ epoch, epochs, step: step + 1, steps, loss, lr: optimizer.lr, etaSeconds: perStep * (totalSteps - doneSteps) });
         await tick(); // let cancel messages and progress events through
       }
-      const { val, loss: valLoss } = await validate();
+      const { val, loss: valLoss, ranks } = await validate();
       const e: TrainEpoch = { epoch, epochs, loss: lossSum / Math.max(1, lossCount), valLoss, val, lr: optimizer.lr };
       history.push(e);
       opts.onEpoch?.(e);
+      if (val && ranks && opts.scoreShares?.length) {
+        const current = heads.toHeads();
+        const shares: ShareScores['shares'] = [];
+        for (const share of opts.scoreShares) {
+          const r = share === 1 ? { val, ranks } : await scoreHeads(blendHeads(opts.heads, current, share));
+          shares.push({ share, val: r.val!, ranks: r.ranks! });
+        }
+        curve.push({ epoch, shares });
+        const top = Math.max(...shares.map((x) => rankScore(x.ranks)));
+        if (top > curveBest) [curveBest, sinceCurveBest] = [top, 0];
+        else if (opts.stopWhenFlat && ++sinceCurveBest >= opts.stopWhenFlat) break;
+      }
       if (!val) {
         // No held-out photos (fixed schedule only): the last weights are the result.
-        if (epoch === epochs) {
+        if (epoch === lastEpoch) {
           best = { epoch, val: none, score: 0 };
           bestHeads = heads.toHeads();
         }
@@ -413,7 +405,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
         if (sinceBest >= patience) break;
       }
     }
-    if (opts.blend === undefined) return { heads: bestHeads, history, best, initial, blend: 1, seconds: (Date.now() - started) / 1000 };
+    const traced = opts.scoreShares?.length ? { curve, ...(startRanks ? { startRanks } : {}) } : {};
+    if (opts.blend === undefined) return { heads: bestHeads, history, best, initial, blend: 1, ...traced, seconds: (Date.now() - started) / 1000 };
 
     // WiSE-FT with a fixed share: the start and the LAST epoch averaged in weight space. Nothing here is chosen
     // on the validation photos (picking an epoch or a share on ~100 photos chases their noise), so their recall
@@ -423,21 +416,13 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const alpha = opts.blend;
     const mixed = blendHeads(opts.heads, last, alpha);
     let candidates: TrainHeadsResult['candidates'];
-    const finish = (h: Heads, a: number, epoch: number, val: EvalResult, ranks?: TrainHeadsResult['ranks']): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ranks, candidates, seconds: (Date.now() - started) / 1000 });
-    if (valPhotos.length === 0) return finish(mixed, alpha, epochs, none);
-    const score = async (h: Heads) => {
-      const probe = new TfHeads(h);
-      try {
-        return await validate(probe);
-      } finally {
-        probe.dispose();
-      }
-    };
-    const after = await score(mixed);
+    const finish = (h: Heads, a: number, epoch: number, val: EvalResult, ranks?: TrainHeadsResult['ranks']): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ranks, candidates, ...traced, seconds: (Date.now() - started) / 1000 });
+    if (valPhotos.length === 0) return finish(mixed, alpha, history.length, none);
+    const after = await scoreHeads(mixed);
     if (opts.blendCandidates) {
       candidates = [];
       for (const b of opts.blendCandidates) {
-        const r = b === alpha ? after : await score(blendHeads(opts.heads, last, b));
+        const r = b === alpha ? after : await scoreHeads(blendHeads(opts.heads, last, b));
         candidates.push({ blend: b, val: r.val!, ranks: r.ranks! });
       }
     }
@@ -449,6 +434,16 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     heads.dispose();
     tf.dispose([images, texts.x, ...(texts.mask ? [texts.mask] : [])]);
   }
+}
+
+/**
+ * How well ranks place each caption's own photo: its hits in the top 1, 5 and 10 added up. Choices between
+ * trained heads use it (R@5 alone ties when a set is easy: every candidate finds 100% in the top 5).
+ */
+export function rankScore(ranks: Int32Array): number {
+  let s = 0;
+  for (const r of ranks) s += (r < 1 ? 1 : 0) + (r < 5 ? 1 : 0) + (r < 10 ? 1 : 0);
+  return s;
 }
 
 /** (1 − α)·a + α·b for every weight and the temperature (same spec and shapes). */

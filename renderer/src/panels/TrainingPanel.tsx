@@ -44,7 +44,9 @@ export function TrainingPanel() {
   const active = models.find((m) => m.active) ?? null;
   const recipe = active?.recipe ?? null;
   const epochsNote = recipe
-    ? recipe.schedule === 'cosine'
+    ? recipe.schedule === 'chosen'
+      ? `${active?.name} is fine-tuned: how far to move from it (step size, up to ${recipe.epochs} epochs, share of the new heads) is chosen on the set's held-out photos. Giving epochs fixes the most it trains.`
+      : recipe.schedule === 'cosine'
       ? `${active?.name} retrains on a fixed ${recipe.epochs}-epoch schedule.`
       : `At most ${recipe.epochs} for ${active?.name}: training stops early when held-out recall stops improving.`
     : '';
