@@ -84,7 +84,8 @@ export class EventStore {
         break;
       }
       case 'train-epoch': {
-        const list = (s.epochs[e.jobId] ?? []).filter((x) => x.epoch !== e.epoch.epoch);
+        // A fine-tune measures two sizes of step one after the other: the chart follows the one being measured.
+        const list = (s.epochs[e.jobId] ?? []).filter((x) => x.epoch !== e.epoch.epoch && x.step === e.epoch.step);
         this.set({ ...s, epochs: { ...s.epochs, [e.jobId]: [...list, e.epoch].sort((a, b) => a.epoch - b.epoch) } });
         break;
       }

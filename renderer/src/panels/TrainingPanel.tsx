@@ -39,7 +39,8 @@ export function TrainingPanel() {
 
   const job = (jobId && jobs[jobId] && !dismissed[jobId] ? jobs[jobId] : null) || latestJob(jobs, ['train'], dismissed);
   const result = job?.state === 'done' ? (job.result as TrainResult | null) : null;
-  const history: TrainEpoch[] = (job && epochs[job.id]) || result?.history || [];
+  // When done, the chosen step's epochs (a fine-tune measures two sizes of step; the live lines follow the last one).
+  const history: TrainEpoch[] = (result?.history.length ? result.history : null) || (job && epochs[job.id]) || [];
   const baseline: EvalResult | null = (job && baselines[job.id]) || result?.before || null;
   const active = models.find((m) => m.active) ?? null;
   const recipe = active?.recipe ?? null;
@@ -101,7 +102,7 @@ export function TrainingPanel() {
   const gainText = result ? describeHeldOutGain(result) : null;
   // Cross-validation: each epoch's held-out figures are pooled over the folds that have reached it.
   const folds = history.reduce<TrainEpoch['folds']>((least, e) => (e.folds && (!least || e.folds.done < least.done) ? e.folds : least), undefined);
-  const foldsNote = folds ? ` Every photo is held out once over ${folds.of} folds; the lines pool ${folds.done === folds.of ? 'all of them' : `${folds.done} of them so far`}. The blue line is the fine-tuned heads alone, before they are blended with the starting ones.` : '';
+  const foldsNote = folds ? ` Every photo is held out once over ${folds.of} folds; the lines pool ${folds.done === folds.of ? 'all of them' : `${folds.done} of them so far`}. The blue line is the fine-tuned heads alone, before they are blended with the starting ones.${history[0]?.step ? ` These are the ${history[0].step} step's epochs${result ? ' (the one chosen)' : ''}.` : ''}` : '';
   const trained = result ? models.find((m) => m.id === result.model) : undefined;
   const rollbackTo = previousModel ?? trained?.parent ?? null;
 
