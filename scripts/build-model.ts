@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCocoImageTowerOnnx, COCO_LAYERS, COCO_MODEL, COCO_PACKAGE } from './build-model/coco-image-tower';
+import { buildCocoImageTowerOnnx, COCO_MODEL, COCO_PACKAGE, COCO_POOLS, describePools } from './build-model/coco-image-tower';
 import { buildUseTextTower, readUseVocab, USE_DIM, USE_PACKAGE, useTextTowerSpec } from './build-model/use-text-tower';
 import { formatKnownWords, textWords } from '../main/backend/model/known-words';
 import type { ModelManifest } from '../main/backend/model/types';
@@ -29,7 +29,7 @@ const KNOWN_WORDS = 'known-words.txt';
 const STAMP = '.build-stamp.json';
 
 /** Bump when the recipe changes in a way the hashed inputs do not show. */
-const RECIPE_VERSION = 4;
+const RECIPE_VERSION = 5;
 
 export interface BuildOptions {
   out: string;
@@ -54,7 +54,7 @@ async function inputsHash(opts: BuildOptions): Promise<string> {
     __filename,
   ];
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ RECIPE_VERSION, size: opts.size, layers: COCO_LAYERS }));
+  hash.update(JSON.stringify({ RECIPE_VERSION, size: opts.size, pools: COCO_POOLS }));
   for (const f of files) {
     hash.update(path.relative(ROOT, f));
     await sha256File(f, hash);
@@ -73,7 +73,7 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, pr
     parent: null,
     description:
       `Image tower: the MobileNetV3 backbone of CenterNet, a COCO object detector (RGB 0-255, ${inputSize} px), ` +
-      `features = global average of ${COCO_LAYERS.length} feature maps, each signed-square-rooted and L2-normalized. ` +
+      `features = ${describePools(COCO_POOLS)}. ` +
       `Text tower: Universal Sentence Encoder lite (a small transformer over an 8,000-piece SentencePiece vocabulary, ` +
       `so unfamiliar words become known pieces instead of being dropped), ${USE_DIM}-d sentence vectors; ` +
       'the tokenizer lower-cases and drops final punctuation, so typed queries and captions read alike.',
@@ -128,7 +128,7 @@ export async function buildModel(opts: BuildOptions): Promise<{ skipped: boolean
   }
 
   const log = (msg: string) => console.error(`[build-model ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-  log(`image tower: CenterNet MobileNetV3 backbone (${COCO_LAYERS.length} pooled maps, ${opts.size} px)`);
+  log(`image tower: CenterNet MobileNetV3 backbone (${describePools(COCO_POOLS)}; ${opts.size} px)`);
   const tower = buildCocoImageTowerOnnx(opts.size);
   await writeAtomic(path.join(opts.out, 'image_tower.onnx'), tower.onnx);
 

@@ -32,7 +32,7 @@ export function describeHeldOutGain(r: {
   const how = h.folds > 1 ? `${h.folds}-fold cross-validation, each of the ${photos} photos held out once` : `${photos} held-out photos`;
   const gain = `${signed(h.gainR5.mean)} ± ${h.gainR5.se.toFixed(1)} points`;
   const c = h.choice;
-  const chosen = c ? `: chosen on the held-out photos, the ${c.step} step (learning rate ${c.lr.toExponential(0)}) for ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${Math.round(c.share * 100)}% of the new heads blended with the starting ones` : blended;
+  const chosen = c ? `: chosen on the held-out photos, the ${c.step} step (learning rate ${c.lr.toExponential(0)}) for ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${c.share >= 1 ? 'the new heads as they are' : `${Math.round(c.share * 100)}% of the new heads blended with the starting ones`}` : blended;
   const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${chosen}.` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
   const verdict = gainVerdict(h.gainR5) === 'none' ? ` ${NO_MEASURABLE_GAIN}` : '';
   return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}${verdict}`;

@@ -76,8 +76,22 @@ export interface TowerPools {
 /** The built-in tower before colour and layout were pooled (five global maps, 1,968-d). */
 export const COCO_POOLS_GLOBAL: TowerPools = { global: COCO_LAYERS, grids: [], colour: null };
 
-/** The built-in tower. */
-export const COCO_POOLS: TowerPools = COCO_POOLS_GLOBAL;
+/**
+ * The built-in tower: the five global maps, the last block's output (a 120-channel bottleneck, stride 32) over
+ * a 3×3 grid, and the colour shares over the whole photo, 2×2 and 3×3 (docs/BENCHMARKS.md for the candidates).
+ */
+export const COCO_POOLS: TowerPools = {
+  global: COCO_LAYERS,
+  grids: [{ layer: 'tower_0/MobilenetV3/expanded_conv_14/add', cells: 3 }],
+  colour: { cells: [1, 2, 3] },
+};
+
+/** In words, for the model's manifest. */
+export function describePools(pools: TowerPools): string {
+  const grids = pools.grids.map((g) => `one map over a ${g.cells}×${g.cells} grid`);
+  const colour = pools.colour ? [`the photo's colours as soft shares of ${COLOUR_PROTOTYPES.length} named colours over ${pools.colour.cells.map((c) => (c === 1 ? 'the whole photo' : `${c}×${c}`)).join(', ')}`] : [];
+  return [`global average of ${pools.global.length} feature maps`, ...grids, ...colour].join(', ') + ', each block signed-square-rooted and L2-normalized';
+}
 
 export interface CocoTower {
   onnx: Uint8Array;

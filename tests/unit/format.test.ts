@@ -10,6 +10,12 @@ describe('what the CLI and the Training panel say', () => {
         ' No measurable gain (the change is within its error): keep the current model.',
     );
   });
+  it('a fine-tune says what was chosen on the held-out photos: the step, its rate, the epochs and the share', () => {
+    const text = describeHeldOutGain({ before: r5(3.1), val: r5(97.5), blend: 1, heldOut: { folds: 1, photos: 200, gainR5: { mean: 94.4, se: 1.6 }, finalTrainPhotos: 2000, choice: { step: 'whole', lr: 2e-3, epochs: 27, share: 1 } } });
+    expect(text).toBe(
+      'Held-out text→image R@5 (200 held-out photos): 3.1 → 97.5 (+94.4 ± 1.6 points). The saved heads are fine-tuned on all 2,000 photos: chosen on the held-out photos, the whole step (learning rate 2e-3) for 27 epochs, the new heads as they are.',
+    );
+  });
   it('a fine-tune clearly worse across the folds says the heads were kept; one held-out part says so', () => {
     expect(describeHeldOutGain({ before: r5(60), val: r5(55), blend: 0, heldOut: { folds: 5, photos: 100, gainR5: { mean: -5, se: 1 }, finalTrainPhotos: 0 } })).toMatch(/\(−5\.0 ± 1\.0 points\)\. That is clearly worse than the starting model, so the new version keeps its heads\.$/);
     expect(describeHeldOutGain({ before: r5(60), val: r5(61), blend: 0.5, heldOut: { folds: 1, photos: 300, gainR5: { mean: 1, se: 0.5 }, finalTrainPhotos: 3000 } })).toMatch(/^Held-out text→image R@5 \(300 held-out photos\): 60\.0 → 61\.0 \(\+1\.0 ± 0\.5 points\)\. The saved heads are fine-tuned on all 3,000 photos, 50% trained/);
