@@ -70,27 +70,31 @@ export const COLOUR_TEMPERATURE = 600;
 export interface TowerPools {
   global: string[];
   grids: { layer: string; cells: number }[];
-  colour: { cells: number[] } | null;
+  /** `weight` scales each colour block (unit length times `weight`): how loud colour is beside the maps. */
+  colour: { cells: number[]; weight: number } | null;
 }
 
 /** The built-in tower before colour and layout were pooled (five global maps, 1,968-d). */
 export const COCO_POOLS_GLOBAL: TowerPools = { global: COCO_LAYERS, grids: [], colour: null };
 
 /**
- * The built-in tower: the five global maps, the last block's output (a 120-channel bottleneck, stride 32) over
- * a 3×3 grid, and the colour shares over the whole photo, 2×2 and 3×3 (docs/BENCHMARKS.md for the candidates).
+ * The built-in tower: the five global maps and the colour shares over the whole photo, 2×2 and 3×3, at half the
+ * length of a map's block. A grid over the last block's output gave the heads more to memorize than to learn from
+ * on Flickr8k (held-out R@5 −4); colour at full length cost about 2 points, at half length about none
+ * (docs/BENCHMARKS.md, "Image features that keep colour, shape and layout").
  */
 export const COCO_POOLS: TowerPools = {
   global: COCO_LAYERS,
-  grids: [{ layer: 'tower_0/MobilenetV3/expanded_conv_14/add', cells: 3 }],
-  colour: { cells: [1, 2, 3] },
+  grids: [],
+  colour: { cells: [1, 2, 3], weight: 0.5 },
 };
 
 /** In words, for the model's manifest. */
 export function describePools(pools: TowerPools): string {
   const grids = pools.grids.map((g) => `one map over a ${g.cells}×${g.cells} grid`);
   const colour = pools.colour ? [`the photo's colours as soft shares of ${COLOUR_PROTOTYPES.length} named colours over ${pools.colour.cells.map((c) => (c === 1 ? 'the whole photo' : `${c}×${c}`)).join(', ')}`] : [];
-  return [`global average of ${pools.global.length} feature maps`, ...grids, ...colour].join(', ') + ', each block signed-square-rooted and L2-normalized';
+  const weight = pools.colour && pools.colour.weight !== 1 ? ` (colour blocks scaled to ${pools.colour.weight})` : '';
+  return [`global average of ${pools.global.length} feature maps`, ...grids, ...colour].join(', ') + `, each block signed-square-rooted and L2-normalized${weight}`;
 }
 
 export interface CocoTower {
@@ -164,7 +168,8 @@ export function buildCocoImageTowerOnnx(inputSize = 224, pools: TowerPools = COC
     const side = inputSize / 8;
     const shares = colourShares(g, input, inputSize, side);
     for (const cells of pools.colour.cells) {
-      parts.push(powerNormalize(g, gridPool(g, shares, side, cells)));
+      const unit = powerNormalize(g, gridPool(g, shares, side, cells));
+      parts.push(pools.colour.weight === 1 ? unit : g.op('Mul', [unit, g.scalar(pools.colour.weight)]));
       blocks.push({ name: `colour ${cells}×${cells}`, dim: COLOUR_PROTOTYPES.length * cells * cells });
     }
   }

@@ -56,11 +56,18 @@ describe('built-in image tower blocks', () => {
     });
   });
 
-  it('tells left from right in the grid blocks, not in the global ones', async () => {
+  it('tells where a colour is in the grid blocks, not in the whole-photo one', async () => {
     const at = (x: number) => sceneSvg({ background: '#ffffff', items: [{ shape: 'square', colour: 'red', x, y: 0.5, size: 0.3, rotation: 0 }] }, 224);
     const [left, right] = await features([at(0.2), at(0.8)]);
-    const grid = blocks.find((b) => b.name.endsWith('3×3') && !b.name.startsWith('colour'))!.name;
-    expect(distance(block(left!, 'colour 3×3'), block(right!, 'colour 3×3'))).toBeGreaterThan(5 * distance(block(left!, 'colour 1×1'), block(right!, 'colour 1×1')));
-    expect(distance(block(left!, grid), block(right!, grid))).toBeGreaterThan(2 * distance(block(left!, blocks[4]!.name), block(right!, blocks[4]!.name)));
+    for (const grid of ['colour 2×2', 'colour 3×3']) {
+      expect(distance(block(left!, grid), block(right!, grid))).toBeGreaterThan(5 * distance(block(left!, 'colour 1×1'), block(right!, 'colour 1×1')));
+    }
+  });
+
+  it('gives each colour block half the length of a map block', async () => {
+    const [f] = await features([sceneSvg({ background: '#ffffff', items: [{ shape: 'circle', colour: 'blue', x: 0.5, y: 0.5, size: 0.4, rotation: 0 }] }, 224)]);
+    const length = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    expect(length(block(f!, blocks[0]!.name))).toBeCloseTo(1, 4);
+    for (const b of blocks.filter((x) => x.name.startsWith('colour'))) expect(length(block(f!, b.name))).toBeCloseTo(0.5, 4);
   });
 });
