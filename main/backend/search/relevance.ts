@@ -4,14 +4,14 @@
  * A cosine means little on its own: its scale moves with the query (a long caption scores every photo higher than
  * "dog"). What does carry over is how far a photo stands out from the rest of the library for this query: its
  * z-score against the query's scores over an even spread of the library (up to SAMPLE photos). On the 1,000
- * Flickr8k dev photos with the built-in model, the photo a caption was written for stands out by z = 2.35 at the
- * median (quartiles 1.71 and 2.80, first caption of 300 photos), so
+ * Flickr8k dev photos with the built-in model, the photo a caption was written for stands out by z = 2.30 at the
+ * median (quartiles 1.79 and 2.74, first caption of 300 photos), so
  *
- *   match = logistic((z − 2.35) / 0.495)   (the logistic through those quartiles)
+ *   match = logistic((z − 2.30) / 0.435)   (the logistic through those quartiles)
  *
  * reads "as good a match as that share of the photos captions describe": 50% is the median described photo.
- * On the other 700 captions, 72% of the described photos score a match of at least GOOD_MATCH (25%) and a query has
- * a median of 42 photos of 1,000 above it (scripts/calibrate-match.ts; docs/BENCHMARKS.md). The fronts draw a "weaker matches" line there.
+ * On the other 700 captions, 71% of the described photos score a match of at least GOOD_MATCH (25%) and a query has
+ * a median of 40 photos of 1,000 above it (scripts/calibrate-match.ts; docs/BENCHMARKS.md). The fronts draw a "weaker matches" line there.
  *
  * Image-only queries (more like this, a dropped image) score photos on another scale, so they get no percentage.
  */
@@ -21,8 +21,8 @@ import type { Store } from '../store';
 const SAMPLE = 512;
 /** Fewer photos than this say too little about the library's spread. */
 const MIN_SAMPLE = 8;
-const CENTER = 2.35;
-const SCALE = 0.495;
+const CENTER = 2.3;
+const SCALE = 0.435;
 
 export interface LibrarySpread {
   mean: number;
