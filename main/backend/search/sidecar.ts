@@ -184,6 +184,9 @@ export async function readSidecar(
           throw new SidecarError(`rows unreadable (${e instanceof Error ? e.message : String(e)})`);
         },
       );
+      // The rows may fail while the ids are still being read here: mark the promise handled now (the caller awaits
+      // it and still gets the error), or Node reports an unhandled rejection in between.
+      rows.catch(() => undefined);
       try {
         await readInto(bytesOf(v.ids));
         await readInto(bytesOf(v.scales));
