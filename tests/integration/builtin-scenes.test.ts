@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModelDir } from '../../main/backend/catalog/registry';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { evaluateModelOnSet, trainModel } from '../../main/backend/train/job';
@@ -24,7 +24,7 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * 
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ps-scenes-'));
-  model = await loadModel(builtinModelDir());
+  model = await openModel(builtinModelDir());
   await initTf();
 });
 
@@ -74,7 +74,7 @@ describe('built-in model on scenes of coloured shapes', () => {
     expect(['small', 'whole']).toContain(r.heldOut?.choice?.step);
     expect(r.heldOut!.choice!.share).toBeGreaterThan(0);
     expect(r.heldOut!.gainR5.mean).toBeGreaterThan(15 + 2 * r.heldOut!.gainR5.se);
-    const retrained = await loadModel(path.join(tmp, 'models', r.model));
+    const retrained = await openModel(path.join(tmp, 'models', r.model));
     const after = await evaluateModelOnSet(retrained, test, cache);
     await retrained.dispose();
     // 60 scenes: chance R@5 is 8.3%.

@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModelDir } from '../../main/backend/catalog/registry';
-import { loadModel } from '../../main/backend/model/model';
+import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { buildCocoImageTowerOnnx, COLOUR_PROTOTYPES, COCO_POOLS } from '../../scripts/build-model/coco-image-tower';
 import { sceneSvg } from '../helpers/scenes';
@@ -16,7 +16,7 @@ let model: EmbeddingModel;
 let blocks: { name: string; dim: number; offset: number }[];
 
 beforeAll(async () => {
-  model = await loadModel(builtinModelDir());
+  model = await openModel(builtinModelDir());
   let offset = 0;
   blocks = buildCocoImageTowerOnnx(224, COCO_POOLS).blocks.map((b) => {
     const r = { ...b, offset };
