@@ -19,14 +19,8 @@ export interface PhotoRow extends PhotoInput {
 }
 
 /** What the indexer needs to decide whether a file changed. */
-export interface PhotoState {
+export interface PhotoState extends Omit<PhotoInput, 'path' | 'root'> {
   id: number;
-  size: number;
-  mtimeMs: number;
-  contentHash: string;
-  width: number | null;
-  height: number | null;
-  takenAt: string | null;
   /** Whether the model asked about embedded it. */
   embedded: boolean;
 }

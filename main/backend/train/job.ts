@@ -153,12 +153,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     progress({ stage: 'Measuring the current model' });
     let before = folds ? poolResults(await Promise.all(folds.map((fold) => recallOn(model, f, fold.val)))) : await recallOn(model, f, split.val);
     opts.onBaseline?.(before);
-    const fold0 = (folds?.[0] ?? split).train.length;
     const options = {
       epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
-      batchSize: opts.batchSize ?? defaultBatchSize(fold0),
+      batchSize: opts.batchSize ?? defaultBatchSize((folds?.[0] ?? split).train.length),
       captionsPerPhoto: opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto,
       lr: opts.lr ?? DEFAULT_TRAINING.lr,
       fineTune,

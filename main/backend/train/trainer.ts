@@ -81,16 +81,6 @@ export interface TrainHeadsOptions {
    */
   blend?: number;
   /**
-   * With `blend`: keep the starting heads when the blend is clearly worse on the validation photos (default).
-   * Cross-validation turns it off in its folds, so their recall measures the recipe without a choice made on it.
-   */
-  keepStartIfWorse?: boolean;
-  /**
-   * With `blend` and validation photos: also score these shares of the last epoch's heads on the validation
-   * photos (returned as `candidates`), so cross-validation can choose a share on every fold's photos.
-   */
-  blendCandidates?: number[];
-  /**
    * With validation photos: after every epoch, score these shares of the current heads blended with the starting
    * ones (WiSE-FT) on the validation photos (returned as `curve`), so the epoch and the share can be chosen.
    */
@@ -119,13 +109,6 @@ export interface TrainHeadsResult {
   initial: EvalResult;
   /** Share of the trained heads in the result (`blend`, 0 when the start was kept); 1 without blending. */
   blend: number;
-  /**
-   * Blended fine-tunes with validation photos: each validation caption's text→image rank of its own photo among
-   * the validation photos, with the starting heads and with the result (for paired comparisons).
-   */
-  ranks?: { before: Int32Array; after: Int32Array };
-  /** `blendCandidates`, each scored on the validation photos. */
-  candidates?: { blend: number; val: EvalResult; ranks: Int32Array }[];
   /** `scoreShares`: every epoch's blends, scored; with `startRanks`, the starting heads' ranks on the same captions. */
   curve?: ShareScores[];
   startRanks?: Int32Array;
@@ -415,20 +398,12 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const last = heads.toHeads();
     const alpha = opts.blend;
     const mixed = blendHeads(opts.heads, last, alpha);
-    let candidates: TrainHeadsResult['candidates'];
-    const finish = (h: Heads, a: number, epoch: number, val: EvalResult, ranks?: TrainHeadsResult['ranks']): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ranks, candidates, ...traced, seconds: (Date.now() - started) / 1000 });
+    const finish = (h: Heads, a: number, epoch: number, val: EvalResult): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ...traced, seconds: (Date.now() - started) / 1000 });
     if (valPhotos.length === 0) return finish(mixed, alpha, history.length, none);
     const after = await scoreHeads(mixed);
-    if (opts.blendCandidates) {
-      candidates = [];
-      for (const b of opts.blendCandidates) {
-        const r = b === alpha ? after : await scoreHeads(blendHeads(opts.heads, last, b));
-        candidates.push({ blend: b, val: r.val!, ranks: r.ranks! });
-      }
-    }
     const diff = pairedHitDifference(startRanks!, after.ranks!, 5);
-    if ((opts.keepStartIfWorse ?? true) && diff.mean < 0 && diff.mean < -2 * diff.se) return finish(opts.heads, 0, 0, initial, { before: startRanks!, after: startRanks! });
-    return finish(mixed, alpha, history.length, after.val!, { before: startRanks!, after: after.ranks! });
+    if (diff.mean < 0 && diff.mean < -2 * diff.se) return finish(opts.heads, 0, 0, initial);
+    return finish(mixed, alpha, history.length, after.val!);
   } finally {
     optimizer.dispose();
     heads.dispose();
