@@ -179,7 +179,7 @@ describe.runIf(POSIX)('FIFOs, devices and oversized files', () => {
     writeFileSync(f, Buffer.from([1, 2, 3]));
     expect([...(await readRegularFile(f, 3))]).toEqual([1, 2, 3]);
     expect([...readRegularFileSync(f, 3)]).toEqual([1, 2, 3]);
-    await expect(readRegularFile(f, 2)).rejects.toThrow(`${f}: too large (3 bytes; the limit is 2 bytes).`);
+    await expect(readRegularFile(f, 2)).rejects.toThrow(`${f}: too large (3 B; the limit is 2 B).`);
     expect(() => readRegularFileSync(f, 2)).toThrow(UnsafeFileError);
     await expect(readRegularFile(tmp, 10)).rejects.toThrow(`${tmp}: is a folder, not a file.`);
     await expect(readRegularFile('/dev/null', 10)).rejects.toMatchObject({ code: 'not_a_file', reason: 'a character device, not a regular file' });

@@ -5,6 +5,7 @@
  * checked on the open descriptor, so it cannot be swapped for a FIFO between the check and the read.
  */
 import { closeSync, constants, fstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs';
+import { formatBytes } from '../../../shared/format';
 
 const MB = 1024 * 1024;
 
@@ -33,10 +34,6 @@ function kindOf(st: Stats): string {
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
   return 'not a regular file';
-}
-
-function formatBytes(n: number): string {
-  return n >= MB ? `${(n / MB).toFixed(0)} MB` : `${n} bytes`;
 }
 
 /** Throws UnsafeFileError unless `st` is a regular file of at most `maxBytes`. */

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { pathExists } from '../fs/exists';
 import { thumbnailJpeg } from '../photos/decode';
 
 export const THUMB_SIZE = 256;
@@ -31,22 +32,13 @@ export function thumbnailPath(dir: string, contentHash: string): string {
 // Concurrent requests for the same thumbnail share one job.
 const inFlight = new Map<string, Promise<string>>();
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The thumbnail of `input` (bytes or a file) with content hash `contentHash`; made if missing. */
 export function makeThumbnail(input: Buffer | string, contentHash: string, dir: string, maxBytes = DEFAULT_THUMBNAIL_CACHE_BYTES): Promise<string> {
   const target = thumbnailPath(dir, contentHash);
   const running = inFlight.get(target);
   if (running) return running;
   const job = (async () => {
-    if (await exists(target)) return target;
+    if (await pathExists(target)) return target;
     const jpeg = await thumbnailJpeg(input, THUMB_SIZE);
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

@@ -10,7 +10,9 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { oneLine } from '../../../shared/format';
 import { AppError } from '../errors';
+import { pathExists } from '../fs/exists';
 import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 export type CaptionLayout = 'captions.txt' | 'Flickr8k.token.txt' | 'results.csv';
@@ -118,16 +120,9 @@ const PARSERS: Record<CaptionLayout, LineParser> = {
   'results.csv': parseFlickr30k,
 };
 
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Which captions file a folder holds, or null. */
-export async function detectLayout(dir: string): Promise<CaptionLayout | null> {
-  for (const name of CAPTION_FILES) if (await exists(path.join(dir, name))) return name;
+/** Which captions file a folder holds, or null (a model folder's layout is catalog/import's detectModelLayout). */
+export async function detectCaptionLayout(dir: string): Promise<CaptionLayout | null> {
+  for (const name of CAPTION_FILES) if (await pathExists(path.join(dir, name))) return name;
   return null;
 }
 
@@ -135,7 +130,7 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
   const root = path.resolve(dir);
   const st = await fs.stat(root).catch(() => null);
   if (!st || !st.isDirectory()) throw new AppError('bad_dataset', `Captioned set ${root} is not a folder. Pick the folder that holds Images/ and captions.txt.`);
-  const layout = await detectLayout(root);
+  const layout = await detectCaptionLayout(root);
   if (!layout) {
     throw new AppError('bad_dataset', `No captions file in ${root}: expected one of ${CAPTION_FILES.join(', ')} next to an Images/ folder.`);
   }
@@ -161,7 +156,7 @@ export async function readCaptionSet(dir: string): Promise<CaptionSet> {
   } catch (e) {
     // Size-limited, and checked again on the open file: a FIFO swapped in after the check cannot block a thread.
     if (e instanceof UnsafeFileError) throw new AppError('bad_dataset', `Captions file ${e.message} Replace it with a text file.`, { cause: e });
-    throw new AppError('bad_dataset', `Cannot read the captions file ${captionsFile}: ${(e as Error).message.split('\n')[0]}. Check its permissions.`, { cause: e });
+    throw new AppError('bad_dataset', `Cannot read the captions file ${captionsFile}: ${oneLine(e)}. Check its permissions.`, { cause: e });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM (Excel, Windows tools)
   const problems = new Problems();
