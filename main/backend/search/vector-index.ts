@@ -2,12 +2,9 @@
  * The in-memory search index of one model's photo embeddings: cosine top-K, exact below QUANT_MIN_ROWS
  * rows, int8-prefiltered with an exact re-rank above (recall@10 = 1.0 measured on random unit vectors).
  *
- * Float rows: one contiguous row-major Float32Array (capacity × dim) plus the photo id of each row. Search
- * scores every row with one onnxruntime MatMul ([n, dim] × [dim, 1]) fed the live prefix of that buffer as
- * an input tensor (no copy), which runs at memory bandwidth on the CPU (~10 ms for 100k × 512 here, vs
- * ~80 ms for an unrolled JS loop), off the JS thread. The K best are then re-scored in float64 from the
- * same float32 rows, so results and tie order (higher score, then smaller id) equal a brute-force scan
- * whatever the kernel's summation order. Measurements: docs/BENCHMARKS.md "Search at scale".
+ * Rows: the photo id of each row, and the float rows (float-rows.ts: one contiguous buffer, scored by one
+ * onnxruntime MatMul and re-ranked in float64, so results equal a brute-force scan). Measurements:
+ * docs/BENCHMARKS.md "Search at scale".
  *
  * From QUANT_MIN_ROWS rows up (1M × 512 floats = 2 GB read per query), the rows are also kept as int8
  * (one scale per row, int8-rows.ts), scanned by SIMD workers in place (4× fewer bytes); the best RERANK
@@ -18,11 +15,10 @@
  * Graph indexes (HNSW) were not used: native add-ons, and lower recall than a reranked scan.
  */
 import { AppError } from '../errors';
-import { ort, sharedSession } from '../model/ort';
-import { GraphBuilder } from '../onnx/builder';
+import { FloatRows, type ScoringKernel } from './float-rows';
 import { IdMap } from './id-map';
 import { Int8Rows } from './int8-rows';
-import { TopK, dotRow, kthLargest, type Hit } from './topk';
+import { TopK, dotRow, type Hit } from './topk';
 
 export type { Hit } from './topk';
 
@@ -37,7 +33,7 @@ export interface VectorIndexOptions {
    * Scoring kernel: `onnx` (onnxruntime MatMul), `js` (plain loop; fine for small libraries), or `auto`
    * (js below ~1M multiply-adds, where the session call costs more than the scan).
    */
-  kernel?: 'auto' | 'onnx' | 'js';
+  kernel?: ScoringKernel;
   /** int8 prefilter + exact re-rank: `auto` from QUANT_MIN_ROWS rows, `on` at any size, `off` never. */
   quantize?: 'auto' | 'on' | 'off';
   /**
@@ -57,39 +53,19 @@ const RERANK = 256;
 
 const MIN_CAPACITY = 1024;
 const GROWTH = 1.5;
-const AUTO_JS_MAX_MACS = 1 << 20;
 /** A search restarts when rows moved under it; after this many tries it scans synchronously instead. */
 const MAX_RETRIES = 3;
 /** Yield to the event loop this often while loading so the process stays responsive. */
 const LOAD_YIELD_ROWS = 16_384;
 
-/** One scoring session per dimension, shared by every index (the graph has no weights). */
-function scoringSession(dim: number): Promise<ort.InferenceSession> {
-  return sharedSession(
-    `scores-${dim}`,
-    () => {
-      const g = new GraphBuilder('scores');
-      g.input('matrix', 'float32', ['n', dim]);
-      g.input('query', 'float32', [dim, 1]);
-      g.op('MatMul', ['matrix', 'query'], {}, ['scores']);
-      g.output('scores', 'float32', ['n', 1]);
-      return g.toBytes();
-    },
-    'search scoring',
-  );
-}
-
 export class VectorIndex {
-  /** Float rows (capacity × dim), empty when an `exact` source holds them instead. */
-  private data: Float32Array;
+  /** Float rows, null when an `exact` source holds them instead. */
+  private readonly floats: FloatRows | null;
   private rowIds: Float64Array;
   private rowOf = new IdMap();
   private count = 0;
   /** Bumped by every change that moves or rewrites rows: an in-flight search then scores again. */
   private version = 0;
-  /** Largest row norm seen, bounds the float32 kernel's rounding error (rows are unit vectors). */
-  private maxNorm = 0;
-  private readonly kernel: 'auto' | 'onnx' | 'js';
   private readonly quantize: 'auto' | 'on' | 'off';
   private readonly exact: ExactRows | null;
   /** The int8 rows, once the prefilter is on (always with an `exact` source). */
@@ -100,10 +76,9 @@ export class VectorIndex {
     options: VectorIndexOptions = {},
   ) {
     if (!Number.isInteger(dim) || dim <= 0) throw new AppError('invalid_input', `Vector index dimension must be a positive integer, got ${dim}.`);
-    this.kernel = options.kernel ?? 'auto';
     this.exact = options.exact ?? null;
     this.quantize = this.exact ? 'on' : (options.quantize ?? 'auto');
-    this.data = new Float32Array(0);
+    this.floats = this.exact ? null : new FloatRows(dim, options.kernel);
     this.rowIds = new Float64Array(0);
     if (this.quantize === 'on') this.q8 = new Int8Rows(dim);
   }
@@ -125,12 +100,12 @@ export class VectorIndex {
   vectorOf(id: number): Float32Array | null {
     const r = this.rowOf.get(id);
     if (r < 0) return null;
-    return this.exact ? this.exact([id])[0] : this.data.slice(r * this.dim, (r + 1) * this.dim);
+    return this.floats ? this.floats.copy(r) : this.exact!([id])[0];
   }
 
   /** Bytes held: float rows (with spare capacity), int8 rows and scales, row ids, the id → row map (estimated). */
   memoryBytes(): number {
-    return this.data.byteLength + this.rowIds.byteLength + this.rowOf.bytes() + (this.q8?.bytes() ?? 0);
+    return (this.floats?.bytes() ?? 0) + this.rowIds.byteLength + this.rowOf.bytes() + (this.q8?.bytes() ?? 0);
   }
 
   /** Whether searches score int8 rows first. */
@@ -155,7 +130,7 @@ export class VectorIndex {
     } else if (vectors.length !== ids.length) {
       throw new AppError('invalid_input', `Vector index add: ${ids.length} ids but ${vectors.length} vectors.`);
     }
-    if (!flat) for (let i = 0; i < ids.length; i++) this.checkDim(ids[i], (vectors as readonly Float32Array[])[i]);
+    if (!flat) for (let i = 0; i < ids.length; i++) checkEmbedding(ids[i], (vectors as readonly Float32Array[])[i], this.dim);
     this.reserve(this.count + ids.length);
     for (let i = 0; i < ids.length; i++) {
       const v = flat ? vectors.subarray(i * this.dim, (i + 1) * this.dim) : (vectors as readonly Float32Array[])[i];
@@ -174,7 +149,7 @@ export class VectorIndex {
       // Swap-remove: the last row fills the hole, so the live rows stay one contiguous prefix.
       const last = this.count - 1;
       if (r !== last) {
-        if (!this.exact) this.data.copyWithin(r * this.dim, last * this.dim, (last + 1) * this.dim);
+        this.floats?.move(last, r);
         this.q8?.move(last, r);
         const movedId = this.rowIds[last];
         this.rowIds[r] = movedId;
@@ -197,7 +172,7 @@ export class VectorIndex {
     if (options.expectedCount) this.reserve(this.count + options.expectedCount);
     let n = 0;
     for await (const row of rows) {
-      this.checkDim(row.id, row.vector);
+      checkEmbedding(row.id, row.vector, this.dim);
       this.reserve(this.count + 1);
       this.put(row.id, row.vector);
       if (++n % LOAD_YIELD_ROWS === 0) {
@@ -248,21 +223,21 @@ export class VectorIndex {
     await pending;
     this.rowOf = rowOf;
     this.count = count;
-    this.maxNorm = 1;
     this.version++;
   }
 
   /** The k photos most similar to `query` (dot product = cosine for unit vectors), best first. */
   async search(query: Float32Array, k: number): Promise<Hit[]> {
-    this.checkQuery(query);
+    checkQueryVector(query, this.dim);
     if (k <= 0 || this.count === 0) return [];
     if (this.q8) return this.searchInt8(query, k);
-    if (!this.useOnnx(this.count)) return this.searchJs(query, k);
+    const floats = this.floats!; // without int8 rows, the float rows are kept
+    if (!floats.useOnnx(this.count)) return this.searchJs(query, k);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const version = this.version;
       const n = this.count;
-      const scores = await this.scoreOnnx(query, n);
-      if (version === this.version) return this.rerank(scores, n, query, Math.min(k, n));
+      const scores = await floats.scoreOnnx(query, n);
+      if (version === this.version) return floats.rerank(scores, n, query, Math.min(k, n), this.rowIds);
     }
     // The indexer kept writing during every try: a synchronous scan cannot be interleaved.
     return this.searchJs(query, k);
@@ -274,7 +249,7 @@ export class VectorIndex {
    * re-rank, as `search` does.
    */
   async searchAmong(query: Float32Array, ids: ArrayLike<number>, k: number): Promise<Hit[]> {
-    this.checkQuery(query);
+    checkQueryVector(query, this.dim);
     if (k <= 0 || ids.length === 0 || this.count === 0) return [];
     const rowsOf = () => {
       const rows = new Int32Array(ids.length);
@@ -287,7 +262,7 @@ export class VectorIndex {
     };
     if (!this.q8) {
       const top = new TopK(k);
-      for (const r of rowsOf()) top.push(dotRow(this.data, r, this.dim, query), this.rowIds[r]);
+      for (const r of rowsOf()) top.push(this.floats!.dot(r, query), this.rowIds[r]);
       return top.result();
     }
     const q8 = this.q8;
@@ -302,14 +277,9 @@ export class VectorIndex {
 
   /** Exact top-k with the plain JS loop over the float rows (the reference the tests compare against). */
   searchJs(query: Float32Array, k: number): Hit[] {
-    this.checkQuery(query);
-    if (this.exact) throw new Error('searchJs: this index keeps no float rows (they are in its exact source)');
-    const top = new TopK(Math.min(Math.max(0, k), this.count));
-    for (let r = 0; r < this.count; r++) {
-      const s = dotRow(this.data, r, this.dim, query);
-      if (s >= top.floor) top.push(s, this.rowIds[r]);
-    }
-    return top.result();
+    checkQueryVector(query, this.dim);
+    if (!this.floats) throw new Error('searchJs: this index keeps no float rows (they are in its exact source)');
+    return this.floats.scanJs(query, this.count, k, this.rowIds);
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -333,8 +303,8 @@ export class VectorIndex {
 
   private rerankIds(ids: number[], query: Float32Array, k: number): Hit[] {
     const top = new TopK(Math.min(k, ids.length));
-    if (this.exact) {
-      const vectors = this.exact(ids);
+    if (!this.floats) {
+      const vectors = this.exact!(ids);
       for (let i = 0; i < ids.length; i++) {
         const v = vectors[i];
         if (v && v.length === this.dim && this.rowOf.has(ids[i])) top.push(dotRow(v, 0, this.dim, query), ids[i]);
@@ -342,7 +312,7 @@ export class VectorIndex {
     } else {
       for (const id of ids) {
         const r = this.rowOf.get(id);
-        if (r >= 0) top.push(dotRow(this.data, r, this.dim, query), id);
+        if (r >= 0) top.push(this.floats.dot(r, query), id);
       }
     }
     return top.result();
@@ -350,56 +320,21 @@ export class VectorIndex {
 
   /** Without an exact source: int8 rows join the float rows once the index reaches QUANT_MIN_ROWS. */
   private maybeQuantize(): void {
-    if (this.q8 || this.quantize === 'off' || this.count < QUANT_MIN_ROWS) return;
+    if (this.q8 || !this.floats || this.quantize === 'off' || this.count < QUANT_MIN_ROWS) return;
     const q8 = new Int8Rows(this.dim);
     q8.reserve(this.rowIds.length, true);
-    for (let r = 0; r < this.count; r++) q8.set(r, this.data.subarray(r * this.dim, (r + 1) * this.dim));
+    for (let r = 0; r < this.count; r++) q8.set(r, this.floats.view(r));
     this.q8 = q8;
   }
 
-  private useOnnx(n: number): boolean {
-    if (this.kernel === 'onnx') return true;
-    if (this.kernel === 'js') return false;
-    return n * this.dim > AUTO_JS_MAX_MACS;
-  }
-
-  private async scoreOnnx(query: Float32Array, n: number): Promise<Float32Array> {
-    const session = await scoringSession(this.dim);
-    // subarray views the live prefix: onnxruntime reads the buffer in place.
-    const matrix = new ort.Tensor('float32', this.data.subarray(0, n * this.dim), [n, this.dim]);
-    const q = new ort.Tensor('float32', query, [this.dim, 1]);
-    const out = await session.run({ matrix, query: q });
-    return out.scores.data as Float32Array;
-  }
-
-  /**
-   * Keep every row whose kernel score reaches the k-th best minus the kernel's rounding error, then rank
-   * those by the float64 score: the same hits, scores and tie order as a brute-force scan.
-   */
-  private rerank(scores: Float32Array, n: number, query: Float32Array, k: number): Hit[] {
-    let qNorm = 0;
-    for (let j = 0; j < this.dim; j++) qNorm += query[j] * query[j];
-    const eps = this.dim * 2.4e-7 * Math.sqrt(qNorm) * Math.max(1, this.maxNorm) + 1e-12;
-    const cut = kthLargest(scores, n, k) - eps;
-    const top = new TopK(k);
-    for (let r = 0; r < n; r++) {
-      if (scores[r] >= cut) top.push(dotRow(this.data, r, this.dim, query), this.rowIds[r]);
-    }
-    return top.result();
-  }
-
   private put(id: number, v: Float32Array): void {
-    let norm = 0;
-    for (let j = 0; j < this.dim; j++) norm += v[j] * v[j];
-    norm = Math.sqrt(norm);
-    if (norm > this.maxNorm) this.maxNorm = norm;
     let r = this.rowOf.get(id);
     if (r < 0) {
       r = this.count++;
       this.rowOf.set(id, r);
       this.rowIds[r] = id;
     }
-    if (!this.exact) this.data.set(v, r * this.dim);
+    this.floats?.set(r, v);
     this.q8?.set(r, v);
   }
 
@@ -407,29 +342,27 @@ export class VectorIndex {
     const cap = this.rowIds.length;
     if (rows <= cap) return;
     const next = exact ? rows : Math.max(rows, Math.ceil(cap * GROWTH), MIN_CAPACITY);
-    if (!this.exact) {
-      const data = new Float32Array(next * this.dim);
-      data.set(this.data.subarray(0, this.count * this.dim));
-      this.data = data;
-    }
+    this.floats?.reserve(next, this.count);
     const rowIds = new Float64Array(next);
     rowIds.set(this.rowIds.subarray(0, this.count));
     this.rowIds = rowIds;
     this.q8?.reserve(next, true);
   }
+}
 
-  private checkDim(id: number, v: Float32Array): void {
-    if (!(v instanceof Float32Array) || v.length !== this.dim) {
-      throw new AppError(
-        'model_error',
-        `Embedding of photo ${id} has ${v?.length ?? 0} values but the index holds ${this.dim}-d embeddings: the model changed without re-embedding. Re-index the library with the active model.`,
-      );
-    }
+/** An embedding the index can hold (its model's dimension), else one line saying the model changed. */
+function checkEmbedding(id: number, v: Float32Array, dim: number): void {
+  if (!(v instanceof Float32Array) || v.length !== dim) {
+    throw new AppError(
+      'model_error',
+      `Embedding of photo ${id} has ${v?.length ?? 0} values but the index holds ${dim}-d embeddings: the model changed without re-embedding. Re-index the library with the active model.`,
+    );
   }
+}
 
-  private checkQuery(q: Float32Array): void {
-    if (!(q instanceof Float32Array) || q.length !== this.dim) {
-      throw new AppError('model_error', `Search query has ${q?.length ?? 0} values but the index holds ${this.dim}-d embeddings: the query came from a different model than the library.`);
-    }
+/** A query from the index's model, else one line saying so. */
+function checkQueryVector(q: Float32Array, dim: number): void {
+  if (!(q instanceof Float32Array) || q.length !== dim) {
+    throw new AppError('model_error', `Search query has ${q?.length ?? 0} values but the index holds ${dim}-d embeddings: the query came from a different model than the library.`);
   }
 }
