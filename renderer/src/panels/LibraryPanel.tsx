@@ -1,8 +1,12 @@
+/** The Library panel: add, resume and remove folders, re-scan, the indexing job and the files it skipped. */
 import { useEffect, useState } from 'react';
-import type { FolderInfo, IndexSummary, LibraryStatus, SkippedFile } from '../../../shared/api';
+import type { FolderInfo, LibraryStatus, SkippedFile } from '../../../shared/api';
 import { describeError } from '../api/errors';
-import { Confirm, ErrorLine, JobProgress } from '../components/common';
+import { ErrorLine } from '../components/common';
 import { plural } from '../format';
+import { FolderList } from '../library/FolderList';
+import { IndexingCard } from '../library/IndexingCard';
+import { SkippedCard } from '../library/SkippedCard';
 import { isActive, latestJob, useApi, useEvents } from '../state';
 
 export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
@@ -74,7 +78,6 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
     if (!r.ok) setError(describeError(r));
   };
 
-  const summary = job?.state === 'done' && job.kind === 'index' ? (job.result as IndexSummary | null) : null;
   const list: FolderInfo[] = folders ?? (status?.roots ?? []).map((p) => ({ path: p, photos: 0, incomplete: false }));
 
   return (
@@ -108,46 +111,7 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
             {notice}
           </p>
         )}
-        {list.length === 0 ? (
-          <p className="empty-inline">No folders yet. Add the folder where you keep your photos.</p>
-        ) : (
-          <ul className="folder-list" aria-label="Library folders">
-            {list.map((f) => (
-              <li key={f.path}>
-                <div className="folder-main">
-                  <span className="path">{f.path}</span>
-                  <span className="muted small-text">
-                    {plural(f.photos, 'photo')}
-                    {f.incomplete && (
-                      <>
-                        {' '}
-                        · <span className="badge warn">Incomplete</span> indexing stopped before the end
-                      </>
-                    )}
-                  </span>
-                </div>
-                <div className="folder-actions">
-                  {f.incomplete && (
-                    <button type="button" className="small" onClick={() => void add(f.path, true)} disabled={indexing} aria-label={`Resume ${f.path}`}>
-                      Resume
-                    </button>
-                  )}
-                  <button type="button" className="small" onClick={() => setConfirmRemove(f.path)} disabled={indexing} aria-label={`Remove ${f.path}`}>
-                    Remove
-                  </button>
-                </div>
-                {confirmRemove === f.path && (
-                  <Confirm
-                    text={`Remove ${f.path} from the library? Its ${plural(f.photos, 'photo')} leave search, with their cached data and thumbnails. The files on disk are not touched.`}
-                    confirmLabel="Remove folder"
-                    onConfirm={() => void remove(f.path)}
-                    onCancel={() => setConfirmRemove(null)}
-                  />
-                )}
-              </li>
-            ))}
-          </ul>
-        )}
+        <FolderList folders={list} indexing={indexing} confirmRemove={confirmRemove} onAskRemove={setConfirmRemove} onRemove={(f) => void remove(f)} onResume={(f) => void add(f, true)} />
         <div className="row end">
           <span className="muted">{status ? `${plural(status.images, 'photo')} · ${status.embedded.toLocaleString()} embedded with ${status.modelName}` : ''}</span>
           <button type="button" onClick={() => void rescan()} disabled={list.length === 0 || indexing}>
@@ -156,56 +120,8 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
         </div>
       </div>
 
-      <div className="card">
-        <h2>Indexing</h2>
-        {job ? (
-          <JobProgress
-            job={job}
-            label={job.kind === 'index' ? 'Indexing' : 'Updating embeddings'}
-            onCancel={() => void cancel(job.id)}
-            onDismiss={() => store.dismiss(job.id)}
-          >
-            {summary && (
-              <p className="summary" data-testid="index-summary">
-                Done: {summary.added} added, {summary.updated} updated, {summary.removed} removed, {summary.unchanged} unchanged,{' '}
-                {summary.skipped} skipped in {summary.seconds.toFixed(1)} s.
-              </p>
-            )}
-            {job.state === 'cancelled' && job.kind === 'index' && (
-              <p className="muted small-text">Photos indexed before the cancel are kept. Resume the folder to finish.</p>
-            )}
-          </JobProgress>
-        ) : (
-          <p className="muted">Nothing running. Adding a folder or re-scanning starts indexing.</p>
-        )}
-      </div>
-
-      <div className="card wide">
-        <h2>Skipped files {skipped && skipped.total > 0 ? <span className="badge">{skipped.total}</span> : null}</h2>
-        {!skipped || skipped.total === 0 ? (
-          <p className="muted">No skipped files. Files that cannot be read as photos are listed here with the reason.</p>
-        ) : (
-          <table className="table" aria-label="Skipped files">
-            <thead>
-              <tr>
-                <th>File</th>
-                <th>Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {skipped.items.map((s) => (
-                <tr key={s.path}>
-                  <td className="path">{s.path}</td>
-                  <td>{s.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        {skipped && skipped.total > skipped.items.length && (
-          <p className="muted">Showing the first {skipped.items.length} of {skipped.total}.</p>
-        )}
-      </div>
+      <IndexingCard job={job} onCancel={(id) => void cancel(id)} onDismiss={(id) => store.dismiss(id)} />
+      <SkippedCard skipped={skipped} />
     </div>
   );
 }

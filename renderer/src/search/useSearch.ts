@@ -18,6 +18,8 @@ export const PAGE = 60;
 /** The most the search API returns at once. */
 export const MAX_TOP = 1000;
 
+export type Search = ReturnType<typeof useSearch>;
+
 export function useSearch() {
   const { api } = useApi();
   const { libraryVersion, modelsVersion } = useEvents();
