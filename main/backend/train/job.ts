@@ -17,10 +17,10 @@ import { crossValidatedFineTune, poolResults, type StepCandidate } from './cross
 import { evaluateEmbeddings } from './evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache, type ImageView, type SetFeatures } from './features';
 import type { LossKind } from './loss';
-import { readCaptionSet } from './readers';
+import { readCaptionSet, type CaptionSet } from './readers';
 import { baseRecipe, DEFAULT_TRAINING, defaultBatchSize, FINE_TUNE, fineTunes } from './recipe';
 import { saveTrainedModel, type SaveStage } from './save';
-import { foldsByPhoto, splitByPhoto } from './split';
+import { foldsByPhoto, splitByPhoto, type PhotoSplit as Fold } from './split';
 import { initTf, type TfBackend } from './tf';
 import { trainHeads, TRAINING_CANCELLED } from './trainer';
 
@@ -108,10 +108,130 @@ export function outOfMemory(e: unknown): boolean {
   return /out of memory|allocation failed|Array buffer allocation|OOM/i.test(msg);
 }
 
+type Progress = (p: Partial<JobProgress> & { stage: string }) => void;
+
+/** What the fit produced, whichever way: the heads to save and how they measured. */
+interface Fitted {
+  heads: Heads;
+  history: TrainEpoch[];
+  bestEpoch: number;
+  blend: number;
+  after: EvalResult;
+  seconds: number;
+}
+
+/** The settings a run uses, as recorded in the new version's manifest. */
+type RunOptions = Record<string, unknown> & {
+  epochs: number;
+  loss: LossKind;
+  seed: number;
+  batchSize: number;
+  captionsPerPhoto: number;
+  lr: number;
+  fineTune: boolean;
+  weightDecay: number;
+  valFraction: number;
+  patience: number;
+  augment: ImageView[];
+  featureDropout: number;
+  schedule: 'plateau' | 'cosine';
+};
+
+/** The set's tower features (every view the recipe asks for, if they fit in memory), with a readable-photo check. */
+async function setFeatures(opts: TrainModelOptions, set: CaptionSet, augmentWanted: ImageView[], progress: Progress): Promise<{ f: SetFeatures; augment: ImageView[] }> {
+  const { model } = opts;
+  let augment = augmentWanted;
+  // The trainer holds every view of every photo's features in one tensor (in wasm's heap, at most 4 GB):
+  // a set too large for the extra views trains on the photos as they are.
+  const viewBytes = set.images.length * model.manifest.image.featureDim * 4;
+  if (augment.length && viewBytes * (1 + augment.length) > (opts.featureMemoryBudget ?? FEATURE_MEMORY_BUDGET)) {
+    progress({ stage: `Training without mirrored or cropped photos: ${set.images.length.toLocaleString('en-US')} photos' features would not fit in memory ${1 + augment.length} times` });
+    augment = [];
+  }
+  const f = await computeSetFeatures(model, set, opts.cache, {
+    views: augment,
+    signal: opts.signal,
+    onProgress: (p) => progress({ stage: p.stage, done: p.done, total: p.total }),
+  });
+  if (f.images.length < MIN_PHOTOS) {
+    throw new AppError('bad_dataset', `Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
+  }
+  return { f, augment };
+}
+
+/** The trainer's options shared by every run of a job. */
+function commonRunOptions(opts: TrainModelOptions, options: RunOptions, f: SetFeatures) {
+  return {
+    heads: opts.model.heads,
+    loss: options.loss,
+    seed: options.seed,
+    batchSize: options.batchSize,
+    captionsPerPhoto: options.captionsPerPhoto,
+    weightDecay: options.weightDecay,
+    featureDropout: options.featureDropout,
+    imageFeatures: f.imageFeatures,
+    imageViews: f.imageViews,
+    captions: f.captions,
+    signal: opts.signal,
+  };
+}
+
+/**
+ * Fine-tune: the size of the step chosen and measured on held-out photos, then trained on every photo
+ * (cross-validate.ts). A learning rate or epoch count given by the caller is the only step tried.
+ */
+async function fineTuneOnFolds(opts: TrainModelOptions, options: RunOptions, f: SetFeatures, folds: Fold[], progress: Progress) {
+  const n = f.images.length;
+  const steps = fineTuneSteps(opts);
+  const stepsPerRun = (photos: number, epochs: number) => Math.ceil(photos / options.batchSize) * epochs;
+  // Runs stop early when held-out recall stops rising, so the total is an upper bound until the last run.
+  const total = steps.reduce((a, s) => a + folds.reduce((b, fold) => b + stepsPerRun(fold.train.length, s.epochs), 0), 0) + stepsPerRun(n, Math.max(...steps.map((s) => s.epochs)));
+  const cvStart = Date.now();
+  let done = 0;
+  const cv = await crossValidatedFineTune({
+    ...commonRunOptions(opts, options, f),
+    folds,
+    allPhotos: f.images.map((_, i) => i),
+    steps,
+    shares: FINE_TUNE.shares,
+    patience: options.patience,
+    onEpoch: opts.onEpoch,
+    onStep: (s, fold, step) => {
+      done++;
+      const what = `${step.name} step`;
+      const stage = fold === null ? `Training on all ${n.toLocaleString('en-US')} photos (${what}): epoch ${s.epoch} of ${s.epochs}` : `Measuring on held-out photos (${what}, ${fold} of ${folds.length}): epoch ${s.epoch} of ${s.epochs} at most`;
+      const perStep = (Date.now() - cvStart) / 1000 / done;
+      progress({ stage, done: Math.min(done, total), total, etaSeconds: perStep * Math.max(0, total - done) });
+    },
+  });
+  const trained: Fitted = { heads: cv.heads, history: cv.history, bestEpoch: cv.choice.share > 0 ? cv.choice.epochs : 0, blend: cv.choice.share, after: cv.after, seconds: cv.seconds };
+  const heldOut: NonNullable<TrainResult['heldOut']> = { folds: folds.length, photos: folds.reduce((a, fold) => a + fold.val.length, 0), gainR5: cv.gainR5, finalTrainPhotos: cv.choice.share > 0 ? n : 0, choice: cv.choice };
+  Object.assign(options, { lr: cv.choice.lr, epochs: cv.choice.epochs, schedule: 'cosine' });
+  // The folds' own measure of the start (the trainer's forward pass), paired caption by caption with the result.
+  return { trained, heldOut, before: cv.before };
+}
+
+/** Heads trained as new on the training part of one split, early-stopped (or scheduled) on its held-out part. */
+async function trainOnSplit(opts: TrainModelOptions, options: RunOptions, f: SetFeatures, split: Fold, progress: Progress): Promise<Fitted> {
+  const r = await trainHeads({
+    ...commonRunOptions(opts, options, f),
+    lr: options.lr,
+    epochs: options.epochs,
+    schedule: options.schedule,
+    patience: options.patience,
+    warmup: true,
+    trainPhotos: split.train,
+    valPhotos: split.val,
+    onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
+    onEpoch: opts.onEpoch,
+  });
+  return { heads: r.heads, history: r.history, bestEpoch: r.best.epoch, blend: r.blend, after: r.best.val, seconds: r.seconds };
+}
+
 export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> {
-  const progress = (p: Partial<JobProgress> & { stage: string }) => opts.onProgress?.({ done: 0, total: 0, etaSeconds: null, ...p });
+  const progress: Progress = (p) => opts.onProgress?.({ done: 0, total: 0, etaSeconds: null, ...p });
   const backend = await initTf(opts.backend);
-  const { model, cache } = opts;
+  const { model } = opts;
   progress({ stage: 'Reading the captioned set' });
   const set = await readCaptionSet(opts.set);
   if (set.images.length < MIN_PHOTOS) {
@@ -119,27 +239,11 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
   }
   try {
     const recipe = baseRecipe(model.manifest);
-    const base = model.heads;
     // Heads that already work (trained ones, or a CLIP's identity adapters) are fine-tuned (see FINE_TUNE).
-    const fineTune = opts.fineTune ?? fineTunes(model.manifest, () => base.spec.kind);
+    const fineTune = opts.fineTune ?? fineTunes(model.manifest, () => model.heads.spec.kind);
     // A fine-tune keeps the base's views too: fine-tuning crop-trained heads on 1,000 Flickr8k train photos, the
     // crops gained +1.24 ± 0.38 R@5 against +0.96 ± 0.30 without them (docs/BENCHMARKS.md).
-    let augment = opts.augment ?? recipe.augment;
-    // The trainer holds every view of every photo's features in one tensor (in wasm's heap, at most 4 GB):
-    // a set too large for the extra views trains on the photos as they are.
-    const viewBytes = set.images.length * model.manifest.image.featureDim * 4;
-    if (augment.length && viewBytes * (1 + augment.length) > (opts.featureMemoryBudget ?? FEATURE_MEMORY_BUDGET)) {
-      progress({ stage: `Training without mirrored or cropped photos: ${set.images.length.toLocaleString('en-US')} photos' features would not fit in memory ${1 + augment.length} times` });
-      augment = [];
-    }
-    const f = await computeSetFeatures(model, set, cache, {
-      views: augment,
-      signal: opts.signal,
-      onProgress: (p) => progress({ stage: p.stage, done: p.done, total: p.total }),
-    });
-    if (f.images.length < MIN_PHOTOS) {
-      throw new AppError('bad_dataset', `Captioned set ${set.dir} has ${f.images.length} readable photo(s); training needs at least ${MIN_PHOTOS}. Check the photos in Images/.`);
-    }
+    const { f, augment } = await setFeatures(opts, set, opts.augment ?? recipe.augment, progress);
     const seed = opts.seed ?? 42;
     const n = f.images.length;
     // A fine-tune is measured by cross-validation (every photo held out once) on sets under FINE_TUNE.foldsBelow
@@ -153,7 +257,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     progress({ stage: 'Measuring the current model' });
     let before = folds ? poolResults(await Promise.all(folds.map((fold) => recallOn(model, f, fold.val)))) : await recallOn(model, f, split.val);
     opts.onBaseline?.(before);
-    const options = {
+    const options: RunOptions = {
       epochs: opts.epochs ?? recipe.epochs,
       loss: opts.loss ?? 'default',
       seed,
@@ -168,66 +272,10 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       featureDropout: opts.featureDropout ?? recipe.featureDropout,
       schedule: opts.schedule ?? recipe.schedule,
     };
-    const common = {
-      heads: base,
-      loss: options.loss,
-      seed,
-      batchSize: options.batchSize,
-      captionsPerPhoto: options.captionsPerPhoto,
-      weightDecay: options.weightDecay,
-      featureDropout: options.featureDropout,
-      imageFeatures: f.imageFeatures,
-      imageViews: f.imageViews,
-      captions: f.captions,
-      signal: opts.signal,
-    };
-    let trained: { heads: Heads; history: TrainEpoch[]; bestEpoch: number; blend: number; after: EvalResult; seconds: number };
+    let trained: Fitted;
     let heldOut: TrainResult['heldOut'];
-    if (folds) {
-      // Fine-tune: the size of the step chosen and measured on held-out photos, then trained on every photo
-      // (cross-validate.ts). A learning rate or epoch count given by the caller is the only step tried.
-      const steps = fineTuneSteps(opts);
-      const stepsPerRun = (photos: number, epochs: number) => Math.ceil(photos / options.batchSize) * epochs;
-      // Runs stop early when held-out recall stops rising, so the total is an upper bound until the last run.
-      const total = steps.reduce((a, s) => a + folds.reduce((b, fold) => b + stepsPerRun(fold.train.length, s.epochs), 0), 0) + stepsPerRun(n, Math.max(...steps.map((s) => s.epochs)));
-      const cvStart = Date.now();
-      let done = 0;
-      const cv = await crossValidatedFineTune({
-        ...common,
-        folds,
-        allPhotos: f.images.map((_, i) => i),
-        steps,
-        shares: FINE_TUNE.shares,
-        patience: options.patience,
-        onEpoch: opts.onEpoch,
-        onStep: (s, fold, step) => {
-          done++;
-          const what = `${step.name} step`;
-          const stage = fold === null ? `Training on all ${n.toLocaleString('en-US')} photos (${what}): epoch ${s.epoch} of ${s.epochs}` : `Measuring on held-out photos (${what}, ${fold} of ${folds.length}): epoch ${s.epoch} of ${s.epochs} at most`;
-          const perStep = (Date.now() - cvStart) / 1000 / done;
-          progress({ stage, done: Math.min(done, total), total, etaSeconds: perStep * Math.max(0, total - done) });
-        },
-      });
-      // The folds' own measure of the start (the trainer's forward pass), paired caption by caption with the result.
-      before = cv.before;
-      trained = { heads: cv.heads, history: cv.history, bestEpoch: cv.choice.share > 0 ? cv.choice.epochs : 0, blend: cv.choice.share, after: cv.after, seconds: cv.seconds };
-      heldOut = { folds: folds.length, photos: folds.reduce((a, fold) => a + fold.val.length, 0), gainR5: cv.gainR5, finalTrainPhotos: cv.choice.share > 0 ? n : 0, choice: cv.choice };
-      Object.assign(options, { lr: cv.choice.lr, epochs: cv.choice.epochs, schedule: 'cosine' });
-    } else {
-      const r = await trainHeads({
-        ...common,
-        lr: options.lr,
-        epochs: options.epochs,
-        schedule: options.schedule,
-        patience: options.patience,
-        warmup: true,
-        trainPhotos: split.train,
-        valPhotos: split.val,
-        onStep: (s) => progress({ stage: `Epoch ${s.epoch} of ${s.epochs}`, done: (s.epoch - 1) * s.steps + s.step, total: s.epochs * s.steps, etaSeconds: s.etaSeconds }),
-        onEpoch: opts.onEpoch,
-      });
-      trained = { heads: r.heads, history: r.history, bestEpoch: r.best.epoch, blend: r.blend, after: r.best.val, seconds: r.seconds };
-    }
+    if (folds) ({ trained, heldOut, before } = await fineTuneOnFolds(opts, options, f, folds, progress));
+    else trained = await trainOnSplit(opts, options, f, split, progress);
     const trainSeconds = Math.round(trained.seconds * 10) / 10;
 
     progress({ stage: 'Saving the new model' });
@@ -257,15 +305,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
 
     // Heads trained without the held-out photos: their recall as the runtime runs them (ONNX heads). A fine-tune's
     // saved heads have seen every photo; its held-out figures are the folds'.
-    let val = trained.after;
-    if (!heldOut) {
-      const after = await openModel(saved.dir);
-      try {
-        val = await recallOn(after, f, split.val);
-      } finally {
-        await after.dispose();
-      }
-    }
+    const val = heldOut ? trained.after : await savedRecall(saved.dir, f, split.val);
     progress({ stage: 'Done' });
     return {
       model: saved.id,
@@ -285,6 +325,16 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
     }
     // A full disk while saving the new model's folder, in words.
     throw explainStorageError(e, path.join(opts.modelsDir, 'library.db')) ?? e;
+  }
+}
+
+/** Recall of a saved model folder on some photos, as the runtime runs it. */
+async function savedRecall(dir: string, f: SetFeatures, photos: number[]): Promise<EvalResult> {
+  const after = await openModel(dir);
+  try {
+    return await recallOn(after, f, photos);
+  } finally {
+    await after.dispose();
   }
 }
 

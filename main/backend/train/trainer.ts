@@ -9,14 +9,16 @@
 import type { EvalResult, TrainEpoch } from '../../../shared/api';
 import { AppError, Cancelled } from '../errors';
 import type { Heads, HeadsWeights } from '../model/heads-format';
-import { pairedHitDifference, recallFromScores, recallScore, textToImageRanks } from './evaluate';
+import { pairedHitDifference, recallScore } from './evaluate';
 import type { CaptionFeatures } from './features';
 import { AdamW } from './adamw';
+import { TrainingBatches } from './batches';
 import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
-import { clipLoss, tutorialLoss, type LossKind } from './loss';
+import type { LossKind } from './loss';
 import { DEFAULT_TRAINING } from './recipe';
 import { makeRng, shuffleInPlace } from './split';
 import { tf } from './tf';
+import { HeadsValidator } from './validate-heads';
 
 /** What a cancelled training run says, wherever it stopped (in the trainer or in its worker's relay). */
 export const TRAINING_CANCELLED = 'Training cancelled.';
@@ -115,300 +117,231 @@ export interface TrainHeadsResult {
   seconds: number;
 }
 
-/** Text features as tensors: pooled [N, D], or padded sequences [N, L, D] + mask [N, L]. */
-interface TextStore {
-  x: tf.Tensor;
-  mask: tf.Tensor2D | null;
-}
-
-function buildTextStore(captions: CaptionFeatures[], heads: TfHeads): TextStore {
-  const D = heads.spec.textInDim;
-  const sequence = heads.spec.textPool !== 'none';
-  const n = captions.length;
-  for (const c of captions) {
-    const want = sequence ? c.features.length * D : D;
-    if (c.features.data.length !== want) {
-      throw new AppError('model_error', `Text features have ${c.features.data.length} values but the heads expect ${sequence ? `${c.features.length}×${D}` : D}: the model's text tower and heads do not match.`);
-    }
-  }
-  if (!sequence) {
-    const flat = new Float32Array(n * D);
-    captions.forEach((c, i) => flat.set(c.features.data, i * D));
-    return { x: tf.tensor2d(flat, [n, D]), mask: null };
-  }
-  if (!heads.textPoolIsTrainable) {
-    // Masked mean with no weights before it: pool once here instead of every step.
-    const flat = new Float32Array(n * D);
-    captions.forEach((c, i) => {
-      const L = c.features.length;
-      const o = i * D;
-      for (let l = 0; l < L; l++) for (let d = 0; d < D; d++) flat[o + d]! += c.features.data[l * D + d]!;
-      if (L > 0) for (let d = 0; d < D; d++) flat[o + d]! /= L;
-    });
-    return { x: tf.tensor2d(flat, [n, D]), mask: null };
-  }
-  const L = Math.max(1, ...captions.map((c) => c.features.length));
-  const flat = new Float32Array(n * L * D);
-  const mask = new Float32Array(n * L);
-  captions.forEach((c, i) => {
-    flat.set(c.features.data, i * L * D);
-    mask.fill(1, i * L, i * L + c.features.length);
-  });
-  return { x: tf.tensor3d(flat, [n, L, D]), mask: tf.tensor2d(mask, [n, L]) };
-}
-
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The settings of one run, defaults filled in. */
+interface RunSettings {
+  epochs: number;
+  batchSize: number;
+  perPhoto: number;
+  lossKind: LossKind;
+  seed: number;
+  schedule: 'plateau' | 'cosine';
+  featureDropout: number;
+  warmup: boolean;
+}
+
+function runSettings(opts: TrainHeadsOptions): RunSettings {
+  const lossKind = opts.loss ?? 'default';
+  return {
+    epochs: opts.epochs ?? DEFAULT_TRAINING.epochs,
+    batchSize: Math.max(2, opts.batchSize ?? DEFAULT_TRAINING.maxBatchSize),
+    perPhoto: lossKind === 'tutorial' ? 1 : Math.max(1, opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto),
+    lossKind,
+    seed: opts.seed ?? 0,
+    schedule: opts.schedule ?? DEFAULT_TRAINING.schedule,
+    featureDropout: opts.featureDropout ?? DEFAULT_TRAINING.featureDropout,
+    warmup: opts.warmup ?? true,
+  };
+}
+
+/** Cosine schedule: linear warm-up over the first epoch (when on), then cosine decay to 0 at the end of the last one. */
+export function cosineRate(baseLr: number, step: number, stepsPerEpoch: number, totalSteps: number, warmup: boolean): number {
+  const warm = warmup ? stepsPerEpoch : 0;
+  return step <= warm ? (baseLr * step) / warm : 0.5 * baseLr * (1 + Math.cos((Math.PI * (step - 1 - warm)) / Math.max(1, totalSteps - warm)));
+}
+
+/** The steps of one epoch: a shuffled pass over the training photos, one optimizer step per batch. */
+class EpochRunner {
+  private doneSteps = 0;
+  private readonly started = Date.now();
+  readonly steps: number;
+  readonly totalSteps: number;
+  private readonly baseLr: number;
+
+  constructor(
+    private readonly s: RunSettings,
+    private readonly data: TrainingBatches,
+    private readonly heads: TfHeads,
+    private readonly optimizer: AdamW,
+    private readonly vars: tf.Variable[],
+    private readonly trainPhotos: number[],
+    private readonly rng: () => number,
+    private readonly opts: TrainHeadsOptions,
+  ) {
+    this.steps = Math.ceil(trainPhotos.length / s.batchSize);
+    this.totalSteps = this.steps * s.epochs;
+    this.baseLr = optimizer.lr;
+  }
+
+  /** Train one epoch; returns the mean training loss per photo. */
+  async run(epoch: number): Promise<number> {
+    const { s, data, rng } = this;
+    const B = s.batchSize;
+    const order = shuffleInPlace([...this.trainPhotos], rng);
+    let lossSum = 0;
+    let lossCount = 0;
+    for (let step = 0; step < this.steps; step++) {
+      if (this.opts.signal?.aborted) throw new Cancelled(TRAINING_CANCELLED);
+      let photos = order.slice(step * B, (step + 1) * B);
+      // A last batch of one photo has no negatives: top it up from the start of the order.
+      if (photos.length < 2) photos = photos.concat(order.slice(0, 2 - photos.length));
+      const caps = data.pickCaptions(photos, s.perPhoto, rng);
+      const dropSeed = Math.floor(rng() * 2 ** 31);
+      const N = data.photoCount;
+      const rows = data.viewCount > 1 ? photos.map((p) => Math.floor(rng() * data.viewCount) * N + p) : photos;
+      if (s.schedule === 'cosine') this.optimizer.lr = cosineRate(this.baseLr, this.doneSteps + 1, this.steps, this.totalSteps, s.warmup);
+      const { value, grads } = tf.variableGrads(() => data.loss(this.heads, photos, caps, true, dropSeed, s.featureDropout, rows), this.vars);
+      this.optimizer.step(grads);
+      if (s.lossKind !== 'tutorial') tf.tidy(() => this.heads.logitScale.assign(tf.minimum(this.heads.logitScale, MAX_LOGIT_SCALE)));
+      const loss = (await value.data())[0]!;
+      tf.dispose([value, ...Object.values(grads)]);
+      if (!Number.isFinite(loss)) throw new AppError('invalid_input', `Training diverged at epoch ${epoch} (loss ${loss}). Lower the learning rate.`);
+      lossSum += loss * photos.length;
+      lossCount += photos.length;
+      this.doneSteps++;
+      const perStep = (Date.now() - this.started) / 1000 / this.doneSteps;
+      this.opts.onStep?.({ epoch, epochs: s.epochs, step: step + 1, steps: this.steps, loss, lr: this.optimizer.lr, etaSeconds: perStep * (this.totalSteps - this.doneSteps) });
+      await tick(); // let cancel messages and progress events through
+    }
+    return lossSum / Math.max(1, lossCount);
+  }
+}
+
+/** Blends of the current heads with the starting ones, scored after each epoch (`scoreShares`), and when to stop. */
+class ShareCurve {
+  readonly points: ShareScores[] = [];
+  private best = -1;
+  private sinceBest = 0;
+
+  constructor(
+    private readonly start: Heads,
+    private readonly shares: number[],
+    private readonly stopWhenFlat: number | undefined,
+  ) {}
+
+  /** Score this epoch's blends; true when the run should stop (no blend improved for `stopWhenFlat` epochs). */
+  async add(epoch: number, current: Heads, own: { val: EvalResult; ranks: Int32Array }, validator: HeadsValidator): Promise<boolean> {
+    const shares: ShareScores['shares'] = [];
+    for (const share of this.shares) {
+      const r = share === 1 ? own : await validator.score(blendHeads(this.start, current, share));
+      shares.push({ share, val: r.val!, ranks: r.ranks! });
+    }
+    this.points.push({ epoch, shares });
+    const top = Math.max(...shares.map((x) => rankScore(x.ranks)));
+    if (top > this.best) [this.best, this.sinceBest] = [top, 0];
+    else if (this.stopWhenFlat && ++this.sinceBest >= this.stopWhenFlat) return true;
+    return false;
+  }
+}
+
+/** The 'plateau' schedule's bookkeeping: halve the rate when validation stalls, stop after `patience` epochs without a better one. */
+class Plateau {
+  private sinceBest = 0;
+  private sincePlateau = 0;
+
+  constructor(
+    private readonly patience: number,
+    private readonly plateauPatience: number,
+    private readonly factor: number,
+  ) {}
+
+  /** After an epoch: true when the run should stop. */
+  next(improved: boolean, optimizer: AdamW): boolean {
+    if (improved) {
+      this.sinceBest = 0;
+      this.sincePlateau = 0;
+      return false;
+    }
+    this.sinceBest++;
+    this.sincePlateau++;
+    if (this.sincePlateau >= this.plateauPatience) {
+      optimizer.lr = Math.max(1e-6, optimizer.lr * this.factor);
+      this.sincePlateau = 0;
+    }
+    return this.sinceBest >= this.patience;
+  }
+}
+
+const NO_EVAL: EvalResult = { textToImage: { r1: 0, r5: 0, r10: 0 }, imageToText: { r1: 0, r5: 0, r10: 0 }, images: 0, captions: 0 };
 
 export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsResult> {
   const started = Date.now();
-  const epochs = opts.epochs ?? DEFAULT_TRAINING.epochs;
-  const B = Math.max(2, opts.batchSize ?? DEFAULT_TRAINING.maxBatchSize);
-  const lossKind = opts.loss ?? 'default';
-  const perPhoto = lossKind === 'tutorial' ? 1 : Math.max(1, opts.captionsPerPhoto ?? DEFAULT_TRAINING.captionsPerPhoto);
-  const seed = opts.seed ?? 0;
-  const patience = opts.patience ?? DEFAULT_TRAINING.patience;
-  const plateauPatience = opts.plateauPatience ?? DEFAULT_TRAINING.plateauPatience;
-  const plateauFactor = opts.plateauFactor ?? DEFAULT_TRAINING.plateauFactor;
-  const schedule = opts.schedule ?? DEFAULT_TRAINING.schedule;
-  const featureDropout = opts.featureDropout ?? DEFAULT_TRAINING.featureDropout;
-  const warmup = opts.warmup ?? true;
-  const rng = makeRng(seed);
-
-  const capsByPhoto = new Map<number, number[]>();
-  opts.captions.forEach((c, j) => {
-    let list = capsByPhoto.get(c.photo);
-    if (!list) capsByPhoto.set(c.photo, (list = []));
-    list.push(j);
-  });
-  const trainPhotos = opts.trainPhotos.filter((p) => capsByPhoto.has(p));
-  const valPhotos = opts.valPhotos.filter((p) => capsByPhoto.has(p));
-  if (trainPhotos.length < 2) throw new AppError('bad_dataset', `Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
-  if (valPhotos.length < 1 && schedule === 'plateau') throw new AppError('bad_dataset', 'Validation needs at least 1 photo with captions. Use a bigger captioned set.');
-
+  const s = runSettings(opts);
+  const rng = makeRng(s.seed);
   const heads = new TfHeads(opts.heads);
-  const Di = heads.spec.imageInDim;
-  for (const f of opts.imageFeatures) {
-    if (f.length !== Di) throw new AppError('model_error', `Image features have ${f.length} values but the heads expect ${Di}: the model's image tower and heads do not match.`);
+  let data: TrainingBatches;
+  try {
+    data = new TrainingBatches(opts.imageFeatures, opts.imageViews, opts.captions, heads, s.lossKind, opts.temperature ?? 1);
+  } catch (e) {
+    heads.dispose();
+    throw e;
   }
-  // All views in one tensor: row v·N + p is view v of photo p (view 0 = the original features).
-  const N = opts.imageFeatures.length;
-  const views = [opts.imageFeatures, ...(opts.imageViews ?? [])];
-  for (const view of views) {
-    if (view.length !== N || view.some((f) => f.length !== Di)) throw new AppError('internal', `Every image view needs ${N} feature vectors of ${Di} values.`);
-  }
-  const imgFlat = new Float32Array(views.length * N * Di);
-  views.forEach((view, v) => view.forEach((f, i) => imgFlat.set(f, (v * N + i) * Di)));
-  const images = tf.tensor2d(imgFlat, [views.length * N, Di]);
-  const texts = buildTextStore(opts.captions, heads);
-
-  const vars = lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables();
+  const trainPhotos = data.captioned(opts.trainPhotos);
+  const valPhotos = data.captioned(opts.valPhotos);
+  const vars = s.lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables();
   const decayed = new Set([...heads.vars].filter(([name]) => heads.isDecayed(name)).map(([, v]) => v.name));
   const optimizer = new AdamW(vars, decayed, opts.lr ?? DEFAULT_TRAINING.lr, opts.weightDecay ?? DEFAULT_TRAINING.weightDecay);
-
-  // Validation captions, in a fixed order, with their photo's position among the validation photos.
-  const valIndex = new Map(valPhotos.map((p, i) => [p, i]));
-  const valCaps: number[] = [];
-  const valCapPhoto: number[] = [];
-  for (const p of valPhotos) {
-    for (const j of capsByPhoto.get(p)!) {
-      valCaps.push(j);
-      valCapPhoto.push(valIndex.get(p)!);
-    }
-  }
-
-  /** `rows`: the photos' rows in `images` (a view of each photo); the photos themselves when omitted. */
-  const batchLoss = (photos: number[], capIdx: number[], capPhoto: number[], training: boolean, dropSeed: number, rows = photos, h = heads): tf.Scalar => {
-    let x = tf.gather(images, rows) as tf.Tensor2D;
-    if (training && featureDropout > 0) x = tf.dropout(x, featureDropout, undefined, dropSeed + 2) as tf.Tensor2D;
-    const idx = tf.tensor1d(capIdx, 'int32');
-    const tx = tf.gather(texts.x, idx);
-    const mask = texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined;
-    const img = h.imageForward(x, training, dropSeed);
-    const txt = h.textForward(tx, mask, training, dropSeed + 1);
-    if (lossKind === 'tutorial') return tutorialLoss(img, txt, opts.temperature ?? 1);
-    const ip = tf.tensor1d(photos.map((_, i) => i), 'int32');
-    const tp = tf.tensor1d(capPhoto, 'int32');
-    return clipLoss(img, txt, ip, tp, h.logitScale);
-  };
-
-  /** Pick captions for a batch of photos: up to `perPhoto` distinct ones each. */
-  const pickCaptions = (photos: number[], r: () => number) => {
-    const capIdx: number[] = [];
-    const capPhoto: number[] = [];
-    photos.forEach((p, i) => {
-      const list = capsByPhoto.get(p)!;
-      const chosen = perPhoto >= list.length ? list : shuffleInPlace([...list], r).slice(0, perPhoto);
-      for (const j of chosen) {
-        capIdx.push(j);
-        capPhoto.push(i);
-      }
-    });
-    return { capIdx, capPhoto };
-  };
-
-  /** Recall and loss on the validation photos, of the heads being trained or of `h`. */
-  const validate = async (h = heads): Promise<{ val: EvalResult | null; loss: number | null; ranks: Int32Array | null }> => {
-    if (valPhotos.length === 0) return { val: null, loss: null, ranks: null };
-    const chunk = 1024;
-    const embed = (fn: (s: number, e: number) => tf.Tensor2D, n: number): tf.Tensor2D =>
-      tf.tidy(() => {
-        const parts: tf.Tensor2D[] = [];
-        for (let s = 0; s < n; s += chunk) parts.push(fn(s, Math.min(n, s + chunk)));
-        return tf.concat(parts, 0);
-      });
-    const imgEmb = embed((s, e) => h.embedImages(tf.gather(images, valPhotos.slice(s, e))), valPhotos.length);
-    const txtEmb = embed((s, e) => {
-      const idx = tf.tensor1d(valCaps.slice(s, e), 'int32');
-      return h.embedTexts(tf.gather(texts.x, idx), texts.mask ? (tf.gather(texts.mask, idx) as tf.Tensor2D) : undefined);
-    }, valCaps.length);
-    const scores = tf.tidy(() => tf.matMul(txtEmb, tf.transpose(imgEmb)));
-    const data = (await scores.data()) as Float32Array;
-    tf.dispose([imgEmb, txtEmb, scores]);
-    const val = recallFromScores(data, valPhotos.length, valCapPhoto);
-    // Validation loss over fixed batches (seeded caption picks), eval mode.
-    const vr = makeRng(seed ^ 0x5eed);
-    let total = 0;
-    let count = 0;
-    for (let s = 0; s + 1 < valPhotos.length; s += B) {
-      const photos = valPhotos.slice(s, s + B);
-      if (photos.length < 2) break;
-      const { capIdx, capPhoto } = pickCaptions(photos, vr);
-      const l = tf.tidy(() => batchLoss(photos, capIdx, capPhoto, false, 0, photos, h));
-      total += (await l.data())[0]! * photos.length;
-      count += photos.length;
-      l.dispose();
-    }
-    return { val, loss: count ? total / count : null, ranks: textToImageRanks(data, valPhotos.length, valCapPhoto) };
-  };
-
-  /** Validation of other heads (a blend), on a probe that is disposed afterwards. */
-  const scoreHeads = async (h: Heads) => {
-    const probe = new TfHeads(h);
-    try {
-      return await validate(probe);
-    } finally {
-      probe.dispose();
-    }
-  };
-
-  const history: TrainEpoch[] = [];
-  const curve: ShareScores[] = [];
   try {
-    const none: EvalResult = { textToImage: { r1: 0, r5: 0, r10: 0 }, imageToText: { r1: 0, r5: 0, r10: 0 }, images: 0, captions: 0 };
-    const first = await validate();
-    const initial = first.val ?? none;
+    if (trainPhotos.length < 2) throw new AppError('bad_dataset', `Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
+    if (valPhotos.length < 1 && s.schedule === 'plateau') throw new AppError('bad_dataset', 'Validation needs at least 1 photo with captions. Use a bigger captioned set.');
+    const validator = new HeadsValidator(data, valPhotos, { batchSize: s.batchSize, captionsPerPhoto: s.perPhoto, seed: s.seed });
+    const first = await validator.validate(heads);
+    const initial = first.val ?? NO_EVAL;
     const startRanks = first.ranks;
     let best = { epoch: 0, val: initial, score: recallScore(initial) };
     let bestHeads = heads.toHeads();
-    let sinceBest = 0;
-    let sincePlateau = 0;
-    const steps = Math.ceil(trainPhotos.length / B);
-    const totalSteps = steps * epochs;
-    let doneSteps = 0;
-    const trainStart = Date.now();
-    const baseLr = optimizer.lr;
-    const nViews = views.length;
-    const lastEpoch = Math.min(epochs, opts.stopAt ?? epochs);
-    let curveBest = -1;
-    let sinceCurveBest = 0;
+    const runner = new EpochRunner(s, data, heads, optimizer, vars, trainPhotos, rng, opts);
+    const plateau = new Plateau(opts.patience ?? DEFAULT_TRAINING.patience, opts.plateauPatience ?? DEFAULT_TRAINING.plateauPatience, opts.plateauFactor ?? DEFAULT_TRAINING.plateauFactor);
+    const curve = opts.scoreShares?.length ? new ShareCurve(opts.heads, opts.scoreShares, opts.stopWhenFlat) : null;
+    const history: TrainEpoch[] = [];
+    const lastEpoch = Math.min(s.epochs, opts.stopAt ?? s.epochs);
 
     for (let epoch = 1; epoch <= lastEpoch; epoch++) {
-      const order = shuffleInPlace([...trainPhotos], rng);
-      let lossSum = 0;
-      let lossCount = 0;
-      for (let step = 0; step < steps; step++) {
-        if (opts.signal?.aborted) throw new Cancelled(TRAINING_CANCELLED);
-        let photos = order.slice(step * B, (step + 1) * B);
-        // A last batch of one photo has no negatives: top it up from the start of the order.
-        if (photos.length < 2) photos = photos.concat(order.slice(0, 2 - photos.length));
-        const { capIdx, capPhoto } = pickCaptions(photos, rng);
-        const dropSeed = Math.floor(rng() * 2 ** 31);
-        const rows = nViews > 1 ? photos.map((p) => Math.floor(rng() * nViews) * N + p) : photos;
-        if (schedule === 'cosine') {
-          // Linear warm-up over the first epoch, then cosine decay to 0 at the end of the last one.
-          const t = doneSteps + 1;
-          const warm = warmup ? steps : 0;
-          optimizer.lr = t <= warm ? (baseLr * t) / warm : 0.5 * baseLr * (1 + Math.cos((Math.PI * (t - 1 - warm)) / Math.max(1, totalSteps - warm)));
-        }
-        const { value, grads } = tf.variableGrads(() => batchLoss(photos, capIdx, capPhoto, true, dropSeed, rows), vars);
-        optimizer.step(grads);
-        if (lossKind !== 'tutorial') tf.tidy(() => heads.logitScale.assign(tf.minimum(heads.logitScale, MAX_LOGIT_SCALE)));
-        const loss = (await value.data())[0]!;
-        tf.dispose([value, ...Object.values(grads)]);
-        if (!Number.isFinite(loss)) throw new AppError('invalid_input', `Training diverged at epoch ${epoch} (loss ${loss}). Lower the learning rate.`);
-        lossSum += loss * photos.length;
-        lossCount += photos.length;
-        doneSteps++;
-        const perStep = (Date.now() - trainStart) / 1000 / doneSteps;
-        opts.onStep?.({ epoch, epochs, step: step + 1, steps, loss, lr: optimizer.lr, etaSeconds: perStep * (totalSteps - doneSteps) });
-        await tick(); // let cancel messages and progress events through
-      }
-      const { val, loss: valLoss, ranks } = await validate();
-      const e: TrainEpoch = { epoch, epochs, loss: lossSum / Math.max(1, lossCount), valLoss, val, lr: optimizer.lr };
+      const loss = await runner.run(epoch);
+      const { val, loss: valLoss, ranks } = await validator.validate(heads);
+      const e: TrainEpoch = { epoch, epochs: s.epochs, loss, valLoss, val, lr: optimizer.lr };
       history.push(e);
       opts.onEpoch?.(e);
-      if (val && ranks && opts.scoreShares?.length) {
-        const current = heads.toHeads();
-        const shares: ShareScores['shares'] = [];
-        for (const share of opts.scoreShares) {
-          const r = share === 1 ? { val, ranks } : await scoreHeads(blendHeads(opts.heads, current, share));
-          shares.push({ share, val: r.val!, ranks: r.ranks! });
-        }
-        curve.push({ epoch, shares });
-        const top = Math.max(...shares.map((x) => rankScore(x.ranks)));
-        if (top > curveBest) [curveBest, sinceCurveBest] = [top, 0];
-        else if (opts.stopWhenFlat && ++sinceCurveBest >= opts.stopWhenFlat) break;
-      }
+      if (curve && val && ranks && (await curve.add(epoch, heads.toHeads(), { val, ranks }, validator))) break;
       if (!val) {
         // No held-out photos (fixed schedule only): the last weights are the result.
-        if (epoch === lastEpoch) {
-          best = { epoch, val: none, score: 0 };
-          bestHeads = heads.toHeads();
-        }
+        if (epoch === lastEpoch) [best, bestHeads] = [{ epoch, val: NO_EVAL, score: 0 }, heads.toHeads()];
         continue;
       }
       // Both schedules keep the best epoch on the held-out photos; only 'plateau' adapts the rate and stops early.
       const score = recallScore(val);
       const improved = score > best.score + 1e-9;
-      if (improved) {
-        best = { epoch, val, score };
-        bestHeads = heads.toHeads();
-      }
-      if (schedule === 'cosine') continue;
-      if (improved) {
-        sinceBest = 0;
-        sincePlateau = 0;
-      } else {
-        sinceBest++;
-        sincePlateau++;
-        if (sincePlateau >= plateauPatience) {
-          optimizer.lr = Math.max(1e-6, optimizer.lr * plateauFactor);
-          sincePlateau = 0;
-        }
-        if (sinceBest >= patience) break;
-      }
+      if (improved) [best, bestHeads] = [{ epoch, val, score }, heads.toHeads()];
+      if (s.schedule === 'plateau' && plateau.next(improved, optimizer)) break;
     }
-    const traced = opts.scoreShares?.length ? { curve, ...(startRanks ? { startRanks } : {}) } : {};
-    if (opts.blend === undefined) return { heads: bestHeads, history, best, initial, blend: 1, ...traced, seconds: (Date.now() - started) / 1000 };
-
-    // WiSE-FT with a fixed share: the start and the LAST epoch averaged in weight space. Nothing here is chosen
-    // on the validation photos (picking an epoch or a share on ~100 photos chases their noise), so their recall
-    // is an honest measure of the result. One guard: a result clearly worse than the start on them (text→image
-    // R@5, paired per caption, more than two standard errors below) keeps the start.
-    const last = heads.toHeads();
-    const alpha = opts.blend;
-    const mixed = blendHeads(opts.heads, last, alpha);
-    const finish = (h: Heads, a: number, epoch: number, val: EvalResult): TrainHeadsResult => ({ heads: h, history, best: { epoch, val, score: recallScore(val) }, initial, blend: a, ...traced, seconds: (Date.now() - started) / 1000 });
-    if (valPhotos.length === 0) return finish(mixed, alpha, history.length, none);
-    const after = await scoreHeads(mixed);
-    const diff = pairedHitDifference(startRanks!, after.ranks!, 5);
-    if (diff.mean < 0 && diff.mean < -2 * diff.se) return finish(opts.heads, 0, 0, initial);
-    return finish(mixed, alpha, history.length, after.val!);
+    const traced = curve ? { curve: curve.points, ...(startRanks ? { startRanks } : {}) } : {};
+    const result = (h: Heads, blend: number, b: typeof best): TrainHeadsResult => ({ heads: h, history, best: b, initial, blend, ...traced, seconds: (Date.now() - started) / 1000 });
+    if (opts.blend === undefined) return result(bestHeads, 1, best);
+    const blended = await fixedBlend(opts.heads, heads.toHeads(), opts.blend, validator, startRanks);
+    if (!blended) return result(opts.heads, 0, { epoch: 0, val: initial, score: recallScore(initial) });
+    const epoch = history.length;
+    return result(blended.heads, opts.blend, { epoch, val: blended.val ?? NO_EVAL, score: blended.val ? recallScore(blended.val) : 0 });
   } finally {
     optimizer.dispose();
     heads.dispose();
-    tf.dispose([images, texts.x, ...(texts.mask ? [texts.mask] : [])]);
+    data.dispose();
   }
+}
+
+/**
+ * WiSE-FT with a fixed share: the start and the LAST epoch averaged in weight space. Nothing here is chosen on
+ * the validation photos (picking an epoch or a share on ~100 photos chases their noise), so their recall is an
+ * honest measure of the result. One guard: a result clearly worse than the start on them (text→image R@5, paired
+ * per caption, more than two standard errors below) keeps the start (returns null).
+ */
+async function fixedBlend(start: Heads, last: Heads, alpha: number, validator: HeadsValidator, startRanks: Int32Array | null): Promise<{ heads: Heads; val: EvalResult | null } | null> {
+  const mixed = blendHeads(start, last, alpha);
+  if (validator.photos.length === 0) return { heads: mixed, val: null };
+  const after = await validator.score(mixed);
+  const diff = pairedHitDifference(startRanks!, after.ranks!, 5);
+  if (diff.mean < 0 && diff.mean < -2 * diff.se) return null;
+  return { heads: mixed, val: after.val! };
 }
 
 /**
