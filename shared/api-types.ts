@@ -57,11 +57,14 @@ export interface SearchHit {
   bytes: number | null;
 }
 
+/** Which file a photo is served as: its thumbnail, what a browser shows in full, or the original file. */
+export type PhotoFileSize = 'thumb' | 'full' | 'original';
+
 /** Results from this match percentage down are weaker matches: the fronts draw a line above the first of them. */
 export const GOOD_MATCH = 25;
 
 /** File types a search can be limited to. */
-export const PHOTO_TYPES = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
+export const PHOTO_TYPES = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heic', 'raw'] as const;
 export type PhotoType = (typeof PHOTO_TYPES)[number];
 export const SEARCH_SORTS = ['relevance', 'date', 'path'] as const;
 export type SearchSort = (typeof SEARCH_SORTS)[number];

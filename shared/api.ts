@@ -10,7 +10,7 @@
  * thrown errors lose their fields over IPC (electron/electron#24427).
  */
 import { z } from 'zod';
-import { MAX_QUERY_LENGTH, MIN_EPOCHS, MAX_EPOCHS, MAX_MODEL_NAME, MAX_TOP, MAX_OFFSET, isDatePrefix, PHOTO_TYPES, SEARCH_SORTS, MAX_SEARCH_IMAGE_BYTES, type Result, type SearchHit, type SearchOptions, type DuplicateGroup, type LibraryStatus, type LibrarySize, type CompactResult, type FolderInfo, type AddFolderResult, type AddFoldersResult, type LibraryCheck, type RemoveFolderResult, type SkippedFile, type ModelInfo, type SetEvalResult, type CaptionSetInfo, type JobInfo, type TrainOptions, type ApiEvent } from './api-types';
+import { MAX_QUERY_LENGTH, MIN_EPOCHS, MAX_EPOCHS, MAX_MODEL_NAME, MAX_TOP, MAX_OFFSET, isDatePrefix, PHOTO_TYPES, SEARCH_SORTS, MAX_SEARCH_IMAGE_BYTES, type Result, type SearchHit, type SearchOptions, type DuplicateGroup, type LibraryStatus, type LibrarySize, type CompactResult, type FolderInfo, type AddFolderResult, type AddFoldersResult, type LibraryCheck, type RemoveFolderResult, type SkippedFile, type ModelInfo, type SetEvalResult, type CaptionSetInfo, type JobInfo, type TrainOptions, type ApiEvent, type PhotoFileSize } from './api-types';
 
 export * from './api-types';
 
@@ -205,7 +205,11 @@ export function acceptCall(method: unknown, request: unknown): { ok: true; call:
 export interface BackendPort {
   /** Run a call that passed `acceptCall`; never throws: errors come back as Results. */
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<Result<ApiResult<M>>>;
-  /** Absolute path of a photo's cached thumbnail (made on demand) or of the original; null when unknown. */
-  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
+  /**
+   * Absolute path of a photo's cached thumbnail (made on demand), of what a browser is shown in full (the original,
+   * or a cached JPEG rendition of a HEIC, RAW or TIFF photo that browsers cannot show), or of the original file
+   * (to open it or show it in its folder); null when unknown.
+   */
+  photoFile(id: number, size: PhotoFileSize): Promise<string | null>;
   onEvent(listener: (e: ApiEvent) => void): () => void;
 }

@@ -3,7 +3,7 @@
  * (handlers.ts). No object here knows every method: each domain's work and handlers live in its folder, and
  * the fronts call the handlers.
  */
-import type { ApiEvent, ApiHandlers } from '../../shared/api';
+import type { ApiEvent, ApiHandlers, PhotoFileSize } from '../../shared/api';
 import { CatalogService } from './catalog/service';
 import { headsKind } from './catalog/registry';
 import { mergeHandlers } from './handlers';
@@ -26,7 +26,7 @@ export type { BackendOptions };
 export interface RunningBackend {
   readonly handlers: ApiHandlers;
   onEvent(listener: (e: ApiEvent) => void): () => void;
-  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
+  photoFile(id: number, size: PhotoFileSize): Promise<string | null>;
   /** What a job the handlers started resolves to (IndexSummary, ModelInfo, TrainResult), or its error. */
   jobResult(id: string): Promise<unknown>;
   /** A full disk or a damaged library file as one line naming the file; else `e` as an Error. */

@@ -5,7 +5,7 @@
  * The transports validated each request already (acceptCall), so a handler receives typed params and
  * returns a typed value; the compiler fails here when the table gains, loses or retypes a method.
  */
-import type { ApiEvent, ApiHandlers, ApiMethod, ApiParams, ApiResult, BackendPort, Result } from '../../shared/api';
+import type { ApiEvent, ApiHandlers, ApiMethod, ApiParams, ApiResult, BackendPort, PhotoFileSize, Result } from '../../shared/api';
 import { AppError, toResult } from './errors';
 import type { CatalogHandlers } from './catalog/service';
 import type { CompactionHandlers } from './library/compaction';
@@ -47,7 +47,7 @@ export function mergeHandlers(state: BackendState, s: Slices): ApiHandlers {
 /** What the transports need of a running backend. */
 export interface PortSource {
   readonly handlers: ApiHandlers;
-  photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null>;
+  photoFile(id: number, size: PhotoFileSize): Promise<string | null>;
   onEvent(listener: (e: ApiEvent) => void): () => void;
   explain(e: unknown): Error;
 }

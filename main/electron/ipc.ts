@@ -13,7 +13,7 @@ export function registerIpc(opts: { backend: BackendPort; allowedRoots: () => Pr
 
   /** A photo's original file, only when it is inside the library folders. */
   async function photoPath({ id }: { id: number }): Promise<Result<string>> {
-    const file = await backend.photoFile(id, 'full');
+    const file = await backend.photoFile(id, 'original');
     if (!file) return { ok: false, code: 'not_found', message: `No photo with id ${id}; search again.` };
     const allowed = await resolveAllowedFile(file, await opts.allowedRoots());
     if (!allowed) return { ok: false, code: 'forbidden', message: `${file} is not inside a library folder (or no longer exists).` };

@@ -61,7 +61,7 @@ describe('readImageHeader', () => {
 
   it('big-endian EXIF (MM)', async () => {
     const h = readImageHeader(bigEndianJpeg(6, '2019:12:31 23:59:58'))!;
-    expect(h).toEqual({ format: 'jpeg', width: 70, height: 40, orientation: 6, dateTimeOriginal: '2019:12:31 23:59:58' });
+    expect(h).toEqual({ format: 'jpeg', width: 70, height: 40, orientation: 6, dateTimeOriginal: '2019:12:31 23:59:58', offset: null, hasGps: false });
     expect(orientedSize(h)).toEqual({ width: 40, height: 70 });
   });
 

@@ -201,9 +201,9 @@ describe('readImageInfo', () => {
       .withMetadata({ orientation: 6 })
       .jpeg()
       .toFile(f);
-    expect(await readImageInfo(f)).toEqual({ width: 80, height: 120, format: 'jpeg', takenAt: '2021-05-03T10:20:30' });
+    expect(await readImageInfo(f)).toEqual({ width: 80, height: 120, format: 'jpeg', takenAt: '2021-05-03T10:20:30', takenOffset: null, gps: null });
     const png = await sharp({ create: { width: 5, height: 3, channels: 3, background: 'red' } }).png().toBuffer();
-    expect(await readImageInfo(png)).toEqual({ width: 5, height: 3, format: 'png', takenAt: null });
+    expect(await readImageInfo(png)).toEqual({ width: 5, height: 3, format: 'png', takenAt: null, takenOffset: null, gps: null });
   });
 });
 

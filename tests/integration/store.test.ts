@@ -347,12 +347,52 @@ describe('Store vectors and batches', () => {
     db.close();
     const s = new Store(file);
     try {
-      expect(s.db.pragma('user_version', { simple: true })).toBe(5);
+      expect(s.db.pragma('user_version', { simple: true })).toBe(VERSION);
       expect(s.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'models'").pluck().get()).toBe(0);
       expect(s.getSetting('activeModel')).toBe('x');
     } finally {
       s.close();
     }
+  });
+
+  it('schema 6 adds the date offset, GPS and place; rows from before are marked for a second look at their headers', () => {
+    const file = path.join(dir, 'v5.db');
+    const db = new Database(file);
+    for (let v = 1; v <= 5; v++) db.exec(MIGRATIONS[v]);
+    db.pragma('user_version = 5');
+    db.prepare("INSERT INTO photos (path, root, size, mtime_ms, content_hash, width, height, taken_at, indexed_at) VALUES ('/r/a.jpg', '/r', 1, 1, 'h', 4, 3, '2020-01-01T00:00:00', 'now')").run();
+    db.close();
+    const s = new Store(file);
+    try {
+      expect(s.photoByPath('/r/a.jpg')).toMatchObject({ takenAt: '2020-01-01T00:00:00', takenOffset: null, gps: null, place: null });
+      expect(s.photosWithStaleMeta('/r', 10).map((r) => r.path)).toEqual(['/r/a.jpg']);
+      const id = s.photoByPath('/r/a.jpg')!.id;
+      s.setPhotoMeta(id, { takenAt: null, takenOffset: '+02:00', gps: { lat: 38.7, lon: -9.1 }, place: { city: 'Lisbon', region: 'Lisbon', country: 'Portugal', key: '|lisbon|lisbon|portugal|pt|' } });
+      expect(s.photoByPath('/r/a.jpg')).toMatchObject({ takenAt: '2020-01-01T00:00:00', takenOffset: '+02:00', gps: { lat: 38.7, lon: -9.1 }, place: { city: 'Lisbon', country: 'Portugal' } });
+      expect(s.photosWithStaleMeta('/r', 10)).toEqual([]);
+      // A heads-only rewrite of a row never read keeps it marked.
+      s.upsertPhoto({ ...photo('/r/b.jpg', '/r', 'h2'), metaRead: false });
+      expect(s.photosWithStaleMeta('/r', 10).map((r) => r.path)).toEqual(['/r/b.jpg']);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('filters by place: every folded name given must be one of the photo\'s city, region, country or country code', () => {
+    const s = open();
+    const at = (p: string, city: string, region: string, country: string, cc: string) =>
+      s.upsertPhoto({ ...photo(p, '/r', p), place: { city, region, country, key: `|${city}|${region}|${country}|${cc}|`.toLowerCase() } });
+    const lisbon = at('/r/1.jpg', 'Lisbon', 'Lisbon', 'Portugal', 'PT');
+    const amadora = at('/r/2.jpg', 'Amadora', 'Lisbon', 'Portugal', 'PT');
+    const porto = at('/r/3.jpg', 'Porto', 'Porto', 'Portugal', 'PT');
+    const ohio = at('/r/4.jpg', 'Lisbon', 'Ohio', 'United States', 'US');
+    s.upsertPhoto(photo('/r/5.jpg', '/r', 'h5')); // no GPS
+    expect([...s.photoIdsMatching({ near: ['lisbon'] })!]).toEqual([lisbon, amadora, ohio]);
+    expect([...s.photoIdsMatching({ near: ['lisbon', 'pt'] })!]).toEqual([lisbon, amadora]);
+    expect([...s.photoIdsMatching({ near: ['portugal'] })!]).toEqual([lisbon, amadora, porto]);
+    expect([...s.photoIdsMatching({ near: ['lis'] })!]).toEqual([]); // whole names only
+    expect(s.placeKnown('porto')).toBe(true);
+    expect(s.placeKnown('madrid')).toBe(false);
   });
 });
 

@@ -31,10 +31,11 @@ function touch(rel: string, content = 'x'): string {
 
 describe('walkPhotos', () => {
   it('finds photo extensions case-insensitively and skips hidden files and folders', async () => {
-    for (const f of ['a.jpg', 'b.JPEG', 'c.png', 'd.WebP', 'e.gif', 'f.tiff', 'g.TIF', 'h.avif', 'sub/deep/i.jpg']) touch(f);
-    for (const f of ['notes.txt', 'raw.cr2', 'jpg', '.hidden.jpg', '.cache/x.jpg', 'sub/.git/y.png']) touch(f);
+    const photos = ['a.jpg', 'b.JPEG', 'c.png', 'd.WebP', 'e.gif', 'f.tiff', 'g.TIF', 'h.avif', 'j.HEIC', 'k.heif', 'l.cr2', 'm.DNG', 'n.nef', path.join('sub', 'deep', 'i.jpg')];
+    for (const f of photos) touch(f);
+    for (const f of ['notes.txt', 'clip.mov', 'jpg', '.hidden.jpg', '.cache/x.jpg', 'sub/.git/y.png']) touch(f);
     const evs = await collect([dir]);
-    expect(files(evs)).toEqual(['a.jpg', 'b.JPEG', 'c.png', 'd.WebP', 'e.gif', 'f.tiff', 'g.TIF', 'h.avif', path.join('sub', 'deep', 'i.jpg')].sort());
+    expect(files(evs)).toEqual([...photos].sort());
     expect(evs.at(-1)).toEqual({ kind: 'root-done', root: dir, complete: true });
     expect(isPhotoName('X.JPG')).toBe(true);
     expect(isPhotoName('x.jpg.txt')).toBe(false);

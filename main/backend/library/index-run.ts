@@ -14,7 +14,7 @@ import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import { DEFAULT_PIXEL_LIMIT, readImageInfo, skipReason } from '../photos/decode';
-import type { BatchItem, Store } from '../store';
+import type { BatchItem, PhotoInput, Store } from '../store';
 import { BatchQueue, Slots } from './index-queue';
 import { normalizeRoots, walkPhotos, type WalkEvent } from './walk';
 
@@ -42,6 +42,8 @@ export interface IndexOptions {
   decodeConcurrency?: number;
   /** Width × height above which a photo is skipped (default 100 megapixels). */
   maxPixels?: number;
+  /** GPS position → place (offline); without it, positions are stored and places left empty. */
+  places?: (gps: { lat: number; lon: number }) => Promise<PhotoInput['place']>;
 }
 
 /** What a cancelled run says; its Cancelled error's `partial` counts what was committed before it stopped. */
@@ -60,6 +62,8 @@ interface Pending {
   width: number | null;
   height: number | null;
   takenAt: string | null;
+  /** The offset, position and place (read with the header; carried over for a heads-only update). */
+  meta: Pick<PhotoInput, 'takenOffset' | 'gps' | 'place' | 'metaRead'>;
   prepared: PreparedImage | null;
   isNew: boolean;
 }
@@ -249,6 +253,7 @@ export class IndexRun {
         width: state.width,
         height: state.height,
         takenAt: state.takenAt,
+        meta: { takenOffset: state.takenOffset, gps: state.gps, place: state.place, metaRead: state.metaRead },
         prepared: null,
         isNew: false,
       });
@@ -295,6 +300,7 @@ export class IndexRun {
         width: prepared?.width ?? info.width,
         height: prepared?.height ?? info.height,
         takenAt: info.takenAt,
+        meta: { takenOffset: info.takenOffset, gps: info.gps, place: info.gps ? await this.placeOf(info.gps) : null },
         prepared,
         isNew,
       };
@@ -303,6 +309,11 @@ export class IndexRun {
       return;
     }
     await this.queue.push(item);
+  }
+
+  /** The place a GPS position resolves to, offline; null where no place is known (open sea) or the data cannot load. */
+  private async placeOf(gps: { lat: number; lon: number }): Promise<PhotoInput['place']> {
+    return (this.opts.places ?? null)?.(gps) ?? null;
   }
 
   /** Stage 4, commit: batch by batch until the queue ends; a cancel stops after the batch in flight. */
@@ -340,7 +351,7 @@ export class IndexRun {
       const put = fresh.has(b.hash) && !written.has(b.hash);
       if (put) written.add(b.hash);
       return {
-        photo: { path: b.path, root: b.root, size: b.size, mtimeMs: b.mtimeMs, contentHash: b.hash, width: b.width, height: b.height, takenAt: b.takenAt },
+        photo: { path: b.path, root: b.root, size: b.size, mtimeMs: b.mtimeMs, contentHash: b.hash, width: b.width, height: b.height, takenAt: b.takenAt, ...b.meta },
         features: put ? { towerKey, data: fresh.get(b.hash)! } : undefined,
         embedding: { modelId: model.id, data: embeddings[i] },
       };

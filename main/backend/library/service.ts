@@ -4,7 +4,7 @@
  */
 import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { AddFolderResult, ApiHandlers, FolderInfo, IndexSummary, JobInfo, LibraryStatus, RemoveFolderResult, SkippedFile } from '../../../shared/api';
+import type { AddFolderResult, ApiHandlers, FolderInfo, IndexSummary, JobInfo, LibraryStatus, PhotoFileSize, RemoveFolderResult, SkippedFile } from '../../../shared/api';
 import { AppError, Cancelled } from '../errors';
 import { resolveAllowedFile, resolveLibraryFile } from '../fs/confine';
 import type { JobContext } from '../jobs';
@@ -17,7 +17,9 @@ import { isPhotoName, normalizeRoots, walkPhotos } from './walk';
 
 export type LibraryHandlers = Pick<ApiHandlers, 'status' | 'folders' | 'addFolder' | 'addFolders' | 'removeFolder' | 'rescan' | 'skipped'>;
 
-const PHOTO_TYPES = ['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF'];
+const PHOTO_TYPES = ['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF', 'HEIC', 'RAW'];
+/** What a browser (and Electron's Chromium) shows as it is. */
+const BROWSER_SHOWS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif']);
 
 export class LibraryService {
   constructor(
@@ -232,12 +234,14 @@ export class LibraryService {
    * after indexing cannot expose another file. A thumbnail already cached is ours (it outlives an unplugged
    * original); a missing one is made only from a confined original.
    */
-  async photoFile(id: number, size: 'thumb' | 'full'): Promise<string | null> {
+  async photoFile(id: number, size: PhotoFileSize): Promise<string | null> {
     const row = this.s.store.photosByIds([id])[0];
     if (!row) return null;
     const thumbs = this.s.thumbnailsDir;
-    if (size === 'thumb') {
-      const cached = await resolveAllowedFile(thumbnailPath(thumbs, row.contentHash), [thumbs]);
+    // Browsers show JPEG, PNG, WebP, GIF and AVIF; anything else is shown in full as a cached JPEG rendition.
+    const kind = size === 'thumb' ? 'thumb' : size === 'full' && !BROWSER_SHOWS.has(path.extname(row.path).toLowerCase()) ? 'view' : null;
+    if (kind) {
+      const cached = await resolveAllowedFile(thumbnailPath(thumbs, row.contentHash, kind), [thumbs]);
       if (cached) {
         await touchThumbnail(cached);
         return cached;
@@ -246,9 +250,9 @@ export class LibraryService {
     // The library folder itself is resolved too: one replaced by a link after indexing is not followed.
     const original = await resolveLibraryFile(row.path, this.s.store.listRoots());
     if (!original) return null;
-    if (size === 'full') return original;
+    if (!kind) return original;
     try {
-      return await resolveAllowedFile(await thumbnailFor({ path: original, contentHash: row.contentHash }, thumbs, this.s.options.thumbnailCacheBytes), [thumbs]);
+      return await resolveAllowedFile(await thumbnailFor({ path: original, contentHash: row.contentHash }, thumbs, this.s.options.thumbnailCacheBytes, kind), [thumbs]);
     } catch {
       return null;
     }

@@ -16,6 +16,12 @@ import { pathExists } from '../fs/exists';
 import { thumbnailJpeg } from '../photos/decode';
 
 export const THUMB_SIZE = 256;
+/**
+ * Photos a browser cannot show (HEIC, camera RAW, TIFF) are shown in full as a JPEG of this many px on the longer
+ * side, made on first view and cached beside the thumbnails (same pruning, same limit).
+ */
+export const VIEW_SIZE = 2048;
+export type Rendition = 'thumb' | 'view';
 /** Default cache limit: ~60,000 thumbnails of a typical ~15 KB. */
 export const DEFAULT_THUMBNAIL_CACHE_BYTES = 1024 ** 3;
 /** After a prune the cache is this fraction of the limit, so one new thumbnail does not trigger the next. */
@@ -23,23 +29,23 @@ const PRUNE_TO = 0.9;
 /** A hit refreshes the thumbnail's mtime (its place in the pruning order) at most this often. */
 const TOUCH_EVERY_MS = 24 * 3600 * 1000;
 
-export function thumbnailPath(dir: string, contentHash: string): string {
+export function thumbnailPath(dir: string, contentHash: string, kind: Rendition = 'thumb'): string {
   if (!/^[0-9a-f]{8,}$/i.test(contentHash)) throw new Error(`Invalid content hash for a thumbnail: ${contentHash}`);
   // Two-character fan-out keeps folders small for 100k photos.
-  return path.join(dir, contentHash.slice(0, 2), `${contentHash}.jpg`);
+  return path.join(dir, contentHash.slice(0, 2), kind === 'thumb' ? `${contentHash}.jpg` : `${contentHash}.view.jpg`);
 }
 
 // Concurrent requests for the same thumbnail share one job.
 const inFlight = new Map<string, Promise<string>>();
 
-/** The thumbnail of `input` (bytes or a file) with content hash `contentHash`; made if missing. */
-export function makeThumbnail(input: Buffer | string, contentHash: string, dir: string, maxBytes = DEFAULT_THUMBNAIL_CACHE_BYTES): Promise<string> {
-  const target = thumbnailPath(dir, contentHash);
+/** The thumbnail (or the full view) of `input` (bytes or a file) with content hash `contentHash`; made if missing. */
+export function makeThumbnail(input: Buffer | string, contentHash: string, dir: string, maxBytes = DEFAULT_THUMBNAIL_CACHE_BYTES, kind: Rendition = 'thumb'): Promise<string> {
+  const target = thumbnailPath(dir, contentHash, kind);
   const running = inFlight.get(target);
   if (running) return running;
   const job = (async () => {
     if (await pathExists(target)) return target;
-    const jpeg = await thumbnailJpeg(input, THUMB_SIZE);
+    const jpeg = kind === 'thumb' ? await thumbnailJpeg(input, THUMB_SIZE) : await thumbnailJpeg(input, VIEW_SIZE, { quality: 85 });
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
@@ -56,9 +62,9 @@ export function makeThumbnail(input: Buffer | string, contentHash: string, dir: 
   return job;
 }
 
-/** Path of a photo's thumbnail, made on demand from the original file. */
-export function thumbnailFor(photo: { path: string; contentHash: string }, dir: string, maxBytes = DEFAULT_THUMBNAIL_CACHE_BYTES): Promise<string> {
-  return makeThumbnail(photo.path, photo.contentHash, dir, maxBytes);
+/** Path of a photo's thumbnail (or full view), made on demand from the original file. */
+export function thumbnailFor(photo: { path: string; contentHash: string }, dir: string, maxBytes = DEFAULT_THUMBNAIL_CACHE_BYTES, kind: Rendition = 'thumb'): Promise<string> {
+  return makeThumbnail(photo.path, photo.contentHash, dir, maxBytes, kind);
 }
 
 /** A cached thumbnail was shown: move it to the back of the pruning order (at most once a day). */
@@ -148,7 +154,8 @@ export async function limitThumbnails(dir: string, maxBytes: number, keep?: stri
 export async function pruneThumbnails(dir: string, keep: (contentHash: string) => boolean): Promise<number> {
   let removed = 0;
   for (const f of await listThumbnails(dir)) {
-    if (!keep(path.basename(f.file, '.jpg'))) {
+    // "HASH.jpg" (thumbnail) or "HASH.view.jpg" (full view).
+    if (!keep(path.basename(f.file).split('.')[0])) {
       await fs.rm(f.file, { force: true });
       removed++;
     }

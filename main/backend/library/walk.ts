@@ -9,9 +9,11 @@
 import { promises as fs, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isPathInside } from '../fs/confine';
+import { TYPE_EXTENSIONS } from '../store';
 import { oneLine } from '../../../shared/format';
 
-export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tiff', '.tif', '.avif']);
+/** Every file type the library reads (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC/HEIF and camera RAW). */
+export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set(Object.values(TYPE_EXTENSIONS).flat());
 
 export function isPhotoName(name: string): boolean {
   return PHOTO_EXTENSIONS.has(path.extname(name).toLowerCase());

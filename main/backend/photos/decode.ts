@@ -5,10 +5,12 @@
  * tower or a 256 px thumbnail, never at full size (docs/BENCHMARKS.md, "Real camera files").
  * The model turns these pixels into its tower's tensor (model/preprocess.ts); the library records the reasons.
  */
-import exifr from 'exifr';
 import sharp from 'sharp';
 import { MAX_PHOTO_BYTES, readRegularFile } from '../fs/safe-read';
+import { exifDate, exifOffset, NO_FACTS, readExifFacts } from './exif';
 import { orientedSize, readImageHeader, type ImageHeader } from './header';
+import { decodeHeic, isHeic } from './heic';
+import { rawKind, rawPreview } from './raw-preview';
 import { describeImageError, ImageReadError } from './read-error';
 
 export { describeImageError, ImageReadError } from './read-error';
@@ -79,6 +81,57 @@ export interface DecodedImage {
   height: number;
 }
 
+/**
+ * A photo opened for a sharp pipeline, upright, with its upright size: the file itself (sharp reads JPEG, PNG,
+ * WebP, GIF, TIFF, AVIF), a HEIC file's pixels decoded by libheif (heic.ts), or a RAW file's embedded JPEG preview
+ * turned by the RAW file's orientation (raw-preview.ts).
+ */
+interface Opened {
+  img: sharp.Sharp;
+  width: number;
+  height: number;
+}
+
+async function openPhoto(buf: Buffer, file: string, limit: number, failOn: 'error' | 'none'): Promise<Opened> {
+  if (isHeic(buf)) {
+    const px = await decodeHeic(buf, file, limit);
+    return { img: sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels } }), width: px.width, height: px.height };
+  }
+  const raw = rawKind(buf);
+  if (raw) {
+    const preview = rawPreview(buf, file, raw);
+    const header = await headerWithinLimit(preview.jpeg, file, limit);
+    if (!header) throw new ImageReadError(file, `the JPEG preview inside this ${raw} file is damaged`);
+    const img = sharp(preview.jpeg, { failOn, limitInputPixels: limit, sequentialRead: true });
+    // A preview with its own orientation says how to show it; most have none and follow the RAW file's.
+    if (header.orientation !== 1 || preview.orientation === 1) return { img: img.rotate(), width: header.width, height: header.height };
+    const o = preview.orientation;
+    const swap = o >= 5 && o <= 8;
+    turn(img, o);
+    return { img, width: swap ? header.height : header.width, height: swap ? header.width : header.height };
+  }
+  // 'error' (not the default 'warning'): truncated/corrupt data throws, while the harmless libjpeg warnings
+  // many cameras trigger ("extraneous bytes before marker") do not cost the user a photo.
+  const img = sharp(buf, { failOn, limitInputPixels: limit, sequentialRead: true });
+  const header = await headerWithinLimit(buf, file, limit);
+  if (header) return { img: img.rotate(), width: header.width, height: header.height };
+  try {
+    const meta = await img.metadata();
+    return { img: img.rotate(), width: meta.autoOrient?.width ?? meta.width, height: meta.autoOrient?.height ?? meta.height };
+  } catch (e) {
+    if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
+    throw new ImageReadError(file, describeImageError(e), { cause: e });
+  }
+}
+
+/** Apply EXIF orientation `o` (2–8) explicitly: sharp rotates first, then mirrors. */
+function turn(img: sharp.Sharp, o: number): void {
+  const angle = [0, 0, 0, 180, 180, 90, 90, 270, 270][o] ?? 0;
+  if (angle) img.rotate(angle);
+  if (o === 2 || o === 5 || o === 7) img.flop();
+  if (o === 4) img.flip();
+}
+
 /** Decode, rotate per EXIF and resize one photo to the target square (shrink-on-load for JPEG). */
 export async function decodeImage(
   input: string | Buffer,
@@ -88,30 +141,12 @@ export async function decodeImage(
   const file = label(input);
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const buf = await readInput(input);
-  // 'error' (not the default 'warning'): truncated/corrupt data throws, while the harmless libjpeg warnings
-  // many cameras trigger ("extraneous bytes before marker") do not cost the user a photo.
-  const img = sharp(buf, { failOn: 'error', limitInputPixels: limit, sequentialRead: true });
-  let width: number;
-  let height: number;
-  const header = await headerWithinLimit(buf, file, limit);
-  if (header) {
-    ({ width, height } = header);
-  } else {
-    try {
-      const meta = await img.metadata();
-      width = meta.autoOrient?.width ?? meta.width;
-      height = meta.autoOrient?.height ?? meta.height;
-    } catch (e) {
-      if (/pixel limit/i.test(String((e as Error)?.message))) await tooLarge(buf, file, limit, e);
-      throw new ImageReadError(file, describeImageError(e), { cause: e });
-    }
-  }
+  const { img, width, height } = await openPhoto(buf, file, limit, 'error');
   const fit = pre.resize === 'cover' ? 'cover' : pre.resize === 'contain' ? 'contain' : 'fill';
   let data: Buffer;
   let channels: number;
   try {
     const out = await img
-      .rotate()
       .resize(pre.size, pre.size, { fit, position: 'centre', kernel: 'cubic', background: { r: 0, g: 0, b: 0 } })
       // Transparent pixels become white (what a viewer shows), then drop alpha: the tower takes 3 channels.
       .flatten({ background: { r: 255, g: 255, b: 255 } })
@@ -133,53 +168,55 @@ export interface ImageInfo {
   width: number;
   height: number;
   format: string;
-  /** EXIF date taken (DateTimeOriginal, else CreateDate, else ModifyDate) as local time "YYYY-MM-DDTHH:mm:ss" (no zone: cameras do not record one), or null. */
+  /** EXIF date taken (DateTimeOriginal, else CreateDate, else ModifyDate) as local time "YYYY-MM-DDTHH:mm:ss" as the camera wrote it, or null. */
   takenAt: string | null;
+  /** The offset from UTC the file records for that date ("+01:00"), or null (most cameras write none). */
+  takenOffset: string | null;
+  /** Where it was taken (EXIF GPS, decimal degrees), or null. */
+  gps: { lat: number; lon: number } | null;
 }
 
-/** Header-only read: dimensions, format and capture time, without decoding pixels. */
+/** Header-only read: dimensions, format, capture time and place, without decoding pixels. */
 export async function readImageInfo(input: string | Buffer, opts: DecodeOptions = {}): Promise<ImageInfo> {
   const file = label(input);
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const buf = await readInput(input);
   const header = await headerWithinLimit(buf, file, limit);
   if (header) {
-    return { width: header.width, height: header.height, format: header.format, takenAt: exifDate(header.dateTimeOriginal) };
+    // The JS reader has the date; exifr is asked only for files whose EXIF has a GPS block.
+    const gps = header.hasGps ? (await readExifFacts(buf)).gps : null;
+    return { width: header.width, height: header.height, format: header.format, takenAt: exifDate(header.dateTimeOriginal), takenOffset: exifOffset(header.offset), gps };
+  }
+  const raw = rawKind(buf);
+  if (raw) {
+    const preview = rawPreview(buf, file, raw);
+    const h = await headerWithinLimit(preview.jpeg, file, limit);
+    if (!h) throw new ImageReadError(file, `the JPEG preview inside this ${raw} file is damaged`);
+    const swap = h.orientation === 1 && preview.orientation >= 5 && preview.orientation <= 8;
+    // TIFF-based RAW: exifr reads the file itself; RAF and CR3 keep a full EXIF in their preview.
+    let facts = await readExifFacts(buf);
+    if (!facts.takenAt && !facts.gps) facts = await readExifFacts(preview.jpeg);
+    return { width: swap ? h.height : h.width, height: swap ? h.width : h.height, format: raw.toLowerCase(), ...facts };
   }
   // Other formats, or a header the JS reader is unsure of: sharp + exifr.
   let meta: sharp.Metadata;
   try {
     meta = await sharp(buf, { limitInputPixels: false }).metadata();
   } catch (e) {
-    throw new ImageReadError(file, describeImageError(e), { cause: e });
+    throw new ImageReadError(file, isHeic(buf) ? 'truncated or corrupt HEIC/HEIF image' : describeImageError(e), { cause: e });
   }
   if (meta.width * meta.height > limit) await tooLarge(buf, file, limit, null);
-  let takenAt: string | null = null;
-  try {
-    // Raw strings, so the value does not depend on the machine's time zone.
-    // Most specific first, as the JPEG header reader does (header.ts).
-    const exif = (await exifr.parse(buf, { pick: ['DateTimeOriginal', 'CreateDate', 'ModifyDate'], reviveValues: false })) as
-      | { DateTimeOriginal?: unknown; CreateDate?: unknown; ModifyDate?: unknown }
-      | undefined;
-    takenAt = exifDate(exif?.DateTimeOriginal) ?? exifDate(exif?.CreateDate) ?? exifDate(exif?.ModifyDate);
-  } catch {
-    // Broken EXIF is not a reason to skip a photo.
-  }
+  // HEIC: libheif hands out upright pixels (its own rotation boxes), so the EXIF orientation does not turn it again.
+  const heic = isHeic(buf);
+  // The EXIF block sharp found (HEIC, WebP, PNG eXIf, TIFF, AVIF); exifr reads it without parsing the container.
+  const facts = meta.exif ? await readExifFacts(meta.exif) : NO_FACTS;
   return {
-    width: meta.autoOrient?.width ?? meta.width,
-    height: meta.autoOrient?.height ?? meta.height,
-    format: meta.format,
-    takenAt,
+    width: heic ? meta.width : (meta.autoOrient?.width ?? meta.width),
+    height: heic ? meta.height : (meta.autoOrient?.height ?? meta.height),
+    format: heic ? 'heic' : meta.format,
+    ...facts,
   };
 }
-
-function exifDate(v: unknown): string | null {
-  if (typeof v !== 'string') return null;
-  const m = /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(v.trim());
-  if (!m || m[1] === '0000') return null;
-  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
-}
-
 
 // libvips keeps one error buffer per process: when decodes fail concurrently, a message can come out
 // empty ("Unknown error") or doubled. Re-decode the failed file alone to learn the real reason.
@@ -202,19 +239,21 @@ export async function skipReason(e: unknown, file: string, buf: Buffer | null): 
 }
 
 /**
- * A JPEG thumbnail, `size` px on the longer side (never enlarged), EXIF rotation applied, transparency on
- * white. One pipeline, so a camera JPEG is shrunk while loading (a 12 MP photo decodes at 1/8 scale).
+ * A JPEG rendition, `size` px on the longer side (never enlarged), EXIF rotation applied, transparency on
+ * white: the thumbnails, and what a browser is shown for a photo it cannot show itself (HEIC, RAW, TIFF). One
+ * pipeline, so a camera JPEG is shrunk while loading (a 12 MP photo decodes at 1/8 scale).
  * `failOn: 'none'`: a slightly damaged photo still gets the thumbnail of what can be read.
  */
-export async function thumbnailJpeg(input: string | Buffer, size: number, opts: DecodeOptions = {}): Promise<Buffer> {
+export async function thumbnailJpeg(input: string | Buffer, size: number, opts: DecodeOptions & { quality?: number } = {}): Promise<Buffer> {
   const file = label(input);
+  const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT;
   const buf = await readInput(input);
+  const { img } = await openPhoto(buf, file, limit, 'none');
   try {
-    return await sharp(buf, { failOn: 'none', limitInputPixels: opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT })
-      .rotate()
+    return await img
       .resize(size, size, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: { r: 255, g: 255, b: 255 } })
-      .jpeg({ quality: 80 })
+      .jpeg({ quality: opts.quality ?? 80 })
       .toBuffer();
   } catch (e) {
     throw new ImageReadError(file, describeImageError(e), { cause: e });

@@ -14,6 +14,10 @@ export interface ImageHeader {
   orientation: number;
   /** The EXIF date taken as written ("YYYY:MM:DD HH:MM:SS"): DateTimeOriginal, else CreateDate, else ModifyDate; or null. */
   dateTimeOriginal: string | null;
+  /** The offset tag that goes with that date as written ("+01:00": OffsetTimeOriginal, OffsetTimeDigitized, OffsetTime), or null. */
+  offset: string | null;
+  /** IFD0 points at a GPS IFD (the position itself is read by exifr, only for these files). */
+  hasGps: boolean;
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -31,7 +35,7 @@ export function orientedSize(h: ImageHeader): { width: number; height: number } 
 }
 
 function jpegHeader(b: Uint8Array): ImageHeader | null {
-  let exif: { orientation: number; date: string | null } | null = null;
+  let exif: TiffFacts | null = null;
   let p = 2;
   while (p + 4 <= b.length) {
     if (b[p] !== 0xff) return null;
@@ -60,15 +64,22 @@ function jpegHeader(b: Uint8Array): ImageHeader | null {
       const height = (b[s + 1] << 8) | b[s + 2];
       const width = (b[s + 3] << 8) | b[s + 4];
       if (width === 0 || height === 0) return null;
-      return { format: 'jpeg', width, height, orientation: exif?.orientation ?? 1, dateTimeOriginal: exif?.date ?? null };
+      return { format: 'jpeg', width, height, orientation: exif?.orientation ?? 1, dateTimeOriginal: exif?.date ?? null, offset: exif?.offset ?? null, hasGps: exif?.hasGps ?? false };
     }
     p = end;
   }
   return null;
 }
 
-/** IFD0 orientation and the date taken (see below) from a TIFF block; null when malformed. */
-function readTiff(b: Uint8Array, start: number, end: number): { orientation: number; date: string | null } | null {
+interface TiffFacts {
+  orientation: number;
+  date: string | null;
+  offset: string | null;
+  hasGps: boolean;
+}
+
+/** IFD0 orientation, the date taken (see below) with its offset, and whether there is GPS, from a TIFF block; null when malformed. */
+function readTiff(b: Uint8Array, start: number, end: number): TiffFacts | null {
   if (end - start < 8) return null;
   const le = b[start] === 0x49 && b[start + 1] === 0x49;
   if (!le && !(b[start] === 0x4d && b[start + 1] === 0x4d)) return null;
@@ -78,6 +89,7 @@ function readTiff(b: Uint8Array, start: number, end: number): { orientation: num
   if (u16(2) !== 42) return null;
   let orientation = 1;
   let exifIfd = -1;
+  let hasGps = false;
   const ascii = (entry: number): string | null => {
     const count = u32(entry + 4);
     const at = count <= 4 ? entry + 8 : u32(entry + 8);
@@ -98,6 +110,12 @@ function readTiff(b: Uint8Array, start: number, end: number): { orientation: num
   // sub-IFD, else in IFD0; placeholders like "0000:00:00 00:00:00" do not count.
   const found = new Map<number, string>();
   const keep = (tag: number, e: number) => {
+    // OffsetTime (0x9010, goes with ModifyDate), OffsetTimeOriginal (0x9011), OffsetTimeDigitized (0x9012).
+    if (tag >= 0x9010 && tag <= 0x9012) {
+      const v = ascii(e);
+      if (v && !found.has(tag)) found.set(tag, v);
+      return;
+    }
     if (tag !== 0x9003 && tag !== 0x9004 && tag !== 0x0132) return;
     const v = ascii(e);
     if (v && /^[1-9]\d{3}:\d{2}:\d{2}[ T]\d{2}:\d{2}:\d{2}/.test(v.trim()) && !found.has(tag)) found.set(tag, v);
@@ -106,13 +124,15 @@ function readTiff(b: Uint8Array, start: number, end: number): { orientation: num
   const good = ifd(u32(4), (tag, e) => {
     if (tag === 0x0112) orientation = u16(e + 2) === 3 ? u16(e + 8) : 0;
     else if (tag === 0x8769) exifIfd = u32(e + 8);
+    else if (tag === 0x8825) hasGps = true;
     else ifd0.set(tag, e);
   });
   if (!good || orientation < 1 || orientation > 8) return null;
   const badExif = exifIfd >= 0 && !ifd(exifIfd, keep);
   if (badExif) return null;
   for (const [tag, e] of ifd0) keep(tag, e);
-  return { orientation, date: found.get(0x9003) ?? found.get(0x9004) ?? found.get(0x0132) ?? null };
+  const [date, offset] = found.has(0x9003) ? [0x9003, 0x9011] : found.has(0x9004) ? [0x9004, 0x9012] : [0x0132, 0x9010];
+  return { orientation, date: found.get(date) ?? null, offset: found.get(date) ? (found.get(offset) ?? null) : null, hasGps };
 }
 
 function pngHeader(b: Uint8Array): ImageHeader | null {
@@ -129,5 +149,5 @@ function pngHeader(b: Uint8Array): ImageHeader | null {
     if (t === 'IDAT' || t === 'IEND') break;
     p += 12 + u32(p);
   }
-  return { format: 'png', width, height, orientation: 1, dateTimeOriginal: null };
+  return { format: 'png', width, height, orientation: 1, dateTimeOriginal: null, offset: null, hasGps: false };
 }

@@ -15,6 +15,9 @@ export const TYPE_EXTENSIONS: Readonly<Record<PhotoType, readonly string[]>> = {
   gif: ['.gif'],
   tiff: ['.tif', '.tiff'],
   avif: ['.avif'],
+  heic: ['.heic', '.heif', '.hif'],
+  // Camera RAW, read through the JPEG preview the camera embeds (photos/raw-preview.ts says which are covered).
+  raw: ['.dng', '.cr2', '.cr3', '.crw', '.nef', '.nrw', '.arw', '.srf', '.sr2', '.orf', '.rw2', '.rwl', '.raf', '.pef', '.srw', '.3fr', '.erf', '.mef', '.mos', '.iiq', '.dcr', '.kdc', '.mrw', '.x3f'],
 };
 
 export interface PhotoFilter {
@@ -25,6 +28,11 @@ export interface PhotoFilter {
   /** Date taken on or before this local date prefix. */
   before?: string;
   types?: readonly PhotoType[];
+  /**
+   * Taken at a place: folded names (places/fold.ts) that must all be among the photo's city, region, country and
+   * country code (`["lisbon"]`, or `["lisbon", "pt"]` for "Lisbon, PT").
+   */
+  near?: readonly string[];
 }
 
 /** `2024` → `2025`, `2024-12` → `2025-01`, `2024-06-30` → `2024-07-01`: the first date after the period. */
@@ -80,6 +88,10 @@ function filterSql(f: PhotoFilter): { sql: string; params: Record<string, string
     where.push(`(${exts.map((_, i) => `lower(path) LIKE @e${i}`).join(' OR ')})`);
     exts.forEach((e, i) => (params[`e${i}`] = `%${e}`));
   }
+  if (f.near?.length) {
+    where.push(`(${f.near.map((_, i) => `instr(place_key, @n${i}) > 0`).join(' AND ')})`);
+    f.near.forEach((n, i) => (params[`n${i}`] = `|${n}|`));
+  }
   if (where.length === 0) return null;
   return { sql: `SELECT id FROM photos WHERE ${where.join(' AND ')} ORDER BY id`, params };
 }
@@ -99,7 +111,7 @@ export class PhotoFilterQueries {
    * `2024-06-30`: "before 2024-06-30" includes that day). `changeSeq` is the library's last change: the
    * answer holds until it moves.
    */
-  idsMatching(f: PhotoFilter, changeSeq: number): Int32Array | null {
+  idsMatching(f: PhotoFilter, changeSeq: number | string): Int32Array | null {
     const q = filterSql(f);
     if (!q) return null;
     const key = `${changeSeq}\0${q.sql}\0${JSON.stringify(q.params)}`;

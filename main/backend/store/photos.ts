@@ -1,6 +1,18 @@
-/** The `photos` table: one row per indexed file, its size, time, content hash, pixels and date taken. */
+/** The `photos` table: one row per indexed file, its size, time, content hash, pixels, date taken and place. */
 import type { Db } from './context';
 import { now, UNDER, underParams } from './paths';
+
+/** Where a photo was taken, resolved offline from its GPS position. */
+export interface PlaceInput {
+  city: string;
+  region: string | null;
+  country: string;
+  /** The place's names folded for matching ("|lisbon|lisbon|portugal|pt|"). */
+  key: string;
+}
+
+/** Which reader filled a row's date offset, GPS and place (rows from before read none of them: 0). */
+export const META_VERSION = 1;
 
 export interface PhotoInput {
   path: string;
@@ -11,6 +23,12 @@ export interface PhotoInput {
   width: number | null;
   height: number | null;
   takenAt: string | null;
+  /** The UTC offset the file records for takenAt ("+01:00"). */
+  takenOffset?: string | null;
+  gps?: { lat: number; lon: number } | null;
+  place?: PlaceInput | null;
+  /** false: the offset, GPS and place were not read (a row carried over from an older library); default true. */
+  metaRead?: boolean;
 }
 
 export interface PhotoRow extends PhotoInput {
@@ -23,6 +41,8 @@ export interface PhotoState extends Omit<PhotoInput, 'path' | 'root'> {
   id: number;
   /** Whether the model asked about embedded it. */
   embedded: boolean;
+  /** Whether its date offset, GPS and place were read (false for rows from an older library). */
+  metaRead: boolean;
 }
 
 interface RawPhoto {
@@ -36,6 +56,13 @@ interface RawPhoto {
   height: number | null;
   taken_at: string | null;
   indexed_at: string;
+  taken_offset: string | null;
+  gps_lat: number | null;
+  gps_lon: number | null;
+  place_city: string | null;
+  place_region: string | null;
+  place_country: string | null;
+  place_key: string | null;
 }
 
 function toPhoto(r: RawPhoto): PhotoRow {
@@ -50,6 +77,23 @@ function toPhoto(r: RawPhoto): PhotoRow {
     height: r.height,
     takenAt: r.taken_at,
     indexedAt: r.indexed_at,
+    takenOffset: r.taken_offset ?? null,
+    gps: r.gps_lat !== null && r.gps_lon !== null ? { lat: r.gps_lat, lon: r.gps_lon } : null,
+    place: r.place_city !== null && r.place_country !== null ? { city: r.place_city, region: r.place_region, country: r.place_country, key: r.place_key ?? '' } : null,
+  };
+}
+
+/** The row's columns for a photo's date offset, position and place. */
+function metaParams(p: Pick<PhotoInput, 'takenOffset' | 'gps' | 'place' | 'metaRead'>) {
+  return {
+    takenOffset: p.takenOffset ?? null,
+    gpsLat: p.gps?.lat ?? null,
+    gpsLon: p.gps?.lon ?? null,
+    placeCity: p.place?.city ?? null,
+    placeRegion: p.place?.region ?? null,
+    placeCountry: p.place?.country ?? null,
+    placeKey: p.place?.key ?? null,
+    metaVersion: p.metaRead === false ? 0 : META_VERSION,
   };
 }
 
@@ -65,18 +109,31 @@ export class PhotoQueries {
       byPath: db.prepare('SELECT * FROM photos WHERE path = ?'),
       byId: db.prepare('SELECT * FROM photos WHERE id = ?'),
       stateByPath: db.prepare(
-        `SELECT p.id, p.size, p.mtime_ms, p.content_hash, p.width, p.height, p.taken_at,
+        `SELECT p.*,
                 EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model_id = ?) AS embedded
          FROM photos p WHERE p.path = ?`,
       ),
       upsert: db.prepare(
-        `INSERT INTO photos (path, root, size, mtime_ms, content_hash, width, height, taken_at, indexed_at)
-         VALUES (@path, @root, @size, @mtimeMs, @contentHash, @width, @height, @takenAt, @indexedAt)
+        `INSERT INTO photos (path, root, size, mtime_ms, content_hash, width, height, taken_at, indexed_at,
+                             taken_offset, gps_lat, gps_lon, place_city, place_region, place_country, place_key, meta_version)
+         VALUES (@path, @root, @size, @mtimeMs, @contentHash, @width, @height, @takenAt, @indexedAt,
+                 @takenOffset, @gpsLat, @gpsLon, @placeCity, @placeRegion, @placeCountry, @placeKey, @metaVersion)
          ON CONFLICT (path) DO UPDATE SET root = excluded.root, size = excluded.size, mtime_ms = excluded.mtime_ms,
            content_hash = excluded.content_hash, width = excluded.width, height = excluded.height,
-           taken_at = excluded.taken_at, indexed_at = excluded.indexed_at
+           taken_at = excluded.taken_at, indexed_at = excluded.indexed_at, taken_offset = excluded.taken_offset,
+           gps_lat = excluded.gps_lat, gps_lon = excluded.gps_lon, place_city = excluded.place_city,
+           place_region = excluded.place_region, place_country = excluded.place_country, place_key = excluded.place_key,
+           meta_version = excluded.meta_version
          RETURNING id`,
       ),
+      staleMeta: db.prepare(`SELECT id, path FROM photos WHERE meta_version < ${META_VERSION} AND ${UNDER} ORDER BY id LIMIT @limit`),
+      setMeta: db.prepare(
+        `UPDATE photos SET taken_at = coalesce(@takenAt, taken_at), taken_offset = @takenOffset, gps_lat = @gpsLat, gps_lon = @gpsLon,
+           place_city = @placeCity, place_region = @placeRegion, place_country = @placeCountry, place_key = @placeKey,
+           meta_version = @metaVersion
+         WHERE id = @id`,
+      ),
+      placeKnown: db.prepare(`SELECT 1 FROM photos WHERE instr(place_key, @key) > 0 LIMIT 1`).pluck(),
       hashByPath: db.prepare('SELECT id, content_hash FROM photos WHERE path = ?'),
       deleteById: db.prepare('DELETE FROM photos WHERE id = ?'),
       deleteByPath: db.prepare('DELETE FROM photos WHERE path = ?'),
@@ -110,20 +167,11 @@ export class PhotoQueries {
   }
 
   state(p: string, modelId: string): PhotoState | null {
-    const r = this.s.stateByPath.get(modelId, p) as
-      | { id: number; size: number; mtime_ms: number; content_hash: string; width: number | null; height: number | null; taken_at: string | null; embedded: number }
-      | undefined;
+    const r = this.s.stateByPath.get(modelId, p) as (RawPhoto & { embedded: number; meta_version: number }) | undefined;
     if (!r) return null;
-    return {
-      id: r.id,
-      size: r.size,
-      mtimeMs: r.mtime_ms,
-      contentHash: r.content_hash,
-      width: r.width,
-      height: r.height,
-      takenAt: r.taken_at,
-      embedded: r.embedded === 1,
-    };
+    const { path: _path, root: _root, indexedAt: _at, ...row } = toPhoto(r);
+    // A row from before offsets and GPS were read must not be written back as read (meta_version would say so).
+    return { ...row, embedded: r.embedded === 1, metaRead: r.meta_version >= META_VERSION };
   }
 
   /** The id and content hash of the row for this path, if any. */
@@ -134,8 +182,24 @@ export class PhotoQueries {
 
   /** Insert or update the row for `photo.path`; returns its id. */
   upsert(photo: PhotoInput): number {
-    const { id } = this.s.upsert.get({ ...photo, indexedAt: now() }) as { id: number };
+    const { path, root, size, mtimeMs, contentHash, width, height, takenAt } = photo;
+    const { id } = this.s.upsert.get({ path, root, size, mtimeMs, contentHash, width, height, takenAt, indexedAt: now(), ...metaParams(photo) }) as { id: number };
     return id;
+  }
+
+  /** Up to `limit` photos under `folder` whose date offset, GPS and place were never read (rows from before). */
+  staleMeta(folder: string, limit: number): { id: number; path: string }[] {
+    return this.s.staleMeta.all({ ...underParams(folder), limit }) as { id: number; path: string }[];
+  }
+
+  /** Record what a second look at a photo's header found (its date too, when it has one). */
+  setMeta(id: number, meta: Pick<PhotoInput, 'takenAt' | 'takenOffset' | 'gps' | 'place'>): void {
+    this.s.setMeta.run({ id, takenAt: meta.takenAt, ...metaParams(meta) });
+  }
+
+  /** True when some photo's place has this folded name ("|lisbon|"). */
+  placeKnown(foldedName: string): boolean {
+    return this.s.placeKnown.get({ key: `|${foldedName}|` }) !== undefined;
   }
 
   deleteById(id: number): number {

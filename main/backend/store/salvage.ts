@@ -88,7 +88,8 @@ function copyTables(src: Database.Database, to: SalvageTarget, counts: SalvageCo
     for (const row of readByRowid(src, table, onDamage)) if (put(table, cols, row)) (counts[key] as number)++;
   }
   if (tables.has('photos')) {
-    const cols = ['id', 'path', 'root', 'size', 'mtime_ms', 'content_hash', 'width', 'height', 'taken_at', 'indexed_at'];
+    // meta_version stays 0 (its default): the next index run reads those headers again.
+    const cols = ['id', 'path', 'root', 'size', 'mtime_ms', 'content_hash', 'width', 'height', 'taken_at', 'indexed_at', 'taken_offset', 'gps_lat', 'gps_lon', 'place_city', 'place_region', 'place_country', 'place_key'];
     for (const row of readByRowid(src, 'photos', onDamage)) {
       if (typeof row.path !== 'string' || typeof row.root !== 'string' || typeof row.content_hash !== 'string') continue;
       if (put('photos', cols, row)) {

@@ -12,7 +12,7 @@ import { openError, StoreError } from './errors';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 5;
+export const VERSION = 6;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -127,6 +127,21 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   // (the folders are the registry); a library written before kept an empty or stale copy.
   5: `
     DROP TABLE IF EXISTS models;
+  `,
+  // 5 → 6: when and where a photo was taken (issue 26). The date's time-zone offset as the file records it
+  // ("+01:00"; taken_at stays the local time the camera wrote), the GPS position, and the place it resolves to
+  // offline (nearest GeoNames city, its region and country). place_key holds the place's names folded for the
+  // place filter ("|lisbon|lisboa|portugal|pt|"). meta_version says which reader filled these: rows from before
+  // (0) were read without offsets and GPS, and are read again (their headers only) by the next index run.
+  6: `
+    ALTER TABLE photos ADD COLUMN taken_offset TEXT;
+    ALTER TABLE photos ADD COLUMN gps_lat REAL;
+    ALTER TABLE photos ADD COLUMN gps_lon REAL;
+    ALTER TABLE photos ADD COLUMN place_city TEXT;
+    ALTER TABLE photos ADD COLUMN place_region TEXT;
+    ALTER TABLE photos ADD COLUMN place_country TEXT;
+    ALTER TABLE photos ADD COLUMN place_key TEXT;
+    ALTER TABLE photos ADD COLUMN meta_version INTEGER NOT NULL DEFAULT 0;
   `,
 };
 

@@ -103,7 +103,20 @@ export class Store implements Db {
   }
   /** See PhotoFilterQueries.idsMatching: ids (ascending) a search filter admits, null when it admits everything. */
   photoIdsMatching(f: PhotoFilter): Int32Array | null {
-    return this.filters.idsMatching(f, this.lastEmbeddingChange());
+    // Another connection's commit (the index worker filling in places) moves data_version too.
+    return this.filters.idsMatching(f, `${this.lastEmbeddingChange()}.${this.t.c.db.pragma('data_version', { simple: true }) as number}`);
+  }
+  /** Up to `limit` photos under `folder` whose date offset, GPS and place were never read (rows from an older library). */
+  photosWithStaleMeta(folder: string, limit: number): { id: number; path: string }[] {
+    return this.t.photos.staleMeta(folder, limit);
+  }
+  /** Record a photo's date (when it has one), offset, GPS and place from a second look at its header. */
+  setPhotoMeta(id: number, meta: Pick<PhotoInput, 'takenAt' | 'takenOffset' | 'gps' | 'place'>): void {
+    this.t.photos.setMeta(id, meta);
+  }
+  /** True when some photo was taken at a place with this folded name (city, region, country or country code). */
+  placeKnown(foldedName: string): boolean {
+    return this.t.photos.placeKnown(foldedName);
   }
   /** These photo ids ordered by date taken (newest first) or by path; ids not in the library are left out. */
   photoIdsSorted(ids: readonly number[], by: 'date' | 'path'): number[] {
