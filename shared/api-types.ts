@@ -118,6 +118,8 @@ export interface LibraryStatus {
   pendingModel: { id: string; embedded: number; total: number } | null;
   /** Embeddings of the active model rejected when the search index loaded (damaged values); 0 until it loads. */
   damaged: number;
+  /** Words in photos: photos read by the text pass, those with text, and which scripts the reader knows. */
+  text: { read: number; withText: number; scripts: string };
 }
 
 /** One table or index of the library database file (what SQLite's page statistics say it takes). */
@@ -312,6 +314,19 @@ export interface IndexSummary {
   images: number;
   seconds: number;
   unavailable: UnavailableFolder[];
+  /** The text pass that followed (absent when it did not run). */
+  text?: TextPassSummary;
+}
+
+/** What the text pass (words read in photos, after embedding) did in one run. */
+export interface TextPassSummary {
+  /** Contents read in this run (copies of a photo count once). */
+  read: number;
+  /** Of those, the ones with text. */
+  withText: number;
+  /** Photos that could not be decoded or read (recorded with the reason). */
+  failed: number;
+  seconds: number;
 }
 
 export interface TrainEpoch {

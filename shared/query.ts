@@ -10,6 +10,9 @@
  * - `N:` in front of a part is its weight (a positive number); `10:30` alone is text, not a weight.
  * - A part that starts like a file path (`./`, `../`, `/`, `~/`, `C:\`) is an image file; `photo:ID` is a
  *   photo of the library. A quoted part is a path only if it starts like one.
+ * - `text:wifi` or `text:"wifi password"` is words written in the photo (read by the text pass): with other
+ *   parts it keeps only photos whose text has every word (`- text:draft` leaves those out); alone, it finds
+ *   the photos whose text has them, best text match first.
  */
 
 export const MAX_QUERY_PARTS = 16;
@@ -17,13 +20,15 @@ export const MAX_QUERY_PARTS = 16;
 export type QueryPart =
   | { kind: 'text'; text: string; weight: number }
   | { kind: 'image'; path: string; weight: number }
-  | { kind: 'photo'; id: number; weight: number };
+  | { kind: 'photo'; id: number; weight: number }
+  | { kind: 'words'; text: string; weight: number };
 
 export type ParsedQuery = { ok: true; parts: QueryPart[] } | { ok: false; message: string };
 
 const PATH_START = /^(?:\.{1,2}[\\/]|[\\/]|~[\\/]|[A-Za-z]:[\\/])/;
 const WEIGHT = /^(\d+(?:\.\d+)?|\.\d+):(?=\S)/;
 const PHOTO = /^photo:(\d{1,15})$/;
+const WORDS = /^text:/i;
 
 interface RawPart {
   sign: 1 | -1;
@@ -76,6 +81,12 @@ export function parseQuery(input: string): ParsedQuery {
       }
       text = text.slice(w[0].length).trim();
     }
+    if (WORDS.test(text)) {
+      const words = unquote(text.slice(5).trim());
+      if (!words) return { ok: false, message: `Nothing after text: at character ${r.at + 1}: write the words to find in photos, e.g. text:"wifi password".` };
+      parts.push({ kind: 'words', text: words, weight: weight * r.sign });
+      continue;
+    }
     // A part quoted whole is taken as written: no weight, photo or path reading inside the quotes.
     const quoted = text.length >= 2 && text.startsWith('"') && text.endsWith('"') && text.indexOf('"', 1) === text.length - 1;
     if (quoted) text = text.slice(1, -1).trim();
@@ -92,6 +103,24 @@ export function parseQuery(input: string): ParsedQuery {
   return { ok: true, parts };
 }
 
+function unquote(s: string): string {
+  const quoted = s.length >= 2 && s.startsWith('"') && s.endsWith('"') && s.indexOf('"', 1) === s.length - 1;
+  return (quoted ? s.slice(1, -1) : s).trim();
+}
+
+/**
+ * The words of a text as the text search matches them: lower case, split at spaces, punctuation trimmed from
+ * each end ("4711," → "4711"; "38.90" stays), empty ones dropped, each once.
+ */
+export function searchWords(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.toLowerCase().split(/\s+/)) {
+    const w = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+    if (w && !out.includes(w)) out.push(w);
+  }
+  return out;
+}
+
 /** True when the query is one plain text part (the common case: no algebra to show). */
 export function isPlainText(parts: readonly QueryPart[]): boolean {
   return parts.length === 1 && parts[0]!.kind === 'text' && parts[0]!.weight === 1;
@@ -100,7 +129,7 @@ export function isPlainText(parts: readonly QueryPart[]): boolean {
 /** How a part reads on a chip and in the CLI: `+ dog`, `− 0.5 × night`, `+ photo 42`, `+ ./a.jpg`. */
 export function describePart(p: QueryPart): string {
   const mag = Math.abs(p.weight);
-  const what = p.kind === 'text' ? p.text : p.kind === 'image' ? p.path : `photo ${p.id}`;
+  const what = p.kind === 'text' ? p.text : p.kind === 'image' ? p.path : p.kind === 'words' ? `text:"${p.text}"` : `photo ${p.id}`;
   return `${p.weight < 0 ? '−' : '+'} ${mag === 1 ? '' : `${mag} × `}${what}`;
 }
 

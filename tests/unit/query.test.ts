@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineVectors, describePart, isPlainText, parseQuery, type QueryPart } from '../../shared/query';
+import { combineVectors, describePart, isPlainText, parseQuery, searchWords, type QueryPart } from '../../shared/query';
 
 function parts(q: string): QueryPart[] {
   const r = parseQuery(q);
@@ -87,5 +87,34 @@ describe('combineVectors', () => {
     // Parts that cancel leave nothing to rank by.
     expect(combineVectors([{ weight: 1, vector: a }, { weight: -1, vector: new Float32Array([6, 0, 0]) }])).toBeNull();
     expect(() => combineVectors([{ weight: 1, vector: a }, { weight: 1, vector: new Float32Array(2) }])).toThrow(/different sizes/);
+  });
+});
+
+describe('text: parts (words written in photos)', () => {
+  it('reads text:word and text:"several words", with signs and weights', () => {
+    expect(parts('text:"wifi password"')).toEqual([{ kind: 'words', text: 'wifi password', weight: 1 }]);
+    expect(parts('receipt + text:4711 - TEXT:draft')).toEqual([
+      { kind: 'text', text: 'receipt', weight: 1 },
+      { kind: 'words', text: '4711', weight: 1 },
+      { kind: 'words', text: 'draft', weight: -1 },
+    ]);
+    expect(parts('2:text:"a b"')).toEqual([{ kind: 'words', text: 'a b', weight: 2 }]);
+    expect(describePart({ kind: 'words', text: 'wifi password', weight: 1 })).toBe('+ text:"wifi password"');
+  });
+
+  it('keeps a quoted "text:…" and words that merely contain text: as ordinary text', () => {
+    expect(parts('"text:wifi"')).toEqual([{ kind: 'text', text: 'text:wifi', weight: 1 }]);
+    expect(parts('context:wifi')).toEqual([{ kind: 'text', text: 'context:wifi', weight: 1 }]);
+  });
+
+  it('refuses text: with nothing after it, and a query of excluded words only', () => {
+    expect(error('dog + text:')).toBe('Nothing after text: at character 6: write the words to find in photos, e.g. text:"wifi password".');
+    expect(error('text:""')).toMatch(/^Nothing after text:/);
+    expect(error('- text:draft')).toMatch(/^Every part is subtracted/);
+  });
+
+  it('splits words as the text search matches them', () => {
+    expect(searchWords('  Invoice 4711, TOTAL: 38.90 invoice ')).toEqual(['invoice', '4711', 'total', '38.90']);
+    expect(searchWords('-- !')).toEqual([]);
   });
 });

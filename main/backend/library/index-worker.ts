@@ -12,6 +12,8 @@ import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { Store } from '../store';
 import { runInWorker, serveInWorker, type WorkerContext } from '../worker-relay';
+import { Cancelled } from '../errors';
+import { readTextInPhotos } from '../text/text-pass';
 import { INDEX_CANCELLED, indexFolders, type IndexProgress } from './indexer';
 
 const TASK = 'photo-search-index';
@@ -25,6 +27,8 @@ export interface IndexWorkerOptions {
   batchSize?: number;
   decodeConcurrency?: number;
   maxPixels?: number;
+  /** Read the words in photos after embedding (default true; PHOTO_SEARCH_READ_TEXT=0 turns it off). */
+  readText?: boolean;
 }
 
 interface WorkerInput {
@@ -35,6 +39,7 @@ interface WorkerInput {
   batchSize?: number;
   decodeConcurrency?: number;
   maxPixels?: number;
+  readText: boolean;
 }
 
 /** Index `roots` in a worker thread; rejects with Cancelled (its `partial` the summary so far) when `signal` aborts. */
@@ -47,6 +52,7 @@ export function runIndexInWorker(opts: IndexWorkerOptions): Promise<IndexSummary
     batchSize: opts.batchSize,
     decodeConcurrency: opts.decodeConcurrency,
     maxPixels: opts.maxPixels,
+    readText: opts.readText ?? process.env.PHOTO_SEARCH_READ_TEXT !== '0',
   };
   return runInWorker<IndexSummary, IndexProgress>({
     dir: __dirname,
@@ -70,7 +76,8 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
     model = await openModel(input.modelDir);
     let last = 0;
     let lastImages = -1;
-    return await indexFolders({
+    let done: IndexProgress | null = null;
+    const summary = await indexFolders({
       store,
       model,
       roots: input.roots,
@@ -82,12 +89,27 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
         // indexFolders already throttles; keep the message rate bounded anyway, except for a committed
         // batch (the photo count changed): the header follows those.
         const t = Date.now();
+        if (progress.stage === 'Done') done = progress;
         if (t - last < 100 && progress.stage !== 'Done' && progress.images === lastImages) return;
         last = t;
         lastImages = progress.images;
         ctx.send(progress);
       },
     });
+    if (!input.readText) return summary;
+    // The text pass runs once every photo is embedded: the library is searchable by content meanwhile.
+    await model.dispose().catch(() => undefined);
+    model = null;
+    const images = summary.images;
+    summary.text = await readTextInPhotos({
+      store,
+      signal: ctx.signal,
+      maxPixels: input.maxPixels,
+      onProgress: (p) => ctx.send({ ...p, images }),
+    });
+    if (ctx.signal.aborted) throw new Cancelled(INDEX_CANCELLED, summary);
+    if (done) ctx.send(done); // the run ends as indexing ended: every file looked at
+    return summary;
   } catch (e) {
     throw store ? store.explain(e) : e; // a full disk or a damaged library file, in words
   } finally {

@@ -10,6 +10,7 @@ import { resolveAllowedFile, resolveLibraryFile } from '../fs/confine';
 import type { JobContext } from '../jobs';
 import { expandHome, userPath } from '../paths';
 import type { BackendState } from '../state';
+import { TEXT_SCRIPTS } from '../text/models';
 import { acquireIndexLock } from './index-lock';
 import { runIndexInWorker } from './index-worker';
 import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './thumbnails';
@@ -64,6 +65,7 @@ export class LibraryService {
       embedded: model === 'none' ? 0 : store.countEmbeddings(model),
       pendingModel: model === 'none' ? null : this.s.active.pending(),
       damaged: this.s.searchIndex.damagedCount(this.s.active.id()),
+      text: { read: store.countPhotosTextRead(), withText: store.countPhotosWithText(), scripts: TEXT_SCRIPTS },
     };
   }
 

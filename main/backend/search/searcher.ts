@@ -17,11 +17,12 @@
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { PhotoType, SearchHit, SearchSort } from '../../../shared/api';
-import { combineVectors, parseQuery, type QueryPart } from '../../../shared/query';
+import { combineVectors, parseQuery, searchWords, type QueryPart } from '../../../shared/query';
 import { AppError } from '../errors';
 import type { EmbeddingModel } from '../model/types';
 import { expandHome } from '../paths';
 import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
+import { intersectIds, liftByWords, rankingWords, wordsFilter, wordsParts } from './photo-words';
 import { librarySpread, matchPercent } from './relevance';
 import type { Hit } from './topk';
 
@@ -83,18 +84,31 @@ export function requestParts(req: SearchRequest): QueryPart[] {
 /** Run one search; `parts` are the request's parts when the caller has read them already. */
 export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: readonly QueryPart[] = requestParts(req)): Promise<SearchHit[]> {
   const { store } = deps;
-  const { vector, exclude } = await queryVector(deps, parts, req.image ?? null);
+  parts = await writtenWordsOnly(deps, parts);
   const top = req.top ?? 20;
   const offset = req.offset ?? 0;
   const need = offset + top;
   const folders = req.folders?.length ? libraryFolders(store, req.folders) : undefined;
   const filter: PhotoFilter = { folders, after: req.after, before: req.before, types: req.types };
-  const admitted = store.photoIdsMatching(filter);
+  const byFilter = store.photoIdsMatching(filter);
+  const written = wordsFilter(store, wordsParts(parts));
+  const ranked = parts.filter((p) => p.kind !== 'words');
+  if (ranked.length === 0 && !req.image) {
+    // `text:` alone: the photos whose text has the words, best text match first (score 1: an exact match).
+    const keep = byFilter ? new Set(byFilter) : null;
+    let hits: Hit[] = written.ranked.filter((id) => !keep || keep.has(id)).slice(0, need).map((id) => ({ id, score: 1 }));
+    if (req.sort === 'date' || req.sort === 'path') hits = store.photoIdsSorted(hits.map((h) => h.id), req.sort).map((id) => ({ id, score: 1 }));
+    return toSearchHits(store, hits.slice(offset, need));
+  }
+  const { vector, exclude } = await queryVector(deps, ranked, req.image ?? null);
+  for (const id of written.excluded) exclude.add(id);
+  const admitted = intersectIds(byFilter, written.admitted);
   let hits = await filteredTopK(deps, vector, need + exclude.size, admitted);
-  hits = hits.filter((h) => !exclude.has(h.id)).slice(0, need);
-  if (req.minScore !== undefined) hits = hits.filter((h) => h.score >= req.minScore!);
   // Text in the query: each hit's match percentage against the library's spread of scores (see relevance.ts).
   const spread = parts.some((p) => p.kind === 'text') ? librarySpread(store, deps.modelId, vector) : null;
+  hits = liftByWords({ store, modelId: deps.modelId, query: vector, words: rankingWords(parts), hits, spread, admitted, exclude });
+  hits = hits.filter((h) => !exclude.has(h.id)).slice(0, need);
+  if (req.minScore !== undefined) hits = hits.filter((h) => h.score >= req.minScore!);
   const matchOf = (score: number) => (spread ? matchPercent(score, spread) : null);
   if (req.minMatch !== undefined && spread) hits = hits.filter((h) => matchOf(h.score)! >= req.minMatch!);
   if (req.sort === 'date' || req.sort === 'path') {
@@ -102,6 +116,20 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
     hits = store.photoIdsSorted(hits.map((h) => h.id), req.sort).map((id) => byId.get(id)!);
   }
   return toSearchHits(store, hits.slice(offset, need), matchOf);
+}
+
+/**
+ * A text part none of whose words the model knows ("hunter2", a product code) but which is written in some
+ * photo is searched as written words (as `text:` would), instead of being refused as unknown to the model.
+ */
+async function writtenWordsOnly(deps: SearchDeps, parts: readonly QueryPart[]): Promise<QueryPart[]> {
+  const out: QueryPart[] = [];
+  for (const p of parts) {
+    if (p.kind === 'text' && p.weight > 0 && !(await deps.model.knowsAnyWord(p.text)) && deps.store.photoIdsWithWords(searchWords(p.text), 1).length > 0) {
+      out.push({ kind: 'words', text: p.text, weight: p.weight });
+    } else out.push(p);
+  }
+  return out;
 }
 
 /**

@@ -15,3 +15,4 @@ export type { StoragePart, StorageBreakdown } from './file';
 export type { SkipInput, SkipRow } from './skipped';
 export type { SalvageCounts } from './salvage';
 export type { BatchItem } from './writes';
+export type { PhotoTextInput, PhotoTextRow, TextTodo } from './photo-text';

@@ -12,7 +12,7 @@ import { openError, StoreError } from './errors';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 6;
+export const VERSION = 7;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -142,6 +142,36 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
     ALTER TABLE photos ADD COLUMN place_country TEXT;
     ALTER TABLE photos ADD COLUMN place_key TEXT;
     ALTER TABLE photos ADD COLUMN meta_version INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 6 → 7: words read in photos (issue 27). One row per content, as tower features are keyed: a photo whose
+  // bytes change has a new hash and no text until the text pass reads it again; copies share one row. A row
+  // with text '' means "read, nothing found" (or `failed`, the reason it could not be read), so the pass
+  // resumes where it stopped. `lines` is JSON: each line's text, score and box. The FTS5 index (trigram:
+  // the recognizer often drops spaces, "INVOICE4711", and trigrams match inside such runs and in Chinese)
+  // holds only rows with text.
+  7: `
+    CREATE TABLE photo_text (
+      id INTEGER PRIMARY KEY,
+      content_hash TEXT NOT NULL UNIQUE,
+      engine TEXT NOT NULL,
+      text TEXT NOT NULL,
+      lines TEXT NOT NULL,
+      failed TEXT,
+      read_at TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE photo_text_fts USING fts5(text, content='photo_text', content_rowid='id', tokenize='trigram remove_diacritics 1');
+    CREATE TRIGGER photo_text_fts_insert AFTER INSERT ON photo_text WHEN NEW.text <> '' BEGIN
+      INSERT INTO photo_text_fts (rowid, text) VALUES (NEW.id, NEW.text);
+    END;
+    CREATE TRIGGER photo_text_fts_delete AFTER DELETE ON photo_text WHEN OLD.text <> '' BEGIN
+      INSERT INTO photo_text_fts (photo_text_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    END;
+    CREATE TRIGGER photo_text_fts_update_old AFTER UPDATE ON photo_text WHEN OLD.text <> '' BEGIN
+      INSERT INTO photo_text_fts (photo_text_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    END;
+    CREATE TRIGGER photo_text_fts_update_new AFTER UPDATE ON photo_text WHEN NEW.text <> '' BEGIN
+      INSERT INTO photo_text_fts (rowid, text) VALUES (NEW.id, NEW.text);
+    END;
   `,
 };
 

@@ -16,6 +16,7 @@ import { FeatureQueries, type FeatureCompaction, type FeatureCompactionPlan, typ
 import { FileQueries, type StorageBreakdown } from './file';
 import { PhotoFilterQueries, type PhotoFilter } from './filters';
 import { PhotoQueries, type PhotoInput, type PhotoRow, type PhotoState } from './photos';
+import { PhotoTextQueries, type PhotoTextInput, type PhotoTextRow, type TextTodo } from './photo-text';
 import { RootQueries } from './roots';
 import { salvageFrom, type SalvageCounts } from './salvage';
 import { openDatabase } from './schema';
@@ -32,6 +33,7 @@ export class Store implements Db {
   private readonly changes: EmbeddingChangeQueries;
   private readonly filters: PhotoFilterQueries;
   private readonly files: FileQueries;
+  private readonly text: PhotoTextQueries;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.file = path.resolve(file);
@@ -40,6 +42,7 @@ export class Store implements Db {
     this.changes = new EmbeddingChangeQueries(this.db);
     this.filters = new PhotoFilterQueries(this.db);
     this.files = new FileQueries(this, (e) => this.explain(e));
+    this.text = new PhotoTextQueries(this.db);
     this.t = {
       c: this,
       roots: new RootQueries(this.db, this.settings),
@@ -249,6 +252,41 @@ export class Store implements Db {
   /** Delete the features `featureCompactionPlan` calls droppable, in one transaction; returns how many. */
   dropCompactableFeatures(f: FeatureCompaction): number {
     return this.t.features.dropCompactable(f);
+  }
+
+  // ---- words read in photos (photo-text.ts) ------------------------------------------------------
+
+  /** See PhotoTextQueries.todo. */
+  photosWithoutText(engine: string, afterId: number, limit: number): TextTodo[] {
+    return this.text.todo(engine, afterId, limit);
+  }
+  /** Contents (photos, copies counted once) the text engine has not read yet. */
+  countWithoutText(engine: string): number {
+    return this.text.countTodo(engine);
+  }
+  /** Store a batch of read texts in one transaction; returns how many were kept (see PhotoTextQueries.put). */
+  putPhotoTexts(rows: readonly PhotoTextInput[]): number {
+    return this.transaction(() => this.text.put(rows));
+  }
+  /** Drop the text of contents no photo has any more; returns how many. */
+  dropOrphanTexts(): number {
+    return this.transaction(() => this.text.dropOrphans());
+  }
+  /** What was read in a photo (null: not read yet). */
+  photoText(photoId: number): PhotoTextRow | null {
+    return this.text.ofPhoto(photoId);
+  }
+  /** Photos in which some text was read. */
+  countPhotosWithText(): number {
+    return this.text.countWithText();
+  }
+  /** Photos the text pass has looked at (with text or without). */
+  countPhotosTextRead(): number {
+    return this.text.countRead();
+  }
+  /** See PhotoTextQueries.idsWithAllWords. */
+  photoIdsWithWords(words: readonly string[], limit: number): number[] {
+    return this.text.idsWithAllWords(words, limit);
   }
 
   // ---- the file (file.ts, salvage.ts) ------------------------------------------------------------

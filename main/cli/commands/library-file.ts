@@ -53,6 +53,7 @@ export function registerLibraryFile(program: Command, run: Runner): void {
           incomplete: st.incomplete,
           embedded: st.embedded,
           pendingModel: st.pendingModel,
+          text: st.text,
           ...(skipped ? { skippedFiles: skipped } : {}),
           ...(check !== undefined ? { check: check.result } : {}),
           ...(sizes ? { sizes } : {}),
@@ -62,6 +63,7 @@ export function registerLibraryFile(program: Command, run: Runner): void {
             ...(check?.result === 'ok' ? [`Library file: ${shown(check.file)} checked, no damage found`] : []),
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
+            `Text in photos: ${st.text.withText} photos with text (${st.text.read} of ${st.images} read; reads ${st.text.scripts})`,
             ...(st.pendingModel
               ? [`Switching to model ${shown(st.pendingModel.id)}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${shown(st.pendingModel.id)}\` to finish.`]
               : []),

@@ -1,0 +1,32 @@
+/**
+ * Photo bytes → the pixels the text reader looks at: EXIF rotation applied (a phone photo of a receipt taken
+ * sideways reads upright), transparency on white, at most `maxSide` pixels on the longer side (shrink-on-load:
+ * an enormous screenshot or a 50 MP scan is never decoded at full size) and never enlarged.
+ */
+import sharp from 'sharp';
+import { DEFAULT_PIXEL_LIMIT } from './decode';
+import { describeImageError, ImageReadError } from './read-error';
+
+/** uint8 RGB, row-major, `width` × `height`. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export async function decodeForText(buf: Buffer, maxSide: number, file = '<image data>', limitInputPixels = DEFAULT_PIXEL_LIMIT): Promise<RgbImage> {
+  try {
+    const out = await sharp(buf, { failOn: 'error', limitInputPixels, sequentialRead: true })
+      .rotate()
+      .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (out.info.channels !== 3) throw new Error(`decoded ${out.info.channels} channels`);
+    return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width: out.info.width, height: out.info.height };
+  } catch (e) {
+    throw new ImageReadError(file, describeImageError(e), { cause: e });
+  }
+}

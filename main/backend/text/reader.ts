@@ -1,0 +1,145 @@
+/**
+ * Reading the words in a photo, as a short pipeline: decoded pixels → detector (PP-OCRv4 DB) → boxes
+ * (boxes.ts) → no boxes: done, the recognizer never runs → strips (crop.ts) → recognizer (PP-OCRv4 SVTR,
+ * batched by width) → CTC decoding (ctc.ts) → lines. Both models run on onnxruntime through model/ort.ts.
+ *
+ * Bounded work per photo: the detector sees at most DETECT_MAX_SIDE pixels on the longer side, at most
+ * MAX_BOXES boxes (the largest) are read, and a strip is at most MAX_STRIP_WIDTH pixels wide.
+ */
+import { readFileSync } from 'node:fs';
+import type { InferenceSession } from 'onnxruntime-node';
+import { createSessionFromFile, ort } from '../model/ort';
+import type { RgbImage } from '../photos/text-image';
+import { boxesFromMap, type BoxOptions, type TextBox } from './boxes';
+import { cropStrip, stripWidth } from './crop';
+import { ctcDecode } from './ctc';
+import { textModelFiles, type TextModelFiles } from './models';
+
+/** The longer side the detector sees (PaddleOCR's default limit): photos are decoded at most this large. */
+export const DETECT_MAX_SIDE = 960;
+/** Boxes read per photo at most (the largest first). */
+export const MAX_BOXES = 200;
+const STRIP_HEIGHT = 48;
+const MAX_STRIP_WIDTH = 960;
+const REC_BATCH = 8;
+/** Lines recognized with a lower mean character probability are dropped (PaddleOCR's drop_score). */
+const MIN_LINE_SCORE = 0.5;
+const BOX_OPTIONS: BoxOptions = { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, maxBoxes: MAX_BOXES };
+// PaddleOCR feeds OpenCV's BGR pixels with ImageNet's mean and std listed in RGB order: the same here.
+const DET_MEAN = [0.485, 0.456, 0.406];
+const DET_STD = [0.229, 0.224, 0.225];
+
+/** One line of text: the words, how sure the recognizer is, and its box as fractions of the photo's size. */
+export interface TextLine {
+  text: string;
+  score: number;
+  /** Four corners (x, y in 0..1 of the EXIF-rotated photo), clockwise from the top-left as the text reads. */
+  box: [number, number][];
+}
+
+export class TextReader {
+  private constructor(
+    private readonly det: InferenceSession,
+    private readonly rec: InferenceSession,
+    private readonly chars: string[],
+  ) {}
+
+  static async open(files: TextModelFiles = textModelFiles()): Promise<TextReader> {
+    const [det, rec] = await Promise.all([createSessionFromFile(files.detection), createSessionFromFile(files.recognition)]);
+    const chars = readFileSync(files.dictionary, 'utf8').split(/\r?\n/);
+    if (chars[chars.length - 1] === '') chars.pop();
+    chars.push(' ');
+    return new TextReader(det, rec, chars);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.det.release(), this.rec.release()]);
+  }
+
+  /** Text boxes of a decoded photo (at most MAX_BOXES), in the photo's pixels, in reading order. */
+  async detect(img: RgbImage): Promise<TextBox[]> {
+    if (img.width < 8 || img.height < 8) return [];
+    // The detector takes sides that are multiples of 32: pad (never stretch) with the mean colour.
+    const w = Math.ceil(img.width / 32) * 32;
+    const h = Math.ceil(img.height / 32) * 32;
+    const plane = w * h;
+    const input = new Float32Array(3 * plane);
+    const lut = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - DET_MEAN[c]!) / DET_STD[c]!));
+    const { data } = img;
+    for (let y = 0; y < img.height; y++) {
+      for (let x = 0; x < img.width; x++) {
+        const s = (y * img.width + x) * 3;
+        const k = y * w + x;
+        input[k] = lut[0]![data[s + 2]!]!; // B
+        input[plane + k] = lut[1]![data[s + 1]!]!; // G
+        input[2 * plane + k] = lut[2]![data[s]!]!; // R
+      }
+    }
+    const out = await this.det.run({ [this.det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, h, w]) });
+    const map = out[this.det.outputNames[0]!]!;
+    const [, , mh, mw] = map.dims as number[];
+    const prob = map.data as Float32Array;
+    map.dispose?.();
+    const boxes = boxesFromMap(prob, mw!, mh!, BOX_OPTIONS);
+    // Boxes found in the padding are clamped to the photo when cropped; map pixels are photo pixels.
+    return boxes.filter((b) => b.origin.x < img.width && b.origin.y < img.height);
+  }
+
+  /** The text of each box (same order); lines the recognizer is unsure of come back empty. */
+  async recognize(img: RgbImage, boxes: readonly TextBox[]): Promise<{ text: string; score: number }[]> {
+    const widths = boxes.map((b) => stripWidth(b, STRIP_HEIGHT, MAX_STRIP_WIDTH));
+    // Similar widths share a batch: little padding to run over.
+    const order = boxes.map((_, i) => i).sort((a, b) => widths[a]! - widths[b]!);
+    const results: { text: string; score: number }[] = boxes.map(() => ({ text: '', score: 0 }));
+    for (let i = 0; i < order.length; i += REC_BATCH) {
+      const idx = order.slice(i, i + REC_BATCH);
+      const batchW = Math.max(...idx.map((k) => widths[k]!));
+      const plane = STRIP_HEIGHT * batchW;
+      const input = new Float32Array(idx.length * 3 * plane); // padding stays 0 (mid grey), as PaddleOCR pads
+      idx.forEach((k, n) => {
+        const strip = cropStrip(img, boxes[k]!, STRIP_HEIGHT, widths[k]!);
+        for (let c = 0; c < 3; c++) {
+          for (let y = 0; y < STRIP_HEIGHT; y++) {
+            const src = c * STRIP_HEIGHT * strip.width + y * strip.width;
+            input.set(strip.data.subarray(src, src + strip.width), n * 3 * plane + c * plane + y * batchW);
+          }
+        }
+      });
+      const out = await this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', input, [idx.length, 3, STRIP_HEIGHT, batchW]) });
+      const t = out[this.rec.outputNames[0]!]!;
+      const [, steps, classes] = t.dims as number[];
+      const probs = t.data as Float32Array;
+      idx.forEach((k, n) => {
+        const used = Math.ceil((steps! * widths[k]!) / batchW);
+        const d = ctcDecode(probs, n, steps!, classes!, this.chars, used);
+        const text = d.text.trim();
+        // A line of punctuation alone is what edges and blobs read as ("." on a round shape): not text.
+        const kept = d.score >= MIN_LINE_SCORE && /[\p{L}\p{N}]/u.test(text);
+        results[k] = kept ? { text, score: d.score } : { text: '', score: d.score };
+      });
+      t.dispose?.();
+    }
+    return results;
+  }
+
+  /** Every line of text in a decoded photo; no boxes, no recognition. */
+  async read(img: RgbImage): Promise<TextLine[]> {
+    const boxes = await this.detect(img);
+    if (boxes.length === 0) return [];
+    const texts = await this.recognize(img, boxes);
+    const lines: TextLine[] = [];
+    boxes.forEach((b, i) => {
+      const t = texts[i]!;
+      if (!t.text) return;
+      const corners = [b.origin, { x: b.origin.x + b.u.x, y: b.origin.y + b.u.y }, { x: b.origin.x + b.u.x + b.v.x, y: b.origin.y + b.u.y + b.v.y }, { x: b.origin.x + b.v.x, y: b.origin.y + b.v.y }];
+      const fx = (x: number) => round4(Math.min(1, Math.max(0, x / img.width)));
+      const fy = (y: number) => round4(Math.min(1, Math.max(0, y / img.height)));
+      lines.push({ text: t.text, score: round4(t.score), box: corners.map((p) => [fx(p.x), fy(p.y)]) });
+    });
+    return lines;
+  }
+}
+
+function round4(v: number): number {
+  return Math.round(v * 10000) / 10000;
+}

@@ -1,0 +1,133 @@
+/**
+ * The text pass: after embedding (so a new library is searchable by content first), read the words in every
+ * photo whose content has not been read yet, and store them (store/photo-text.ts). It resumes by itself: what
+ * was stored stays, and the next run starts with the contents still unread. Cancel stops after the photo in
+ * flight. A photo whose bytes changed since it was indexed is left for the next index run (its hash is stale).
+ *
+ * Per photo: read the file, check its hash, decode at most DETECT_MAX_SIDE on the longer side (EXIF rotation
+ * applied), detect; recognition runs only when the detector found boxes. The next photo is decoded while this
+ * one is read.
+ */
+import type { TextPassSummary } from '../../../shared/api';
+import { oneLine } from '../../../shared/format';
+import { sha256 } from '../fs/hash';
+import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
+import { DEFAULT_PIXEL_LIMIT, describeImageError } from '../photos/decode';
+import { decodeForText, type RgbImage } from '../photos/text-image';
+import type { PhotoTextInput, Store, TextTodo } from '../store';
+import { TEXT_ENGINE } from './models';
+import { DETECT_MAX_SIDE, TextReader, type TextLine } from './reader';
+
+export const TEXT_STAGE = 'Reading text in photos';
+
+export interface TextPassProgress {
+  stage: string;
+  done: number;
+  total: number;
+  etaSeconds: number | null;
+  rate: number | null;
+}
+
+
+export interface TextPassOptions {
+  store: Store;
+  /** Opened on first need: a library with nothing to read never loads the models. */
+  reader?: TextReader | (() => Promise<TextReader>);
+  signal?: AbortSignal;
+  onProgress?: (p: TextPassProgress) => void;
+  /** Photos per transaction (default 8). */
+  batchSize?: number;
+  maxPixels?: number;
+}
+
+type Decoded = { todo: TextTodo; image: RgbImage | null; failed: string | null };
+
+export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassSummary> {
+  const { store, signal } = opts;
+  const started = Date.now();
+  const summary: TextPassSummary = { read: 0, withText: 0, failed: 0, seconds: 0 };
+  store.dropOrphanTexts();
+  const total = store.countWithoutText(TEXT_ENGINE);
+  if (total === 0 || signal?.aborted) return { ...summary, seconds: (Date.now() - started) / 1000 };
+  const reader = opts.reader instanceof TextReader ? opts.reader : await (opts.reader ?? TextReader.open)();
+  const ownReader = !(opts.reader instanceof TextReader);
+  const batchSize = Math.max(1, opts.batchSize ?? 8);
+  const maxPixels = opts.maxPixels ?? DEFAULT_PIXEL_LIMIT;
+  let lastReport = 0;
+  const report = (force: boolean) => {
+    const t = Date.now();
+    if (!force && t - lastReport < 200) return;
+    lastReport = t;
+    const elapsed = (t - started) / 1000;
+    const done = summary.read;
+    const rate = done > 0 && elapsed > 0 ? done / elapsed : null;
+    opts.onProgress?.({ stage: TEXT_STAGE, done, total: Math.max(total, done), etaSeconds: rate ? Math.round(Math.max(0, total - done) / rate) : null, rate });
+  };
+  report(true);
+  try {
+    // Contents whose file changed since indexing: left for the next index run, not looked at again here.
+    const stale = new Set<string>();
+    let after = 0;
+    let pending: PhotoTextInput[] = [];
+    const flush = () => {
+      if (pending.length) store.putPhotoTexts(pending);
+      pending = [];
+    };
+    outer: for (;;) {
+      const raw = store.photosWithoutText(TEXT_ENGINE, after, 64);
+      if (raw.length === 0) break;
+      after = raw[raw.length - 1]!.id;
+      // Copies of one content are read once (the stored row takes the others off the list).
+      const seen = new Set<string>();
+      const page = raw.filter((t) => !stale.has(t.contentHash) && !seen.has(t.contentHash) && seen.add(t.contentHash));
+      if (page.length === 0) continue;
+      let next: Promise<Decoded> | null = decode(page[0]!, maxPixels);
+      for (let i = 0; i < page.length; i++) {
+        const current = await next!;
+        next = i + 1 < page.length ? decode(page[i + 1]!, maxPixels) : null;
+        if (signal?.aborted) {
+          await next?.catch(() => undefined);
+          break outer;
+        }
+        if (current.failed === 'changed') {
+          stale.add(current.todo.contentHash); // the next index run gives it its new hash
+          continue;
+        }
+        let lines: TextLine[] = [];
+        let failed = current.failed;
+        if (current.image) {
+          try {
+            lines = await reader.read(current.image);
+          } catch (e) {
+            failed = `the text reader failed: ${oneLine(e instanceof Error ? e.message : String(e)).slice(0, 200)}`;
+          }
+        }
+        pending.push({ contentHash: current.todo.contentHash, engine: TEXT_ENGINE, text: lines.map((l) => l.text).join('\n'), lines: JSON.stringify(lines), failed });
+        summary.read++;
+        if (lines.length) summary.withText++;
+        if (failed) summary.failed++;
+        if (pending.length >= batchSize) flush();
+        report(false);
+      }
+      flush();
+    }
+    flush();
+  } finally {
+    if (ownReader) await reader.dispose().catch(() => undefined);
+  }
+  report(true);
+  return { ...summary, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Read and decode one photo for the reader; a photo whose bytes no longer match its hash is `changed`. */
+async function decode(todo: TextTodo, maxPixels: number): Promise<Decoded> {
+  try {
+    const buf = readRegularFileSync(todo.path, MAX_PHOTO_BYTES);
+    if (sha256(buf) !== todo.contentHash) return { todo, image: null, failed: 'changed' };
+    return { todo, image: await decodeForText(buf, DETECT_MAX_SIDE, todo.path, maxPixels), failed: null };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT') return { todo, image: null, failed: 'changed' }; // gone: the next index run removes it
+    return { todo, image: null, failed: describeImageError(e) };
+  }
+}
