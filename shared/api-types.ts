@@ -318,6 +318,23 @@ export interface IndexSummary {
   text?: TextPassSummary;
 }
 
+/** One line of text read in a photo: its words, how sure the reader is (0–1), and its box. */
+export interface PhotoTextLine {
+  text: string;
+  score: number;
+  /** Four corners (x, y as fractions 0–1 of the photo as shown, EXIF rotation applied), from the top-left as the text reads. */
+  box: [number, number][];
+}
+
+/** The words read in a photo (the viewer's details). */
+export interface PhotoText {
+  lines: PhotoTextLine[];
+  /** Why the photo could not be read, when it could not. */
+  failed: string | null;
+  /** Which scripts the reader knows. */
+  scripts: string;
+}
+
 /** What the text pass (words read in photos, after embedding) did in one run. */
 export interface TextPassSummary {
   /** Contents read in this run (copies of a photo count once). */

@@ -10,7 +10,7 @@
  * thrown errors lose their fields over IPC (electron/electron#24427).
  */
 import { z } from 'zod';
-import { MAX_QUERY_LENGTH, MIN_EPOCHS, MAX_EPOCHS, MAX_MODEL_NAME, MAX_TOP, MAX_OFFSET, isDatePrefix, PHOTO_TYPES, SEARCH_SORTS, MAX_SEARCH_IMAGE_BYTES, type Result, type SearchHit, type SearchOptions, type DuplicateGroup, type LibraryStatus, type LibrarySize, type CompactResult, type FolderInfo, type AddFolderResult, type AddFoldersResult, type LibraryCheck, type RemoveFolderResult, type SkippedFile, type ModelInfo, type SetEvalResult, type CaptionSetInfo, type JobInfo, type TrainOptions, type ApiEvent, type PhotoFileSize } from './api-types';
+import { MAX_QUERY_LENGTH, MIN_EPOCHS, MAX_EPOCHS, MAX_MODEL_NAME, MAX_TOP, MAX_OFFSET, isDatePrefix, PHOTO_TYPES, SEARCH_SORTS, MAX_SEARCH_IMAGE_BYTES, type Result, type SearchHit, type SearchOptions, type DuplicateGroup, type LibraryStatus, type LibrarySize, type CompactResult, type FolderInfo, type AddFolderResult, type AddFoldersResult, type LibraryCheck, type RemoveFolderResult, type SkippedFile, type PhotoText, type ModelInfo, type SetEvalResult, type CaptionSetInfo, type JobInfo, type TrainOptions, type ApiEvent, type PhotoFileSize } from './api-types';
 
 export * from './api-types';
 
@@ -95,6 +95,8 @@ export const API = {
   addFolders: takes(() => z.object({ paths: z.array(path()).min(1).max(64) }).strict()).returns<AddFoldersResult>(),
   removeFolder: takes(() => z.object({ path: path() }).strict()).returns<RemoveFolderResult>(),
   rescan: takes(nothing).returns<JobInfo>(),
+  /** The words read in a library photo (null: not read yet; the text pass runs after indexing). */
+  photoText: takes(() => z.object({ id: photoId() }).strict()).returns<PhotoText | null>(),
   skipped: takes(() =>
     z.object({ limit: z.number().int().min(1).max(1000).optional(), offset: z.number().int().min(0).optional() }).strict(),
   ).returns<{ total: number; items: SkippedFile[] }>(),

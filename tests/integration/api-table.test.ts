@@ -32,7 +32,7 @@ const PAGE = 'app://renderer/index.html';
  */
 const EXPECTED_METHODS = [
   'activateModel', 'addFolder', 'addFolders', 'cancelJob', 'checkLibrary', 'compact', 'duplicates', 'evaluate', 'folders',
-  'importModel', 'inspectCaptionSet', 'jobs', 'librarySize', 'models', 'openPhoto', 'pickFolder', 'removeFolder', 'removeModel',
+  'importModel', 'inspectCaptionSet', 'jobs', 'librarySize', 'models', 'openPhoto', 'photoText', 'pickFolder', 'removeFolder', 'removeModel',
   'rescan', 'search', 'searchFiles', 'searchImage', 'searchLike', 'showInFolder', 'skipped', 'startTraining', 'status',
 ];
 const NOT_METHODS = ['dropDatabase', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'Status', 'search ', ''];

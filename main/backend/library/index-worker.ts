@@ -76,6 +76,7 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
     model = await openModel(input.modelDir);
     let last = 0;
     let lastImages = -1;
+    /** The run's last report ('Done'): held back while the text pass runs, sent when it ends. */
     let done: IndexProgress | null = null;
     const summary = await indexFolders({
       store,
@@ -89,7 +90,10 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
         // indexFolders already throttles; keep the message rate bounded anyway, except for a committed
         // batch (the photo count changed): the header follows those.
         const t = Date.now();
-        if (progress.stage === 'Done') done = progress;
+        if (progress.stage === 'Done' && input.readText) {
+          done = progress;
+          return;
+        }
         if (t - last < 100 && progress.stage !== 'Done' && progress.images === lastImages) return;
         last = t;
         lastImages = progress.images;
@@ -97,18 +101,20 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
       },
     });
     if (!input.readText) return summary;
-    // The text pass runs once every photo is embedded: the library is searchable by content meanwhile.
+    // The text pass runs once every photo is embedded: the library is searchable by content meanwhile. Its
+    // reports keep the run's count of files looked at (all of them by now) and say in the stage how far it is.
     await model.dispose().catch(() => undefined);
     model = null;
-    const images = summary.images;
+    const files: IndexProgress = done ?? { stage: 'Done', done: 0, total: 0, etaSeconds: 0, rate: null, images: summary.images };
     summary.text = await readTextInPhotos({
       store,
       signal: ctx.signal,
       maxPixels: input.maxPixels,
-      onProgress: (p) => ctx.send({ ...p, images }),
+      onProgress: (p) =>
+        ctx.send({ ...files, stage: `${p.stage}: ${p.done.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')}`, etaSeconds: p.etaSeconds, rate: p.rate }),
     });
     if (ctx.signal.aborted) throw new Cancelled(INDEX_CANCELLED, summary);
-    if (done) ctx.send(done); // the run ends as indexing ended: every file looked at
+    ctx.send(files);
     return summary;
   } catch (e) {
     throw store ? store.explain(e) : e; // a full disk or a damaged library file, in words

@@ -4,7 +4,7 @@
  */
 import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { AddFolderResult, ApiHandlers, FolderInfo, IndexSummary, JobInfo, LibraryStatus, PhotoFileSize, RemoveFolderResult, SkippedFile } from '../../../shared/api';
+import type { AddFolderResult, ApiHandlers, FolderInfo, IndexSummary, JobInfo, LibraryStatus, PhotoFileSize, PhotoText, PhotoTextLine, RemoveFolderResult, SkippedFile } from '../../../shared/api';
 import { AppError, Cancelled } from '../errors';
 import { resolveAllowedFile, resolveLibraryFile } from '../fs/confine';
 import type { JobContext } from '../jobs';
@@ -16,7 +16,7 @@ import { runIndexInWorker } from './index-worker';
 import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './thumbnails';
 import { isPhotoName, normalizeRoots, walkPhotos } from './walk';
 
-export type LibraryHandlers = Pick<ApiHandlers, 'status' | 'folders' | 'addFolder' | 'addFolders' | 'removeFolder' | 'rescan' | 'skipped'>;
+export type LibraryHandlers = Pick<ApiHandlers, 'status' | 'folders' | 'addFolder' | 'addFolders' | 'removeFolder' | 'rescan' | 'skipped' | 'photoText'>;
 
 const PHOTO_TYPES = ['JPEG', 'PNG', 'WebP', 'GIF', 'TIFF', 'AVIF', 'HEIC', 'RAW'];
 /** What a browser (and Electron's Chromium) shows as it is. */
@@ -41,6 +41,7 @@ export class LibraryService {
       removeFolder: (p) => this.removeFolder(p.path),
       rescan: async () => this.startIndex().info,
       skipped: async (p) => this.skipped(p.limit, p.offset),
+      photoText: async (p) => this.photoText(p.id),
     };
   }
 
@@ -143,6 +144,20 @@ export class LibraryService {
   /** Delete cached thumbnails of content no photo in the library has any more; returns how many. */
   pruneThumbnails(): Promise<number> {
     return pruneThumbnails(this.s.thumbnailsDir, (h) => this.s.store.hasContent(h));
+  }
+
+  /** The words read in photo `id` (null: not read yet); an unknown photo is not_found. */
+  photoText(id: number): PhotoText | null {
+    if (!this.s.store.photoById(id)) throw new AppError('not_found', `Photo ${id} is not in the library.`);
+    const row = this.s.store.photoText(id);
+    if (!row) return null;
+    let lines: PhotoTextLine[] = [];
+    try {
+      lines = JSON.parse(row.lines) as PhotoTextLine[];
+    } catch {
+      // a damaged row reads as no text; the next read of that content replaces it
+    }
+    return { lines, failed: row.failed, scripts: TEXT_SCRIPTS };
   }
 
   skipped(limit = 100, offset = 0): { total: number; items: SkippedFile[] } {

@@ -113,7 +113,7 @@ export function LibraryPanel({ status }: { status: LibraryStatus | null }) {
         )}
         <FolderList folders={list} indexing={indexing} confirmRemove={confirmRemove} onAskRemove={setConfirmRemove} onRemove={(f) => void remove(f)} onResume={(f) => void add(f, true)} />
         <div className="row end">
-          <span className="muted">{status ? `${plural(status.images, 'photo')} · ${status.embedded.toLocaleString()} embedded with ${status.modelName}` : ''}</span>
+          <span className="muted">{status ? `${plural(status.images, 'photo')} · ${status.embedded.toLocaleString()} embedded with ${status.modelName} · ${status.text.withText.toLocaleString()} with text` : ''}</span>
           <button type="button" onClick={() => void rescan()} disabled={list.length === 0 || indexing}>
             Re-scan
           </button>

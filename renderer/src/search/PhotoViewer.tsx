@@ -4,6 +4,7 @@ import { createPortal } from 'react-dom';
 import type { SearchHit } from '../../../shared/api';
 import { fileName, folderOf, formatBytes, formatDate } from '../format';
 import { useApi } from '../state';
+import { PhotoTextDetails, TextBoxes, usePhotoText } from './PhotoText';
 
 /** What a result's buttons do. */
 export type Act = 'open' | 'folder' | 'copy' | 'like' | 'add';
@@ -61,6 +62,8 @@ export function Viewer({ hit, src, position, onClose, onPrev, onNext, onAct }: V
   const ref = useRef<HTMLDivElement>(null);
   const [actual, setActual] = useState(false);
   const [natural, setNatural] = useState<{ w: number; h: number } | null>(null);
+  const [showBoxes, setShowBoxes] = useState(false);
+  const text = usePhotoText(hit.id);
 
   useEffect(() => {
     ref.current?.focus();
@@ -138,16 +141,20 @@ export function Viewer({ hit, src, position, onClose, onPrev, onNext, onAct }: V
           <button type="button" className="nav prev" onClick={() => onPrev?.()} disabled={!onPrev} aria-label="Previous photo">
             ‹
           </button>
-          <img
-            src={src}
-            alt={fileName(hit.path)}
-            onClick={() => setActual((a) => !a)}
-            onLoad={(e) => setNatural({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })}
-          />
+          <span className="viewer-photo">
+            <img
+              src={src}
+              alt={fileName(hit.path)}
+              onClick={() => setActual((a) => !a)}
+              onLoad={(e) => setNatural({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })}
+            />
+            {showBoxes && <TextBoxes text={text} />}
+          </span>
           <button type="button" className="nav next" onClick={() => onNext?.()} disabled={!onNext} aria-label="Next photo">
             ›
           </button>
         </div>
+        <PhotoTextDetails text={text} boxes={showBoxes} onBoxes={setShowBoxes} />
         <Actions hit={hit} onAct={onAct} />
       </div>
     </div>,
