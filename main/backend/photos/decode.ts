@@ -86,13 +86,13 @@ export interface DecodedImage {
  * WebP, GIF, TIFF, AVIF), a HEIC file's pixels decoded by libheif (heic.ts), or a RAW file's embedded JPEG preview
  * turned by the RAW file's orientation (raw-preview.ts).
  */
-interface Opened {
+export interface Opened {
   img: sharp.Sharp;
   width: number;
   height: number;
 }
 
-async function openPhoto(buf: Buffer, file: string, limit: number, failOn: 'error' | 'none'): Promise<Opened> {
+export async function openPhoto(buf: Buffer, file: string, limit: number, failOn: 'error' | 'none'): Promise<Opened> {
   if (isHeic(buf)) {
     const px = await decodeHeic(buf, file, limit);
     return { img: sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels } }), width: px.width, height: px.height };

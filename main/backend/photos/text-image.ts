@@ -1,10 +1,10 @@
 /**
- * Photo bytes → the pixels the text reader looks at: EXIF rotation applied (a phone photo of a receipt taken
- * sideways reads upright), transparency on white, at most `maxSide` pixels on the longer side (shrink-on-load:
- * an enormous screenshot or a 50 MP scan is never decoded at full size) and never enlarged.
+ * Photo bytes → the pixels the text reader looks at: opened as every decode opens a photo (decode.ts: HEIC and
+ * RAW through their own readers, EXIF rotation applied, so a phone photo of a receipt taken sideways reads
+ * upright), transparency on white, at most `maxSide` pixels on the longer side (shrink-on-load: an enormous
+ * screenshot or a 50 MP scan is never decoded at full size) and never enlarged.
  */
-import sharp from 'sharp';
-import { DEFAULT_PIXEL_LIMIT } from './decode';
+import { DEFAULT_PIXEL_LIMIT, openPhoto } from './decode';
 import { describeImageError, ImageReadError } from './read-error';
 
 /** uint8 RGB, row-major, `width` × `height`. */
@@ -15,9 +15,9 @@ export interface RgbImage {
 }
 
 export async function decodeForText(buf: Buffer, maxSide: number, file = '<image data>', limitInputPixels = DEFAULT_PIXEL_LIMIT): Promise<RgbImage> {
+  const { img } = await openPhoto(buf, file, limitInputPixels, 'error');
   try {
-    const out = await sharp(buf, { failOn: 'error', limitInputPixels, sequentialRead: true })
-      .rotate()
+    const out = await img
       .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .toColourspace('srgb')
