@@ -72,7 +72,33 @@ export interface TowerPools {
   grids: { layer: string; cells: number }[];
   /** `weight` scales each colour block (unit length times `weight`): how loud colour is beside the maps. */
   colour: { cells: number[]; weight: number } | null;
+  /**
+   * The detector's own verdict on its 80 COCO classes, from its class heat maps: 'max' = how sure it is that each
+   * class is somewhere in the photo; 'count' = how many separate peaks each class has (log(1 + n)); 'grid' = the
+   * 'max' score in each cell of a 3×3 grid (where each class is).
+   */
+  classes?: { blocks: ('max' | 'count' | 'grid')[]; weight: number } | null;
 }
+
+/** The detector's class heat maps (sigmoid, NHWC at stride 4) and the constant output sizes of its three upsamplings. */
+const HEATMAPS = 'tower_0/keypoints';
+const UPSAMPLES: [string, number][] = [
+  ['tower_0/CenternetHead/c5_upsample/up_sampling2d/mul', 16],
+  ['tower_0/CenternetHead/c4_upsample/up_sampling2d_1/mul', 8],
+  ['tower_0/CenternetHead/c3_upsample/up_sampling2d_2/mul', 4],
+];
+/** A heat-map peak counts as an object from this score (CenterNet's usual display threshold is 0.3–0.4; lower keeps small ones). */
+const PEAK_SCORE = 0.2;
+
+/** COCO's 80 classes in the detector's output order. */
+export const COCO_CLASSES = [
+  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench',
+  'bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis',
+  'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork',
+  'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
+  'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+  'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush',
+];
 
 /** The built-in tower before colour and layout were pooled (five global maps, 1,968-d). */
 export const COCO_POOLS_GLOBAL: TowerPools = { global: COCO_LAYERS, grids: [], colour: null };
@@ -93,8 +119,10 @@ export const COCO_POOLS: TowerPools = {
 export function describePools(pools: TowerPools): string {
   const grids = pools.grids.map((g) => `one map over a ${g.cells}×${g.cells} grid`);
   const colour = pools.colour ? [`the photo's colours as soft shares of ${COLOUR_PROTOTYPES.length} named colours over ${pools.colour.cells.map((c) => (c === 1 ? 'the whole photo' : `${c}×${c}`)).join(', ')}`] : [];
+  const what = { max: `the detector's score for each of its ${COCO_CLASSES.length} COCO classes`, count: 'how many of each COCO class the detector finds', grid: "the detector's class scores over a 3×3 grid" };
+  const classes = pools.classes ? pools.classes.blocks.map((b) => what[b]) : [];
   const weight = pools.colour && pools.colour.weight !== 1 ? ` (colour blocks scaled to ${pools.colour.weight})` : '';
-  return [`global average of ${pools.global.length} feature maps`, ...grids, ...colour].join(', ') + `, each block signed-square-rooted and L2-normalized${weight}`;
+  return [`global average of ${pools.global.length} feature maps`, ...grids, ...colour, ...classes].join(', ') + `, each block signed-square-rooted and L2-normalized${weight}`;
 }
 
 export interface CocoTower {
@@ -138,12 +166,30 @@ function colourShares(g: GraphBuilder, input: string, inputSize: number, side: n
   return g.op('Softmax', [logits], { axis: 1 });
 }
 
+/** NCHW [B, K, H, H] → [B, K·cells²]: the maximum over each cell of a cells×cells grid (edge cells padded). */
+function gridMax(g: GraphBuilder, nchw: string, side: number, cells: number): string {
+  const k = Math.ceil(side / cells);
+  const pad = k * cells - side;
+  const [p0, p1] = [Math.floor(pad / 2), Math.ceil(pad / 2)];
+  return g.op('Flatten', [g.op('MaxPool', [nchw], { kernel_shape: [k, k], strides: [k, k], pads: [p0, p0, p1, p1] })], { axis: 1 });
+}
+
+/** [B, K, H, W] heat maps → [B, K]: log(1 + the number of local maxima (3×3) scoring at least PEAK_SCORE). */
+function peakCounts(g: GraphBuilder, heat: string): string {
+  const local = g.op('MaxPool', [heat], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] });
+  const peak = g.op('And', [g.op('Equal', [heat, local]), g.op('GreaterOrEqual', [heat, g.scalar(PEAK_SCORE)])]);
+  const count = g.op('ReduceSum', [g.op('Cast', [peak], { to: 1 }), g.ints([2, 3])], { keepdims: 0 });
+  return g.op('Log', [g.op('Add', [count, g.scalar(1)])]);
+}
+
 export function buildCocoImageTowerOnnx(inputSize = 224, pools: TowerPools = COCO_POOLS, modelJson = COCO_MODEL): CocoTower {
   if (inputSize % 32 !== 0) throw new Error(`The image tower's input size must be a multiple of 32 (the backbone's stride), not ${inputSize}.`);
   const files = loadGraphModelFiles(modelJson);
   const g = new GraphBuilder('coco_image_tower');
   const input = g.input(IMAGE_INPUT, 'float32', ['batch', inputSize, inputSize, 3]);
-  const conv = new GraphConverter(g, files, { bound: { [GRAPH_INPUT]: { name: input, type: 'float32', shape: [null, inputSize, inputSize, 3] } } });
+  // The detector's head upsamples to sizes fixed for 512 px; they follow the input size here.
+  const intConstants = Object.fromEntries(UPSAMPLES.map(([name, stride]) => [name, [inputSize / stride, inputSize / stride]]));
+  const conv = new GraphConverter(g, files, { bound: { [GRAPH_INPUT]: { name: input, type: 'float32', shape: [null, inputSize, inputSize, 3] } }, intConstants });
   const blocks: CocoTower['blocks'] = [];
   const parts: string[] = [];
   const map = (name: string) => {
@@ -171,6 +217,16 @@ export function buildCocoImageTowerOnnx(inputSize = 224, pools: TowerPools = COC
       const unit = powerNormalize(g, gridPool(g, shares, side, cells));
       parts.push(pools.colour.weight === 1 ? unit : g.op('Mul', [unit, g.scalar(pools.colour.weight)]));
       blocks.push({ name: `colour ${cells}×${cells}`, dim: COLOUR_PROTOTYPES.length * cells * cells });
+    }
+  }
+  if (pools.classes) {
+    const heat = g.op('Transpose', [conv.value(HEATMAPS).name], { perm: [0, 3, 1, 2] });
+    const side = inputSize / 4;
+    for (const kind of pools.classes.blocks) {
+      const pooled = kind === 'max' ? g.op('ReduceMax', [heat], { axes: [2, 3], keepdims: 0 }) : kind === 'count' ? peakCounts(g, heat) : gridMax(g, heat, side, 3);
+      const unit = powerNormalize(g, pooled);
+      parts.push(pools.classes.weight === 1 ? unit : g.op('Mul', [unit, g.scalar(pools.classes.weight)]));
+      blocks.push({ name: `classes ${kind}`, dim: COCO_CLASSES.length * (kind === 'grid' ? 9 : 1) });
     }
   }
   g.op('Concat', parts, { axis: 1 }, [IMAGE_OUTPUT]);

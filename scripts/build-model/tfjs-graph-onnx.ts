@@ -46,10 +46,21 @@ export class GraphConverter implements OpContext {
   constructor(
     readonly g: GraphBuilder,
     private readonly files: GraphModelFiles,
-    private readonly opts: { inputShapes?: Record<string, Dim[]>; inputNames?: Record<string, string>; bound?: Record<string, BoundInput> } = {},
+    private readonly opts: {
+      inputShapes?: Record<string, Dim[]>;
+      inputNames?: Record<string, string>;
+      bound?: Record<string, BoundInput>;
+      /** Integer constants replaced by these values (e.g. a resize's output size fixed for another input size). */
+      intConstants?: Record<string, number[]>;
+    } = {},
   ) {
     for (const n of files.nodes) this.byName.set(n.name, n);
     this.weights = decodeGraphWeights(files.weightSpecs, files.weightData, files.source);
+    for (const [name, values] of Object.entries(opts.intConstants ?? {})) {
+      const w = this.weights.get(name);
+      if (!w || w.dtype === 'float32' || w.dtype === 'bool' || w.data.length !== values.length) throw new Error(`Constant ${name} of ${files.source} is not an integer constant of ${values.length} values; the model changed.`);
+      this.weights.set(name, { ...w, data: Int32Array.from(values) });
+    }
   }
 
   fail(node: TfNode, problem: string): Error {

@@ -4,12 +4,13 @@
  * a thing is while the global ones barely move.
  */
 import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModelDir } from '../../main/backend/catalog/registry';
 import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
-import { buildCocoImageTowerOnnx, COLOUR_PROTOTYPES, COCO_POOLS } from '../../scripts/build-model/coco-image-tower';
+import { buildCocoImageTowerOnnx, COCO_CLASSES, COLOUR_PROTOTYPES, COCO_POOLS } from '../../scripts/build-model/coco-image-tower';
 import { sceneSvg } from '../helpers/scenes';
 
 let model: EmbeddingModel;
@@ -70,4 +71,38 @@ describe('built-in image tower blocks', () => {
     expect(length(block(f!, blocks[0]!.name))).toBeCloseTo(1, 4);
     for (const b of blocks.filter((x) => x.name.startsWith('colour'))) expect(length(block(f!, b.name))).toBeCloseTo(0.5, 4);
   });
+
+  it("adds the detector's class blocks when asked (a measured candidate): the shipped blocks unchanged, 80 scores of unit length", async () => {
+    const tower = buildCocoImageTowerOnnx(224, { ...COCO_POOLS, classes: { blocks: ['max', 'count', 'grid'], weight: 1 } });
+    expect(tower.blocks.slice(-3)).toEqual([
+      { name: 'classes max', dim: COCO_CLASSES.length },
+      { name: 'classes count', dim: COCO_CLASSES.length },
+      { name: 'classes grid', dim: 9 * COCO_CLASSES.length },
+    ]);
+    const session = await ort.InferenceSession.create(tower.onnx);
+    try {
+      const svg = sceneSvg({ background: '#ffffff', items: [{ shape: 'circle', colour: 'blue', x: 0.5, y: 0.5, size: 0.4, rotation: 0 }] }, 224);
+      const prepared = await model.prepareImage(await sharp(Buffer.from(svg)).png().toBuffer());
+      const [shipped] = await model.imageFeatures([prepared]);
+      const out = (await session.run({ pixel_values: new ort.Tensor('float32', prepared.tensor, [1, 224, 224, 3]) })).features!.data as Float32Array;
+      expect(out.length).toBe(tower.featureDim);
+      const D = model.manifest.image.featureDim;
+      let diff = 0;
+      for (let i = 0; i < D; i++) diff = Math.max(diff, Math.abs(out[i]! - shipped![i]!));
+      expect(diff).toBeLessThan(1e-4);
+      const scores = out.subarray(D, D + COCO_CLASSES.length);
+      expect(Math.min(...scores)).toBeGreaterThanOrEqual(0);
+      expect(Math.sqrt(scores.reduce((a, x) => a + x * x, 0))).toBeCloseTo(1, 4);
+      const counts = out.subarray(D + COCO_CLASSES.length, D + 2 * COCO_CLASSES.length);
+      expect(counts.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
+      // The grid's cells: each class's best cell is its score over the whole photo.
+      const grid = out.subarray(D + 2 * COCO_CLASSES.length);
+      const cellMax = Array.from({ length: COCO_CLASSES.length }, (_, k) => Math.max(...Array.from({ length: 9 }, (_, c) => grid[k * 9 + c]!)));
+      const gridNorm = Math.sqrt(grid.reduce((a, x) => a + x * x, 0));
+      expect(gridNorm).toBeCloseTo(1, 4);
+      expect(cellMax.indexOf(Math.max(...cellMax))).toBe(Array.from(scores).indexOf(Math.max(...scores)));
+    } finally {
+      await session.release();
+    }
+  }, 60_000);
 });
