@@ -113,8 +113,9 @@ export class TextReader {
         const used = Math.ceil((steps! * widths[k]!) / batchW);
         const d = ctcDecode(probs, n, steps!, classes!, this.chars, used);
         const text = d.text.trim();
-        // A line of punctuation alone is what edges and blobs read as ("." on a round shape): not text.
-        const kept = d.score >= MIN_LINE_SCORE && /[\p{L}\p{N}]/u.test(text);
+        // Punctuation alone, or one Latin letter alone, is what edges and textures read as ("." on a round
+        // shape, "s" on a curve): not text anyone searches for. Digits and CJK characters alone are kept.
+        const kept = d.score >= MIN_LINE_SCORE && /[\p{L}\p{N}]/u.test(text) && !/^\p{Script=Latin}$/u.test(text);
         results[k] = kept ? { text, score: d.score } : { text: '', score: d.score };
       });
       t.dispose?.();
