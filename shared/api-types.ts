@@ -55,6 +55,21 @@ export interface SearchHit {
   takenAt: string | null;
   /** File size in bytes when indexed. */
   bytes: number | null;
+  /** The UTC offset the file records for takenAt ("+01:00"), or null. */
+  takenOffset: string | null;
+  /** Where it was taken ("Amadora, Lisbon, Portugal"), resolved offline from its GPS position, or null. */
+  place: string | null;
+}
+
+/** The longest place name a search takes (`near`). */
+export const MAX_PLACE_LENGTH = 200;
+
+/** A place photos of the library were taken at, with how many (the place filter's choices). */
+export interface PlaceCount {
+  /** What `near` takes for it: "Lisbon, Portugal" (a city) or "Portugal" (a country). */
+  name: string;
+  kind: 'city' | 'country';
+  photos: number;
 }
 
 /** Which file a photo is served as: its thumbnail, what a browser shows in full, or the original file. */
@@ -80,6 +95,11 @@ export interface SearchOptions {
   after?: string;
   before?: string;
   types?: PhotoType[];
+  /**
+   * Only photos taken at or near this place: a city, region or country as their GPS position resolves to
+   * ("Lisbon"; "Lisbon, Portugal" or "Lisbon, PT" to say which Lisbon). Accents and case do not matter.
+   */
+  near?: string;
   /** Only photos at least this similar (cosine, -1 to 1). */
   minScore?: number;
   /** Only photos with at least this match percentage (0–100; queries with text). */

@@ -10,7 +10,7 @@
  * thrown errors lose their fields over IPC (electron/electron#24427).
  */
 import { z } from 'zod';
-import { MAX_QUERY_LENGTH, MIN_EPOCHS, MAX_EPOCHS, MAX_MODEL_NAME, MAX_TOP, MAX_OFFSET, isDatePrefix, PHOTO_TYPES, SEARCH_SORTS, MAX_SEARCH_IMAGE_BYTES, type Result, type SearchHit, type SearchOptions, type DuplicateGroup, type LibraryStatus, type LibrarySize, type CompactResult, type FolderInfo, type AddFolderResult, type AddFoldersResult, type LibraryCheck, type RemoveFolderResult, type SkippedFile, type PhotoText, type ModelInfo, type SetEvalResult, type CaptionSetInfo, type JobInfo, type TrainOptions, type ApiEvent, type PhotoFileSize } from './api-types';
+import { MAX_QUERY_LENGTH, MIN_EPOCHS, MAX_EPOCHS, MAX_MODEL_NAME, MAX_TOP, MAX_OFFSET, isDatePrefix, PHOTO_TYPES, SEARCH_SORTS, MAX_SEARCH_IMAGE_BYTES, type Result, type SearchHit, type SearchOptions, type DuplicateGroup, type LibraryStatus, type LibrarySize, type CompactResult, type FolderInfo, type AddFolderResult, type AddFoldersResult, type LibraryCheck, type RemoveFolderResult, type SkippedFile, type PhotoText, type ModelInfo, type SetEvalResult, type CaptionSetInfo, type JobInfo, type TrainOptions, type ApiEvent, type PhotoFileSize, MAX_PLACE_LENGTH, type PlaceCount } from './api-types';
 
 export * from './api-types';
 
@@ -47,6 +47,7 @@ const searchOptions = () => ({
   after: datePrefix().optional(),
   before: datePrefix().optional(),
   types: z.array(z.enum(PHOTO_TYPES)).min(1).max(PHOTO_TYPES.length).optional(),
+  near: z.string().trim().min(1, 'a place cannot be empty').max(MAX_PLACE_LENGTH, `a place has at most ${MAX_PLACE_LENGTH} characters`).optional(),
   minScore: z.number().min(-1).max(1).optional(),
   minMatch: z.number().min(0).max(100).optional(),
   sort: z.enum(SEARCH_SORTS).optional(),
@@ -90,6 +91,8 @@ export const API = {
   /** Groups of duplicate photos: exact copies first, then near-duplicates within `threshold` (cosine, default 0.95). */
   duplicates: takes(() => z.object({ threshold: z.number().min(0.5).max(1).optional() }).strict()).returns<DuplicateGroup[]>(),
   folders: takes(nothing).returns<FolderInfo[]>(),
+  /** Places the library's photos were taken at (cities, then countries), most photos first: the place filter's choices. */
+  places: takes(nothing).returns<PlaceCount[]>(),
   addFolder: takes(() => z.object({ path: path() }).strict()).returns<AddFolderResult>(),
   /** Several folders at once, indexed by one job (a folder inside another is never indexed twice). */
   addFolders: takes(() => z.object({ paths: z.array(path()).min(1).max(64) }).strict()).returns<AddFoldersResult>(),

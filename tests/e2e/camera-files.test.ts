@@ -1,5 +1,6 @@
 // Phone and camera files in the UI (issue 26), in Chromium through browser mode: a HEIC (HEVC) photo and a DNG,
-// which no browser can show, appear as thumbnails and in the viewer (served as JPEG renditions), beside a JPEG.
+// which no browser can show, appear as thumbnails and in the viewer (served as JPEG renditions), beside a JPEG;
+// the place filter (from GPS, resolved offline) and the place in the viewer's details.
 // The library is indexed with the real CLI and the real decoder, then served by `photo-search serve`.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,9 +41,10 @@ describe.skipIf(!HAVE_CHROMIUM || !heifEncAvailable())('phone and camera files i
       sharp({ create: { width: w, height: h, channels: 3, background: { r, g, b } } }).composite([
         { input: Buffer.from(`<svg width="${w}" height="${h}"><circle cx="${w / 2}" cy="${h / 2}" r="${h / 3}" fill="white"/></svg>`), left: 0, top: 0 },
       ]);
-    writeHeic(await jpegWith(picture(200, 30, 30), { date: '2024:05:17 18:30:00', offset: '+01:00' }), path.join(photos, 'phone.heic'));
+    // The HEIC was taken in Lisbon, the JPEG in Porto; the DNG has no GPS.
+    writeHeic(await jpegWith(picture(200, 30, 30), { date: '2024:05:17 18:30:00', offset: '+01:00', gps: { lat: 38.7105, lon: -9.1366 } }), path.join(photos, 'phone.heic'));
     writeFileSync(path.join(photos, 'camera.dng'), await rawLike('dng', await jpegWith(picture(30, 30, 200, 1200, 800))));
-    writeFileSync(path.join(photos, 'plain.jpg'), await jpegWith(picture(30, 200, 30)));
+    writeFileSync(path.join(photos, 'plain.jpg'), await jpegWith(picture(30, 200, 30), { gps: { lat: 41.1496, lon: -8.611 } }));
     const env = { ...process.env, PHOTO_SEARCH_DATA: path.join(tmp, 'data'), PHOTO_SEARCH_MODEL_DIR: modelDir };
     const indexed = await runCli(['index', photos], { env, timeout: 180_000 });
     if (indexed.code !== 0) throw new Error(`indexing failed: ${indexed.stderr}`);
@@ -88,9 +90,26 @@ describe.skipIf(!HAVE_CHROMIUM || !heifEncAvailable())('phone and camera files i
       return !!img && img.complete && img.naturalWidth > 0;
     }, undefined, { timeout: 30_000 });
     expect(await dialog.getByTestId('viewer-image').locator('img').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([640, 480]);
-    expect(await dialog.getByTestId('viewer-details').textContent()).toMatch(/640 × 480 px · taken /);
+    expect(await dialog.getByTestId('viewer-details').textContent()).toMatch(/640 × 480 px · taken [^·]+ \(UTC\+01:00\) · in Lisbon, Portugal · /);
     await page.screenshot({ path: path.join(SHOTS, 'camera-files-viewer.png') });
     await page.keyboard.press('Escape');
+    await shown(dialog, `the page no longer has dialog (getByRole('dialog'))`, { state: 'detached' });
+    expect(problems).toEqual([]);
+  });
+
+  it('limits the results to a place with the Place filter, shown as a removable chip', async () => {
+    const place = page.getByRole('group', { name: 'Filters' }).getByLabel('Place');
+    expect(await place.locator('option').allTextContents()).toEqual(['Anywhere', 'Lisbon, Portugal (1)', 'Porto, Portugal (1)', 'Portugal (2)']);
+    await place.selectOption('Lisbon, Portugal');
+    await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Results"] button.thumb').length === 1, undefined, { timeout: 30_000 });
+    expect(await page.locator('ul[aria-label="Results"] img').getAttribute('alt')).toBe('phone.heic');
+    const chip = page.getByTestId('filter-chips').getByText('Place: Lisbon, Portugal');
+    await shown(chip, `the page shows getByTestId('filter-chips').getByText('Place: Lisbon, Portugal')`);
+    await place.selectOption('Portugal');
+    await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Results"] button.thumb').length === 2, undefined, { timeout: 30_000 });
+    await page.getByRole('button', { name: 'Remove filter Place: Portugal' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('ul[aria-label="Results"] button.thumb').length === 3, undefined, { timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'camera-files-place.png') });
     expect(problems).toEqual([]);
   });
 });

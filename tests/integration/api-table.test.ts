@@ -32,7 +32,7 @@ const PAGE = 'app://renderer/index.html';
  */
 const EXPECTED_METHODS = [
   'activateModel', 'addFolder', 'addFolders', 'cancelJob', 'checkLibrary', 'compact', 'duplicates', 'evaluate', 'folders',
-  'importModel', 'inspectCaptionSet', 'jobs', 'librarySize', 'models', 'openPhoto', 'photoText', 'pickFolder', 'removeFolder', 'removeModel',
+  'importModel', 'inspectCaptionSet', 'jobs', 'librarySize', 'models', 'openPhoto', 'photoText', 'pickFolder', 'places', 'removeFolder', 'removeModel',
   'rescan', 'search', 'searchFiles', 'searchImage', 'searchLike', 'showInFolder', 'skipped', 'startTraining', 'status',
 ];
 const NOT_METHODS = ['dropDatabase', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'Status', 'search ', ''];
@@ -87,6 +87,9 @@ describe('the API table', () => {
     expect(acceptCall('startTraining', { set: '/s', epochs: 201 })).toMatchObject({ ok: false, code: 'invalid_input', message: expect.stringMatching(/^Invalid request to startTraining: epochs: /) });
     expect(acceptCall('startTraining', { set: '/s', name: 'x'.repeat(101) })).toEqual({ ok: false, code: 'invalid_input', message: 'Invalid request to startTraining: name: a model name has at most 100 characters' });
     expect(acceptCall('search', { query: '  two dogs  ', top: 3 })).toEqual({ ok: true, call: { method: 'search', params: { query: 'two dogs', top: 3 } } });
+    expect(acceptCall('search', { query: 'a', near: '  ' })).toEqual({ ok: false, code: 'invalid_input', message: 'Invalid request to search: near: a place cannot be empty' });
+    expect(acceptCall('search', { query: 'a', near: 'x'.repeat(201) })).toEqual({ ok: false, code: 'invalid_input', message: 'Invalid request to search: near: a place has at most 200 characters' });
+    expect(acceptCall('search', { query: 'a', near: ' Lisbon, PT ' })).toEqual({ ok: true, call: { method: 'search', params: { query: 'a', near: 'Lisbon, PT' } } });
   });
 
   it('gives every method a strict request schema (an unknown field is refused, not passed on)', () => {

@@ -15,6 +15,7 @@ import { recycleTensor } from '../model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../model/types';
 import { DEFAULT_PIXEL_LIMIT, readImageInfo, skipReason } from '../photos/decode';
 import type { BatchItem, PhotoInput, Store } from '../store';
+import { placeAt } from '../places/gazetteer';
 import { BatchQueue, Slots } from './index-queue';
 import { normalizeRoots, walkPhotos, type WalkEvent } from './walk';
 
@@ -66,6 +67,16 @@ interface Pending {
   meta: Pick<PhotoInput, 'takenOffset' | 'gps' | 'place' | 'metaRead'>;
   prepared: PreparedImage | null;
   isNew: boolean;
+}
+
+/** GPS → place from the offline gazetteer; null where there is no place, or when its data cannot be read. */
+async function nearestPlace(gps: { lat: number; lon: number }): Promise<PhotoInput['place']> {
+  try {
+    const p = placeAt(gps.lat, gps.lon);
+    return p && { city: p.city, region: p.region, country: p.country, key: p.key };
+  } catch {
+    return null; // the GPS position is still kept
+  }
 }
 
 /** No visible entry (hidden files such as .DS_Store do not count: the walk ignores them too). */
@@ -138,6 +149,13 @@ export class IndexRun {
       await planner;
     } catch (e) {
       failure ??= e;
+    }
+    if (!failure && !stop.signal.aborted) {
+      try {
+        await this.refreshMeta();
+      } catch (e) {
+        failure = e;
+      }
     }
     opts.signal?.removeEventListener('abort', onAbort);
     if (failure) throw failure;
@@ -313,7 +331,30 @@ export class IndexRun {
 
   /** The place a GPS position resolves to, offline; null where no place is known (open sea) or the data cannot load. */
   private async placeOf(gps: { lat: number; lon: number }): Promise<PhotoInput['place']> {
-    return (this.opts.places ?? null)?.(gps) ?? null;
+    return (this.opts.places ?? nearestPlace)(gps);
+  }
+
+  /**
+   * Stage 5: photos indexed by a version that did not read time-zone offsets and GPS (meta_version 0) get their
+   * header read again (no decode, no tower), so an upgraded library finds its places without re-indexing.
+   */
+  private async refreshMeta(): Promise<void> {
+    for (const root of this.roots) {
+      for (let rows = this.store.photosWithStaleMeta(root, 64); rows.length > 0; rows = this.store.photosWithStaleMeta(root, 64)) {
+        this.opts.onProgress?.({ stage: 'Reading dates and places of earlier photos', done: this.done, total: Math.max(this.total, this.done), etaSeconds: null, rate: null, images: this.store.countPhotos() });
+        for (const r of rows) {
+          if (this.stop.signal.aborted) return;
+          let meta: Pick<PhotoInput, 'takenAt' | 'takenOffset' | 'gps' | 'place'> = { takenAt: null, takenOffset: null, gps: null, place: null };
+          try {
+            const info = await readImageInfo(readRegularFileSync(r.path, MAX_PHOTO_BYTES), { limitInputPixels: this.maxPixels });
+            meta = { takenAt: info.takenAt, takenOffset: info.takenOffset, gps: info.gps, place: info.gps ? await this.placeOf(info.gps) : null };
+          } catch {
+            // Unreadable now (gone, damaged): marked as read, with nothing found; its row is otherwise left alone.
+          }
+          this.store.setPhotoMeta(r.id, meta);
+        }
+      }
+    }
   }
 
   /** Stage 4, commit: batch by batch until the queue ends; a cancel stops after the batch in flight. */

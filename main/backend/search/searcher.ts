@@ -21,6 +21,7 @@ import { combineVectors, parseQuery, searchWords, type QueryPart } from '../../.
 import { AppError } from '../errors';
 import type { EmbeddingModel } from '../model/types';
 import { expandHome } from '../paths';
+import { placeLabel, placeParts } from '../places/fold';
 import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
 import { intersectIds, liftByWords, rankingWords, wordsFilter, wordsParts } from './photo-words';
 import { librarySpread, matchPercent } from './relevance';
@@ -62,6 +63,8 @@ export interface SearchRequest {
   after?: string;
   before?: string;
   types?: readonly PhotoType[];
+  /** A place (city, region or country; "Lisbon, Portugal"). */
+  near?: string;
   minScore?: number;
   minMatch?: number;
   sort?: SearchSort;
@@ -81,6 +84,20 @@ export function requestParts(req: SearchRequest): QueryPart[] {
   return parts;
 }
 
+/** The folded parts of a place to filter by; a place no photo was taken at is refused in one line. */
+function knownPlace(store: Store, near: string): string[] {
+  const parts = placeParts(near);
+  if (parts.length === 0) throw new AppError('invalid_input', 'Give a place to search near: a city, region or country ("Lisbon", "Lisbon, Portugal").');
+  const unknown = parts.find((p) => !store.placeKnown(p));
+  if (unknown !== undefined) {
+    throw new AppError(
+      'not_found',
+      `No photo in the library was taken in or near "${near}". A photo has a place when its EXIF has a GPS position; places are cities, regions and countries ("Lisbon", "Lisbon, Portugal").`,
+    );
+  }
+  return parts;
+}
+
 /** Run one search; `parts` are the request's parts when the caller has read them already. */
 export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: readonly QueryPart[] = requestParts(req)): Promise<SearchHit[]> {
   const { store } = deps;
@@ -89,7 +106,7 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
   const offset = req.offset ?? 0;
   const need = offset + top;
   const folders = req.folders?.length ? libraryFolders(store, req.folders) : undefined;
-  const filter: PhotoFilter = { folders, after: req.after, before: req.before, types: req.types };
+  const filter: PhotoFilter = { folders, after: req.after, before: req.before, types: req.types, near: req.near ? knownPlace(store, req.near) : undefined };
   const byFilter = store.photoIdsMatching(filter);
   const written = wordsFilter(store, wordsParts(parts));
   const ranked = parts.filter((p) => p.kind !== 'words');
@@ -156,7 +173,18 @@ export function toSearchHits(store: Store, found: readonly Hit[], matchOf: (scor
   for (const f of found) {
     const r = byId.get(f.id);
     if (!r) continue;
-    out.push({ id: f.id, path: r.path, score: f.score, match: matchOf(f.score), width: r.width ?? null, height: r.height ?? null, takenAt: r.takenAt ?? localDateTime(r.mtimeMs), bytes: r.size ?? null });
+    out.push({
+      id: f.id,
+      path: r.path,
+      score: f.score,
+      match: matchOf(f.score),
+      width: r.width ?? null,
+      height: r.height ?? null,
+      takenAt: r.takenAt ?? localDateTime(r.mtimeMs),
+      bytes: r.size ?? null,
+      takenOffset: r.takenAt ? (r.takenOffset ?? null) : null,
+      place: r.place ? placeLabel(r.place) : null,
+    });
   }
   return out;
 }

@@ -2,14 +2,15 @@
  * The search domain's service and its slice of the API table: search by query, by a library photo, by an
  * image file or bytes, and the duplicate finder, over the live index of the active model.
  */
-import type { ApiHandlers, DuplicateGroup, SearchHit, SearchOptions } from '../../../shared/api';
+import type { ApiHandlers, DuplicateGroup, PlaceCount, SearchHit, SearchOptions } from '../../../shared/api';
 import { AppError } from '../errors';
 import type { BackendState } from '../state';
 import { clampUnit, findDuplicates, scoresToFirst } from './duplicates';
+import { splitPlaceWords } from './place-words';
 import { requestParts, runSearch, toSearchHits, type SearchRequest } from './searcher';
 import type { VectorIndex } from './vector-index';
 
-export type SearchHandlers = Pick<ApiHandlers, 'search' | 'searchLike' | 'searchFiles' | 'searchImage' | 'duplicates'>;
+export type SearchHandlers = Pick<ApiHandlers, 'search' | 'searchLike' | 'searchFiles' | 'searchImage' | 'duplicates' | 'places'>;
 
 export class SearchService {
   constructor(private readonly s: BackendState) {}
@@ -22,12 +23,26 @@ export class SearchService {
       // The API table checked the image's size (not empty, at most MAX_SEARCH_IMAGE_BYTES).
       searchImage: ({ image, ...opts }) => this.run({ ...opts, image: Buffer.from(image, 'base64') }),
       duplicates: (p) => this.duplicates(p.threshold),
+      places: async () => this.places(),
     };
   }
 
-  /** Search by a query (text, or the algebra of shared/query.ts), with filters, paging and order. */
+  /**
+   * Search by a query (text, or the algebra of shared/query.ts), with filters, paging and order. Place words
+   * ("beach in Lisbon") become the place filter when photos were taken at that place (search/place-words.ts).
+   */
   search(query: string, top = 20, opts: SearchOptions = {}): Promise<SearchHit[]> {
-    return this.run({ ...opts, query, top });
+    const split = opts.near ? null : splitPlaceWords(query, (name) => this.s.store.placeKnown(name));
+    return this.run(split ? { ...opts, query: split.text, near: split.near, top } : { ...opts, query, top });
+  }
+
+  /** Places the library's photos were taken at: cities ("Lisbon, Portugal"), then countries, most photos first. */
+  places(): PlaceCount[] {
+    const { cities, countries } = this.s.store.placeCounts(200);
+    return [
+      ...cities.map((c) => ({ name: `${c.city}, ${c.country}`, kind: 'city' as const, photos: c.photos })),
+      ...countries.map((c) => ({ name: c.country, kind: 'country' as const, photos: c.photos })),
+    ];
   }
 
   /** "More like this" for a library photo (the photo itself is not a result). */

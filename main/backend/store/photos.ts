@@ -133,6 +133,14 @@ export class PhotoQueries {
            meta_version = @metaVersion
          WHERE id = @id`,
       ),
+      cityCounts: db.prepare(
+        `SELECT place_city AS city, place_country AS country, count(*) AS photos FROM photos WHERE place_city IS NOT NULL
+         GROUP BY place_city, place_country ORDER BY photos DESC, city LIMIT ?`,
+      ),
+      countryCounts: db.prepare(
+        `SELECT place_country AS country, count(*) AS photos FROM photos WHERE place_country IS NOT NULL
+         GROUP BY place_country ORDER BY photos DESC, country LIMIT ?`,
+      ),
       placeKnown: db.prepare(`SELECT 1 FROM photos WHERE instr(place_key, @key) > 0 LIMIT 1`).pluck(),
       hashByPath: db.prepare('SELECT id, content_hash FROM photos WHERE path = ?'),
       deleteById: db.prepare('DELETE FROM photos WHERE id = ?'),
@@ -195,6 +203,14 @@ export class PhotoQueries {
   /** Record what a second look at a photo's header found (its date too, when it has one). */
   setMeta(id: number, meta: Pick<PhotoInput, 'takenAt' | 'takenOffset' | 'gps' | 'place'>): void {
     this.s.setMeta.run({ id, takenAt: meta.takenAt, ...metaParams(meta) });
+  }
+
+  /** The cities and the countries photos were taken in, most photos first (up to `limit` of each). */
+  placeCounts(limit: number): { cities: { city: string; country: string; photos: number }[]; countries: { country: string; photos: number }[] } {
+    return {
+      cities: this.s.cityCounts.all(limit) as { city: string; country: string; photos: number }[],
+      countries: this.s.countryCounts.all(limit) as { country: string; photos: number }[],
+    };
   }
 
   /** True when some photo's place has this folded name ("|lisbon|"). */

@@ -117,6 +117,10 @@ export class Store implements Db {
   setPhotoMeta(id: number, meta: Pick<PhotoInput, 'takenAt' | 'takenOffset' | 'gps' | 'place'>): void {
     this.t.photos.setMeta(id, meta);
   }
+  /** The cities and countries photos were taken in, with how many, most first. */
+  placeCounts(limit: number): ReturnType<PhotoQueries['placeCounts']> {
+    return this.t.photos.placeCounts(limit);
+  }
   /** True when some photo was taken at a place with this folded name (city, region, country or country code). */
   placeKnown(foldedName: string): boolean {
     return this.t.photos.placeKnown(foldedName);

@@ -16,6 +16,7 @@ interface SearchFlags {
   after?: string;
   before?: string;
   type?: PhotoType[];
+  near?: string;
   minScore?: number;
   minMatch?: number;
   sort: SearchSort;
@@ -31,6 +32,7 @@ function searchOptions(o: SearchFlags): SearchOptions {
     ...(o.after ? { after: o.after } : {}),
     ...(o.before ? { before: o.before } : {}),
     ...(o.type?.length ? { types: o.type } : {}),
+    ...(o.near !== undefined ? { near: o.near } : {}),
     ...(o.minScore !== undefined ? { minScore: o.minScore } : {}),
     ...(o.minMatch !== undefined ? { minMatch: o.minMatch } : {}),
     ...(o.sort !== 'relevance' ? { sort: o.sort } : {}),
@@ -39,7 +41,7 @@ function searchOptions(o: SearchFlags): SearchOptions {
 
 /** Search results, one a line with their match percentage, and a line where the weaker matches start (relevance order). */
 function hitLines(hits: readonly SearchHit[]): string[] {
-  const lines = hits.map((h) => `${formatMatch(h).padStart(5)}  ${shown(h.path)}`);
+  const lines = hits.map((h) => `${formatMatch(h).padStart(5)}  ${shown(h.path)}${h.place ? `  (${shown(h.place)})` : ''}`);
   const weak = weakerMatchesFrom(hits, GOOD_MATCH);
   if (weak >= 0 && hits.every((h, i) => i === 0 || hits[i - 1]!.score >= h.score)) {
     lines.splice(weak, 0, `── weaker matches (below ${GOOD_MATCH}%) ──`);
@@ -59,6 +61,7 @@ export function registerSearch(program: Command, run: Runner): void {
     .option('--after <date>', 'only photos taken on or after YYYY, YYYY-MM or YYYY-MM-DD (EXIF date, else file time)', datePrefix('--after'))
     .option('--before <date>', 'only photos taken on or before YYYY, YYYY-MM or YYYY-MM-DD', datePrefix('--before'))
     .addOption(new Option('--type <type>', 'only this file type (repeatable)').choices(PHOTO_TYPES).argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .option('--near <place>', 'only photos taken in or near this city, region or country ("Lisbon", "Lisbon, Portugal"), from their GPS (resolved offline)')
     .option('--min-match <percent>', 'only photos with at least this match (0 to 100; queries with text)', numberIn('--min-match', 0, 100))
     .option('--min-score <x>', 'only photos at least this similar (raw cosine, -1 to 1)', numberIn('--min-score', -1, 1))
     .addOption(new Option('--sort <order>', 'order of the results').choices(SEARCH_SORTS).default('relevance'))
@@ -85,7 +88,7 @@ export function registerSearch(program: Command, run: Runner): void {
         for (const line of coverageNotes(await api.status())) process.stderr.write(`${shown(line)}\n`);
         out(
           !!o.json,
-          hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)), match: h.match })),
+          hits.map((h) => ({ path: h.path, score: Number(h.score.toFixed(6)), match: h.match, ...(h.place ? { place: h.place } : {}) })),
           () => (hits.length ? hitLines(hits).join('\n') : 'No photos found.'),
         );
       }),

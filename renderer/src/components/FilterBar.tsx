@@ -1,8 +1,8 @@
 /**
- * The search filters (folder, date taken, file type, how good a match) and the order, as a compact bar, and the
+ * The search filters (folder, date taken, place, file type, how good a match) and the order, as a compact bar, and the
  * active ones as removable chips. The search itself applies them (a filtered top-K, not a post-filter).
  */
-import { GOOD_MATCH, PHOTO_TYPES, SEARCH_SORTS, type FolderInfo, type PhotoType, type SearchOptions, type SearchSort } from '../../../shared/api';
+import { GOOD_MATCH, PHOTO_TYPES, SEARCH_SORTS, type FolderInfo, type PhotoType, type PlaceCount, type SearchOptions, type SearchSort } from '../../../shared/api';
 import { fileName } from '../format';
 
 export interface Filters {
@@ -11,12 +11,14 @@ export interface Filters {
   after: string;
   before: string;
   type: PhotoType | null;
+  /** Taken in or near this place ("Lisbon, Portugal", "Portugal"), or anywhere. */
+  near: string | null;
   /** Only matches at least this good (a match percentage), or all results. */
   minMatch: number | null;
   sort: SearchSort;
 }
 
-export const NO_FILTERS: Filters = { folder: null, after: '', before: '', type: null, minMatch: null, sort: 'relevance' };
+export const NO_FILTERS: Filters = { folder: null, after: '', before: '', type: null, near: null, minMatch: null, sort: 'relevance' };
 
 const DATE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
 const SORT_LABEL: Record<SearchSort, string> = { relevance: 'Relevance', date: 'Date taken', path: 'Path' };
@@ -35,6 +37,7 @@ export function searchOptions(f: Filters): SearchOptions {
   if (DATE.test(f.after)) o.after = f.after;
   if (DATE.test(f.before)) o.before = f.before;
   if (f.type) o.types = [f.type];
+  if (f.near) o.near = f.near;
   if (f.minMatch !== null) o.minMatch = f.minMatch;
   if (f.sort !== 'relevance') o.sort = f.sort;
   return o;
@@ -43,7 +46,7 @@ export function searchOptions(f: Filters): SearchOptions {
 /** True when a filter narrows the results (the order alone does not). */
 export function narrows(f: Filters): boolean {
   const o = searchOptions(f);
-  return !!(o.folders || o.after || o.before || o.types || o.minMatch !== undefined);
+  return !!(o.folders || o.after || o.before || o.types || o.near || o.minMatch !== undefined);
 }
 
 interface Chip {
@@ -58,6 +61,7 @@ function chipsFor(f: Filters): Chip[] {
   if (o.folders) chips.push({ key: 'folder', label: `Folder: ${fileName(o.folders[0]!)}`, title: o.folders[0] });
   if (o.after) chips.push({ key: 'after', label: `Taken from ${o.after}` });
   if (o.before) chips.push({ key: 'before', label: `Taken until ${o.before}` });
+  if (o.near) chips.push({ key: 'near', label: `Place: ${o.near}` });
   if (o.types) chips.push({ key: 'type', label: `Type: ${o.types[0]!.toUpperCase()}` });
   if (o.minMatch !== undefined) chips.push({ key: 'minMatch', label: `Match ≥ ${o.minMatch}%` });
   if (o.sort) chips.push({ key: 'sort', label: `Sorted by ${SORT_LABEL[o.sort].toLowerCase()}` });
@@ -67,10 +71,12 @@ function chipsFor(f: Filters): Chip[] {
 interface Props {
   filters: Filters;
   folders: FolderInfo[];
+  /** Where the library's photos were taken (from their GPS); the Place filter shows only when there are some. */
+  places: PlaceCount[];
   onChange(next: Filters): void;
 }
 
-export function FilterBar({ filters, folders, onChange }: Props) {
+export function FilterBar({ filters, folders, places, onChange }: Props) {
   const set = <K extends keyof Filters>(key: K, value: Filters[K]) => onChange({ ...filters, [key]: value });
   return (
     <div className="filter-bar" role="group" aria-label="Filters">
@@ -93,6 +99,20 @@ export function FilterBar({ filters, folders, onChange }: Props) {
         <span className="label">Taken until</span>
         <input type="date" value={filters.before} onChange={(e) => set('before', e.target.value)} />
       </label>
+      {(places.length > 0 || filters.near) && (
+        <label>
+          <span className="label">Place</span>
+          <select value={filters.near ?? ''} onChange={(e) => set('near', e.target.value || null)}>
+            <option value="">Anywhere</option>
+            {filters.near && !places.some((p) => p.name === filters.near) && <option value={filters.near}>{filters.near}</option>}
+            {places.map((p) => (
+              <option key={`${p.kind}:${p.name}`} value={p.name}>
+                {`${p.name} (${p.photos.toLocaleString()})`}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <label>
         <span className="label">File type</span>
         <select value={filters.type ?? ''} onChange={(e) => set('type', (e.target.value || null) as PhotoType | null)}>
@@ -134,7 +154,7 @@ export function FilterBar({ filters, folders, onChange }: Props) {
 }
 
 /** The active filters, each removable. */
-export function FilterChips({ filters, onChange }: Omit<Props, 'folders'>) {
+export function FilterChips({ filters, onChange }: Omit<Props, 'folders' | 'places'>) {
   const chips = chipsFor(filters);
   if (chips.length === 0) return null;
   return (

@@ -3,7 +3,7 @@
  * the viewer. The search itself is useSearch; image input, keys and result actions are hooks of their own.
  */
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
-import { GOOD_MATCH, MAX_QUERY_LENGTH, type FolderInfo, type LibraryStatus } from '../../../shared/api';
+import { GOOD_MATCH, MAX_QUERY_LENGTH, type FolderInfo, type LibraryStatus, type PlaceCount } from '../../../shared/api';
 import { weakerMatchesFrom } from '../../../shared/format';
 import { isPlainText } from '../../../shared/query';
 import { ErrorLine } from '../components/common';
@@ -44,11 +44,29 @@ function useFolders(): FolderInfo[] {
   return folders;
 }
 
+/** The places the library's photos were taken at, for the place filter (reloaded when the library changes). */
+function usePlaces(): PlaceCount[] {
+  const { api } = useApi();
+  const { libraryVersion } = useEvents();
+  const [places, setPlaces] = useState<PlaceCount[]>([]);
+  useEffect(() => {
+    let live = true;
+    void api.places().then((r) => {
+      if (live && r.ok) setPlaces(r.value);
+    });
+    return () => {
+      live = false;
+    };
+  }, [api, libraryVersion]);
+  return places;
+}
+
 export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) {
   const { api } = useApi();
   const search = useSearch();
   const { query, setQuery, mode, setMode, limit, setLimit, hits, selected, setSelected, viewer, setViewer, error, unknownWords, loading, queryError, filters, setFilters, parsed } = search;
   const folders = useFolders();
+  const places = usePlaces();
   const listRef = useRef<HTMLUListElement>(null);
   const moreRef = useRef<HTMLDivElement>(null);
   const image = useImageSearch(search);
@@ -115,7 +133,7 @@ export function SearchPanel({ status, searchRef, visible, onGoLibrary }: Props) 
         )}
       </div>
       {/* Outside the sticky part, so the box stays small on short windows; the chips above show what is on. */}
-      <FilterBar filters={filters} folders={folders} onChange={changeFilters} />
+      <FilterBar filters={filters} folders={folders} places={places} onChange={changeFilters} />
       <ErrorLine text={image.imageError ?? error} />
       {notice && (
         <p className="notice" role="status">

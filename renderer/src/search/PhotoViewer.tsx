@@ -110,7 +110,8 @@ export function Viewer({ hit, src, position, onClose, onPrev, onNext, onAct }: V
   const h = hit.height ?? natural?.h ?? null;
   const details = [
     w && h ? `${w.toLocaleString()} × ${h.toLocaleString()} px` : '',
-    hit.takenAt ? `taken ${formatDate(hit.takenAt)}` : '',
+    hit.takenAt ? `taken ${formatDate(hit.takenAt)}${hit.takenOffset ? ` (UTC${hit.takenOffset})` : ''}` : '',
+    hit.place ? `in ${hit.place}` : '',
     formatBytes(hit.bytes),
     hit.match === null ? `score ${hit.score.toFixed(3)}` : `${hit.match}% match`,
   ].filter(Boolean);
