@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 
     // Near-duplicates over the whole library.
     const d0 = performance.now();
-    const all = store.embeddingsWithHashes(modelId);
+    const all = store.embeddingsWithHashes(modelId, 'squash');
     const readMs = performance.now() - d0;
     const d1 = performance.now();
     const groups = await findDuplicates(all, { threshold });

@@ -12,9 +12,10 @@ import { Cancelled } from '../errors';
 import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { recycleTensor } from '../model/preprocess';
-import type { EmbeddingModel, PreparedImage } from '../model/types';
+import type { EmbeddingModel, ImagePreprocess, PreparedImage } from '../model/types';
 import { DEFAULT_PIXEL_LIMIT, readImageInfo, skipReason } from '../photos/decode';
-import type { BatchItem, PhotoInput, Store } from '../store';
+import { pixelHashOfTensor, pixelViewOf } from '../photos/pixel-hash';
+import type { BatchItem, PhotoInput, PixelHash, Store } from '../store';
 import { placeAt } from '../places/gazetteer';
 import { BatchQueue, Slots } from './index-queue';
 import { normalizeRoots, walkPhotos, type WalkEvent } from './walk';
@@ -66,6 +67,8 @@ interface Pending {
   /** The offset, position and place (read with the header; carried over for a heads-only update). */
   meta: Pick<PhotoInput, 'takenOffset' | 'gps' | 'place' | 'metaRead'>;
   prepared: PreparedImage | null;
+  /** Its pixel hash (null: kept as stored, the content being unchanged). */
+  pixels: PixelHash | null;
   isNew: boolean;
 }
 
@@ -95,6 +98,9 @@ export class IndexRun {
   private readonly batchSize: number;
   private readonly maxPixels: number;
   private readonly towerKey: string;
+  /** How the tower's view is made (the pixel hash is computed from it), and that view's name. */
+  private readonly pre: ImagePreprocess;
+  private readonly pixelView: string;
   private readonly roots: string[];
   /** Our own controller: an internal failure stops the walk the same way a user cancel does. */
   private readonly stop = new AbortController();
@@ -118,6 +124,8 @@ export class IndexRun {
     this.batchSize = Math.max(1, opts.batchSize ?? 16);
     this.maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.towerKey = opts.model.imageTowerKey;
+    this.pre = opts.model.manifest.image.preprocess;
+    this.pixelView = pixelViewOf(this.pre);
     this.roots = normalizeRoots(opts.roots);
     this.indexStarted = this.started;
     this.queue = new BatchQueue<Pending>(this.batchSize * 2);
@@ -227,7 +235,8 @@ export class IndexRun {
             this.slots.release();
             break;
           }
-          const p = this.decode(ev.path, ev.root, ev.stat, decodeIt.isNew).finally(() => {
+          const work = decodeIt.pixelsOnly ? this.fillPixelHash(ev.path) : this.decode(ev.path, ev.root, ev.stat, decodeIt.isNew);
+          const p = work.finally(() => {
             this.slots.release();
             inflight.delete(p);
           });
@@ -250,10 +259,14 @@ export class IndexRun {
     }
   }
 
-  /** A photo file: unchanged (counted), heads only from cached features (queued), or to decode ({isNew}). */
-  private async planFile(ev: Extract<WalkEvent, { kind: 'file' }>): Promise<{ isNew: boolean } | null> {
+  /**
+   * A photo file: unchanged (counted), heads only from cached features (queued), to decode ({isNew}), or
+   * unchanged but without a pixel hash of this model's view ({pixelsOnly}: indexed before pixel hashes).
+   */
+  private async planFile(ev: Extract<WalkEvent, { kind: 'file' }>): Promise<{ isNew: boolean; pixelsOnly?: boolean } | null> {
     const state = this.store.photoState(ev.path, this.model.id);
     const same = state !== null && state.size === ev.stat.size && state.mtimeMs === ev.stat.mtimeMs;
+    if (same && state.embedded && state.pixelView !== this.pixelView) return { isNew: false, pixelsOnly: true };
     if (same && state.embedded) {
       this.counts.unchanged++;
       this.done++;
@@ -273,6 +286,7 @@ export class IndexRun {
         takenAt: state.takenAt,
         meta: { takenOffset: state.takenOffset, gps: state.gps, place: state.place, metaRead: state.metaRead },
         prepared: null,
+        pixels: null,
         isNew: false,
       });
       return null;
@@ -307,8 +321,9 @@ export class IndexRun {
       if (buf.length === 0) throw new Error('empty file');
       const hash = sha256(buf);
       const info = await readImageInfo(buf, { limitInputPixels: this.maxPixels });
-      // Same bytes seen before (another path, or an earlier run): the tower need not run again.
-      const prepared = this.store.hasFeatures(this.towerKey, hash) ? null : await this.model.prepareImage(buf);
+      // Same bytes seen before (another path, or an earlier run): neither the tower nor the pixel hash is computed again.
+      const knownPixels = this.store.pixelHashOfContent(hash, this.pixelView);
+      const prepared = knownPixels && this.store.hasFeatures(this.towerKey, hash) ? null : await this.model.prepareImage(buf);
       item = {
         path: file,
         root,
@@ -320,6 +335,8 @@ export class IndexRun {
         takenAt: info.takenAt,
         meta: { takenOffset: info.takenOffset, gps: info.gps, place: info.gps ? await this.placeOf(info.gps) : null },
         prepared,
+        // From the pixels the tower will see, before the tensor is recycled.
+        pixels: { view: this.pixelView, hash: knownPixels ?? pixelHashOfTensor(prepared!.tensor, this.pre) },
         isNew,
       };
     } catch (e) {
@@ -357,6 +374,29 @@ export class IndexRun {
     }
   }
 
+  /**
+   * Stage 3 for an unchanged photo indexed before pixel hashes: decode it once more for the hash alone (no
+   * tower, no new embedding). If it cannot be read now, it stays as it is (without the hash).
+   */
+  private async fillPixelHash(file: string): Promise<void> {
+    try {
+      const buf = readRegularFileSync(file, MAX_PHOTO_BYTES);
+      const hash = sha256(buf);
+      let pixels = this.store.pixelHashOfContent(hash, this.pixelView);
+      if (!pixels) {
+        const prepared = await this.model.prepareImage(buf);
+        pixels = pixelHashOfTensor(prepared.tensor, this.pre);
+        recycleTensor(prepared.tensor);
+      }
+      this.store.setPixelHash(file, hash, { view: this.pixelView, hash: pixels });
+    } catch {
+      // unreadable now: the next run tries again
+    }
+    this.counts.unchanged++;
+    this.done++;
+    this.progress();
+  }
+
   /** Stage 4, commit: batch by batch until the queue ends; a cancel stops after the batch in flight. */
   private async commitAll(): Promise<void> {
     for (;;) {
@@ -371,7 +411,8 @@ export class IndexRun {
   /** Tower features (cached by content hash, else computed once per distinct content), heads, one transaction. */
   private async commit(batch: Pending[]): Promise<void> {
     const { store, model, towerKey } = this;
-    const feats = store.getFeatures(towerKey, batch.filter((b) => !b.prepared).map((b) => b.hash));
+    // Every photo's cached features, decoded or not: one decoded only for its pixel hash needs no tower run.
+    const feats = store.getFeatures(towerKey, batch.map((b) => b.hash));
     const fresh = await towerFeatures(model, batch, feats);
     const ready: Pending[] = [];
     const features: Float32Array[] = [];
@@ -392,7 +433,7 @@ export class IndexRun {
       const put = fresh.has(b.hash) && !written.has(b.hash);
       if (put) written.add(b.hash);
       return {
-        photo: { path: b.path, root: b.root, size: b.size, mtimeMs: b.mtimeMs, contentHash: b.hash, width: b.width, height: b.height, takenAt: b.takenAt, ...b.meta },
+        photo: { path: b.path, root: b.root, size: b.size, mtimeMs: b.mtimeMs, contentHash: b.hash, width: b.width, height: b.height, takenAt: b.takenAt, ...b.meta, pixels: b.pixels },
         features: put ? { towerKey, data: fresh.get(b.hash)! } : undefined,
         embedding: { modelId: model.id, data: embeddings[i] },
       };

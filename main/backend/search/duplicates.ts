@@ -1,19 +1,20 @@
 /**
- * Near-duplicate photos: groups of photos whose image embeddings are within a cosine threshold (bursts,
- * resized copies, edits), after the exact copies (same content hash) are grouped first.
+ * Duplicate photos: exact copies (same content hash) first, then near-duplicates, photos whose similarity
+ * reaches a threshold (bursts, resized, recompressed or rotated copies, edits). The similarity of two photos
+ * is the larger of two measures on one scale: the cosine of their image embeddings (what they show), and
+ * their pixel hashes' agreement in the closest of 8 orientations (photos/pixel-hash.ts: how they look), which
+ * finds the copies an embedding alone misses: a 25% resize, or the same pixels under another EXIF rotation.
  *
- * No O(n²) pass: candidate pairs come from locality-sensitive hashing with random hyperplanes (SimHash:
- * two unit vectors at angle θ agree on a random hyperplane's side with probability 1 − θ/π). Each photo
- * gets PROJECTIONS sign bits once; each of L tables keys the photos by BITS of them, and only photos that
- * share a key in some table are compared exactly. L is chosen from the threshold so that a pair exactly at
- * the threshold is found with probability ≥ 0.99 (closer pairs more surely); every reported pair is
- * checked with the exact cosine, so nothing below the threshold is ever grouped. Groups are the connected
- * components of those pairs (a burst chains: a≈b, b≈c puts a, b and c together). The projections are one
- * onnxruntime MatMul per chunk of rows (a JS loop is ~30× slower); measurements: docs/BENCHMARKS.md.
+ * Candidate pairs come from locality-sensitive hashing (duplicate-candidates.ts), never an O(n²) pass; every
+ * candidate is scored exactly, so nothing below the threshold is ever grouped. Groups are the connected
+ * components of the pairs (a burst chains: a≈b, b≈c puts a, b and c together). Measurements:
+ * docs/BENCHMARKS.md ("Power search", "Near-duplicates by pixels").
  */
 import { seededRandom } from '../../../shared/random';
-import { ort, sharedSession } from '../model/ort';
-import { GraphBuilder } from '../onnx/builder';
+import { orientedHashes, PIXEL_HASH_BITS, PIXEL_HASH_WORDS, pixelDistance, pixelSimilarity } from '../photos/pixel-hash';
+import { embeddingSigns, forEachCandidate, PROJECTIONS, tablesFor, type SignRows } from './duplicate-candidates';
+
+export { tablesFor } from './duplicate-candidates';
 
 export interface DuplicateInput {
   /** Photo id of each row. */
@@ -23,65 +24,49 @@ export interface DuplicateInput {
   dim: number;
   /** Content hash of each row (same bytes, same hash). */
   hashes: readonly string[];
+  /** Pixel hash of each row (photos/pixel-hash.ts); null for a photo indexed before pixel hashes, compared by embedding only. */
+  pixelHashes?: readonly (string | null)[];
 }
 
 export interface DuplicateGroup {
   kind: 'exact' | 'near';
   /** Photo ids, the group's first photo (lowest id) first. */
   ids: number[];
-  /** The lowest cosine of the pairs that joined the group (1 for exact copies). */
+  /** The lowest similarity of the pairs that joined the group (1 for exact copies). */
   minScore: number;
 }
 
 export interface DuplicateOptions {
-  /** Cosine similarity from which two photos are near-duplicates (0.5–1). */
+  /** Similarity from which two photos are near-duplicates (0.5–1). */
   threshold: number;
   seed?: number;
   /** Probability of finding a pair at exactly the threshold (closer pairs are found more surely). */
   recall?: number;
 }
 
-/** Sign bits per photo; tables draw their keys from these. */
-const PROJECTIONS = 256;
-/** Bits per table key: a random pair shares a key with probability 2^-BITS. */
-const BITS = 20;
-const MAX_TABLES = 128;
-/** Rows projected per MatMul call. */
-const CHUNK = 8192;
-
-/** rows [n, dim] × planesᵀ → [n, PROJECTIONS]: the side of each hyperplane each row is on. */
-function projectionSession(dim: number): Promise<ort.InferenceSession> {
-  return sharedSession(
-    `duplicates-${dim}`,
-    () => {
-      const g = new GraphBuilder('projections');
-      g.input('rows', 'float32', ['n', dim]);
-      g.input('planes', 'float32', [PROJECTIONS, dim]);
-      g.op('Gemm', ['rows', 'planes'], { transB: 1 }, ['projections']);
-      g.output('projections', 'float32', ['n', PROJECTIONS]);
-      return g.toBytes();
-    },
-    'duplicate finder',
-  );
+/** The similarity of rows a and b: the larger of the embeddings' cosine and the pixel hashes' similarity. */
+function similarity(input: DuplicateInput, oriented: (Uint32Array | null)[], a: number, b: number): number {
+  const { vectors, dim } = input;
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += vectors[a * dim + j]! * vectors[b * dim + j]!;
+  const pa = oriented[a];
+  const pb = oriented[b];
+  return pa && pb ? Math.max(s, pixelSimilarity(pixelDistance(pa, pb))) : s;
 }
 
-/** How many tables make a pair at cosine `threshold` share a key in at least one with probability `recall`. */
-export function tablesFor(threshold: number, recall = 0.99): number {
-  const agree = 1 - Math.acos(Math.min(1, Math.max(-1, threshold))) / Math.PI;
-  const perTable = agree ** BITS;
-  if (perTable >= 1) return 1;
-  return Math.min(MAX_TABLES, Math.max(1, Math.ceil(Math.log(1 - recall) / Math.log(1 - perTable))));
+/** Each row's pixel hash in its 8 orientations (null without one). */
+function orientations(input: DuplicateInput): (Uint32Array | null)[] {
+  return Array.from({ length: input.ids.length }, (_, r) => {
+    const h = input.pixelHashes?.[r];
+    return h ? orientedHashes(h) : null;
+  });
 }
 
-export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptions): Promise<DuplicateGroup[]> {
-  const { ids, vectors, dim, hashes } = input;
-  const n = ids.length;
-  if (vectors.length !== n * dim || hashes.length !== n) throw new Error(`findDuplicates: ${n} ids, ${hashes.length} hashes and ${vectors.length / dim} vectors differ.`);
-  if (!(opts.threshold >= 0.5 && opts.threshold <= 1)) throw new Error(`The duplicate threshold must be between 0.5 and 1 (got ${opts.threshold}).`);
-
-  // 1. Exact copies: same content hash. One representative (the lowest id) goes on to the near pass.
+/** Exact copies: rows grouped by content hash, each group's lowest id first. */
+function exactCopies(input: DuplicateInput): { groups: DuplicateGroup[]; reps: number[] } {
+  const { ids, hashes } = input;
   const byHash = new Map<string, number[]>();
-  for (let r = 0; r < n; r++) {
+  for (let r = 0; r < ids.length; r++) {
     const list = byHash.get(hashes[r]!);
     if (list) list.push(r);
     else byHash.set(hashes[r]!, [r]);
@@ -93,113 +78,119 @@ export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptio
     reps.push(rows[0]!);
     if (rows.length > 1) groups.push({ kind: 'exact', ids: rows.map((r) => ids[r]!), minScore: 1 });
   }
+  return { groups, reps };
+}
 
-  // 2. Near copies among the representatives.
-  const m = reps.length;
-  const rng = seededRandom(opts.seed ?? 1);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-  const planes = new Float32Array(PROJECTIONS * dim);
-  for (let i = 0; i < planes.length; i++) planes[i] = gauss();
-  const words = PROJECTIONS / 32;
-  const signs = new Uint32Array(m * words);
-  const session = await projectionSession(dim);
-  const planesT = new ort.Tensor('float32', planes, [PROJECTIONS, dim]);
-  const chunk = new Float32Array(Math.min(m, CHUNK) * dim);
-  for (let start = 0; start < m; start += CHUNK) {
-    const rows = Math.min(CHUNK, m - start);
-    for (let k = 0; k < rows; k++) chunk.set(vectors.subarray(reps[start + k]! * dim, (reps[start + k]! + 1) * dim), k * dim);
-    const out = await session.run({ rows: new ort.Tensor('float32', chunk.subarray(0, rows * dim), [rows, dim]), planes: planesT });
-    const proj = out.projections!.data as Float32Array;
-    for (let k = 0; k < rows; k++) {
-      const base = (start + k) * words;
-      for (let p = 0; p < PROJECTIONS; p++) if (proj[k * PROJECTIONS + p]! >= 0) signs[base + (p >>> 5)]! |= 1 << (p & 31);
-    }
+/** Union-find over the representatives, keeping each component's weakest joining similarity. */
+class Components {
+  private readonly parent: Int32Array;
+  private readonly weakest: Float64Array;
+  constructor(m: number) {
+    this.parent = Int32Array.from({ length: m }, (_, i) => i);
+    this.weakest = new Float64Array(m).fill(1);
   }
-  const tables = tablesFor(opts.threshold, opts.recall);
-  const picks = Array.from({ length: tables }, () => Array.from({ length: BITS }, () => Math.floor(rng() * PROJECTIONS)));
-
-  const parent = Int32Array.from({ length: m }, (_, i) => i);
-  const weakest = new Float64Array(m).fill(1);
-  const find = (x: number): number => {
+  find(x: number): number {
+    const parent = this.parent;
     while (parent[x] !== x) {
       parent[x] = parent[parent[x]!]!;
       x = parent[x]!;
     }
     return x;
-  };
-  const checked = new Set<number>();
-  const cosine = (a: number, b: number) => {
-    const oa = reps[a]! * dim;
-    const ob = reps[b]! * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += vectors[oa + j]! * vectors[ob + j]!;
-    return s;
-  };
-  const buckets = new Map<number, number[]>();
-  for (const bits of picks) {
-    buckets.clear();
+  }
+  join(a: number, b: number, score: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    const w = Math.min(this.weakest[ra]!, this.weakest[rb]!, score);
+    if (ra !== rb) this.parent[ra] = rb;
+    this.weakest[rb] = w;
+  }
+  /** Components of two or more, as lists of members, with their weakest similarity. */
+  groups(m: number): { members: number[]; minScore: number }[] {
+    const byRoot = new Map<number, number[]>();
     for (let k = 0; k < m; k++) {
-      let key = 0;
-      for (let b = 0; b < BITS; b++) {
-        const p = bits[b]!;
-        key = (key << 1) | ((signs[k * words + (p >>> 5)]! >>> (p & 31)) & 1);
-      }
-      const list = buckets.get(key);
+      const root = this.find(k);
+      const list = byRoot.get(root);
       if (list) list.push(k);
-      else buckets.set(key, [k]);
+      else byRoot.set(root, [k]);
     }
-    for (const list of buckets.values()) {
-      for (let x = 1; x < list.length; x++) {
-        for (let y = 0; y < x; y++) {
-          const a = list[y]!;
-          const b = list[x]!;
-          const pair = a * m + b; // a < b: rows are pushed in order
-          if (checked.has(pair)) continue;
-          checked.add(pair);
-          const s = cosine(a, b);
-          if (s < opts.threshold) continue;
-          const ra = find(a);
-          const rb = find(b);
-          const w = Math.min(weakest[ra]!, weakest[rb]!, s);
-          if (ra !== rb) parent[ra] = rb;
-          weakest[rb] = w;
-        }
-      }
-    }
+    return [...byRoot].filter(([, members]) => members.length > 1).map(([root, members]) => ({ members, minScore: this.weakest[root]! }));
   }
-  const components = new Map<number, number[]>();
-  for (let k = 0; k < m; k++) {
-    const root = find(k);
-    const list = components.get(root);
-    if (list) list.push(k);
-    else components.set(root, [k]);
+}
+
+export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptions): Promise<DuplicateGroup[]> {
+  const { ids, vectors, dim, hashes } = input;
+  const n = ids.length;
+  if (vectors.length !== n * dim || hashes.length !== n || (input.pixelHashes && input.pixelHashes.length !== n)) {
+    throw new Error(`findDuplicates: ${n} ids, ${hashes.length} hashes, ${input.pixelHashes?.length ?? n} pixel hashes and ${vectors.length / dim} vectors differ.`);
   }
-  for (const [root, members] of components) {
-    if (members.length < 2) continue;
-    groups.push({ kind: 'near', ids: members.map((k) => ids[reps[k]!]!).sort((a, b) => a - b), minScore: weakest[root]! });
-  }
+  if (!(opts.threshold >= 0.5 && opts.threshold <= 1)) throw new Error(`The duplicate threshold must be between 0.5 and 1 (got ${opts.threshold}).`);
+
+  // 1. Exact copies. One representative (the lowest id) of each content goes on to the near pass.
+  const { groups, reps } = exactCopies(input);
+
+  // 2. Near copies among the representatives: candidates by embedding, then by pixel hash; each scored exactly.
+  const m = reps.length;
+  const oriented = orientations(input);
+  const rng = seededRandom(opts.seed ?? 1);
+  const tables = tablesFor(opts.threshold, opts.recall);
+  const components = new Components(m);
+  const checked = new Set<number>();
+  const check = (a: number, b: number) => {
+    const pair = a * m + b;
+    if (checked.has(pair)) return;
+    checked.add(pair);
+    const s = similarity(input, oriented, reps[a]!, reps[b]!);
+    if (s >= opts.threshold) components.join(a, b, s);
+  };
+  const signs = await embeddingSigns(vectors, dim, reps, rng);
+  forEachCandidate({ m, words: PROJECTIONS / 32, signs, from: 0, to: PROJECTIONS }, tables, rng, check);
+  const pixels = pixelRows(reps, oriented);
+  forEachCandidate(pixels.rows, tables, rng, (a, b) => check(pixels.rep[a]!, pixels.rep[b]!));
+  for (const { members, minScore } of components.groups(m)) groups.push({ kind: 'near', ids: members.map((k) => ids[reps[k]!]!).sort((a, b) => a - b), minScore });
   // Exact copies first, then near ones; bigger groups first, then by first photo.
   const order = (g: DuplicateGroup) => (g.kind === 'exact' ? 0 : 1);
   groups.sort((a, b) => order(a) - order(b) || b.ids.length - a.ids.length || a.ids[0]! - b.ids[0]!);
   return groups;
+
+}
+
+/** The representatives (indices into `reps`) that have a pixel hash: their own hash, and the 7 other orientations to look up. */
+function pixelRows(reps: readonly number[], oriented: readonly (Uint32Array | null)[]): { rows: SignRows; rep: number[] } {
+  const rep = reps.map((_, k) => k).filter((k) => oriented[reps[k]!] !== null);
+  const W = PIXEL_HASH_WORDS;
+  const signs = new Uint32Array(rep.length * W);
+  const extra = new Uint32Array(rep.length * 7 * W);
+  rep.forEach((k, i) => {
+    const o = oriented[reps[k]!]!;
+    signs.set(o.subarray(0, W), i * W);
+    extra.set(o.subarray(W), i * 7 * W);
+  });
+  // Bit 0 (the constant frequency) is always 0: keys use the other PIXEL_HASH_BITS.
+  return { rows: { m: rep.length, words: W, signs, extra: { per: 7, data: extra }, from: 1, to: PIXEL_HASH_BITS + 1 }, rep };
 }
 
 /**
- * Each photo of a group with its cosine similarity to the group's first photo (1 for every exact copy), in
- * the group's order: what the Duplicates panel shows beside each photo.
+ * Each photo of a group with its similarity to the group's first photo (1 for every exact copy), in the
+ * group's order: what the Duplicates panel shows beside each photo.
  */
 export function scoresToFirst(input: DuplicateInput, group: DuplicateGroup): { id: number; score: number }[] {
-  const { ids, vectors, dim } = input;
+  const { ids } = input;
   const rowOf = new Map<number, number>();
   for (let r = 0; r < ids.length; r++) rowOf.set(ids[r]!, r);
-  const first = rowOf.get(group.ids[0]!)! * dim;
+  const first = rowOf.get(group.ids[0]!)!;
+  const oriented = (r: number) => {
+    const h = input.pixelHashes?.[r];
+    return h ? orientedHashes(h) : null;
+  };
+  const firstOriented = oriented(first);
   return group.ids.map((id) => {
     if (group.kind === 'exact') return { id, score: 1 };
-    const row = rowOf.get(id)! * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += vectors[first + j]! * vectors[row + j]!;
+    const row = rowOf.get(id)!;
+    const rows: (Uint32Array | null)[] = [];
+    rows[first] = firstOriented;
+    rows[row] = oriented(row);
     // Float rounding can put a copy's cosine a hair above 1 (1.0000001): similarities are reported within [0, 1].
-    return { id, score: clampUnit(s) };
+    return { id, score: clampUnit(similarity(input, rows, first, row)) };
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ApiHandlers, DuplicateGroup, PlaceCount, SearchHit, SearchOptions } from '../../../shared/api';
 import { AppError } from '../errors';
+import { pixelViewOf } from '../photos/pixel-hash';
 import type { BackendState } from '../state';
 import { clampUnit, findDuplicates, scoresToFirst } from './duplicates';
 import { splitPlaceWords } from './place-words';
@@ -60,10 +61,14 @@ export class SearchService {
     return this.run({ ...opts, image });
   }
 
-  /** Groups of duplicate photos of the library (exact copies, then near-duplicates within `threshold`). */
+  /**
+   * Groups of duplicate photos of the library: exact copies, then near-duplicates whose similarity (embedding
+   * cosine or pixel hash, whichever is higher; search/duplicates.ts) reaches `threshold`.
+   */
   async duplicates(threshold = 0.95): Promise<DuplicateGroup[]> {
     this.ensureNotEmpty();
-    const input = this.s.store.embeddingsWithHashes(this.s.active.id());
+    const active = this.s.active.entry();
+    const input = this.s.store.embeddingsWithHashes(active.id, pixelViewOf(active.manifest.image.preprocess));
     const groups = await findDuplicates(input, { threshold });
     return groups.map((g) => ({ kind: g.kind, minScore: clampUnit(g.minScore), photos: toSearchHits(this.s.store, scoresToFirst(input, g)) }));
   }

@@ -41,7 +41,9 @@ export class EmbeddingQueries {
       deleteOfModel: db.prepare('DELETE FROM embeddings WHERE model_id = ?'),
       deleteOfPhoto: db.prepare('DELETE FROM embeddings WHERE photo_id = ?'),
       withHashes: db
-        .prepare('SELECT e.photo_id, e.data, p.content_hash FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model_id = ? ORDER BY e.photo_id')
+        .prepare(
+          'SELECT e.photo_id, e.data, p.content_hash, CASE WHEN p.pixel_view = ? THEN p.pixel_hash END FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model_id = ? ORDER BY e.photo_id',
+        )
         .raw(),
     };
   }
@@ -121,25 +123,28 @@ export class EmbeddingQueries {
   }
 
   /**
-   * Every sound embedding of a model with its photo's content hash, ordered by photo id (for the duplicate
-   * finder). Rows of another size than the first, or with damaged values, are left out.
+   * Every sound embedding of a model with its photo's content hash and pixel hash of `pixelView` (null when
+   * it has none of that view), ordered by photo id (for the duplicate finder). Rows of another size than the
+   * first, or with damaged values, are left out.
    */
-  withHashes(modelId: string): { ids: Int32Array; vectors: Float32Array; dim: number; hashes: string[] } {
-    const rows = this.s.withHashes.iterate(modelId) as IterableIterator<[number, Buffer, string]>;
+  withHashes(modelId: string, pixelView: string): { ids: Int32Array; vectors: Float32Array; dim: number; hashes: string[]; pixelHashes: (string | null)[] } {
+    const rows = this.s.withHashes.iterate(pixelView, modelId) as IterableIterator<[number, Buffer, string, string | null]>;
     const ids: number[] = [];
     const hashes: string[] = [];
+    const pixelHashes: (string | null)[] = [];
     const chunks: Float32Array[] = [];
     let dim = 0;
-    for (const [id, data, hash] of rows) {
+    for (const [id, data, hash, pixels] of rows) {
       const v = blobToVector(data);
       if (dim === 0) dim = v.length;
       if (v.length !== dim || !isSoundEmbedding(v, dim)) continue;
       ids.push(id);
       hashes.push(hash);
+      pixelHashes.push(pixels);
       chunks.push(v);
     }
     const vectors = new Float32Array(ids.length * dim);
     chunks.forEach((v, i) => vectors.set(v, i * dim));
-    return { ids: Int32Array.from(ids), vectors, dim, hashes };
+    return { ids: Int32Array.from(ids), vectors, dim, hashes, pixelHashes };
   }
 }

@@ -8,7 +8,7 @@ export { StoreError, isCorruptionError, explainStorageError, damagedError } from
 export { vectorToBlob, blobToVector, featureToBlob, blobToFeature, isSoundEmbedding, type FeatureDtype } from './codecs';
 export { escapeLike } from './paths';
 export { TYPE_EXTENSIONS, nextPeriod, type PhotoFilter } from './filters';
-export type { PhotoInput, PhotoRow, PhotoState } from './photos';
+export type { PhotoInput, PhotoRow, PhotoState, PixelHash } from './photos';
 export type { EmbeddingMatrix } from './embeddings';
 export type { FeatureRecord, FeatureCompaction, FeatureCompactionPlan } from './features';
 export type { StoragePart, StorageBreakdown } from './file';

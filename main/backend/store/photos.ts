@@ -29,20 +29,34 @@ export interface PhotoInput {
   place?: PlaceInput | null;
   /** false: the offset, GPS and place were not read (a row carried over from an older library); default true. */
   metaRead?: boolean;
+  /**
+   * The perceptual hash of its pixels and the tower view it was computed from (photos/pixel-hash.ts). Left
+   * out: kept while the content is the same, else cleared.
+   */
+  pixels?: PixelHash | null;
 }
 
-export interface PhotoRow extends PhotoInput {
+export interface PixelHash {
+  /** How the photo was fitted into the square the hash was computed from ('cover', 'contain', 'squash'). */
+  view: string;
+  /** 64 hex digits. */
+  hash: string;
+}
+
+export interface PhotoRow extends Omit<PhotoInput, 'pixels'> {
   id: number;
   indexedAt: string;
 }
 
 /** What the indexer needs to decide whether a file changed. */
-export interface PhotoState extends Omit<PhotoInput, 'path' | 'root'> {
+export interface PhotoState extends Omit<PhotoInput, 'path' | 'root' | 'pixels'> {
   id: number;
   /** Whether the model asked about embedded it. */
   embedded: boolean;
   /** Whether its date offset, GPS and place were read (false for rows from an older library). */
   metaRead: boolean;
+  /** The view its pixel hash was computed from, null when it has none (indexed before pixel hashes). */
+  pixelView: string | null;
 }
 
 interface RawPhoto {
@@ -115,15 +129,21 @@ export class PhotoQueries {
       ),
       upsert: db.prepare(
         `INSERT INTO photos (path, root, size, mtime_ms, content_hash, width, height, taken_at, indexed_at,
-                             taken_offset, gps_lat, gps_lon, place_city, place_region, place_country, place_key, meta_version)
+                             taken_offset, gps_lat, gps_lon, place_city, place_region, place_country, place_key, meta_version,
+                             pixel_hash, pixel_view)
          VALUES (@path, @root, @size, @mtimeMs, @contentHash, @width, @height, @takenAt, @indexedAt,
-                 @takenOffset, @gpsLat, @gpsLon, @placeCity, @placeRegion, @placeCountry, @placeKey, @metaVersion)
+                 @takenOffset, @gpsLat, @gpsLon, @placeCity, @placeRegion, @placeCountry, @placeKey, @metaVersion,
+                 @pixelHash, @pixelView)
          ON CONFLICT (path) DO UPDATE SET root = excluded.root, size = excluded.size, mtime_ms = excluded.mtime_ms,
            content_hash = excluded.content_hash, width = excluded.width, height = excluded.height,
            taken_at = excluded.taken_at, indexed_at = excluded.indexed_at, taken_offset = excluded.taken_offset,
            gps_lat = excluded.gps_lat, gps_lon = excluded.gps_lon, place_city = excluded.place_city,
            place_region = excluded.place_region, place_country = excluded.place_country, place_key = excluded.place_key,
-           meta_version = excluded.meta_version
+           meta_version = excluded.meta_version,
+           pixel_hash = CASE WHEN excluded.pixel_hash IS NOT NULL THEN excluded.pixel_hash
+                             WHEN photos.content_hash = excluded.content_hash THEN photos.pixel_hash END,
+           pixel_view = CASE WHEN excluded.pixel_hash IS NOT NULL THEN excluded.pixel_view
+                             WHEN photos.content_hash = excluded.content_hash THEN photos.pixel_view END
          RETURNING id`,
       ),
       staleMeta: db.prepare(`SELECT id, path FROM photos WHERE meta_version < ${META_VERSION} AND ${UNDER} ORDER BY id LIMIT @limit`),
@@ -143,6 +163,8 @@ export class PhotoQueries {
       ),
       placeKnown: db.prepare(`SELECT 1 FROM photos WHERE instr(place_key, @key) > 0 LIMIT 1`).pluck(),
       hashByPath: db.prepare('SELECT id, content_hash FROM photos WHERE path = ?'),
+      setPixels: db.prepare('UPDATE photos SET pixel_hash = @hash, pixel_view = @view WHERE path = @path AND content_hash = @contentHash'),
+      pixelsOfContent: db.prepare('SELECT pixel_hash FROM photos WHERE content_hash = ? AND pixel_view = ? AND pixel_hash IS NOT NULL LIMIT 1').pluck(),
       deleteById: db.prepare('DELETE FROM photos WHERE id = ?'),
       deleteByPath: db.prepare('DELETE FROM photos WHERE path = ?'),
       under: db.prepare(`SELECT id, path, content_hash FROM photos WHERE ${UNDER}`),
@@ -175,11 +197,11 @@ export class PhotoQueries {
   }
 
   state(p: string, modelId: string): PhotoState | null {
-    const r = this.s.stateByPath.get(modelId, p) as (RawPhoto & { embedded: number; meta_version: number }) | undefined;
+    const r = this.s.stateByPath.get(modelId, p) as (RawPhoto & { embedded: number; meta_version: number; pixel_view: string | null }) | undefined;
     if (!r) return null;
     const { path: _path, root: _root, indexedAt: _at, ...row } = toPhoto(r);
     // A row from before offsets and GPS were read must not be written back as read (meta_version would say so).
-    return { ...row, embedded: r.embedded === 1, metaRead: r.meta_version >= META_VERSION };
+    return { ...row, embedded: r.embedded === 1, metaRead: r.meta_version >= META_VERSION, pixelView: r.pixel_view };
   }
 
   /** The id and content hash of the row for this path, if any. */
@@ -191,8 +213,19 @@ export class PhotoQueries {
   /** Insert or update the row for `photo.path`; returns its id. */
   upsert(photo: PhotoInput): number {
     const { path, root, size, mtimeMs, contentHash, width, height, takenAt } = photo;
-    const { id } = this.s.upsert.get({ path, root, size, mtimeMs, contentHash, width, height, takenAt, indexedAt: now(), ...metaParams(photo) }) as { id: number };
+    const pixels = { pixelHash: photo.pixels?.hash ?? null, pixelView: photo.pixels?.view ?? null };
+    const { id } = this.s.upsert.get({ path, root, size, mtimeMs, contentHash, width, height, takenAt, indexedAt: now(), ...metaParams(photo), ...pixels }) as { id: number };
     return id;
+  }
+
+  /** Store the pixel hash of the photo at `path`, if it still has content `contentHash`. */
+  setPixels(path: string, contentHash: string, pixels: PixelHash): void {
+    this.s.setPixels.run({ path, contentHash, ...pixels });
+  }
+
+  /** The pixel hash (of `view`) some photo with this content already has, or null. */
+  pixelsOfContent(contentHash: string, view: string): string | null {
+    return (this.s.pixelsOfContent.get(contentHash, view) as string | undefined) ?? null;
   }
 
   /** Up to `limit` photos under `folder` whose date offset, GPS and place were never read (rows from before). */

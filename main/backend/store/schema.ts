@@ -12,7 +12,7 @@ import { openError, StoreError } from './errors';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 7;
+export const VERSION = 8;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -172,6 +172,15 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
     CREATE TRIGGER photo_text_fts_update_new AFTER UPDATE ON photo_text WHEN NEW.text <> '' BEGIN
       INSERT INTO photo_text_fts (rowid, text) VALUES (NEW.id, NEW.text);
     END;
+  `,
+  // 7 → 8: a perceptual hash of each photo's pixels (photos/pixel-hash.ts), so the duplicate finder also
+  // finds resized, recompressed and rotated copies whose embeddings differ. It is computed from the view the
+  // image tower is fed, so `pixel_view` says which fit made it (cover, contain, squash): hashes of different
+  // views are not compared. Rows written before stay NULL (nothing is decoded here): the next `index` run
+  // decodes those photos once more for the hash alone, without running the tower again.
+  8: `
+    ALTER TABLE photos ADD COLUMN pixel_hash TEXT;
+    ALTER TABLE photos ADD COLUMN pixel_view TEXT;
   `,
 };
 

@@ -15,7 +15,7 @@ import { explainStorageError } from './errors';
 import { FeatureQueries, type FeatureCompaction, type FeatureCompactionPlan, type FeatureRecord } from './features';
 import { FileQueries, type StorageBreakdown } from './file';
 import { PhotoFilterQueries, type PhotoFilter } from './filters';
-import { PhotoQueries, type PhotoInput, type PhotoRow, type PhotoState } from './photos';
+import { PhotoQueries, type PhotoInput, type PhotoRow, type PhotoState, type PixelHash } from './photos';
 import { PhotoTextQueries, type PhotoTextInput, type PhotoTextRow, type TextTodo } from './photo-text';
 import { RootQueries } from './roots';
 import { salvageFrom, type SalvageCounts } from './salvage';
@@ -143,6 +143,14 @@ export class Store implements Db {
   upsertPhoto(photo: PhotoInput): number {
     return writes.upsertPhoto(this.t, photo);
   }
+  /** Store the pixel hash of the photo at `path`, if it still has content `contentHash` (a photo indexed before pixel hashes). */
+  setPixelHash(path: string, contentHash: string, pixels: PixelHash): void {
+    this.t.photos.setPixels(path, contentHash, pixels);
+  }
+  /** The pixel hash (of `view`) a photo with this content already has, or null: a copy need not be decoded for it. */
+  pixelHashOfContent(contentHash: string, view: string): string | null {
+    return this.t.photos.pixelsOfContent(contentHash, view);
+  }
   /** Photos under `folder` whose paths are not in `present` leave the index; returns their count. */
   markMissingUnder(folder: string, present: ReadonlySet<string>, keepUnder: readonly string[] = []): number {
     return writes.markMissingUnder(this.t, folder, present, keepUnder);
@@ -199,8 +207,9 @@ export class Store implements Db {
     }
   }
   /** See EmbeddingQueries.withHashes (the duplicate finder's input). */
-  embeddingsWithHashes(modelId: string): { ids: Int32Array; vectors: Float32Array; dim: number; hashes: string[] } {
-    return this.t.embeddings.withHashes(modelId);
+  /** See EmbeddingQueries.withHashes: a model's embeddings with content and pixel hashes (of `pixelView`), for the duplicate finder. */
+  embeddingsWithHashes(modelId: string, pixelView: string): { ids: Int32Array; vectors: Float32Array; dim: number; hashes: string[]; pixelHashes: (string | null)[] } {
+    return this.t.embeddings.withHashes(modelId, pixelView);
   }
   /** Sequence number of the last embedding change (any model, any process); 0 when none was logged. */
   lastEmbeddingChange(): number {
