@@ -28,6 +28,7 @@ import { normalize, recycleTensor } from '../main/backend/model/preprocess';
 import type { EmbeddingModel, PreparedImage } from '../main/backend/model/types';
 import { dataPaths, ensureDataDir } from '../main/backend/paths';
 import { decodeImage, readImageInfo } from '../main/backend/photos/decode';
+import { pixelHashOfTensor } from '../main/backend/photos/pixel-hash';
 import { Store } from '../main/backend/store';
 
 export interface BenchIndexOptions {
@@ -76,6 +77,8 @@ export interface CoreMs {
   decode: number;
   /** uint8 HWC → float32 in the tower's layout (normalize). */
   toFloat: number;
+  /** The perceptual hash of the tower's view, for the duplicate finder (photos/pixel-hash.ts). */
+  pixelHash: number;
   /** Heads on the tower features of one batch, per photo. */
   heads: number;
   /** Writing one batch (photos, features, embeddings) in one transaction, per photo. */
@@ -99,9 +102,9 @@ function cpuMs(): number {
 }
 
 /** Each step of the indexer on one photo at a time, CPU ms per photo. */
-async function stepBreakdown(files: string[], model: EmbeddingModel): Promise<Pick<CoreMs, 'read' | 'sha256' | 'header' | 'decode' | 'toFloat'>> {
+async function stepBreakdown(files: string[], model: EmbeddingModel): Promise<Pick<CoreMs, 'read' | 'sha256' | 'header' | 'decode' | 'toFloat' | 'pixelHash'>> {
   const pre = model.manifest.image.preprocess;
-  const sum = { read: 0, sha256: 0, header: 0, decode: 0, toFloat: 0 };
+  const sum = { read: 0, sha256: 0, header: 0, decode: 0, toFloat: 0, pixelHash: 0 };
   let n = 0;
   for (const [i, f] of files.slice(0, BREAKDOWN_PHOTOS + 2).entries()) {
     try {
@@ -114,21 +117,25 @@ async function stepBreakdown(files: string[], model: EmbeddingModel): Promise<Pi
       const t3 = cpuMs();
       const raw = await decodeImage(buf, pre);
       const t4 = cpuMs();
-      recycleTensor(normalize(raw.data, raw.channels, pre)); // as the indexer does after the tower
+      const tensor = normalize(raw.data, raw.channels, pre);
       const t5 = cpuMs();
+      pixelHashOfTensor(tensor, pre);
+      const t6 = cpuMs();
+      recycleTensor(tensor); // as the indexer does after the tower
       if (i < 2) continue; // warm-up
       sum.read += t1 - t0;
       sum.sha256 += t2 - t1;
       sum.header += t3 - t2;
       sum.decode += t4 - t3;
       sum.toFloat += t5 - t4;
+      sum.pixelHash += t6 - t5;
       n++;
     } catch {
       // unreadable photo: the indexer skips it
     }
   }
   const per = (v: number) => (n > 0 ? v / n : 0);
-  return { read: per(sum.read), sha256: per(sum.sha256), header: per(sum.header), decode: per(sum.decode), toFloat: per(sum.toFloat) };
+  return { read: per(sum.read), sha256: per(sum.sha256), header: per(sum.header), decode: per(sum.decode), toFloat: per(sum.toFloat), pixelHash: per(sum.pixelHash) };
 }
 
 /** Cold thumbnails of the first photos, one at a time into an empty cache: wall p50/p95 and CPU ms per photo. */

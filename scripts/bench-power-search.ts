@@ -53,13 +53,27 @@ async function main(): Promise<void> {
     const types = ['jpg', 'png', 'webp'];
     const t0 = performance.now();
     let previous: Float32Array | null = null;
+    let previousPixels = '';
     let planted = 0;
+    // Pixel hashes (photos/pixel-hash.ts): random 255-bit ones; a planted copy takes its original's with 8 bits changed.
+    const randomPixels = () => Array.from({ length: 64 }, (_, k) => (k === 63 ? 2 * Math.floor(rng() * 8) : Math.floor(rng() * 16)).toString(16)).join('');
+    const nearPixels = (hex: string) => {
+      const d = hex.split('');
+      for (let f = 0; f < 8; f++) {
+        const k = Math.floor(rng() * 63); // a hex digit other than the last (bit 0 stays 0)
+        d[k] = (parseInt(d[k]!, 16) ^ (1 << Math.floor(rng() * 4))).toString(16);
+      }
+      return d.join('');
+    };
     for (let start = 0; start < n; start += 2000) {
       const items: BatchItem[] = [];
       for (let i = start; i < Math.min(n, start + 2000); i++) {
         const folder = i % 10;
         const v = new Float32Array(dim);
-        if (previous && i % 100 === 1) {
+        const copy = previous !== null && i % 100 === 1;
+        const pixels = copy ? nearPixels(previousPixels) : randomPixels();
+        previousPixels = pixels;
+        if (previous && copy) {
           // A near-copy of the photo before (a burst shot): the same vector with a little noise.
           for (let j = 0; j < dim; j++) v[j] = previous[j]! + 0.15 * gauss() / Math.sqrt(dim);
           planted++;
@@ -82,6 +96,7 @@ async function main(): Promise<void> {
             width: null,
             height: null,
             takenAt: null,
+            pixels: { view: 'squash', hash: pixels },
           },
           embedding: { modelId, data: v },
         });

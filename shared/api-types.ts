@@ -111,7 +111,10 @@ export interface SearchOptions {
 /** A group of duplicate photos: the same file content (`exact`), or embeddings within the threshold (`near`). */
 export interface DuplicateGroup {
   kind: 'exact' | 'near';
-  /** The lowest similarity of the pairs that joined the group (1 for exact copies). */
+  /**
+   * The lowest similarity of the pairs that joined the group (1 for exact copies). A similarity is the larger
+   * of the embeddings' cosine and the pixel hashes' agreement (search/duplicates.ts), within [0, 1].
+   */
   minScore: number;
   /** The photos, the group's first (lowest id) first; `score` is each one's similarity to that first photo. */
   photos: SearchHit[];

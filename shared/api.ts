@@ -88,7 +88,7 @@ export const API = {
       })
       .strict(),
   ).returns<SearchHit[]>(),
-  /** Groups of duplicate photos: exact copies first, then near-duplicates within `threshold` (cosine, default 0.95). */
+  /** Groups of duplicate photos: exact copies first, then near-duplicates within `threshold` (similarity: embedding cosine or pixel hash, default 0.95). */
   duplicates: takes(() => z.object({ threshold: z.number().min(0.5).max(1).optional() }).strict()).returns<DuplicateGroup[]>(),
   folders: takes(nothing).returns<FolderInfo[]>(),
   /** Places the library's photos were taken at (cities, then countries), most photos first: the place filter's choices. */

@@ -30,17 +30,17 @@ export function greyFromTensor(tensor: Float32Array, pre: ImagePreprocess): Floa
   const S = pre.size;
   const n = S * S;
   // Luma weights on the normalized values: v = (x · std + mean) · rescale; the mean only shifts the constant term.
-  const w = [0.299, 0.587, 0.114].map((l, c) => l * pre.std[c] * pre.rescale);
+  const [wr, wg, wb] = [0.299, 0.587, 0.114].map((l, c) => l * pre.std[c] * pre.rescale) as [number, number, number];
+  const cellOf = Int32Array.from({ length: S }, (_, x) => Math.floor((x * N) / S));
   const sum = new Float64Array(N * N);
   const count = new Float64Array(N * N);
-  const nchw = pre.layout === 'nchw';
+  // Channel c of pixel i is at i · step + c · plane.
+  const [step, plane] = pre.layout === 'nchw' ? [1, n] : [3, 1];
   for (let y = 0; y < S; y++) {
-    const row = Math.floor((y * N) / S) * N;
-    for (let x = 0; x < S; x++) {
-      const i = y * S + x;
-      const v = nchw ? w[0] * tensor[i] + w[1] * tensor[n + i] + w[2] * tensor[2 * n + i] : w[0] * tensor[3 * i] + w[1] * tensor[3 * i + 1] + w[2] * tensor[3 * i + 2];
-      const cell = row + Math.floor((x * N) / S);
-      sum[cell] += v;
+    const row = cellOf[y]! * N;
+    for (let x = 0, i = y * S * step; x < S; x++, i += step) {
+      const cell = row + cellOf[x]!;
+      sum[cell] += wr * tensor[i]! + wg * tensor[i + plane]! + wb * tensor[i + 2 * plane]!;
       count[cell]++;
     }
   }
@@ -52,17 +52,25 @@ export function greyFromTensor(tensor: Float32Array, pre: ImagePreprocess): Floa
 export function pixelHash(grey: Float64Array): string {
   // Rows first: t[u][x] = Σ_y COS[u][y] · grey[y][x]; then C[u][v] = Σ_x COS[v][x] · t[u][x].
   const t = new Float64Array(LOW * N);
-  for (let u = 0; u < LOW; u++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) t[u * N + x] += COS[u * N + y] * grey[y * N + x];
-  let bits = 0n;
+  for (let u = 0; u < LOW; u++) {
+    for (let y = 0; y < N; y++) {
+      const c = COS[u * N + y]!;
+      for (let x = 0; x < N; x++) t[u * N + x] += c * grey[y * N + x]!;
+    }
+  }
+  const bits = new Uint32Array(WORDS);
   for (let u = 0; u < LOW; u++) {
     for (let v = 0; v < LOW; v++) {
       if (u === 0 && v === 0) continue;
       let c = 0;
-      for (let x = 0; x < N; x++) c += COS[v * N + x] * t[u * N + x];
-      if (c > 0) bits |= 1n << BigInt(u * LOW + v);
+      for (let x = 0; x < N; x++) c += COS[v * N + x]! * t[u * N + x]!;
+      const k = u * LOW + v;
+      if (c > 0) bits[k >>> 5] |= 1 << (k & 31);
     }
   }
-  return bits.toString(16).padStart((LOW * LOW) / 4, '0');
+  let hex = '';
+  for (let w = WORDS - 1; w >= 0; w--) hex += bits[w]!.toString(16).padStart(8, '0');
+  return hex;
 }
 
 /** The hash of a prepared tensor (what the indexer has in hand before the tower runs). */
@@ -72,18 +80,20 @@ export function pixelHashOfTensor(tensor: Float32Array, pre: ImagePreprocess): s
 
 // ---- orientations ------------------------------------------------------------------------------------
 
-const bitMask = (keep: (u: number, v: number) => boolean): bigint => {
-  let m = 0n;
-  for (let u = 0; u < LOW; u++) for (let v = 0; v < LOW; v++) if ((u || v) && keep(u, v)) m |= 1n << BigInt(u * LOW + v);
+const bitMask = (keep: (u: number, v: number) => boolean): Uint32Array => {
+  const m = new Uint32Array(WORDS);
+  for (let u = 0; u < LOW; u++) for (let v = 0; v < LOW; v++) if ((u || v) && keep(u, v)) m[(u * LOW + v) >>> 5] |= 1 << ((u * LOW + v) & 31);
   return m;
 };
-/** Bits that flip when the photo is mirrored left-right (odd horizontal frequencies) or upside down (odd vertical ones). */
-const ACROSS = bitMask((_, v) => v % 2 === 1);
-const DOWN = bitMask((u) => u % 2 === 1);
+/** Bits that flip when the photo is mirrored left-right (odd horizontal frequencies), upside down (odd vertical ones), or both. */
+const FLIPS = [bitMask(() => false), bitMask((_, v) => v % 2 === 1), bitMask((u) => u % 2 === 1), bitMask((u, v) => (u + v) % 2 === 1)];
+/** Where each bit goes when the photo is transposed: frequency (u, v) becomes (v, u). */
+const TRANSPOSED = Uint16Array.from({ length: LOW * LOW }, (_, k) => (k % LOW) * LOW + Math.floor(k / LOW));
 
-function transpose(h: bigint): bigint {
-  let out = 0n;
-  for (let u = 0; u < LOW; u++) for (let v = 0; v < LOW; v++) if ((h >> BigInt(u * LOW + v)) & 1n) out |= 1n << BigInt(v * LOW + u);
+/** The hash's 32-bit words (word w holds bits 32w to 32w + 31). */
+function words(hex: string): Uint32Array {
+  const out = new Uint32Array(WORDS);
+  for (let w = 0; w < WORDS; w++) out[w] = parseInt(hex.slice(hex.length - 8 * (w + 1), hex.length - 8 * w), 16);
   return out;
 }
 
@@ -92,16 +102,12 @@ function transpose(h: bigint): bigint {
  * its own first, each as PIXEL_HASH_WORDS 32-bit words.
  */
 export function orientedHashes(hex: string): Uint32Array {
-  // BigInt: 8 orientations once per photo; the comparisons run on the 32-bit words.
-  const h = BigInt(`0x${hex}`);
+  const own = words(hex);
+  const transposed = new Uint32Array(WORDS);
+  for (let k = 0; k < LOW * LOW; k++) if ((own[k >>> 5]! >>> (k & 31)) & 1) transposed[TRANSPOSED[k]! >>> 5] |= 1 << (TRANSPOSED[k]! & 31);
   const out = new Uint32Array(8 * WORDS);
   let i = 0;
-  for (const base of [h, transpose(h)]) {
-    for (const flip of [0n, ACROSS, DOWN, ACROSS ^ DOWN]) {
-      const o = base ^ flip;
-      for (let w = 0; w < WORDS; w++) out[i++] = Number((o >> BigInt(32 * w)) & 0xffffffffn);
-    }
-  }
+  for (const base of [own, transposed]) for (const flip of FLIPS) for (let w = 0; w < WORDS; w++) out[i++] = base[w]! ^ flip[w]!;
   return out;
 }
 

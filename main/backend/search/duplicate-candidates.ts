@@ -17,15 +17,15 @@ import { GraphBuilder } from '../onnx/builder';
 /** Sign bits per embedding; tables draw their keys from these. */
 export const PROJECTIONS = 256;
 /** Bits per table key: a random pair shares a key with probability 2^-BITS. */
-const BITS = 20;
+export const BITS = 20;
 const MAX_TABLES = 128;
 /** Rows projected per MatMul call. */
 const CHUNK = 8192;
 
-/** How many tables make a pair at cosine `threshold` share a key in at least one with probability `recall`. */
-export function tablesFor(threshold: number, recall = 0.99): number {
+/** How many tables of `bits`-bit keys make a pair at cosine `threshold` share a key in one with probability `recall`. */
+export function tablesFor(threshold: number, recall = 0.99, bits = BITS): number {
   const agree = 1 - Math.acos(Math.min(1, Math.max(-1, threshold))) / Math.PI;
-  const perTable = agree ** BITS;
+  const perTable = agree ** bits;
   if (perTable >= 1) return 1;
   return Math.min(MAX_TABLES, Math.max(1, Math.ceil(Math.log(1 - recall) / Math.log(1 - perTable))));
 }
@@ -77,43 +77,70 @@ export interface SignRows {
   words: number;
   /** Each row's own bits, m × words. */
   signs: Uint32Array;
-  /** Further patterns each row is looked up with (m × per × words), e.g. its other orientations. */
+  /** Further patterns each row is looked up with (m × per × words), e.g. its other orientations; then only those lookups are made. */
   extra?: { per: number; data: Uint32Array };
   /** Bits keys are drawn from: [from, to). */
   from: number;
   to: number;
 }
 
+/** Rows per table key are sorted as key · ROW_BITS + row in one Float64Array (exact below 2^53; no per-key arrays). */
+const ROW_BITS = 2 ** 27;
+
 /**
- * Call `visit(a, b)` (a < b) for each pair of rows that share a key in one of `tables` tables, each pair at
- * most once per table (the caller skips the pairs it has already checked).
+ * Call `visit(a, b)` (a < b) for each pair of rows that share a key of `bits` sampled bits in one of `tables`
+ * tables (the caller skips the pairs it has already checked). With `extra`, the pairs are those where one
+ * row's extra pattern shares the other row's key.
  */
-export function forEachCandidate(rows: SignRows, tables: number, rng: () => number, visit: (a: number, b: number) => void): void {
+export function forEachCandidate(rows: SignRows, keys: { tables: number; bits: number }, rng: () => number, visit: (a: number, b: number) => void): void {
   const { m, words, signs, extra, from, to } = rows;
+  if (m >= ROW_BITS) throw new Error(`forEachCandidate: at most ${ROW_BITS - 1} rows`);
   const keyOf = (data: Uint32Array, base: number, bits: readonly number[]) => {
     let key = 0;
-    for (let b = 0; b < BITS; b++) {
+    for (let b = 0; b < bits.length; b++) {
       const p = bits[b]!;
-      key = (key << 1) | ((data[base + (p >>> 5)]! >>> (p & 31)) & 1);
+      key = key * 2 + ((data[base + (p >>> 5)]! >>> (p & 31)) & 1);
     }
     return key;
   };
-  const buckets = new Map<number, number[]>();
-  for (let t = 0; t < tables; t++) {
-    const bits = Array.from({ length: BITS }, () => from + Math.floor(rng() * (to - from)));
-    buckets.clear();
-    for (let k = 0; k < m; k++) {
-      const key = keyOf(signs, k * words, bits);
-      const list = buckets.get(key);
-      if (list) list.push(k);
-      else buckets.set(key, [k]);
+  if (keys.bits > 26) throw new Error('forEachCandidate: keys of at most 26 bits');
+  const sorted = new Float64Array(m);
+  /** The first position in `sorted` whose key is at least `key`. */
+  const lowerBound = (key: number) => {
+    let lo = 0;
+    let hi = m;
+    const at = key * ROW_BITS;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < at) lo = mid + 1;
+      else hi = mid;
     }
-    for (const list of buckets.values()) for (let x = 1; x < list.length; x++) for (let y = 0; y < x; y++) visit(list[y]!, list[x]!);
-    if (!extra) continue;
+    return lo;
+  };
+  const keyAt = (i: number) => Math.floor(sorted[i]! / ROW_BITS);
+  const rowAt = (i: number) => sorted[i]! % ROW_BITS;
+  for (let t = 0; t < keys.tables; t++) {
+    const bits = Array.from({ length: keys.bits }, () => from + Math.floor(rng() * (to - from)));
+    for (let k = 0; k < m; k++) sorted[k] = keyOf(signs, k * words, bits) * ROW_BITS + k;
+    sorted.sort();
+    if (!extra) {
+      // Rows with the same key are neighbours: every pair within a run (rows ascending, so a < b).
+      for (let start = 0; start < m; ) {
+        const key = keyAt(start);
+        let end = start + 1;
+        while (end < m && keyAt(end) === key) end++;
+        for (let x = start + 1; x < end; x++) for (let y = start; y < x; y++) visit(rowAt(y), rowAt(x));
+        start = end;
+      }
+      continue;
+    }
     for (let k = 0; k < m; k++) {
       for (let e = 0; e < extra.per; e++) {
-        const list = buckets.get(keyOf(extra.data, (k * extra.per + e) * words, bits));
-        if (list) for (const other of list) if (other !== k) visit(Math.min(k, other), Math.max(k, other));
+        const key = keyOf(extra.data, (k * extra.per + e) * words, bits);
+        for (let i = lowerBound(key); i < m && keyAt(i) === key; i++) {
+          const other = rowAt(i);
+          if (other !== k) visit(Math.min(k, other), Math.max(k, other));
+        }
       }
     }
   }

@@ -12,7 +12,7 @@
  */
 import { seededRandom } from '../../../shared/random';
 import { orientedHashes, PIXEL_HASH_BITS, PIXEL_HASH_WORDS, pixelDistance, pixelSimilarity } from '../photos/pixel-hash';
-import { embeddingSigns, forEachCandidate, PROJECTIONS, tablesFor, type SignRows } from './duplicate-candidates';
+import { BITS, embeddingSigns, forEachCandidate, PROJECTIONS, tablesFor, type SignRows } from './duplicate-candidates';
 
 export { tablesFor } from './duplicate-candidates';
 
@@ -132,7 +132,7 @@ export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptio
   const m = reps.length;
   const oriented = orientations(input);
   const rng = seededRandom(opts.seed ?? 1);
-  const tables = tablesFor(opts.threshold, opts.recall);
+  const tables = { tables: tablesFor(opts.threshold, opts.recall), bits: BITS };
   const components = new Components(m);
   const checked = new Set<number>();
   const check = (a: number, b: number) => {
@@ -145,7 +145,12 @@ export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptio
   const signs = await embeddingSigns(vectors, dim, reps, rng);
   forEachCandidate({ m, words: PROJECTIONS / 32, signs, from: 0, to: PROJECTIONS }, tables, rng, check);
   const pixels = pixelRows(reps, oriented);
-  forEachCandidate(pixels.rows, tables, rng, (a, b) => check(pixels.rep[a]!, pixels.rep[b]!));
+  const pixelPair = (a: number, b: number) => check(pixels.rep[a]!, pixels.rep[b]!);
+  forEachCandidate(pixels.rows, tables, rng, pixelPair);
+  // In the 7 other orientations, tables for copies as close as a resize (ROTATED_SIMILARITY) with longer keys:
+  // 7 lookups per photo and table would otherwise bring 7× the chance pairs.
+  const rotated = { tables: tablesFor(Math.max(opts.threshold, ROTATED_SIMILARITY), opts.recall, ROTATED_BITS), bits: ROTATED_BITS };
+  forEachCandidate({ ...pixels.rows, extra: pixels.extra }, rotated, rng, pixelPair);
   for (const { members, minScore } of components.groups(m)) groups.push({ kind: 'near', ids: members.map((k) => ids[reps[k]!]!).sort((a, b) => a - b), minScore });
   // Exact copies first, then near ones; bigger groups first, then by first photo.
   const order = (g: DuplicateGroup) => (g.kind === 'exact' ? 0 : 1);
@@ -154,8 +159,16 @@ export async function findDuplicates(input: DuplicateInput, opts: DuplicateOptio
 
 }
 
+/**
+ * A copy in another orientation is looked for with probability `recall` from this pixel similarity up (13 of
+ * 255 bits differ: the farthest 50% / 25% resize or recompressed copy of 40 Flickr8k photos), less surely
+ * between the threshold and it.
+ */
+const ROTATED_SIMILARITY = 0.987;
+const ROTATED_BITS = 24;
+
 /** The representatives (indices into `reps`) that have a pixel hash: their own hash, and the 7 other orientations to look up. */
-function pixelRows(reps: readonly number[], oriented: readonly (Uint32Array | null)[]): { rows: SignRows; rep: number[] } {
+function pixelRows(reps: readonly number[], oriented: readonly (Uint32Array | null)[]): { rows: SignRows; extra: { per: number; data: Uint32Array }; rep: number[] } {
   const rep = reps.map((_, k) => k).filter((k) => oriented[reps[k]!] !== null);
   const W = PIXEL_HASH_WORDS;
   const signs = new Uint32Array(rep.length * W);
@@ -166,7 +179,7 @@ function pixelRows(reps: readonly number[], oriented: readonly (Uint32Array | nu
     extra.set(o.subarray(W), i * 7 * W);
   });
   // Bit 0 (the constant frequency) is always 0: keys use the other PIXEL_HASH_BITS.
-  return { rows: { m: rep.length, words: W, signs, extra: { per: 7, data: extra }, from: 1, to: PIXEL_HASH_BITS + 1 }, rep };
+  return { rows: { m: rep.length, words: W, signs, from: 1, to: PIXEL_HASH_BITS + 1 }, extra: { per: 7, data: extra }, rep };
 }
 
 /**

@@ -96,8 +96,8 @@ export function registerSearch(program: Command, run: Runner): void {
 
   program
     .command('duplicates')
-    .description('groups of duplicate photos: exact copies first, then near-duplicates (bursts, resized copies, edits)')
-    .option('--threshold <x>', 'similarity (cosine) from which two photos are near-duplicates', numberIn('--threshold', 0.5, 1), 0.95)
+    .description('groups of duplicate photos: exact copies first, then near-duplicates (bursts, resized, recompressed or rotated copies, edits)')
+    .option('--threshold <x>', 'similarity from which two photos are near-duplicates (embedding cosine or pixel hash, whichever is higher)', numberIn('--threshold', 0.5, 1), 0.95)
     .option('--json', 'print the groups as JSON')
     .action((o: { threshold: number; json?: boolean }) =>
       run(async ({ api }) => {
