@@ -68,6 +68,10 @@ describe('the text pass in the index job', () => {
       const plain = b.state.store.photoByPath(photos.find((p) => !p.text)!.file)!;
       expect(await b.handlers.photoText({ id: plain.id })).toMatchObject({ lines: [], failed: null });
       await expect(b.handlers.photoText({ id: 999_999 })).rejects.toThrow('Photo 999999 is not in the library.');
+
+      // Removing the folder takes the words read in its photos with it.
+      await b.library.removeFolder(root);
+      expect(b.state.store.db.prepare('SELECT count(*) FROM photo_text').pluck().get()).toBe(0);
     } finally {
       await b.close();
     }

@@ -132,6 +132,7 @@ export class LibraryService {
     const running = this.s.jobs.running('index');
     if (running) throw new AppError('busy', `Indexing is running (${running.stage}). Cancel it or wait, then remove the folder.`);
     const { removed, orphanHashes } = this.s.store.removeRootAndDerived(root);
+    if (orphanHashes.length) this.s.store.dropOrphanTexts(); // the words read in photos no folder holds any more
     for (const h of orphanHashes) {
       await fs.rm(thumbnailPath(this.s.thumbnailsDir, h), { force: true }).catch(() => undefined);
     }
