@@ -30,6 +30,8 @@ const STAMP = '.build-stamp.json';
 
 /** Bump when the recipe changes in a way the hashed inputs do not show. */
 const RECIPE_VERSION = 5;
+/** How a short query is put in the form of a caption (main/backend/search/query-text.ts). */
+const QUERY_TEMPLATE = 'There is a {}';
 
 export interface BuildOptions {
   out: string;
@@ -85,7 +87,8 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, pr
       // The detector takes RGB 0-255, NHWC, resized to a square without cropping.
       preprocess: { size: inputSize, resize: 'squash', rescale: 1, mean: [0, 0, 0], std: [1, 1, 1], layout: 'nhwc' },
     },
-    text: { ...useTextTowerSpec(), knownWords: KNOWN_WORDS },
+    // Short queries as captions: chosen on held-out train photos (docs/BENCHMARKS.md, "Typing the plain name of a thing").
+    text: { ...useTextTowerSpec(), knownWords: KNOWN_WORDS, queryTemplate: QUERY_TEMPLATE },
     // The heads are trained separately (main/backend/train) and saved next to this manifest.
     heads: previous?.heads || 'heads.json',
     embedDim: previous?.embedDim ?? 256,

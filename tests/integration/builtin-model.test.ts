@@ -133,5 +133,5 @@ describe('built-in model', () => {
     expect(after).toBeGreaterThan(0.7);
     expect(after).toBeGreaterThan(before + 0.25);
     for (let i = 0; i < sentences.length; i++) expect(dot(base[i]!, now[i]!)).toBeGreaterThan(0.8);
-  }, 240_000); // trains twice on 120 photos: over a minute on a busy 2-core machine
+  }, 600_000); // trains twice on 120 photos: over a minute on a quiet 2-core machine, several on a busy one
 });

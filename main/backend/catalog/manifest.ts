@@ -42,6 +42,7 @@ const manifestSchema = z.object({
     outputKind: z.enum(['pooled', 'cls', 'sequence']),
     maskOutput: z.string().min(1).optional(),
     knownWords: relFile.optional(),
+    queryTemplate: z.string().max(100).regex(/\{\}/, 'must contain {} where the query goes').optional(),
     featureDim: z.number().int().positive(),
     idsType: z.enum(['int64', 'int32']),
   }),

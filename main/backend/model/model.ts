@@ -51,8 +51,8 @@ export async function towerKeys(dir: string, m: ModelManifest): Promise<{ image:
     hashFile(file(m.text.tokenizer), 'tokenizer'),
   ]);
   const { file: _i, ...imageSettings } = m.image;
-  // The word list only gates queries; it changes no feature.
-  const { file: _t, tokenizer: _k, knownWords: _w, ...textSettings } = m.text;
+  // The word list only gates queries and the template only shapes them; neither changes a feature.
+  const { file: _t, tokenizer: _k, knownWords: _w, queryTemplate: _q, ...textSettings } = m.text;
   return { image: shortKey(['image', img, imageSettings]), text: shortKey(['text', txt, tok, textSettings]) };
 }
 

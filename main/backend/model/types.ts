@@ -60,6 +60,12 @@ export interface TextTowerSpec {
    * with none of them gets "no known words" instead of results. Absent: every query is searched.
    */
   knownWords?: string;
+  /**
+   * Optional: how a short query (at most three words, not already a phrase) is put in the form of the captions the
+   * heads learned from, `{}` standing for the query ("There is a {}": "goldfish" is embedded as "There is a
+   * goldfish"). Search only; captions and training texts are used as written. See search/query-text.ts.
+   */
+  queryTemplate?: string;
   featureDim: number;
   /** ONNX integer type of input_ids. */
   idsType: 'int64' | 'int32';

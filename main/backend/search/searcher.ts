@@ -24,6 +24,7 @@ import { expandHome } from '../paths';
 import { placeLabel, placeParts } from '../places/fold';
 import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
 import { intersectIds, liftByWords, rankingWords, wordsFilter, wordsParts } from './photo-words';
+import { queryText } from './query-text';
 import { librarySpread, matchPercent } from './relevance';
 import type { Hit } from './topk';
 
@@ -205,7 +206,8 @@ async function queryVector(deps: SearchDeps, parts: readonly QueryPart[], image:
       throw new AppError('unknown_words', parts.length === 1 ? NO_KNOWN_WORDS : `No words of "${t.text}" are known to the model.`);
     }
   }
-  const textVectors = texts.length ? await model.embedTexts(texts.map((t) => t.text)) : [];
+  const template = model.manifest.text.queryTemplate;
+  const textVectors = texts.length ? await model.embedTexts(texts.map((t) => queryText(t.text, template))) : [];
   texts.forEach((t, i) => vectors.push({ weight: t.weight, vector: textVectors[i]! }));
   const images: { weight: number; input: string | Buffer; what: string }[] = [];
   for (const p of parts) {
