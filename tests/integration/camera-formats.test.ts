@@ -3,6 +3,7 @@
  * the camera embeds, dates with their time-zone offset and GPS from EXIF, for every format; indexed with the real
  * decoder, sharp and SQLite, and served to browsers as JPEG (thumbnail and full view).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { openModel } from '../../main/backend/catalog/open-model';
 import { indexFolders } from '../../main/backend/library/indexer';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { decodeImage, readImageInfo } from '../../main/backend/photos/decode';
-import { heifEncAvailable, jpegWith, rawLike, writeHeic, type RawKind } from '../helpers/camera-files';
+import { HEIF_ENC, heifEncAvailable, jpegWith, rawLike, writeHeic, type RawKind } from '../helpers/camera-files';
 import { generateTestModel } from '../helpers/generate-model';
 
 let tmp: string;
@@ -59,6 +60,23 @@ describe.runIf(heif)('HEIC (HEVC)', () => {
 
     await expect(decodeImage(buf.subarray(0, Math.floor(buf.length / 2)), { size: 8, resize: 'cover' })).rejects.toThrow(/truncated or corrupt HEIC\/HEIF image/);
     await expect(decodeImage(buf, { size: 8, resize: 'cover' }, { limitInputPixels: 100_000 })).rejects.toThrow(/image too large \(0\.3 megapixels > limit/);
+  });
+});
+
+describe.runIf(heif)('HEIC with several images', () => {
+  it('decodes the primary image, not a second one or the thumbnail', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'multi-'));
+    const red = path.join(dir, 'red.jpg');
+    const blue = path.join(dir, 'blue.jpg');
+    writeFileSync(red, await jpegWith(sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 230, g: 20, b: 20 } } })));
+    writeFileSync(blue, await jpegWith(sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 20, g: 20, b: 230 } } })));
+    const file = path.join(dir, 'burst.heic');
+    // Two top-level images (the first is the primary) and a 64 px thumbnail of each.
+    execFileSync(HEIF_ENC, ['-q', '80', '-t', '64', '-o', file, red, blue], { stdio: 'ignore' });
+    const d = await decodeImage(file, { size: 8, resize: 'squash' });
+    expect([d.width, d.height]).toEqual([320, 240]);
+    expect(rgb(d.data, 4, 4)[0]).toBeGreaterThan(200);
+    expect(rgb(d.data, 4, 4)[2]).toBeLessThan(60);
   });
 });
 

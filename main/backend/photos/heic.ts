@@ -78,10 +78,16 @@ export async function decodeHeic(buf: Buffer, file: string, limit: number): Prom
   const decoder = new heif.HeifDecoder();
   let images: HeifImage[] = [];
   try {
+    // The wrapper reports a file it cannot parse with console.log and returns no image: the reason goes in our one
+    // line instead. decode() is synchronous, so nothing else logs meanwhile.
+    const log = console.log;
+    console.log = () => {};
     try {
       images = decoder.decode(buf);
     } catch (e) {
       throw new ImageReadError(file, 'truncated or corrupt HEIC/HEIF image', { cause: e });
+    } finally {
+      console.log = log;
     }
     if (images.length === 0) throw new ImageReadError(file, 'truncated or corrupt HEIC/HEIF image (no image in the file)');
     const image = images.find((i) => i.is_primary()) ?? images[0];
