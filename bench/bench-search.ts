@@ -121,7 +121,7 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
       if ((start / WRITE_BATCH) % 20 === 0) log(`filled ${Math.min(n, start + WRITE_BATCH)} / ${n}`);
     }
     const fillMs = performance.now() - t0;
-    store.checkpoint(); // so the file size below is the whole database
+    store.disk.checkpoint(); // so the file size below is the whole database
 
     // 2. First start: no sidecar, the index is built from SQLite, then its sidecar is written.
     const first = liveIndex();
@@ -189,7 +189,7 @@ export async function benchSearch(opts: BenchSearchOptions): Promise<BenchSearch
     }
 
     times.sort((a, b) => a - b);
-    const dbFile = store.fileBytes(); // the database and its write-ahead log
+    const dbFile = store.disk.fileBytes(); // the database and its write-ahead log
     return {
       vectors: n,
       dim,

@@ -138,27 +138,27 @@ async function main(): Promise<void> {
     log('Measuring (dbstat)');
     t = performance.now();
     const before = await librarySize(store, dir);
-    const beforeParts = partRows(store.storageBreakdown(), n);
+    const beforeParts = partRows(store.disk.storageBreakdown(), n);
     timings.measureSeconds = (performance.now() - t) / 1000;
 
     log('Compacting');
     const compaction = { towerKey: model.imageTowerKey, modelId: model.id, pendingModelId: null };
     const plan = store.featureCompactionPlan(compaction);
-    const estimatedAfter = store.usedBytes() - plan.droppable.bytes;
+    const estimatedAfter = store.disk.usedBytes() - plan.droppable.bytes;
     const needed = spaceNeeded(store.file, estimatedAfter, sqliteTempDir());
     t = performance.now();
     const dropped = store.dropCompactableFeatures(compaction);
     timings.dropSeconds = (performance.now() - t) / 1000;
-    const walAfterDrop = store.fileBytes().wal;
+    const walAfterDrop = store.disk.fileBytes().wal;
     // Store.vacuum's steps, with the log measured before the last checkpoint empties it.
     t = performance.now();
     store.db.pragma('wal_checkpoint(TRUNCATE)');
     store.db.exec('VACUUM');
-    const walAfterVacuum = store.fileBytes().wal;
+    const walAfterVacuum = store.disk.fileBytes().wal;
     store.db.pragma('wal_checkpoint(TRUNCATE)');
     timings.vacuumSeconds = (performance.now() - t) / 1000;
     const after = await librarySize(store, dir);
-    const afterParts = partRows(store.storageBreakdown(), n);
+    const afterParts = partRows(store.disk.storageBreakdown(), n);
 
     const result = {
       photos: n,

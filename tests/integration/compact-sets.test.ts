@@ -65,7 +65,7 @@ describe('compact --sets', () => {
     expect(b.state.store.countFeatures(K)).toBe(0);
     expect(b.state.store.countFeatures(`${K}#hflip`)).toBe(0);
     expect(b.state.store.countFeatures(T)).toBe(0);
-    expect(b.state.store.integrityCheck()).toBe('ok');
+    expect(b.state.store.disk.integrityCheck()).toBe('ok');
     expect((await b.search.search('a red circle', 3)).length).toBe(3);
   });
 });

@@ -101,7 +101,7 @@ describe('compact', () => {
       expect(r.afterBytes).toBe(fileAfter + (statSync(`${b.state.store.file}-wal`, { throwIfNoEntry: false })?.size ?? 0));
       expect(fileAfter).toBeLessThan(fileBefore - SYNTHETIC * dim * 2);
       expect(fileAfter).toBeLessThanOrEqual(dry.afterBytes); // the dry run's estimate is an upper bound
-      expect(b.state.store.integrityCheck()).toBe('ok');
+      expect(b.state.store.disk.integrityCheck()).toBe('ok');
       expect(await query()).toEqual(hitsBefore);
 
       // A second run has nothing left to drop.
@@ -245,7 +245,7 @@ describe('kill -9 during compact', () => {
     const counts = () => {
       const st = new Store(path.join(dataDir, 'library.db'));
       try {
-        return { integrity: st.integrityCheck(), photos: st.countPhotos(), features: st.featureCompactionPlan(KEYLESS).total.rows, embedded: st.countMissingEmbedding('x') };
+        return { integrity: st.disk.integrityCheck(), photos: st.countPhotos(), features: st.featureCompactionPlan(KEYLESS).total.rows, embedded: st.countMissingEmbedding('x') };
       } finally {
         st.close();
       }

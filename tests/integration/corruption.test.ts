@@ -116,7 +116,7 @@ describe('a damaged page in the library file', () => {
 
     const store = new Store(file);
     try {
-      expect(store.integrityCheck()).toBe('ok');
+      expect(store.disk.integrityCheck()).toBe('ok');
       expect(store.countPhotos()).toBe(N);
     } finally {
       store.close();

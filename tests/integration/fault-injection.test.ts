@@ -78,7 +78,7 @@ function inspect(dataDir: string): { integrity: string; photos: number; embedded
     const ids = ['model-b', modelId];
     const counts = new Map(ids.map((id) => [id, store.countEmbeddings(id)]));
     return {
-      integrity: store.integrityCheck(),
+      integrity: store.disk.integrityCheck(),
       photos: store.countPhotos(),
       embedded: (id) => counts.get(id) ?? 0,
       active: store.getSetting('activeModel'),

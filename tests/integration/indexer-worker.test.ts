@@ -89,7 +89,7 @@ describe('indexing in a worker', () => {
       const before = store.countPhotos();
       expect(before).toBeGreaterThanOrEqual(4);
       expect(before).toBeLessThan(total); // killed mid-run, not after
-      expect(store.integrityCheck()).toBe('ok');
+      expect(store.disk.integrityCheck()).toBe('ok');
       expect(store.photosMissingEmbedding(model.id)).toEqual([]);
 
       const summary = await indexFolders({ store, model, roots: [root], batchSize: 4 });

@@ -61,7 +61,7 @@ describe('models use (item 6)', () => {
       expect(done).toMatchObject({ model: 'model-b', embedded: N, images: N, pendingModel: null });
       expect(await b.search.search('a red circle', N + 10)).toHaveLength(N);
       expect(await b.modelSwitch.resume()).toBeNull();
-      expect(b.state.store.integrityCheck()).toBe('ok');
+      expect(b.state.store.disk.integrityCheck()).toBe('ok');
     } finally {
       await b.close();
     }

@@ -125,7 +125,7 @@ describe('Store schema', () => {
     s.db.prepare('DELETE FROM photos WHERE id = ?').run(ids[1]);
     expect(s.countEmbeddings('m1')).toBe(19);
     expect(s.countEmbeddings('m2')).toBe(19);
-    expect(s.integrityCheck()).toBe('ok');
+    expect(s.disk.integrityCheck()).toBe('ok');
     expect(s.db.pragma('foreign_key_check')).toEqual([]);
   });
 
@@ -407,11 +407,11 @@ describe('Store schema 7 (words in photos)', () => {
     const s = new Store(file);
     try {
       expect(s.db.pragma('user_version', { simple: true })).toBe(VERSION);
-      expect(s.countWithoutText('any-engine')).toBe(1);
-      expect(s.putPhotoTexts([{ contentHash: 'h1', engine: 'any-engine', text: 'INVOICE4711', lines: '[]' }, { contentHash: 'gone', engine: 'any-engine', text: 'x', lines: '[]' }])).toBe(1);
-      expect(s.photoIdsWithWords(['4711'], 10)).toHaveLength(1);
-      expect(s.photoIdsWithWords(['47'], 10)).toHaveLength(1); // shorter than a trigram: matched without the index
-      expect(s.countPhotosWithText()).toBe(1);
+      expect(s.text.countTodo('any-engine')).toBe(1);
+      expect(s.text.put([{ contentHash: 'h1', engine: 'any-engine', text: 'INVOICE4711', lines: '[]' }, { contentHash: 'gone', engine: 'any-engine', text: 'x', lines: '[]' }])).toBe(1);
+      expect(s.text.idsWithAllWords(['4711'], 10)).toHaveLength(1);
+      expect(s.text.idsWithAllWords(['47'], 10)).toHaveLength(1); // shorter than a trigram: matched without the index
+      expect(s.text.countWithText()).toBe(1);
     } finally {
       s.close();
     }

@@ -98,7 +98,7 @@ describe('the text pass', () => {
         return store.upsertPhoto({ path: file, root, size: st.size, mtimeMs: st.mtimeMs, contentHash: sha256(buf), width: null, height: null, takenAt: null });
       };
       const ids = new Map(photos.map((p) => [p.file, add(p.file)]));
-      expect(store.countWithoutText(TEXT_ENGINE)).toBe(photos.length);
+      expect(store.text.countTodo(TEXT_ENGINE)).toBe(photos.length);
 
       // Cancelled after the first photo: what was read stays, the next run reads the rest.
       const stop = new AbortController();
@@ -107,13 +107,13 @@ describe('the text pass', () => {
       expect(first.read).toBeLessThan(photos.length);
       const second = await readTextInPhotos({ store, reader });
       expect(first.read + second.read).toBe(photos.length);
-      expect(store.countWithoutText(TEXT_ENGINE)).toBe(0);
-      expect(store.countPhotosWithText()).toBe(photos.filter((p) => p.text).length);
-      expect(store.countPhotosTextRead()).toBe(photos.length);
+      expect(store.text.countTodo(TEXT_ENGINE)).toBe(0);
+      expect(store.text.countWithText()).toBe(photos.filter((p) => p.text).length);
+      expect(store.text.countRead()).toBe(photos.length);
 
       const receipt = ids.get(photos.find((p) => p.file.includes('receipt'))!.file)!;
-      expect(store.photoIdsWithWords(['invoice', '4711'], 10)).toEqual([receipt]);
-      const row = store.photoText(receipt)!;
+      expect(store.text.idsWithAllWords(['invoice', '4711'], 10)).toEqual([receipt]);
+      const row = store.text.ofPhoto(receipt)!;
       expect(row.engine).toBe(TEXT_ENGINE);
       expect(JSON.parse(row.lines).length).toBeGreaterThanOrEqual(4);
 
@@ -121,10 +121,10 @@ describe('the text pass', () => {
       const receiptFile = photos.find((p) => p.file.includes('receipt'))!.file;
       writeFileSync(receiptFile, readFileSync(photos.find((p) => p.file.includes('dark-screenshot'))!.file));
       add(receiptFile);
-      expect(store.photoIdsWithWords(['invoice'], 10)).toEqual([]);
+      expect(store.text.idsWithAllWords(['invoice'], 10)).toEqual([]);
       const third = await readTextInPhotos({ store, reader });
       expect(third.read).toBe(0); // same content as the dark screenshot: already read
-      expect(store.photoIdsWithWords(['orion'], 10).sort()).toEqual([receipt, ids.get(photos.find((p) => p.file.includes('dark-screenshot'))!.file)!].sort());
+      expect(store.text.idsWithAllWords(['orion'], 10).sort()).toEqual([receipt, ids.get(photos.find((p) => p.file.includes('dark-screenshot'))!.file)!].sort());
       expect(store.db.prepare('SELECT count(*) FROM photo_text').pluck().get()).toBe(photos.length - 1); // the receipt's row was dropped
     } finally {
       store.close();

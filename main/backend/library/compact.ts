@@ -56,8 +56,8 @@ export async function folderBytes(dir: string): Promise<{ files: number; bytes: 
 /** The library's size on disk, part by part (dbstat reads every page of the database: linear in its size). */
 export async function librarySize(store: Store, dataDir: string): Promise<LibrarySize> {
   const paths = dataPaths(dataDir);
-  const b = store.storageBreakdown();
-  const file = store.fileBytes();
+  const b = store.disk.storageBreakdown();
+  const file = store.disk.fileBytes();
   const [sidecar, thumbnails] = await Promise.all([folderBytes(paths.searchIndex), folderBytes(paths.thumbnails)]);
   return {
     photos: store.countPhotos(),
@@ -143,8 +143,8 @@ export interface CompactOptions {
 
 /** The compacted file's size, estimated: the pages in use less the dropped vectors' bytes (an upper bound). */
 function estimateAfter(store: Store, plan: FeatureCompactionPlan): { before: number; after: number } {
-  const f = store.fileBytes();
-  const used = store.usedBytes();
+  const f = store.disk.fileBytes();
+  const used = store.disk.usedBytes();
   return { before: f.db + f.wal, after: Math.max(0, used - plan.droppable.bytes) };
 }
 
@@ -168,11 +168,11 @@ export async function compactLibrary(o: CompactOptions): Promise<CompactResult> 
   checkSpace(store.file, needed);
   stage('Dropping cached features');
   const dropped = plan.droppable.rows ? store.dropCompactableFeatures(o.compaction) : 0;
-  if (dropped > 0 || store.freePages() > 0) {
+  if (dropped > 0 || store.disk.freePages() > 0) {
     stage('Rewriting the library file');
-    store.vacuum();
+    store.disk.vacuum();
   }
-  const after = store.fileBytes();
+  const after = store.disk.fileBytes();
   return {
     dryRun: false,
     beforeBytes: est.before,

@@ -26,7 +26,7 @@ export class CompactionService {
   /** Read every page of the library file (`full`: cross-check the indexes too); damage in one line. */
   check(full: boolean): LibraryCheck {
     const file = this.s.store.file;
-    const result = full ? this.s.store.integrityCheck() : this.s.store.quickCheck();
+    const result = full ? this.s.store.disk.integrityCheck() : this.s.store.disk.quickCheck();
     return { file, result, problem: result === 'ok' ? null : damagedError(file, result.split('; ')[0]!).message };
   }
 

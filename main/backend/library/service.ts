@@ -66,7 +66,7 @@ export class LibraryService {
       embedded: model === 'none' ? 0 : store.countEmbeddings(model),
       pendingModel: model === 'none' ? null : this.s.active.pending(),
       damaged: this.s.searchIndex.damagedCount(this.s.active.id()),
-      text: { read: store.countPhotosTextRead(), withText: store.countPhotosWithText(), scripts: TEXT_SCRIPTS },
+      text: { read: store.text.countRead(), withText: store.text.countWithText(), scripts: TEXT_SCRIPTS },
     };
   }
 
@@ -132,7 +132,7 @@ export class LibraryService {
     const running = this.s.jobs.running('index');
     if (running) throw new AppError('busy', `Indexing is running (${running.stage}). Cancel it or wait, then remove the folder.`);
     const { removed, orphanHashes } = this.s.store.removeRootAndDerived(root);
-    if (orphanHashes.length) this.s.store.dropOrphanTexts(); // the words read in photos no folder holds any more
+    if (orphanHashes.length) this.s.store.text.dropOrphans(); // the words read in photos no folder holds any more
     for (const h of orphanHashes) {
       await fs.rm(thumbnailPath(this.s.thumbnailsDir, h), { force: true }).catch(() => undefined);
     }
@@ -150,7 +150,7 @@ export class LibraryService {
   /** The words read in photo `id` (null: not read yet); an unknown photo is not_found. */
   photoText(id: number): PhotoText | null {
     if (!this.s.store.photoById(id)) throw new AppError('not_found', `Photo ${id} is not in the library.`);
-    const row = this.s.store.photoText(id);
+    const row = this.s.store.text.ofPhoto(id);
     if (!row) return null;
     let lines: PhotoTextLine[] = [];
     try {

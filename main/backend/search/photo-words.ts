@@ -37,7 +37,7 @@ export function wordsFilter(store: Store, parts: readonly WordsPart[]): { admitt
   let ranked: number[] | null = null;
   const excluded = new Set<number>();
   for (const p of parts) {
-    const ids = store.photoIdsWithWords(searchWords(p.text), MAX_ADMITTED);
+    const ids = store.text.idsWithAllWords(searchWords(p.text), MAX_ADMITTED);
     if (p.weight < 0) for (const id of ids) excluded.add(id);
     else if (ranked === null) ranked = ids;
     else {
@@ -90,7 +90,7 @@ export function liftByWords(args: {
   const { store, words, hits } = args;
   if (words.length === 0) return [...hits];
   const matched = new Map<number, number>();
-  for (const w of words) for (const id of store.photoIdsWithWords([w], MAX_PER_WORD)) matched.set(id, (matched.get(id) ?? 0) + 1);
+  for (const w of words) for (const id of store.text.idsWithAllWords([w], MAX_PER_WORD)) matched.set(id, (matched.get(id) ?? 0) + 1);
   if (matched.size === 0) return [...hits];
   const admittedSet = args.admitted ? new Set(args.admitted) : null;
   const boost = args.spread ? WORD_BOOST_Z * args.spread.sd : WORD_BOOST_COSINE;

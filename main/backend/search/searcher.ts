@@ -143,7 +143,7 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
 async function writtenWordsOnly(deps: SearchDeps, parts: readonly QueryPart[]): Promise<QueryPart[]> {
   const out: QueryPart[] = [];
   for (const p of parts) {
-    if (p.kind === 'text' && p.weight > 0 && !(await deps.model.knowsAnyWord(p.text)) && deps.store.photoIdsWithWords(searchWords(p.text), 1).length > 0) {
+    if (p.kind === 'text' && p.weight > 0 && !(await deps.model.knowsAnyWord(p.text)) && deps.store.text.idsWithAllWords(searchWords(p.text), 1).length > 0) {
       out.push({ kind: 'words', text: p.text, weight: p.weight });
     } else out.push(p);
   }

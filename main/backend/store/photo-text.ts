@@ -3,6 +3,7 @@
  * Rows are keyed by content hash; photos reach them through `photos.content_hash`.
  */
 import type Database from 'better-sqlite3';
+import type { Db } from './context';
 import { escapeLike, now } from './paths';
 
 export interface PhotoTextInput {
@@ -41,7 +42,11 @@ const MIN_INDEXED = 3;
 export class PhotoTextQueries {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  private readonly db: Database.Database;
+
+  constructor(private readonly c: Db) {
+    const db = c.db;
+    this.db = db;
     this.s = {
       // Ascending ids from `after`: the photos primary key, no sort; copies of one content are merged by the caller.
       todo: db.prepare(
@@ -77,20 +82,22 @@ export class PhotoTextQueries {
     return this.s.countTodo.get(engine) as number;
   }
 
-  /** Store what was read; a content no photo has any more (changed or removed meanwhile) is not stored. */
+  /** Store what was read, in one transaction; a content no photo has any more (changed or removed meanwhile) is not stored. */
   put(rows: readonly PhotoTextInput[]): number {
-    let n = 0;
-    for (const r of rows) {
-      if (!this.s.hasPhoto.get(r.contentHash)) continue;
-      this.s.put.run({ ...r, failed: r.failed ?? null, at: now() });
-      n++;
-    }
-    return n;
+    return this.c.transaction(() => {
+      let n = 0;
+      for (const r of rows) {
+        if (!this.s.hasPhoto.get(r.contentHash)) continue;
+        this.s.put.run({ ...r, failed: r.failed ?? null, at: now() });
+        n++;
+      }
+      return n;
+    });
   }
 
-  /** Text of contents no photo has any more (a photo changed or left the library) goes. */
+  /** Text of contents no photo has any more (a photo changed or left the library) goes; returns how many. */
   dropOrphans(): number {
-    return this.s.dropOrphans.run().changes;
+    return this.c.transaction(() => this.s.dropOrphans.run().changes);
   }
 
   ofPhoto(photoId: number): PhotoTextRow | null {

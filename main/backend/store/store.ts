@@ -13,10 +13,10 @@ import { EmbeddingChangeQueries } from './embedding-changes';
 import { EmbeddingQueries, type EmbeddingMatrix } from './embeddings';
 import { explainStorageError } from './errors';
 import { FeatureQueries, type FeatureCompaction, type FeatureCompactionPlan, type FeatureRecord } from './features';
-import { FileQueries, type StorageBreakdown } from './file';
+import { FileQueries } from './file';
 import { PhotoFilterQueries, type PhotoFilter } from './filters';
 import { PhotoQueries, type PhotoInput, type PhotoRow, type PhotoState, type PixelHash } from './photos';
-import { PhotoTextQueries, type PhotoTextInput, type PhotoTextRow, type TextTodo } from './photo-text';
+import { PhotoTextQueries } from './photo-text';
 import { RootQueries } from './roots';
 import { salvageFrom, type SalvageCounts } from './salvage';
 import { openDatabase } from './schema';
@@ -32,8 +32,10 @@ export class Store implements Db {
   private readonly settings: SettingQueries;
   private readonly changes: EmbeddingChangeQueries;
   private readonly filters: PhotoFilterQueries;
-  private readonly files: FileQueries;
-  private readonly text: PhotoTextQueries;
+  /** The database file's upkeep: sizes, checkpoint, vacuum, checks (file.ts). */
+  readonly disk: FileQueries;
+  /** Words read in photos (photo-text.ts). */
+  readonly text: PhotoTextQueries;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.file = path.resolve(file);
@@ -41,8 +43,8 @@ export class Store implements Db {
     this.settings = new SettingQueries(this.db);
     this.changes = new EmbeddingChangeQueries(this.db);
     this.filters = new PhotoFilterQueries(this.db);
-    this.files = new FileQueries(this, (e) => this.explain(e));
-    this.text = new PhotoTextQueries(this.db);
+    this.disk = new FileQueries(this, (e) => this.explain(e));
+    this.text = new PhotoTextQueries(this);
     this.t = {
       c: this,
       roots: new RootQueries(this.db, this.settings),
@@ -267,75 +269,8 @@ export class Store implements Db {
     return this.t.features.dropCompactable(f);
   }
 
-  // ---- words read in photos (photo-text.ts) ------------------------------------------------------
+  // ---- salvage (salvage.ts); the file's upkeep is `disk` (file.ts) ---------------------------------
 
-  /** See PhotoTextQueries.todo. */
-  photosWithoutText(engine: string, afterId: number, limit: number): TextTodo[] {
-    return this.text.todo(engine, afterId, limit);
-  }
-  /** Contents (photos, copies counted once) the text engine has not read yet. */
-  countWithoutText(engine: string): number {
-    return this.text.countTodo(engine);
-  }
-  /** Store a batch of read texts in one transaction; returns how many were kept (see PhotoTextQueries.put). */
-  putPhotoTexts(rows: readonly PhotoTextInput[]): number {
-    return this.transaction(() => this.text.put(rows));
-  }
-  /** Drop the text of contents no photo has any more; returns how many. */
-  dropOrphanTexts(): number {
-    return this.transaction(() => this.text.dropOrphans());
-  }
-  /** What was read in a photo (null: not read yet). */
-  photoText(photoId: number): PhotoTextRow | null {
-    return this.text.ofPhoto(photoId);
-  }
-  /** Photos in which some text was read. */
-  countPhotosWithText(): number {
-    return this.text.countWithText();
-  }
-  /** Photos the text pass has looked at (with text or without). */
-  countPhotosTextRead(): number {
-    return this.text.countRead();
-  }
-  /** See PhotoTextQueries.idsWithAllWords. */
-  photoIdsWithWords(words: readonly string[], limit: number): number[] {
-    return this.text.idsWithAllWords(words, limit);
-  }
-
-  // ---- the file (file.ts, salvage.ts) ------------------------------------------------------------
-
-  /** See FileQueries.storageBreakdown. */
-  storageBreakdown(): StorageBreakdown {
-    return this.files.storageBreakdown();
-  }
-  /** Give the free pages back to the file system (see FileQueries.vacuum). */
-  vacuum(): void {
-    this.files.vacuum();
-  }
-  /** Move the write-ahead log into the file and truncate it. */
-  checkpoint(): void {
-    this.files.checkpoint();
-  }
-  /** Bytes of the database's pages in use (not on the free list): about what a VACUUM leaves. */
-  usedBytes(): number {
-    return this.files.usedBytes();
-  }
-  /** Pages on the free list (space a VACUUM would give back). */
-  freePages(): number {
-    return this.files.freePages();
-  }
-  /** Bytes of the database file and of its write-ahead log (0 when there is none). */
-  fileBytes(): { db: number; wal: number } {
-    return this.files.fileBytes();
-  }
-  /** `PRAGMA quick_check`: 'ok' or the problems found (a page too damaged to walk is reported, not thrown). */
-  quickCheck(): string {
-    return this.files.quickCheck();
-  }
-  /** `PRAGMA integrity_check`: 'ok' or the problems found. */
-  integrityCheck(): string {
-    return this.files.integrityCheck();
-  }
   /** Copy whatever can still be read from a damaged library file into this (new, empty) store (see salvage.ts). */
   salvageFrom(file: string): SalvageCounts {
     return salvageFrom(this.t, file);

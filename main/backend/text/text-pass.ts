@@ -46,8 +46,8 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
   const { store, signal } = opts;
   const started = Date.now();
   const summary: TextPassSummary = { read: 0, withText: 0, failed: 0, seconds: 0 };
-  store.dropOrphanTexts();
-  const total = store.countWithoutText(TEXT_ENGINE);
+  store.text.dropOrphans();
+  const total = store.text.countTodo(TEXT_ENGINE);
   if (total === 0 || signal?.aborted) return { ...summary, seconds: (Date.now() - started) / 1000 };
   const reader = opts.reader instanceof TextReader ? opts.reader : await (opts.reader ?? TextReader.open)();
   const ownReader = !(opts.reader instanceof TextReader);
@@ -70,11 +70,11 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
     let after = 0;
     let pending: PhotoTextInput[] = [];
     const flush = () => {
-      if (pending.length) store.putPhotoTexts(pending);
+      if (pending.length) store.text.put(pending);
       pending = [];
     };
     outer: for (;;) {
-      const raw = store.photosWithoutText(TEXT_ENGINE, after, 64);
+      const raw = store.text.todo(TEXT_ENGINE, after, 64);
       if (raw.length === 0) break;
       after = raw[raw.length - 1]!.id;
       // Copies of one content are read once (the stored row takes the others off the list).
