@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestModel } from '../helpers/generate-model';
 import { makePhotos } from '../helpers/fixtures';
 import { type Served, startServe, stopServe } from '../helpers/serve';
+import { shown } from '../helpers/shown';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -52,13 +53,13 @@ describe.skipIf(!existsSync(CHROMIUM))('a first hour in the browser', () => {
     await page.getByLabel('Folder path').fill(path.join(tmp, 'photos'));
     await page.getByRole('button', { name: 'Add folder' }).click();
     const job = page.getByTestId('job-index');
-    await job.getByTestId('job-state').getByText('Done').waitFor({ timeout: 60_000 });
+    await shown(job.getByTestId('job-state').getByText('Done'), 'the indexing job says Done', { timeout: 60_000 });
     await page.reload();
     await page.getByRole('tab', { name: 'Library' }).click();
-    await page.getByRole('list', { name: 'Library folders' }).getByText(`${PHOTOS} photos`).waitFor();
+    await shown(page.getByRole('list', { name: 'Library folders' }).getByText(`${PHOTOS} photos`), `the Library lists the folder with ${PHOTOS} photos`);
     expect(await page.getByTestId('job-index').count()).toBe(0);
     await page.getByRole('tab', { name: 'Models' }).click();
-    await page.getByRole('list', { name: 'Models' }).waitFor();
+    await shown(page.getByRole('list', { name: 'Models' }), 'the Models panel lists the models');
     expect(await page.getByText('Done', { exact: true }).count()).toBe(0);
     await page.context().close();
   });
@@ -71,7 +72,7 @@ describe.skipIf(!existsSync(CHROMIUM))('a first hour in the browser', () => {
       expect(t.right, `${t.name} runs off the window`).toBeLessThanOrEqual(400);
     }
     await page.getByRole('searchbox', { name: 'Search photos' }).fill('red circle');
-    await page.getByRole('list', { name: 'Results' }).getByRole('listitem').first().waitFor();
+    await shown(page.getByRole('list', { name: 'Results' }).getByRole('listitem').first(), 'the search shows results');
     await page.getByRole('list', { name: 'Results' }).locator('button.thumb').first().click();
     // Thumbnails wholly visible between the top of the window and the action bar.
     const visibleRows = await page.evaluate(() => {
