@@ -72,7 +72,7 @@ export function DuplicatesPanel() {
     <div className="panel-grid">
       <div className="card wide">
         <h2>Duplicates</h2>
-        <p className="muted">Exact copies first, then near-duplicates: bursts, resized copies and edits. Nothing is deleted from here.</p>
+        <p className="muted">Exact copies first, then near-duplicates: bursts, edits, and resized, recompressed or rotated copies. Nothing is deleted from here.</p>
         {/* noValidate: an out-of-range threshold gets our one line, not the browser's bubble. */}
         <form
           noValidate
