@@ -4,7 +4,7 @@
  * decode (read once, hash, header check, prepare for the tower; bounded by decode slots), and commit each
  * batch (tower, heads, one transaction). Decoding runs ahead of the tower through a bounded queue.
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import os from 'node:os';
 import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
 import { oneLine } from '../../../shared/format';
@@ -16,8 +16,8 @@ import type { EmbeddingModel, ImagePreprocess, PreparedImage } from '../model/ty
 import { DEFAULT_PIXEL_LIMIT, readImageInfo, skipReason } from '../photos/decode';
 import { pixelHashOfTensor, pixelViewOf } from '../photos/pixel-hash';
 import type { BatchItem, PhotoInput, PixelHash, Store } from '../store';
-import { placeAt } from '../places/gazetteer';
 import { BatchQueue, Slots } from './index-queue';
+import { closeRoot, countPhotoFiles, fillPixelHash, nearestPlace, refreshStaleMeta } from './index-upkeep';
 import { normalizeRoots, walkPhotos, type WalkEvent } from './walk';
 
 export interface IndexProgress {
@@ -70,25 +70,6 @@ interface Pending {
   /** Its pixel hash (null: kept as stored, the content being unchanged). */
   pixels: PixelHash | null;
   isNew: boolean;
-}
-
-/** GPS → place from the offline gazetteer; null where there is no place, or when its data cannot be read. */
-async function nearestPlace(gps: { lat: number; lon: number }): Promise<PhotoInput['place']> {
-  try {
-    const p = placeAt(gps.lat, gps.lon);
-    return p && { city: p.city, region: p.region, country: p.country, key: p.key };
-  } catch {
-    return null; // the GPS position is still kept
-  }
-}
-
-/** No visible entry (hidden files such as .DS_Store do not count: the walk ignores them too). */
-async function isEmptyFolder(dir: string): Promise<boolean> {
-  try {
-    return (await fsp.readdir(dir)).every((n) => n.startsWith('.'));
-  } catch {
-    return false;
-  }
 }
 
 export class IndexRun {
@@ -186,25 +167,11 @@ export class IndexRun {
     this.opts.onProgress({ stage: 'Indexing photos', done: this.done, total: this.total, etaSeconds, rate, images: this.store.countPhotos() });
   }
 
-  /**
-   * Stage 1, count: the walk alone is cheap next to decoding, and a bar whose total is "files found so far"
-   * sits near full while most of the work is still ahead. Files that appear meanwhile raise the total.
-   */
+  /** Stage 1, count (index-upkeep.ts); files that appear meanwhile raise the total. */
   private async count(): Promise<void> {
-    let found = 0;
-    let lastCount = 0;
-    const report = () =>
-      this.opts.onProgress?.({ stage: found ? `Counting photos (${found.toLocaleString('en-US')} found)` : 'Counting photos', done: 0, total: 0, etaSeconds: null, rate: null, images: this.store.countPhotos() });
-    report();
-    for await (const ev of walkPhotos(this.roots, this.stop.signal)) {
-      if (ev.kind === 'file' || ev.kind === 'skip') found++;
-      const t = Date.now();
-      if (t - lastCount >= 200) {
-        lastCount = t;
-        report();
-      }
-    }
-    this.total = found;
+    this.total = await countPhotoFiles(this.roots, this.stop.signal, (found) =>
+      this.opts.onProgress?.({ stage: found ? `Counting photos (${found.toLocaleString('en-US')} found)` : 'Counting photos', done: 0, total: 0, etaSeconds: null, rate: null, images: this.store.countPhotos() }),
+    );
     this.indexStarted = Date.now();
   }
 
@@ -235,7 +202,7 @@ export class IndexRun {
             this.slots.release();
             break;
           }
-          const work = decodeIt.pixelsOnly ? this.fillPixelHash(ev.path) : this.decode(ev.path, ev.root, ev.stat, decodeIt.isNew);
+          const work = decodeIt.pixelsOnly ? this.pixelsOnly(ev.path) : this.decode(ev.path, ev.root, ev.stat, decodeIt.isNew);
           const p = work.finally(() => {
             this.slots.release();
             inflight.delete(p);
@@ -294,19 +261,9 @@ export class IndexRun {
     return { isNew: state === null };
   }
 
-  /** The walk of a root finished: what it did not find is gone (unreadable sub-folders excepted). */
+  /** The walk of a root finished: what it did not find is gone (see closeRoot). */
   private async rootDone(root: string): Promise<void> {
-    // An unmounted drive leaves its mount point as an empty folder: a root that had photos and is now
-    // empty is unavailable, not emptied, so its photos stay until it is back (or the folder is removed).
-    const kept = this.present.get(root)!.size === 0 ? this.store.countPhotosUnder(root) : 0;
-    if (kept > 0 && (await isEmptyFolder(root))) {
-      const reason = 'the folder is empty (an unmounted or unplugged drive?)';
-      this.store.recordSkip({ path: root, root, size: null, mtimeMs: null, reason: `${reason}: its ${kept} photos are kept until it is back` });
-      this.unavailable.push({ path: root, photos: kept, reason });
-      this.present.set(root, new Set());
-      return;
-    }
-    this.counts.removed += this.store.markMissingUnder(root, this.present.get(root)!, this.failedDirs.get(root)!);
+    this.counts.removed += await closeRoot(this.store, root, this.present.get(root)!, this.failedDirs.get(root)!, this.unavailable);
     this.present.set(root, new Set()); // free the memory
   }
 
@@ -351,47 +308,16 @@ export class IndexRun {
     return (this.opts.places ?? nearestPlace)(gps);
   }
 
-  /**
-   * Stage 5: photos indexed by a version that did not read time-zone offsets and GPS (meta_version 0) get their
-   * header read again (no decode, no tower), so an upgraded library finds its places without re-indexing.
-   */
+  /** Stage 5: dates and places of photos indexed before they were read (see refreshStaleMeta). */
   private async refreshMeta(): Promise<void> {
-    for (const root of this.roots) {
-      for (let rows = this.store.photosWithStaleMeta(root, 64); rows.length > 0; rows = this.store.photosWithStaleMeta(root, 64)) {
-        this.opts.onProgress?.({ stage: 'Reading dates and places of earlier photos', done: this.done, total: Math.max(this.total, this.done), etaSeconds: null, rate: null, images: this.store.countPhotos() });
-        for (const r of rows) {
-          if (this.stop.signal.aborted) return;
-          let meta: Pick<PhotoInput, 'takenAt' | 'takenOffset' | 'gps' | 'place'> = { takenAt: null, takenOffset: null, gps: null, place: null };
-          try {
-            const info = await readImageInfo(readRegularFileSync(r.path, MAX_PHOTO_BYTES), { limitInputPixels: this.maxPixels });
-            meta = { takenAt: info.takenAt, takenOffset: info.takenOffset, gps: info.gps, place: info.gps ? await this.placeOf(info.gps) : null };
-          } catch {
-            // Unreadable now (gone, damaged): marked as read, with nothing found; its row is otherwise left alone.
-          }
-          this.store.setPhotoMeta(r.id, meta);
-        }
-      }
-    }
+    const onBatch = () =>
+      this.opts.onProgress?.({ stage: 'Reading dates and places of earlier photos', done: this.done, total: Math.max(this.total, this.done), etaSeconds: null, rate: null, images: this.store.countPhotos() });
+    await refreshStaleMeta(this.store, this.roots, { maxPixels: this.maxPixels, placeOf: (gps) => this.placeOf(gps), signal: this.stop.signal, onBatch });
   }
 
-  /**
-   * Stage 3 for an unchanged photo indexed before pixel hashes: decode it once more for the hash alone (no
-   * tower, no new embedding). If it cannot be read now, it stays as it is (without the hash).
-   */
-  private async fillPixelHash(file: string): Promise<void> {
-    try {
-      const buf = readRegularFileSync(file, MAX_PHOTO_BYTES);
-      const hash = sha256(buf);
-      let pixels = this.store.pixelHashOfContent(hash, this.pixelView);
-      if (!pixels) {
-        const prepared = await this.model.prepareImage(buf);
-        pixels = pixelHashOfTensor(prepared.tensor, this.pre);
-        recycleTensor(prepared.tensor);
-      }
-      this.store.setPixelHash(file, hash, { view: this.pixelView, hash: pixels });
-    } catch {
-      // unreadable now: the next run tries again
-    }
+  /** Stage 3 for an unchanged photo indexed before pixel hashes: the hash alone (see fillPixelHash). */
+  private async pixelsOnly(file: string): Promise<void> {
+    await fillPixelHash(this.store, this.model, this.pre, this.pixelView, file);
     this.counts.unchanged++;
     this.done++;
     this.progress();
