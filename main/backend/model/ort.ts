@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { oneLine } from '../../../shared/format';
 
 export { ort };
 
@@ -34,7 +35,7 @@ export async function createSessionFromFile(file: string): Promise<ort.Inference
   try {
     return await ort.InferenceSession.create(file, sessionOptions());
   } catch (e) {
-    throw new Error(`Model file ${file} could not be loaded by onnxruntime (${firstLine(e)}). The file may be truncated or not an ONNX model: re-download it.`, { cause: e });
+    throw new Error(`Model file ${file} could not be loaded by onnxruntime (${oneLine(e, 300)}). The file may be truncated or not an ONNX model: re-download it.`, { cause: e });
   }
 }
 
@@ -43,7 +44,7 @@ export async function createSessionFromBytes(bytes: Uint8Array, what: string): P
   try {
     return await ort.InferenceSession.create(bytes, sessionOptions());
   } catch (e) {
-    throw new Error(`Could not build the ${what} graph (${firstLine(e)}). The model's heads may not match its manifest.`, { cause: e });
+    throw new Error(`Could not build the ${what} graph (${oneLine(e, 300)}). The model's heads may not match its manifest.`, { cause: e });
   }
 }
 
@@ -66,11 +67,6 @@ export function outputShape(session: ort.InferenceSession, name: string): Readon
   const meta = session.outputMetadata.find((m) => m.name === name);
   if (!meta || !meta.isTensor || meta.shape.length === 0) return null;
   return meta.shape;
-}
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0].slice(0, 300);
 }
 
 const sharedSessions = new Map<string, Promise<ort.InferenceSession>>();
