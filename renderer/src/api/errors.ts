@@ -1,5 +1,6 @@
 /** The words the UI shows for a failed Result: one line, led by what kind of problem it is. */
 import type { ErrorCode } from '../../../shared/api';
+import { oneLine } from '../../../shared/format';
 
 const LEAD: Record<ErrorCode, string> = {
   invalid_input: 'Check the input',
@@ -18,6 +19,6 @@ const LEAD: Record<ErrorCode, string> = {
 
 export function describeError(r: { code: ErrorCode; message: string }): string {
   const lead = LEAD[r.code] ?? 'Something went wrong';
-  const message = (r.message || '').split('\n')[0].trim();
+  const message = oneLine(r.message || '').trim();
   return message ? `${lead}: ${message}` : `${lead}.`;
 }

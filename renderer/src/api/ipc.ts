@@ -1,6 +1,7 @@
 /** PhotoSearchApi over the desktop app's preload bridge (window.photoSearch); photos by the photo:// protocol. */
 import type { PhotoSearchApi, Result } from '../../../shared/api';
 import type { PhotoSearchBridge } from '../../../preload/index';
+import { oneLine } from '../../../shared/format';
 import { buildApi } from './build';
 
 export type { PhotoSearchBridge };
@@ -17,7 +18,7 @@ export function createIpcApi(bridge: PhotoSearchBridge): PhotoSearchApi {
     try {
       return await bridge.call(method, request);
     } catch (e) {
-      return { ok: false, code: 'internal', message: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+      return { ok: false, code: 'internal', message: oneLine(e) };
     }
   }
 
