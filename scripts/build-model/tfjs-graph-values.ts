@@ -3,7 +3,7 @@
  * shape arithmetic, and the converter's services to the op translators (OpContext).
  */
 import type { Dim, ElemType, GraphBuilder } from '../../main/backend/onnx/builder';
-import type { DecodedWeight, TfDtype, TfNode } from './tfjs-graph-files';
+import { Attrs, type DecodedWeight, type TfDtype, type TfNode } from './tfjs-graph-files';
 
 /** ONNX element type of a TensorFlow dtype: int32 is widened to int64. */
 export function onnxType(t: TfDtype): ElemType {
@@ -120,4 +120,16 @@ export interface OpContext {
   binary(onnxOp: string, x: Value, y: Value, outType?: ElemType): Value;
   /** The op of the node a tensor reference comes from (undefined when the node is not in the graph). */
   nodeOp(ref: string): string | undefined;
+}
+
+/** What an op translator reads of a node: its data inputs, its attributes, an input converted (`v`), and results shaped like an input. */
+export function nodeArgs(c: OpContext, node: TfNode) {
+  const ins = (node.input ?? []).filter((r) => !r.startsWith('^'));
+  const v = (i: number) => c.value(ins[i]);
+  const same = (name: string, x: Value): Value => ({ name, type: x.type, shape: x.shape });
+  const unary = (onnxOp: string): Value[] => {
+    const x = v(0);
+    return [same(c.op(onnxOp, [x.name]), x)];
+  };
+  return { ins, a: new Attrs(node), v, same, unary };
 }

@@ -1,19 +1,12 @@
 /** TensorFlow elementwise ops → ONNX (part of the graph converter, tfjs-graph-onnx.ts). */
 import { ELEM } from '../../main/backend/onnx/builder';
-import { Attrs, type TfNode } from './tfjs-graph-files';
-import { broadcast, onnxType, type OpContext, type Value } from './tfjs-graph-values';
+import type { TfNode } from './tfjs-graph-files';
+import { broadcast, onnxType, type OpContext, type Value, nodeArgs } from './tfjs-graph-values';
 import { activation } from './tfjs-ops-nn';
 
 /** Elementwise ops: math, comparisons, logic, casts. Undefined for any other op. */
 export function convertElementwise(c: OpContext, node: TfNode): Value[] | undefined {
-  const ins = (node.input ?? []).filter((r) => !r.startsWith('^'));
-  const a = new Attrs(node);
-  const v = (i: number) => c.value(ins[i]);
-  const same = (name: string, x: Value): Value => ({ name, type: x.type, shape: x.shape });
-  const unary = (onnxOp: string): Value[] => {
-    const x = v(0);
-    return [same(c.op(onnxOp, [x.name]), x)];
-  };
+  const { a, v, same, unary } = nodeArgs(c, node);
   switch (node.op) {
     case 'Relu':
     case 'Sigmoid':

@@ -1,17 +1,10 @@
 /** TensorFlow reductions, matrix products and image ops (NHWC) → ONNX (part of the graph converter, tfjs-graph-onnx.ts). */
 import { Attrs, type TfNode } from './tfjs-graph-files';
-import { broadcast, convOut, type OpContext, type Shape, type Value } from './tfjs-graph-values';
+import { broadcast, convOut, type OpContext, type Shape, type Value, nodeArgs } from './tfjs-graph-values';
 
 /** Reductions, matrix products, softmax, convolutions, pooling and resizing (NHWC). Undefined for any other op. */
 export function convertNnOp(c: OpContext, node: TfNode): Value[] | undefined {
-  const ins = (node.input ?? []).filter((r) => !r.startsWith('^'));
-  const a = new Attrs(node);
-  const v = (i: number) => c.value(ins[i]);
-  const same = (name: string, x: Value): Value => ({ name, type: x.type, shape: x.shape });
-  const unary = (onnxOp: string): Value[] => {
-    const x = v(0);
-    return [same(c.op(onnxOp, [x.name]), x)];
-  };
+  const { ins, a, v, same, unary } = nodeArgs(c, node);
   switch (node.op) {
     case 'Sum':
       return [reduce(c, node, ins, 'ReduceSum')];

@@ -1,13 +1,11 @@
 /** TensorFlow shape and indexing ops → ONNX (part of the graph converter, tfjs-graph-onnx.ts). */
 import { tensorProto } from '../../main/backend/onnx/builder';
 import { Attrs, type TfNode } from './tfjs-graph-files';
-import { INT64_MAX, INT64_MIN, type OpContext, type Shape, type Value } from './tfjs-graph-values';
+import { INT64_MAX, INT64_MIN, type OpContext, type Shape, type Value, nodeArgs } from './tfjs-graph-values';
 
 /** Shape ops: shapes, reshapes, expand/squeeze, concat, stack, transpose. Undefined for any other op. */
 export function convertShapeOp(c: OpContext, node: TfNode): Value[] | undefined {
-  const ins = (node.input ?? []).filter((r) => !r.startsWith('^'));
-  const a = new Attrs(node);
-  const v = (i: number) => c.value(ins[i]);
+  const { ins, a, v } = nodeArgs(c, node);
   switch (node.op) {
     case 'Shape': {
       const x = v(0);
@@ -76,9 +74,7 @@ export function convertShapeOp(c: OpContext, node: TfNode): Value[] | undefined 
 
 /** Indexing ops: gathers, scatters, ranges, slices, splits, tiles, fills and pads. Undefined for any other op. */
 export function convertIndexOp(c: OpContext, node: TfNode): Value[] | undefined {
-  const ins = (node.input ?? []).filter((r) => !r.startsWith('^'));
-  const a = new Attrs(node);
-  const v = (i: number) => c.value(ins[i]);
+  const { ins, a, v } = nodeArgs(c, node);
   switch (node.op) {
     case 'GatherV2': {
       const params = v(0);
