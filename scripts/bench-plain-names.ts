@@ -11,13 +11,11 @@ import path from 'node:path';
 import { openModel } from '../main/backend/catalog/open-model';
 import { computeSetFeatures, MemoryFeatureCache } from '../main/backend/train/features';
 import { readCaptionSet } from '../main/backend/train/readers';
+import { contentWords, STOP_WORDS } from './caption-words';
 
 const ROOT = path.join(__dirname, '..');
-const STOP = new Set(
-  'a an the of in on at to and or with is are his her their its two three four some by for from into near as while it he she they one other another this that there up down out over under each who which has have being its through what very just like next front back top side large small little big young older old'.split(
-    ' ',
-  ),
-);
+/** Besides the usual stop words: words that describe where or how big, not what. */
+const STOP = new Set([...STOP_WORDS, ...'what very just like next front back top side large small little big young older old'.split(' ')]);
 
 async function main(): Promise<void> {
   const o = new Command()
@@ -34,8 +32,7 @@ async function main(): Promise<void> {
     const img = await model.embedImageFeatures(f.imageFeatures);
     const uses = new Map<string, Map<number, number>>();
     for (const c of f.captions) {
-      for (const w of new Set(c.text.toLowerCase().match(/[a-z]+/g) ?? [])) {
-        if (w.length < 3 || STOP.has(w)) continue;
+      for (const w of new Set(contentWords(c.text, STOP))) {
         const m = uses.get(w) ?? new Map<number, number>();
         m.set(c.photo, (m.get(c.photo) ?? 0) + 1);
         uses.set(w, m);

@@ -16,9 +16,9 @@ import { openModel } from '../main/backend/catalog/open-model';
 import { evaluateEmbeddings } from '../main/backend/train/evaluate';
 import { computeSetFeatures, MemoryFeatureCache } from '../main/backend/train/features';
 import { readCaptionSet } from '../main/backend/train/readers';
+import { contentWords } from './caption-words';
 
 const ROOT = path.join(__dirname, '..');
-const STOP = new Set('a an the of in on at to and or with is are his her their its two three four some by for from into near as while it he she they one other another this that there up down out over under each who which has have being its through'.split(' '));
 const GROUPS: [string, number, number][] = [
   ['never in train', 0, 0],
   ['1–4 times', 1, 4],
@@ -26,7 +26,7 @@ const GROUPS: [string, number, number][] = [
   ['20+ times', 20, Infinity],
 ];
 
-const words = (text: string) => text.toLowerCase().match(/[a-z]+/g)?.filter((w) => w.length > 2 && !STOP.has(w)) ?? [];
+const words = (text: string) => contentWords(text);
 
 async function main(): Promise<void> {
   const o = new Command()
