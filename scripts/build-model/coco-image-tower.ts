@@ -139,13 +139,18 @@ function powerNormalize(g: GraphBuilder, x: string): string {
   return g.l2Normalize(root);
 }
 
-/** NCHW [B, C, H, H] → [B, C·cells²]: the mean over each cell of a cells×cells grid (edge cells padded, pads not counted). */
-function gridPool(g: GraphBuilder, nchw: string, side: number, cells: number): string {
-  if (cells === 1) return g.op('ReduceMean', [nchw], { axes: [2, 3], keepdims: 0 });
+/**
+ * NCHW [B, C, H, H] → [B, C·cells²]: the mean (or the maximum) over each cell of a cells×cells grid (edge cells
+ * padded, pads not counted).
+ */
+function gridPool(g: GraphBuilder, nchw: string, side: number, cells: number, kind: 'AveragePool' | 'MaxPool' = 'AveragePool'): string {
+  if (cells === 1) return g.op(kind === 'AveragePool' ? 'ReduceMean' : 'ReduceMax', [nchw], { axes: [2, 3], keepdims: 0 });
   const k = Math.ceil(side / cells);
   const pad = k * cells - side;
   const [p0, p1] = [Math.floor(pad / 2), Math.ceil(pad / 2)];
-  const pooled = g.op('AveragePool', [nchw], { kernel_shape: [k, k], strides: [k, k], pads: [p0, p0, p1, p1], count_include_pad: 0 });
+  const attrs: Record<string, number[] | number> = { kernel_shape: [k, k], strides: [k, k], pads: [p0, p0, p1, p1] };
+  if (kind === 'AveragePool') attrs.count_include_pad = 0;
+  const pooled = g.op(kind, [nchw], attrs);
   return g.op('Flatten', [pooled], { axis: 1 });
 }
 
@@ -164,14 +169,6 @@ function colourShares(g: GraphBuilder, input: string, inputSize: number, side: n
   });
   const logits = g.op('Conv', [local, g.constant(w, [K, 3, 1, 1]), g.constant(b, [K])], { kernel_shape: [1, 1] });
   return g.op('Softmax', [logits], { axis: 1 });
-}
-
-/** NCHW [B, K, H, H] → [B, K·cells²]: the maximum over each cell of a cells×cells grid (edge cells padded). */
-function gridMax(g: GraphBuilder, nchw: string, side: number, cells: number): string {
-  const k = Math.ceil(side / cells);
-  const pad = k * cells - side;
-  const [p0, p1] = [Math.floor(pad / 2), Math.ceil(pad / 2)];
-  return g.op('Flatten', [g.op('MaxPool', [nchw], { kernel_shape: [k, k], strides: [k, k], pads: [p0, p0, p1, p1] })], { axis: 1 });
 }
 
 /** [B, K, H, W] heat maps → [B, K]: log(1 + the number of local maxima (3×3) scoring at least PEAK_SCORE). */
@@ -223,7 +220,7 @@ export function buildCocoImageTowerOnnx(inputSize = 224, pools: TowerPools = COC
     const heat = g.op('Transpose', [conv.value(HEATMAPS).name], { perm: [0, 3, 1, 2] });
     const side = inputSize / 4;
     for (const kind of pools.classes.blocks) {
-      const pooled = kind === 'max' ? g.op('ReduceMax', [heat], { axes: [2, 3], keepdims: 0 }) : kind === 'count' ? peakCounts(g, heat) : gridMax(g, heat, side, 3);
+      const pooled = kind === 'count' ? peakCounts(g, heat) : gridPool(g, heat, side, kind === 'max' ? 1 : 3, 'MaxPool');
       const unit = powerNormalize(g, pooled);
       parts.push(pools.classes.weight === 1 ? unit : g.op('Mul', [unit, g.scalar(pools.classes.weight)]));
       blocks.push({ name: `classes ${kind}`, dim: COCO_CLASSES.length * (kind === 'grid' ? 9 : 1) });
