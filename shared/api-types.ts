@@ -142,7 +142,8 @@ export interface LibraryStatus {
   /** Embeddings of the active model rejected when the search index loaded (damaged values); 0 until it loads. */
   damaged: number;
   /** Words in photos: photos read by the text pass, those with text, and which scripts the reader knows. */
-  text: { read: number; withText: number; scripts: string };
+  /** Photos read, of those with text, photos the text gate passed over without reading, and the scripts read. */
+  text: { read: number; withText: number; gated: number; scripts: string };
 }
 
 /** One table or index of the library database file (what SQLite's page statistics say it takes). */
@@ -366,6 +367,10 @@ export interface TextPassSummary {
   withText: number;
   /** Photos that could not be decoded or read (recorded with the reason). */
   failed: number;
+  /** Contents the text gate passed over without reading them (it judged they hold no text). */
+  gated: number;
+  /** Of `seconds`, the time the gate took (reading cached features and scoring them). */
+  gateSeconds: number;
   seconds: number;
 }
 

@@ -1,8 +1,9 @@
 /**
  * Words in photos through the CLI, as a user runs it: the compiled CLI indexes generated photos with text
  * (a receipt, screenshots, signs) among plain ones with the built-in model; the text pass runs after
- * embedding; then `search "invoice 4711"` puts the receipt first, `text:` finds and excludes by the words
- * written, and `status` counts the photos with text.
+ * embedding, past the built-in text gate (plain photos are passed over unread); then `search "invoice 4711"` puts
+ * the receipt first, `text:` finds and excludes by the words written, `status` counts the photos with text and
+ * those the gate passed over, and PHOTO_SEARCH_READ_TEXT=all reads those too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -36,7 +37,10 @@ beforeAll(async () => {
   await makePhotos(folder(), 12, 7);
   const idx = await cli(['index', folder(), '--json']);
   expect(idx.code, idx.stderr).toBe(0);
-  expect(JSON.parse(idx.stdout).text).toMatchObject({ read: photos.length + 12, failed: 0 });
+  const text = JSON.parse(idx.stdout).text;
+  expect(text).toMatchObject({ failed: 0, withText: photos.filter((p) => p.text).length });
+  expect(text.read + text.gated).toBe(photos.length + 12);
+  expect(text.gated).toBeGreaterThan(0); // plain photos the gate passed over
 }, 300_000);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,10 +49,10 @@ describe('words in photos, from the command line', () => {
   it('counts the photos with text in status', async () => {
     const r = await cli(['status', '--json']);
     const st = JSON.parse(r.stdout);
-    expect(st.text.read).toBe(st.images);
+    expect(st.text.read + st.text.gated).toBe(st.images);
     expect(st.text.withText).toBe(photos.filter((p) => p.text).length);
     const plain = await cli(['status']);
-    expect(plain.stdout).toContain(`Text in photos: ${st.text.withText} photos with text`);
+    expect(plain.stdout).toContain(`Text in photos: ${st.text.withText} photos with text (${st.text.read} of ${st.images} read, ${st.text.gated} passed over by the text gate`);
   });
 
   it('puts the receipt that reads INVOICE 4711 first for "invoice 4711"', async () => {
@@ -74,6 +78,19 @@ describe('words in photos, from the command line', () => {
     expect(signs).toContain('parking-sign.jpg');
     const withoutParking = await search('a sign - text:parking');
     expect(withoutParking).toEqual(signs.filter((f) => f !== 'parking-sign.jpg'));
+  });
+
+  it('reads the photos the gate passed over when PHOTO_SEARCH_READ_TEXT=all, and nothing again after that', async () => {
+    const before = JSON.parse((await cli(['status', '--json'])).stdout).text;
+    const all = { ...env, PHOTO_SEARCH_READ_TEXT: 'all' };
+    const r = await runCli(['index', '--json'], { env: all, timeout: 180_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).text).toMatchObject({ read: before.gated, gated: 0, withText: 0, failed: 0 });
+    const after = JSON.parse((await cli(['status', '--json'])).stdout).text;
+    expect(after).toMatchObject({ gated: 0, withText: before.withText });
+    expect(after.read).toBe(before.read + before.gated);
+    const again = await runCli(['index', '--json'], { env: all, timeout: 180_000 });
+    expect(JSON.parse(again.stdout).text).toMatchObject({ read: 0, gated: 0 });
   });
 
   it('refuses text: with nothing after it in one line', async () => {

@@ -14,6 +14,8 @@ import { Store } from '../store';
 import { runInWorker, serveInWorker, type WorkerContext } from '../worker-relay';
 import { Cancelled } from '../errors';
 import { readTextInPhotos } from '../text/text-pass';
+import { findTextGate, textReadMode, type TextReadMode } from '../text/text-gate';
+import { builtinModelDir } from '../catalog/registry';
 import { INDEX_CANCELLED, indexFolders, type IndexProgress } from './indexer';
 
 const TASK = 'photo-search-index';
@@ -27,8 +29,11 @@ export interface IndexWorkerOptions {
   batchSize?: number;
   decodeConcurrency?: number;
   maxPixels?: number;
-  /** Read the words in photos after embedding (default true; PHOTO_SEARCH_READ_TEXT=0 turns it off). */
-  readText?: boolean;
+  /**
+   * Read the words in photos after embedding: 'gate' (the default) past the text gate, 'all' every photo, 'off'
+   * not at all; true means the default. Default from PHOTO_SEARCH_READ_TEXT (0 = off, all = all).
+   */
+  readText?: boolean | TextReadMode;
 }
 
 interface WorkerInput {
@@ -39,7 +44,7 @@ interface WorkerInput {
   batchSize?: number;
   decodeConcurrency?: number;
   maxPixels?: number;
-  readText: boolean;
+  readText: TextReadMode;
 }
 
 /** Index `roots` in a worker thread; rejects with Cancelled (its `partial` the summary so far) when `signal` aborts. */
@@ -52,7 +57,7 @@ export function runIndexInWorker(opts: IndexWorkerOptions): Promise<IndexSummary
     batchSize: opts.batchSize,
     decodeConcurrency: opts.decodeConcurrency,
     maxPixels: opts.maxPixels,
-    readText: opts.readText ?? process.env.PHOTO_SEARCH_READ_TEXT !== '0',
+    readText: opts.readText === true ? 'gate' : opts.readText === false ? 'off' : (opts.readText ?? textReadMode()),
   };
   return runInWorker<IndexSummary, IndexProgress>({
     dir: __dirname,
@@ -90,7 +95,7 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
         // indexFolders already throttles; keep the message rate bounded anyway, except for a committed
         // batch (the photo count changed): the header follows those.
         const t = Date.now();
-        if (progress.stage === 'Done' && input.readText) {
+        if (progress.stage === 'Done' && input.readText !== 'off') {
           done = progress;
           return;
         }
@@ -100,7 +105,10 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
         ctx.send(progress);
       },
     });
-    if (!input.readText) return summary;
+    if (input.readText === 'off') return summary;
+    // The gate reads the active model's cached image tower features; none fits another tower (every photo is read).
+    const towerKey = model.imageTowerKey;
+    const gate = input.readText === 'gate' ? findTextGate([model.dir, builtinModelDir()], towerKey, model.manifest.image.featureDim) : null;
     // The text pass runs once every photo is embedded: the library is searchable by content meanwhile. Its
     // reports keep the run's count of files looked at (all of them by now) and say in the stage how far it is.
     await model.dispose().catch(() => undefined);
@@ -110,6 +118,7 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
       store,
       signal: ctx.signal,
       maxPixels: input.maxPixels,
+      gate: gate ? { gate, towerKey } : null,
       onProgress: (p) =>
         ctx.send({ ...files, stage: `${p.stage}: ${p.done.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')}`, etaSeconds: p.etaSeconds, rate: p.rate }),
     });

@@ -66,7 +66,7 @@ export class LibraryService {
       embedded: model === 'none' ? 0 : store.countEmbeddings(model),
       pendingModel: model === 'none' ? null : this.s.active.pending(),
       damaged: this.s.searchIndex.damagedCount(this.s.active.id()),
-      text: { read: store.text.countRead(), withText: store.text.countWithText(), scripts: TEXT_SCRIPTS },
+      text: { read: store.text.countRead(), withText: store.text.countWithText(), gated: store.text.countGated(), scripts: TEXT_SCRIPTS },
     };
   }
 

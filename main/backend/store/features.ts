@@ -64,6 +64,10 @@ export class FeatureQueries {
     const count = (where: string) => db.prepare(`SELECT count(*) AS rows, coalesce(sum(length(data)), 0) AS bytes FROM features WHERE ${where}`);
     this.s = {
       get: db.prepare('SELECT dim, length, dtype, data FROM features WHERE tower_key = ? AND content_hash = ?'),
+      // One query for a page of hashes (a JSON array): the primary key finds each.
+      getRaw: db.prepare(
+        'SELECT content_hash AS hash, dim, length, dtype, data FROM features WHERE tower_key = ? AND content_hash IN (SELECT value FROM json_each(?))',
+      ),
       has: db.prepare('SELECT 1 FROM features WHERE tower_key = ? AND content_hash = ?').pluck(),
       put: db.prepare('INSERT OR REPLACE INTO features (tower_key, content_hash, dim, length, dtype, data) VALUES (?, ?, ?, ?, ?, ?)'),
       count: db.prepare('SELECT count(*) FROM features WHERE tower_key = ?').pluck(),
@@ -86,6 +90,15 @@ export class FeatureQueries {
       const r = this.s.get.get(towerKey, h) as { dim: number; length: number; dtype: FeatureDtype; data: Buffer } | undefined;
       if (r) out.set(h, { dim: r.dim, length: r.length, data: blobToFeature(r.data, r.dtype) });
     }
+    return out;
+  }
+
+  /** Cached rows for these content hashes as stored (bytes and their type), in one query; missing ones are absent. */
+  getRaw(towerKey: string, hashes: readonly string[]): Map<string, { dim: number; length: number; dtype: FeatureDtype; data: Buffer }> {
+    const out = new Map<string, { dim: number; length: number; dtype: FeatureDtype; data: Buffer }>();
+    if (hashes.length === 0) return out;
+    for (const r of this.s.getRaw.all(towerKey, JSON.stringify(hashes)) as { hash: string; dim: number; length: number; dtype: FeatureDtype; data: Buffer }[])
+      out.set(r.hash, { dim: r.dim, length: r.length, dtype: r.dtype, data: r.data });
     return out;
   }
 

@@ -15,6 +15,8 @@ export interface PhotoTextInput {
   lines: string;
   /** Why the photo could not be read (then text is ''). */
   failed?: string | null;
+  /** The text gate that passed over the photo without reading it (then text is ''); absent when it was read. */
+  gate?: string | null;
 }
 
 export interface PhotoTextRow {
@@ -22,6 +24,7 @@ export interface PhotoTextRow {
   text: string;
   lines: string;
   failed: string | null;
+  gate: string | null;
 }
 
 /** A photo whose content has not been read by the text engine yet. */
@@ -39,6 +42,9 @@ function ftsString(word: string): string {
 /** Words shorter than a trigram cannot use the index: they are matched with LIKE over the text instead. */
 const MIN_INDEXED = 3;
 
+/** The photo's content has a row of this engine that counts as done: read, or passed over by the gate in use. */
+const UNDONE = `NOT EXISTS (SELECT 1 FROM photo_text t WHERE t.content_hash = p.content_hash AND t.engine = @engine AND (t.gate IS NULL OR t.gate = @gate))`;
+
 export class PhotoTextQueries {
   private readonly s;
 
@@ -49,37 +55,33 @@ export class PhotoTextQueries {
     this.db = db;
     this.s = {
       // Ascending ids from `after`: the photos primary key, no sort; copies of one content are merged by the caller.
-      todo: db.prepare(
-        `SELECT p.id, p.path, p.content_hash AS contentHash FROM photos p
-          WHERE p.id > ? AND NOT EXISTS (SELECT 1 FROM photo_text t WHERE t.content_hash = p.content_hash AND t.engine = ?)
-          ORDER BY p.id LIMIT ?`,
-      ),
-      countTodo: db
-        .prepare(
-          `SELECT count(DISTINCT p.content_hash) FROM photos p
-            WHERE NOT EXISTS (SELECT 1 FROM photo_text t WHERE t.content_hash = p.content_hash AND t.engine = ?)`,
-        )
-        .pluck(),
+      todo: db.prepare(`SELECT p.id, p.path, p.content_hash AS contentHash FROM photos p WHERE p.id > @after AND ${UNDONE} ORDER BY p.id LIMIT @limit`),
+      countTodo: db.prepare(`SELECT count(DISTINCT p.content_hash) FROM photos p WHERE ${UNDONE}`).pluck(),
       put: db.prepare(
-        `INSERT INTO photo_text (content_hash, engine, text, lines, failed, read_at) VALUES (@contentHash, @engine, @text, @lines, @failed, @at)
+        `INSERT INTO photo_text (content_hash, engine, text, lines, failed, gate, read_at) VALUES (@contentHash, @engine, @text, @lines, @failed, @gate, @at)
          ON CONFLICT (content_hash) DO UPDATE SET engine = excluded.engine, text = excluded.text, lines = excluded.lines,
-           failed = excluded.failed, read_at = excluded.read_at`,
+           failed = excluded.failed, gate = excluded.gate, read_at = excluded.read_at`,
       ),
       hasPhoto: db.prepare('SELECT 1 FROM photos WHERE content_hash = ? LIMIT 1').pluck(),
       dropOrphans: db.prepare('DELETE FROM photo_text WHERE content_hash NOT IN (SELECT content_hash FROM photos)'),
-      ofPhoto: db.prepare('SELECT t.engine, t.text, t.lines, t.failed FROM photos p JOIN photo_text t ON t.content_hash = p.content_hash WHERE p.id = ?'),
+      ofPhoto: db.prepare('SELECT t.engine, t.text, t.lines, t.failed, t.gate FROM photos p JOIN photo_text t ON t.content_hash = p.content_hash WHERE p.id = ?'),
       countWithText: db.prepare(`SELECT count(*) FROM photos p JOIN photo_text t ON t.content_hash = p.content_hash WHERE t.text <> ''`).pluck(),
-      countRead: db.prepare('SELECT count(*) FROM photos p JOIN photo_text t ON t.content_hash = p.content_hash').pluck(),
+      countRead: db.prepare('SELECT count(*) FROM photos p JOIN photo_text t ON t.content_hash = p.content_hash WHERE t.gate IS NULL').pluck(),
+      countGated: db.prepare('SELECT count(*) FROM photos p JOIN photo_text t ON t.content_hash = p.content_hash WHERE t.gate IS NOT NULL').pluck(),
     };
   }
 
-  /** Up to `limit` photos not read by `engine`, ids above `after`, ascending (copies of a content may repeat). */
-  todo(engine: string, after: number, limit: number): TextTodo[] {
-    return this.s.todo.all(after, engine, limit) as TextTodo[];
+  /**
+   * Up to `limit` photos not read by `engine`, ids above `after`, ascending (copies of a content may repeat).
+   * A photo a gate passed over counts as done only for that same gate (`gate`); with null (read every photo)
+   * it is to do again.
+   */
+  todo(engine: string, after: number, limit: number, gate: string | null = null): TextTodo[] {
+    return this.s.todo.all({ after, engine, limit, gate }) as TextTodo[];
   }
 
-  countTodo(engine: string): number {
-    return this.s.countTodo.get(engine) as number;
+  countTodo(engine: string, gate: string | null = null): number {
+    return this.s.countTodo.get({ engine, gate }) as number;
   }
 
   /** Store what was read, in one transaction; a content no photo has any more (changed or removed meanwhile) is not stored. */
@@ -88,7 +90,7 @@ export class PhotoTextQueries {
       let n = 0;
       for (const r of rows) {
         if (!this.s.hasPhoto.get(r.contentHash)) continue;
-        this.s.put.run({ ...r, failed: r.failed ?? null, at: now() });
+        this.s.put.run({ ...r, failed: r.failed ?? null, gate: r.gate ?? null, at: now() });
         n++;
       }
       return n;
@@ -108,8 +110,14 @@ export class PhotoTextQueries {
     return this.s.countWithText.get() as number;
   }
 
+  /** Photos the reader read (with text or not); those a gate passed over are not counted. */
   countRead(): number {
     return this.s.countRead.get() as number;
+  }
+
+  /** Photos a text gate passed over without reading them. */
+  countGated(): number {
+    return this.s.countGated.get() as number;
   }
 
   /**

@@ -12,7 +12,7 @@ import { openError, StoreError } from './errors';
  * Schema version. Bump it and add a step to MIGRATIONS whenever the schema, or the meaning of stored
  * vectors, changes; say why next to the step.
  */
-export const VERSION = 8;
+export const VERSION = 9;
 
 /** Schema steps: MIGRATIONS[v] takes a database from v - 1 to v (exported for the migration tests). */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -181,6 +181,13 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   8: `
     ALTER TABLE photos ADD COLUMN pixel_hash TEXT;
     ALTER TABLE photos ADD COLUMN pixel_view TEXT;
+  `,
+  // 8 → 9: the text gate (text/text-gate.ts) passes over photos that almost surely hold no text, without reading
+  // them. Such a row says so: `gate` is the id of the gate that passed over it (text '' and no lines); NULL means
+  // the reader read the photo. Reading every photo (PHOTO_SEARCH_READ_TEXT=all) or another gate takes the
+  // gated rows up again; rows written before were all read.
+  9: `
+    ALTER TABLE photo_text ADD COLUMN gate TEXT;
   `,
 };
 

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import path from 'node:path';
-import { blobToVector } from './codecs';
+import { blobToVector, type FeatureDtype } from './codecs';
 import type { Db } from './context';
 import { EmbeddingChangeQueries } from './embedding-changes';
 import { EmbeddingQueries, type EmbeddingMatrix } from './embeddings';
@@ -244,6 +244,10 @@ export class Store implements Db {
   }
   hasFeatures(towerKey: string, hash: string): boolean {
     return this.t.features.has(towerKey, hash);
+  }
+  /** Cached rows as stored (bytes, float16 or float32), one query for the lot: for readers that need no copy. */
+  getRawFeatures(towerKey: string, hashes: readonly string[]): Map<string, { dim: number; length: number; dtype: FeatureDtype; data: Buffer }> {
+    return this.t.features.getRaw(towerKey, hashes);
   }
   /**
    * Cache tower features (as float16, see codecs.featureToBlob; read back as float32). `length` > 1 for

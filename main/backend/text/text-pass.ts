@@ -4,9 +4,12 @@
  * was stored stays, and the next run starts with the contents still unread. Cancel stops after the photo in
  * flight. A photo whose bytes changed since it was indexed is left for the next index run (its hash is stale).
  *
- * Per photo: read the file, check its hash, decode at most DETECT_MAX_SIDE on the longer side (EXIF rotation
- * applied), detect; recognition runs only when the detector found boxes. The next photo is decoded while this
- * one is read.
+ * First the text gate (text-gate.ts), when one fits the model's image tower: a page of photos' cached tower
+ * features is read in one query and scored; a photo it passes over is stored as such, without being opened
+ * (`PHOTO_SEARCH_READ_TEXT=all` reads those too). Then per photo: read the file, check its hash, decode at most
+ * DETECT_MAX_SIDE on the longer side (EXIF rotation applied), detect; recognition runs only when the detector
+ * found boxes. The next photo is decoded while this one is read. The reader's models load on the first photo
+ * to read.
  */
 import type { TextPassSummary } from '../../../shared/api';
 import { oneLine } from '../../../shared/format';
@@ -17,6 +20,7 @@ import { decodeForText, type RgbImage } from '../photos/text-image';
 import type { PhotoTextInput, Store, TextTodo } from '../store';
 import { TEXT_ENGINE } from './models';
 import { DETECT_MAX_SIDE, TextReader, type TextLine } from './reader';
+import type { TextGate } from './text-gate';
 
 export const TEXT_STAGE = 'Reading text in photos';
 
@@ -38,6 +42,11 @@ export interface TextPassOptions {
   /** Photos per transaction (default 8). */
   batchSize?: number;
   maxPixels?: number;
+  /**
+   * The text gate and the image tower whose cached features it reads (the active model's); null or absent: read
+   * every photo, the ones an earlier gate passed over too.
+   */
+  gate?: { gate: TextGate; towerKey: string } | null;
 }
 
 type Decoded = { todo: TextTodo; image: RgbImage | null; failed: string | null };
@@ -45,12 +54,18 @@ type Decoded = { todo: TextTodo; image: RgbImage | null; failed: string | null }
 export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassSummary> {
   const { store, signal } = opts;
   const started = Date.now();
-  const summary: TextPassSummary = { read: 0, withText: 0, failed: 0, seconds: 0 };
+  const summary: TextPassSummary = { read: 0, withText: 0, failed: 0, gated: 0, gateSeconds: 0, seconds: 0 };
   store.text.dropOrphans();
-  const total = store.text.countTodo(TEXT_ENGINE);
+  const gate = opts.gate ?? null;
+  const gateId = gate?.gate.id ?? null;
+  const total = store.text.countTodo(TEXT_ENGINE, gateId);
   if (total === 0 || signal?.aborted) return { ...summary, seconds: (Date.now() - started) / 1000 };
-  const reader = opts.reader instanceof TextReader ? opts.reader : await (opts.reader ?? TextReader.open)();
-  const ownReader = !(opts.reader instanceof TextReader);
+  // The models load on the first photo to read: a run the gate passes over entirely never loads them.
+  const given = opts.reader instanceof TextReader ? opts.reader : null;
+  const open = given ? null : ((opts.reader as (() => Promise<TextReader>) | undefined) ?? TextReader.open);
+  let opened: Promise<TextReader> | null = null;
+  const getReader = (): Promise<TextReader> => (given ? Promise.resolve(given) : (opened ??= open!()));
+  let gateMs = 0;
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const maxPixels = opts.maxPixels ?? DEFAULT_PIXEL_LIMIT;
   let lastReport = 0;
@@ -59,7 +74,7 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
     if (!force && t - lastReport < 200) return;
     lastReport = t;
     const elapsed = (t - started) / 1000;
-    const done = summary.read;
+    const done = summary.read + summary.gated;
     const rate = done > 0 && elapsed > 0 ? done / elapsed : null;
     opts.onProgress?.({ stage: TEXT_STAGE, done, total: Math.max(total, done), etaSeconds: rate ? Math.round(Math.max(0, total - done) / rate) : null, rate });
   };
@@ -74,12 +89,27 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
       pending = [];
     };
     outer: for (;;) {
-      const raw = store.text.todo(TEXT_ENGINE, after, 64);
+      if (signal?.aborted) break;
+      const raw = store.text.todo(TEXT_ENGINE, after, 64, gateId);
       if (raw.length === 0) break;
       after = raw[raw.length - 1]!.id;
       // Copies of one content are read once (the stored row takes the others off the list).
       const seen = new Set<string>();
-      const page = raw.filter((t) => !stale.has(t.contentHash) && !seen.has(t.contentHash) && seen.add(t.contentHash));
+      let page = raw.filter((t) => !stale.has(t.contentHash) && !seen.has(t.contentHash) && seen.add(t.contentHash));
+      if (gate && page.length) {
+        const t0 = performance.now();
+        const feats = store.getRawFeatures(gate.towerKey, page.map((t) => t.contentHash));
+        page = page.filter((t) => {
+          const f = feats.get(t.contentHash);
+          if (gate.gate.passes(f ? gate.gate.scoreRaw(f) : null)) return true;
+          pending.push({ contentHash: t.contentHash, engine: TEXT_ENGINE, text: '', lines: '[]', failed: null, gate: gate.gate.id });
+          summary.gated++;
+          return false;
+        });
+        gateMs += performance.now() - t0;
+        if (pending.length >= batchSize) flush();
+        report(true);
+      }
       if (page.length === 0) continue;
       let next: Promise<Decoded> | null = decode(page[0]!, maxPixels);
       for (let i = 0; i < page.length; i++) {
@@ -96,6 +126,7 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
         let lines: TextLine[] = [];
         let failed = current.failed;
         if (current.image) {
+          const reader = await getReader(); // models that cannot load stop the pass (not each photo's failure)
           try {
             lines = await reader.read(current.image);
           } catch (e) {
@@ -113,10 +144,10 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
     }
     flush();
   } finally {
-    if (ownReader) await reader.dispose().catch(() => undefined);
+    if (opened) await (await opened.catch(() => null))?.dispose().catch(() => undefined);
   }
   report(true);
-  return { ...summary, seconds: (Date.now() - started) / 1000 };
+  return { ...summary, gateSeconds: gateMs / 1000, seconds: (Date.now() - started) / 1000 };
 }
 
 /** Read and decode one photo for the reader; a photo whose bytes no longer match its hash is `changed`. */

@@ -63,7 +63,7 @@ export function registerLibraryFile(program: Command, run: Runner): void {
             ...(check?.result === 'ok' ? [`Library file: ${shown(check.file)} checked, no damage found`] : []),
             `Photos: ${st.images}${st.embedded < st.images ? ` (${st.embedded} embedded with the active model)` : ''}`,
             `Skipped: ${st.skipped}`,
-            `Text in photos: ${st.text.withText} photos with text (${st.text.read} of ${st.images} read; reads ${st.text.scripts})`,
+            `Text in photos: ${st.text.withText} photos with text (${st.text.read} of ${st.images} read${st.text.gated ? `, ${st.text.gated} passed over by the text gate as holding no text (PHOTO_SEARCH_READ_TEXT=all reads them)` : ''}; reads ${st.text.scripts})`,
             ...(st.pendingModel
               ? [`Switching to model ${shown(st.pendingModel.id)}: ${st.pendingModel.embedded} of ${st.pendingModel.total} photos embedded; run \`photo-search models use ${shown(st.pendingModel.id)}\` to finish.`]
               : []),

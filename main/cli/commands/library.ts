@@ -27,7 +27,9 @@ export function registerLibrary(program: Command, run: Runner): void {
         out(!!o.json, { ...summary, images: st.images }, () =>
           `Indexed: ${summary.added} added, ${summary.updated} updated, ${summary.removed} removed, ${summary.unchanged} unchanged, ` +
           `${summary.skipped} skipped (${summary.seconds.toFixed(1)} s). Library: ${st.images} photos.` +
-          (summary.text ? ` Text read in ${summary.text.read} photos (${summary.text.withText} with text, ${summary.text.seconds.toFixed(1)} s).` : '') +
+          (summary.text
+            ? ` Text read in ${summary.text.read} photos (${summary.text.withText} with text${summary.text.gated ? `; ${summary.text.gated} passed over by the text gate` : ''}, ${summary.text.seconds.toFixed(1)} s).`
+            : '') +
           (summary.skipped ? ' See why with `photo-search status --skipped`.' : '') +
           summary.unavailable
             .map(
