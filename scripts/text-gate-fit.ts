@@ -19,6 +19,8 @@ export interface FitOptions {
   lr: number;
   /** Weight of a photo with text relative to one without; default: balanced (negatives / positives). */
   positiveWeight?: number;
+  /** Each photo's weight besides that (default 1). */
+  sampleWeights?: Float32Array;
 }
 
 export interface Fitted {
@@ -47,7 +49,7 @@ export function fitLogistic(d: GateData, o: FitOptions): Fitted {
   const n = rows(d);
   const pos = d.y.reduce((s, v) => s + v, 0);
   const wPos = o.positiveWeight ?? (n - pos) / Math.max(1, pos);
-  const sampleW = Float32Array.from(d.y, (v) => (v ? wPos : 1));
+  const sampleW = Float32Array.from(d.y, (v, i) => (v ? wPos : 1) * (o.sampleWeights?.[i] ?? 1));
   const total = sampleW.reduce((s, v) => s + v, 0);
   const w = new Float32Array(d.dim);
   let b = 0;

@@ -416,6 +416,31 @@ describe('Store schema 7 (words in photos)', () => {
       s.close();
     }
   });
+
+  it('schema 9 keeps the text read before as read (no gate); a row a gate passed over is to do for another gate or none', () => {
+    const file = path.join(dir, 'v8.db');
+    const db = new Database(file);
+    for (let v = 1; v <= 8; v++) db.exec(MIGRATIONS[v]);
+    db.pragma('user_version = 8');
+    const photo = db.prepare("INSERT INTO photos (path, root, size, mtime_ms, content_hash, indexed_at) VALUES (?, '/r', 1, 1, ?, 'now')");
+    photo.run('/r/a.jpg', 'h1');
+    photo.run('/r/b.jpg', 'h2');
+    db.prepare("INSERT INTO photo_text (content_hash, engine, text, lines, read_at) VALUES ('h1', 'e', '', '[]', 'now')").run();
+    db.close();
+    const s = new Store(file);
+    try {
+      expect(s.db.pragma('user_version', { simple: true })).toBe(VERSION);
+      expect(s.text.countRead()).toBe(1);
+      expect(s.text.countTodo('e', 'gate-a')).toBe(1); // b only: a was read before the gate existed
+      s.text.put([{ contentHash: 'h2', engine: 'e', text: '', lines: '[]', gate: 'gate-a' }]);
+      expect([s.text.countTodo('e', 'gate-a'), s.text.countTodo('e', 'gate-b'), s.text.countTodo('e', null)]).toEqual([0, 1, 1]);
+      expect([s.text.countRead(), s.text.countGated()]).toEqual([1, 1]);
+      s.text.put([{ contentHash: 'h2', engine: 'e', text: 'EXIT', lines: '[]' }]); // read after all: the gate's mark goes
+      expect([s.text.countRead(), s.text.countGated(), s.text.countTodo('e', null)]).toEqual([2, 0, 0]);
+    } finally {
+      s.close();
+    }
+  });
 });
 
 describe('data directory', () => {

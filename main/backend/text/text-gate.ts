@@ -126,7 +126,7 @@ export function parseTextGate(json: string, where: string): TextGate {
   try {
     f = JSON.parse(json) as TextGateFile;
   } catch (e) {
-    throw new Error(`The text gate ${where} is not JSON (${(e as Error).message}).`);
+    throw new Error(`The text gate ${where} is not JSON (${(e as Error).message}).`, { cause: e });
   }
   const ok =
     f &&
