@@ -88,7 +88,8 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, pr
       preprocess: { size: inputSize, resize: 'squash', rescale: 1, mean: [0, 0, 0], std: [1, 1, 1], layout: 'nhwc' },
     },
     // Short queries as captions: chosen on held-out train photos (docs/BENCHMARKS.md, "Typing the plain name of a thing").
-    text: { ...useTextTowerSpec(), knownWords: KNOWN_WORDS, queryTemplate: QUERY_TEMPLATE },
+    // The query bank (hubness correction) is written by scripts/make-query-bank.ts and kept across rebuilds.
+    text: { ...useTextTowerSpec(), knownWords: KNOWN_WORDS, queryTemplate: QUERY_TEMPLATE, ...(previous?.text?.queryBank ? { queryBank: previous.text.queryBank } : {}) },
     // The heads are trained separately (main/backend/train) and saved next to this manifest.
     heads: previous?.heads || 'heads.json',
     embedDim: previous?.embedDim ?? 256,

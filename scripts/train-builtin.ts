@@ -38,6 +38,7 @@ import { initTf } from '../main/backend/train/tf';
 import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/trainer';
 import { dataPaths } from '../main/backend/paths';
 import { makeSceneSet } from '../tests/helpers/scenes';
+import { embedQueryBank } from './make-query-bank';
 
 /** The seed of the generated scenes the built-in heads learn from (the benchmarks use seeds 1 and 2). */
 const SCENES_SEED = 11;
@@ -173,6 +174,8 @@ async function main() {
     };
     // The app's manifest writer: validated, written to a temp file and renamed.
     await writeManifest(builtin, installed);
+    // The shipped query bank was embedded by the old heads: embed it with the new ones.
+    await embedQueryBank(builtin);
     log(`installed heads into ${builtin} (${existsSync(binPath(path.join(builtin, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
   }
   store.close();

@@ -27,6 +27,8 @@ export interface GenerateOptions {
   hfConfig?: boolean;
   /** Native only: list the vocabulary's words as the model's known words (`text.knownWords`). */
   knownWords?: boolean;
+  /** Native only: a query bank of these captions (`text.queryBank`, model/query-bank.ts), embedded on first use. */
+  queryBank?: { captions: string[]; beta: number; lambda: number };
 }
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'];
@@ -222,6 +224,7 @@ export async function generateTestModel(dir: string, opts: GenerateOptions = {})
       featureDim: textDim,
       idsType: 'int64',
       ...(opts.knownWords ? { knownWords: 'known-words.txt' } : {}),
+      ...(opts.queryBank ? { queryBank: { file: 'query-bank.txt', beta: opts.queryBank.beta, lambda: opts.queryBank.lambda } } : {}),
     },
     heads: 'heads.json',
     embedDim,
@@ -233,6 +236,7 @@ export async function generateTestModel(dir: string, opts: GenerateOptions = {})
     fs.writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer)),
     saveHeads(path.join(dir, 'heads.json'), heads),
     ...(opts.knownWords ? [fs.writeFile(path.join(dir, 'known-words.txt'), formatKnownWords(WORDS))] : []),
+    ...(opts.queryBank ? [fs.writeFile(path.join(dir, 'query-bank.txt'), `${opts.queryBank.captions.join('\n')}\n`)] : []),
   ]);
   await writeManifest(dir, manifest);
   return dir;

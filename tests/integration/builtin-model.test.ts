@@ -2,7 +2,7 @@
  * The built-in model as installed: towers built by `npm run build:model` (npm install runs it), heads
  * committed. It must load with no network, embed photos and text to unit vectors, and shrug off unknown words.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,8 +90,16 @@ describe('built-in model', () => {
     const saved = await readManifest(path.join(tmp, 'models', r.model));
     expect(saved.training?.options).toMatchObject({ augment: BUILTIN_RECIPE.augment, schedule: 'cosine', epochs: r.heldOut!.choice!.epochs, fineTune: true });
     expect(r.heldOut!.choice!.epochs).toBeLessThanOrEqual(2);
+    // The query bank's captions go along; the base's embedded rows (its heads', not these) do not.
+    expect(saved.text.queryBank).toEqual({ file: 'query-bank.txt', beta: 15, lambda: 0.75 });
+    expect(existsSync(path.join(tmp, 'models', r.model, 'query-bank.txt'))).toBe(true);
+    expect(existsSync(path.join(tmp, 'models', r.model, 'query-bank.f32'))).toBe(false);
     const retrained = await openModel(path.join(tmp, 'models', r.model));
     const [v] = await retrained.embedTexts(['a red circle on the left']);
+    const bank = (await retrained.queryBank())!;
+    const [first] = await retrained.embedTexts([(await fs.readFile(path.join(tmp, 'models', r.model, 'query-bank.txt'), 'utf8')).split('\n')[0]!]);
+    const row = bank.vectors.subarray(0, bank.dim);
+    expect(Math.max(...first!.map((x, j) => Math.abs(x - row[j]!)))).toBeLessThan(1e-5);
     await retrained.dispose();
     expect(v!.length).toBe(model.embedDim);
     expect(norm(v!)).toBeCloseTo(1, 4);

@@ -43,6 +43,9 @@ const manifestSchema = z.object({
     maskOutput: z.string().min(1).optional(),
     knownWords: relFile.optional(),
     queryTemplate: z.string().max(100).regex(/\{\}/, 'must contain {} where the query goes').optional(),
+    queryBank: z
+      .object({ file: relFile, beta: z.number().positive().max(1000), lambda: z.number().min(0).max(10), vectors: relFile.optional(), headsDigest: z.string().max(64).optional() })
+      .optional(),
     featureDim: z.number().int().positive(),
     idsType: z.enum(['int64', 'int32']),
   }),

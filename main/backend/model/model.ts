@@ -12,6 +12,7 @@ import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
 import { prepareImage } from './preprocess';
+import { loadQueryBank, type QueryBank } from './query-bank';
 import { TextTokenizer } from './tokenizer';
 import type { EmbeddingModel, ModelManifest, PreparedImage, TextFeatures } from './types';
 
@@ -51,8 +52,8 @@ export async function towerKeys(dir: string, m: ModelManifest): Promise<{ image:
     hashFile(file(m.text.tokenizer), 'tokenizer'),
   ]);
   const { file: _i, ...imageSettings } = m.image;
-  // The word list only gates queries and the template only shapes them; neither changes a feature.
-  const { file: _t, tokenizer: _k, knownWords: _w, queryTemplate: _q, ...textSettings } = m.text;
+  // The word list only gates queries, the template only shapes them, the bank only re-ranks: no feature changes.
+  const { file: _t, tokenizer: _k, knownWords: _w, queryTemplate: _q, queryBank: _b, ...textSettings } = m.text;
   return { image: shortKey(['image', img, imageSettings]), text: shortKey(['text', txt, tok, textSettings]) };
 }
 
@@ -68,6 +69,7 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   private image: Promise<ort.InferenceSession> | null = null;
   private words: Promise<Set<string> | null> | null = null;
   private text: Promise<TextTower> | null = null;
+  private bank: Promise<QueryBank | null> | null = null;
 
   constructor(
     readonly dir: string,
@@ -219,10 +221,16 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     return this.embedTextFeatures(await this.textFeatures(texts));
   }
 
+  queryBank(): Promise<QueryBank | null> {
+    this.bank ??= loadQueryBank(this.manifest, this.heads, (f) => this.file(f), (t) => this.embedTexts(t));
+    this.bank.catch(() => (this.bank = null));
+    return this.bank;
+  }
+
   async dispose(): Promise<void> {
     const img = await this.image?.catch(() => null);
     const txt = await this.text?.catch(() => null);
-    this.image = this.text = null;
+    this.image = this.text = this.bank = null;
     await img?.release();
     await txt?.session.release();
     await this.runner.dispose();

@@ -6,6 +6,7 @@
  * Embeddings are always L2-normalized and carry the model id they came from.
  */
 import type { Heads } from './heads-format';
+import type { QueryBank } from './query-bank';
 
 /** How a photo becomes the image tower's input tensor. */
 export interface ImagePreprocess {
@@ -66,6 +67,19 @@ export interface TextTowerSpec {
    * goldfish"). Search only; captions and training texts are used as written. See search/query-text.ts.
    */
   queryTemplate?: string;
+  /**
+   * Optional: a file of typical captions (one per line) and how strongly text queries are corrected for hubness
+   * with it (model/query-bank.ts): photos rank by cos(q, p) − lambda · hub(p), hub(p) a soft maximum (sharpness
+   * beta) of p's similarity to the bank. Search and `eval` only; training is unchanged.
+   */
+  queryBank?: {
+    file: string;
+    beta: number;
+    lambda: number;
+    /** The bank already embedded (float32 rows), valid for the heads whose `headsDigest` it names. */
+    vectors?: string;
+    headsDigest?: string;
+  };
   featureDim: number;
   /** ONNX integer type of input_ids. */
   idsType: 'int64' | 'int32';
@@ -137,5 +151,7 @@ export interface EmbeddingModel {
   embedTexts(texts: string[]): Promise<Float32Array[]>;
   /** Whether the query has a word the model knows (always true for a model without a word list). */
   knowsAnyWord(text: string): Promise<boolean>;
+  /** The model's bank of typical captions, embedded (model/query-bank.ts); null when it has none. */
+  queryBank(): Promise<QueryBank | null>;
   dispose(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import type { EmbeddingModel } from '../model/types';
 import { expandHome } from '../paths';
 import { placeLabel, placeParts } from '../places/fold';
 import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
+import { candidatesFor, rerankByHubs } from './hub-rerank';
 import { intersectIds, liftByWords, rankingWords, wordsFilter, wordsParts } from './photo-words';
 import { queryText } from './query-text';
 import { librarySpread, matchPercent } from './relevance';
@@ -121,7 +122,11 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
   const { vector, exclude } = await queryVector(deps, ranked, req.image ?? null);
   for (const id of written.excluded) exclude.add(id);
   const admitted = intersectIds(byFilter, written.admitted);
-  let hits = await filteredTopK(deps, vector, need + exclude.size, admitted);
+  // Text queries are re-ranked with the model's hubness correction (hub-rerank.ts), from a few more candidates.
+  const bank = parts.some((p) => p.kind === 'text' && p.weight > 0) ? await deps.model.queryBank() : null;
+  const k = need + exclude.size;
+  let hits = await filteredTopK(deps, vector, bank ? candidatesFor(k) : k, admitted);
+  if (bank) hits = rerankByHubs(store, deps.modelId, bank, hits);
   // Text in the query: each hit's match percentage against the library's spread of scores (see relevance.ts).
   const spread = parts.some((p) => p.kind === 'text') ? librarySpread(store, deps.modelId, vector) : null;
   hits = liftByWords({ store, modelId: deps.modelId, query: vector, words: rankingWords(parts), hits, spread, admitted, exclude });

@@ -82,6 +82,11 @@ export class SearchService {
   warmUp(): void {
     try {
       this.s.searchIndex.warmUp(this.s.active.id());
+      // The model's query bank is embedded once per model: do it now rather than in the first search.
+      void this.s.active
+        .load()
+        .then((m) => m.queryBank())
+        .catch(() => undefined);
     } catch {
       // no model yet: nothing to warm
     }

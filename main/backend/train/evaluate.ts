@@ -109,11 +109,17 @@ function flatten(rows: Float32Array[]): { data: Float32Array; dim: number } {
 }
 
 /** Recall from per-photo and per-caption embeddings (L2-normalised). */
-export function evaluateEmbeddings(imageEmb: Float32Array[], textEmb: Float32Array[], captionPhoto: ArrayLike<number>): EvalResult {
+export function evaluateEmbeddings(imageEmb: Float32Array[], textEmb: Float32Array[], captionPhoto: ArrayLike<number>, penalty?: Float32Array): EvalResult {
   const img = flatten(imageEmb);
   const txt = flatten(textEmb);
   if (img.dim !== txt.dim) throw new AppError('model_error', `Image embeddings have ${img.dim} values but text embeddings ${txt.dim}.`);
-  return recallFromScores(scoreMatrix(txt.data, img.data, img.dim), imageEmb.length, captionPhoto);
+  const scores = scoreMatrix(txt.data, img.data, img.dim);
+  // A per-photo amount taken off every caption's score for it (search's hubness correction, model/query-bank.ts).
+  if (penalty) {
+    const n = imageEmb.length;
+    for (let c = 0; c < textEmb.length; c++) for (let i = 0; i < n; i++) scores[c * n + i] -= penalty[i]!;
+  }
+  return recallFromScores(scores, imageEmb.length, captionPhoto);
 }
 
 /** One number to pick the best epoch: the mean of the six recalls. */

@@ -9,6 +9,7 @@ import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } 
 import { AppError } from '../errors';
 import { openModel } from '../catalog/open-model';
 import type { Heads } from '../model/heads-format';
+import { hubOf } from '../model/query-bank';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
@@ -99,7 +100,10 @@ async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[])
   const caps = f.captions.filter((c) => index.has(c.photo));
   const img = await model.embedImageFeatures(photos.map((p) => f.imageFeatures[p]!));
   const txt = await model.embedTextFeatures(caps.map((c) => c.features));
-  return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!));
+  // Ranked as search ranks them: with the model's hubness correction when it has a query bank.
+  const bank = await model.queryBank();
+  const penalty = bank ? Float32Array.from(img, (v) => bank.lambda * hubOf(bank, v)) : undefined;
+  return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!), penalty);
 }
 
 /** An allocation that failed (not every RangeError: a stack overflow is one too, and it is not about memory). */

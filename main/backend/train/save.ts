@@ -49,6 +49,10 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
   }
   const wordList = base.text.knownWords && !path.isAbsolute(base.text.knownWords) ? path.normalize(base.text.knownWords) : null;
   if (wordList) skip.add(wordList);
+  // The query bank's captions stay; its rows embedded by the base's heads do not fit the new heads (the new model
+  // embeds the captions on first use, model/query-bank.ts).
+  const bank = base.text.queryBank;
+  if (bank?.vectors && !path.isAbsolute(bank.vectors)) skip.add(path.normalize(bank.vectors));
   const files: FileCopy[] = (await listFolderFiles(opts.baseDir, skip)).map((rel) => ({ from: path.join(opts.baseDir, rel), to: rel }));
   // The word list: the base's words and those of the training texts (a new file, never the base's own).
   const texts: { to: string; data: string }[] = [];
@@ -57,8 +61,11 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
     for (const t of opts.trainedTexts ?? []) for (const w of textWords(t)) words.add(w);
     texts.push({ to: wordList, data: formatKnownWords(words) });
   }
+  const text = { ...base.text };
+  if (bank) text.queryBank = { file: bank.file, beta: bank.beta, lambda: bank.lambda };
   const manifest: ModelManifest = {
     ...base,
+    text,
     id,
     name,
     createdAt: new Date().toISOString(),
