@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openModel } from '../main/backend/catalog/open-model';
+import { hubPenalties } from '../main/backend/model/query-bank';
 import { evaluateEmbeddings } from '../main/backend/train/evaluate';
 import { computeSetFeatures, MemoryFeatureCache } from '../main/backend/train/features';
 import { readCaptionSet } from '../main/backend/train/readers';
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     process.stderr.write('\n');
     const img = await model.embedImageFeatures(f.imageFeatures);
     const txt = await model.embedTextFeatures(f.captions.map((c) => c.features));
+    // Ranked as search ranks them (with the model's hubness correction, when it has a query bank).
+    const penalty = hubPenalties(await model.queryBank(), img);
     const rows = GROUPS.map(([label, lo, hi]) => {
       const pick = f.captions.map((c, i) => [c, i] as const).filter(([c]) => {
         const ws = words(c.text);
@@ -53,11 +56,11 @@ async function main(): Promise<void> {
         const rarest = Math.min(...ws.map((w) => counts.get(w) ?? 0));
         return rarest >= lo && rarest <= hi;
       });
-      const r = pick.length ? evaluateEmbeddings(img, pick.map(([, i]) => txt[i]!), pick.map(([c]) => c.photo)).textToImage : null;
+      const r = pick.length ? evaluateEmbeddings(img, pick.map(([, i]) => txt[i]!), pick.map(([c]) => c.photo), penalty).textToImage : null;
       const examples = pick.slice(0, 3).map(([c]) => c.text);
       return { group: label, captions: pick.length, r1: r?.r1 ?? null, r5: r?.r5 ?? null, r10: r?.r10 ?? null, examples };
     });
-    const all = evaluateEmbeddings(img, txt, f.captions.map((c) => c.photo)).textToImage;
+    const all = evaluateEmbeddings(img, txt, f.captions.map((c) => c.photo), penalty).textToImage;
     const out = { model: model.manifest.id, photos: f.images.length, all, groups: rows };
     if (o.json) console.log(JSON.stringify(out, null, 2));
     else {

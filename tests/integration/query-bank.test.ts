@@ -12,7 +12,9 @@ import { openBackend, type Backend } from '../../main/backend/backend';
 import { openModel } from '../../main/backend/catalog/open-model';
 import { readManifest, writeManifest } from '../../main/backend/catalog/manifest';
 import { builtinModelDir } from '../../main/backend/catalog/registry';
-import { headsDigest, hubOf, parseBank } from '../../main/backend/model/query-bank';
+import { headsDigest, hubOf, parseBank, type QueryBank } from '../../main/backend/model/query-bank';
+import { hubsOfRows } from '../../main/backend/search/hub-rerank';
+import { seededRandom } from '../../shared/random';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
 
@@ -85,6 +87,25 @@ describe('a model folder with a bank', () => {
     await expect(model.queryBank()).rejects.toThrow(/has 2 captions; it needs at least 16/);
     await model.dispose();
   }, 60_000);
+});
+
+describe('hubs of many photos at once', () => {
+  it('are what hubOf gives for each, from one onnxruntime session', async () => {
+    const rand = seededRandom(3);
+    const unitRows = (n: number, dim: number) => {
+      const out = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        let norm = 0;
+        for (let j = 0; j < dim; j++) norm += (out[i * dim + j] = rand() * 2 - 1) ** 2;
+        for (let j = 0; j < dim; j++) out[i * dim + j]! /= Math.sqrt(norm);
+      }
+      return out;
+    };
+    const bank: QueryBank = { vectors: unitRows(300, 32), count: 300, dim: 32, beta: 15, lambda: 0.75 };
+    const photos = unitRows(50, 32);
+    const hubs = await hubsOfRows(bank, photos, 50);
+    for (let i = 0; i < 50; i++) expect(hubs[i]).toBeCloseTo(hubOf(bank, photos.subarray(i * 32, (i + 1) * 32)), 5);
+  });
 });
 
 describe('search with the correction', () => {

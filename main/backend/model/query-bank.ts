@@ -109,3 +109,8 @@ export function hubOf(bank: QueryBank, v: Float32Array): number {
 export function correctedScore(bank: QueryBank, cosine: number, hub: number): number {
   return cosine - bank.lambda * hub;
 }
+
+/** What ranking as search does takes off each photo's score (λ · hub), for recall figures; none without a bank. */
+export function hubPenalties(bank: QueryBank | null, photos: readonly Float32Array[]): Float32Array | undefined {
+  return bank ? Float32Array.from(photos, (v) => bank.lambda * hubOf(bank, v)) : undefined;
+}

@@ -126,7 +126,7 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
   const bank = parts.some((p) => p.kind === 'text' && p.weight > 0) ? await deps.model.queryBank() : null;
   const k = need + exclude.size;
   let hits = await filteredTopK(deps, vector, bank ? candidatesFor(k) : k, admitted);
-  if (bank) hits = rerankByHubs(store, deps.modelId, bank, hits);
+  if (bank) hits = await rerankByHubs(store, deps.modelId, bank, hits);
   // Text in the query: each hit's match percentage against the library's spread of scores (see relevance.ts).
   const spread = parts.some((p) => p.kind === 'text') ? librarySpread(store, deps.modelId, vector) : null;
   hits = liftByWords({ store, modelId: deps.modelId, query: vector, words: rankingWords(parts), hits, spread, admitted, exclude });

@@ -9,7 +9,7 @@ import type { DataProblem, EvalResult, SetEvalResult, TrainEpoch, TrainResult } 
 import { AppError } from '../errors';
 import { openModel } from '../catalog/open-model';
 import type { Heads } from '../model/heads-format';
-import { hubOf } from '../model/query-bank';
+import { hubPenalties } from '../model/query-bank';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
@@ -101,9 +101,7 @@ async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[])
   const img = await model.embedImageFeatures(photos.map((p) => f.imageFeatures[p]!));
   const txt = await model.embedTextFeatures(caps.map((c) => c.features));
   // Ranked as search ranks them: with the model's hubness correction when it has a query bank.
-  const bank = await model.queryBank();
-  const penalty = bank ? Float32Array.from(img, (v) => bank.lambda * hubOf(bank, v)) : undefined;
-  return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!), penalty);
+  return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!), hubPenalties(await model.queryBank(), img));
 }
 
 /** An allocation that failed (not every RangeError: a stack overflow is one too, and it is not about memory). */
