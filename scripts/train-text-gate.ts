@@ -13,8 +13,9 @@
  *    text pass reads every one of them (no gate). A photo is a text photo when the pass stored text for it.
  * 3. A held-out tenth (by content hash) is set aside. On the other nine tenths: the L2 penalty is chosen by 5-fold
  *    cross-validation (the share of photos passed when RECALL of the text photos are kept), then the classifier is
- *    fitted (scripts/text-gate-fit.ts). The threshold is chosen on the held-out tenth: the highest that keeps
- *    RECALL of its Flickr8k text photos and every one of its generated text photos.
+ *    fitted (scripts/text-gate-fit.ts). The threshold comes from the same cross-validated scores (every photo of
+ *    the nine tenths scored by a model that did not see it): the highest that keeps RECALL of the Flickr8k text
+ *    photos and GENERATED_RECALL of the generated ones. The held-out tenth reports what it does.
  * The library stays in the data folder (default scratch/text-gate): a second run decodes and reads no photo again.
  */
 import { Command } from 'commander';
@@ -38,8 +39,10 @@ import { atThreshold, fitLogistic, logits, subset, thresholdFor, type FitOptions
 const GENERATED_SEED = 101;
 /** The share of the held-out Flickr8k text photos the threshold keeps. */
 const RECALL = 0.9;
-const L2_GRID = [1e-4, 1e-3, 1e-2];
-const FIT: Omit<FitOptions, 'l2'> = { steps: 150, lr: 0.05 };
+/** ... and of the generated text photos (receipts, screenshots, documents, signs). */
+const GENERATED_RECALL = 0.99;
+const L2_GRID = [1e-5, 1e-4, 1e-3];
+const FIT: Omit<FitOptions, 'l2'> = { steps: 300, lr: 0.05 };
 
 
 type Group = 'flickr' | 'generated' | 'words';
@@ -129,7 +132,7 @@ async function main() {
       );
 
     // The L2 penalty: 5-fold cross-validation on the training part.
-    let best = { l2: L2_GRID[0]!, passed: Infinity };
+    let best = { l2: L2_GRID[0]!, passed: Infinity, oof: new Float32Array(0) };
     for (const l2 of L2_GRID) {
       const oof = new Float32Array(train.length);
       for (let f = 0; f < 5; f++) {
@@ -142,13 +145,25 @@ async function main() {
       const flickrK = train.map((_, k) => k).filter((k) => group[train[k]!] === 'flickr');
       const t = thresholdFor(Float32Array.from(flickrK, (k) => oof[k]!), Uint8Array.from(flickrK, (k) => data.y[train[k]!]!), RECALL);
       console.log(`  l2 ${l2}: cross-validated, keeping ${t.kept}/${t.positives} Flickr8k text photos passes ${fmtPct(t.passed)} of Flickr8k photos`);
-      if (t.passed < best.passed) best = { l2, passed: t.passed };
+      if (t.passed < best.passed) best = { l2, passed: t.passed, oof };
     }
     const started = Date.now();
     const m = fitLogistic(subset(data, train), { ...FIT, l2: best.l2 });
     console.log(`Fitted with l2 ${best.l2} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    // The threshold: on the held-out tenth.
+    // The threshold: on the cross-validated scores of the training part (each photo scored by a model that did
+    // not see it: 175 Flickr8k text photos, where the held-out tenth has 21, one per 5% of recall).
+    const oofOf = (g: Group) => train.map((_, k) => k).filter((k) => group[train[k]!] === g);
+    const ofk = oofOf('flickr');
+    const ogk = oofOf('generated');
+    const oofF = thresholdFor(Float32Array.from(ofk, (k) => best.oof[k]!), Uint8Array.from(ofk, (k) => data.y[train[k]!]!), RECALL);
+    const oofG = thresholdFor(Float32Array.from(ogk, (k) => best.oof[k]!), Uint8Array.from(ogk, (k) => data.y[train[k]!]!), GENERATED_RECALL);
+    const threshold = Math.min(oofF.threshold, oofG.threshold);
+    console.log(
+      `Threshold ${threshold.toFixed(3)}: cross-validated, it keeps ${oofF.kept}/${oofF.positives} Flickr8k text photos (${fmtPct(oofF.passed)} of them passed) and ${oofG.kept}/${oofG.positives} generated ones`,
+    );
+
+    // The report: on the held-out tenth.
     const scores = logits(subset(data, test), m);
     const pick = (g: Group) => test.map((_, k) => k).filter((k) => group[test[k]!] === g);
     const fk = pick('flickr');
@@ -157,7 +172,6 @@ async function main() {
     const fY = Uint8Array.from(fk, (k) => data.y[test[k]!]!);
     const gS = Float32Array.from(gk, (k) => scores[k]!);
     const gY = Uint8Array.from(gk, (k) => data.y[test[k]!]!);
-    const threshold = Math.min(thresholdFor(fS, fY, RECALL).threshold, thresholdFor(gS, gY, 1).threshold);
     const table: { recall: string; threshold: number; flickrKept: string; flickrPassed: string; generatedKept: string; generatedPlainPassed: string }[] = [];
     const row = (label: string, t: number) => {
       const f = atThreshold(fS, fY, t);
@@ -166,7 +180,7 @@ async function main() {
       table.push({ recall: label, threshold: +t.toFixed(3), flickrKept: `${f.kept}/${f.positives}`, flickrPassed: fmtPct(f.passed), generatedKept: `${g.kept}/${g.positives}`, generatedPlainPassed: fmtPct(plain.passed) });
     };
     for (const r of [0.8, 0.85, 0.9, 0.95, 1]) row(`Flickr8k ${Math.round(r * 100)}%`, thresholdFor(fS, fY, r).threshold);
-    row('chosen', threshold);
+    row('chosen (cross-validated)', threshold);
     console.log('Held out (threshold on the logit; a photo passes when its score is at least the threshold):');
     console.table(table);
 
@@ -184,7 +198,7 @@ async function main() {
         data: `Flickr8k train (${count(train.concat(test), 'flickr')} photos, ${count(train.concat(test), 'flickr', 1)} with text read) and ${count(train.concat(test), 'generated')} generated photos (seed ${GENERATED_SEED}, ${count(train.concat(test), 'generated', 1)} with text read)${o.words > 0 ? `, ${count(train, 'words')} copies of train photos with words put on them` : ''}`,
         labels: 'what the text pass reads in each photo (text stored or not)',
         fit: { ...FIT, l2: best.l2, positiveWeight: 'balanced', optimizer: 'full-batch Adam, cosine decay, zero init' },
-        threshold: `the highest keeping ${RECALL * 100}% of the held-out Flickr8k text photos and all held-out generated ones`,
+        threshold: `the highest keeping ${RECALL * 100}% of the Flickr8k text photos and ${GENERATED_RECALL * 100}% of the generated ones of the training part, cross-validated (5 folds)`,
         heldOut: table,
       },
     };
