@@ -74,7 +74,7 @@ describe('the shipped text gate', () => {
     const dim = model.manifest.image.featureDim;
     const gate = findTextGate([builtinModelDir()], model.imageTowerKey, dim);
     // When this fails, the built-in image tower changed: train the gate again (scripts/train-text-gate.ts).
-    expect(gate, 'models/builtin/text-gate.json must fit the built-in image tower').not.toBeNull();
+    expect(gate, 'models/builtin/text-gate.json does not fit the built-in image tower: run `npx tsx scripts/train-text-gate.ts --flickr FLICKR8K_TRAIN/Images`').not.toBeNull();
     expect(findTextGate([builtinModelDir()], 'another-tower', dim)).toBeNull();
     expect(findTextGate([builtinModelDir()], model.imageTowerKey, dim + 1)).toBeNull();
   });
