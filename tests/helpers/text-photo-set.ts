@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { seededRandom } from '../../shared/random';
 
 export type TextPhotoKind = 'receipt' | 'screenshot' | 'document' | 'sign' | 'line' | 'caption' | 'plain' | 'stripes';
 export const TEXT_KINDS: TextPhotoKind[] = ['receipt', 'screenshot', 'document', 'sign', 'line', 'caption'];
@@ -27,18 +28,6 @@ const WORDS = (
   'warning stop slow danger keep right left only private no smoking thank you please visit again hello world'
 ).split(' ');
 const FONTS = ['DejaVu Sans', 'DejaVu Serif', 'DejaVu Sans Mono', 'Liberation Sans', 'Liberation Serif', 'Liberation Sans Narrow'];
-
-/** Mulberry32: a small seeded generator (the same seed, the same photos). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Draw {
   constructor(readonly r: () => number) {}
