@@ -11,6 +11,7 @@ import { builtinModelDir, ModelRegistry } from '../../main/backend/catalog/regis
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { readManifest } from '../../main/backend/catalog/manifest';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
+import { readCaptionSet } from '../../main/backend/train/readers';
 import { trainModel } from '../../main/backend/train/job';
 import { initTf } from '../../main/backend/train/tf';
 import { BUILTIN_RECIPE } from '../../main/backend/train/recipe';
@@ -94,6 +95,13 @@ describe('built-in model', () => {
     expect(saved.text.queryBank).toEqual({ file: 'query-bank.txt', beta: 15, lambda: 0.75 });
     expect(existsSync(path.join(tmp, 'models', r.model, 'query-bank.txt'))).toBe(true);
     expect(existsSync(path.join(tmp, 'models', r.model, 'query-bank.f32'))).toBe(false);
+    // …and the set's captions join it, so what is typical of the new photos is in the bank too.
+    const grown = (await fs.readFile(path.join(tmp, 'models', r.model, 'query-bank.txt'), 'utf8')).trim().split('\n');
+    const baseBank = (await fs.readFile(path.join(builtinModelDir(), 'query-bank.txt'), 'utf8')).trim().split('\n');
+    const setCaptions = new Set((await readCaptionSet(set)).images.flatMap((im) => im.captions.map((c) => c.replace(/\s+/g, ' ').trim())));
+    expect(grown.slice(0, baseBank.length)).toEqual(baseBank);
+    expect(grown.length).toBeGreaterThan(baseBank.length);
+    for (const c of grown.slice(baseBank.length)) expect(setCaptions.has(c)).toBe(true);
     const retrained = await openModel(path.join(tmp, 'models', r.model));
     const [v] = await retrained.embedTexts(['a red circle on the left']);
     const bank = (await retrained.queryBank())!;

@@ -2,7 +2,10 @@
  * The hubness correction's arithmetic (model/query-bank.ts) and its use in `eval`'s recall (train/evaluate.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { correctedScore, headsDigest, hubOf, parseBank, type QueryBank } from '../../main/backend/model/query-bank';
+import { BANK_FROM_SET, correctedScore, grownBank, headsDigest, hubOf, parseBank, type QueryBank } from '../../main/backend/model/query-bank';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { initHeads } from '../../main/backend/model/heads';
 import { evaluateEmbeddings } from '../../main/backend/train/evaluate';
 
@@ -39,6 +42,20 @@ describe('query bank', () => {
     const h = hubOf(bank, unit([1, 0]));
     expect(Number.isFinite(h)).toBe(true);
     expect(h).toBeCloseTo(1 + Math.log(1 / 3) / 1000, 6);
+  });
+
+  it("grows a retrained model's bank by a seeded sample of its set's captions, after the base's", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-bank-'));
+    writeFileSync(path.join(dir, 'bank.txt'), 'a dog runs\ntwo cats\n');
+    const texts = Array.from({ length: BANK_FROM_SET + 10 }, (_, i) => `scene  ${i}\n`);
+    const grown = parseBank(await grownBank(path.join(dir, 'bank.txt'), texts));
+    expect(grown.slice(0, 2)).toEqual(['a dog runs', 'two cats']);
+    expect(grown).toHaveLength(2 + BANK_FROM_SET);
+    expect(new Set(grown.slice(2)).size).toBe(BANK_FROM_SET);
+    for (const c of grown.slice(2)) expect(c).toMatch(/^scene \d+$/);
+    expect(await grownBank(path.join(dir, 'bank.txt'), texts)).toBe(await grownBank(path.join(dir, 'bank.txt'), texts));
+    // A base without a readable bank: the set's captions alone.
+    expect(parseBank(await grownBank(path.join(dir, 'missing.txt'), ['a red circle']))).toEqual(['a red circle']);
   });
 
   it('takes λ times the hub off the cosine', () => {

@@ -2,11 +2,12 @@
  * Save a trained model as a NEW model folder through the catalog's one writer (temp folder, then rename: a
  * failure leaves no half folder, and the base model is never touched). The new folder holds the base's
  * files (towers hard-linked when possible, tokenizer, configs), the new heads, the word list grown by the
- * training texts and a manifest naming the base as parent.
+ * training texts, the query bank grown by some of them, and a manifest naming the base as parent.
  */
 import path from 'node:path';
 import { binPath, type Heads } from '../model/heads-format';
 import { formatKnownWords, readKnownWords, textWords } from '../model/known-words';
+import { grownBank } from '../model/query-bank';
 import { MANIFEST_FILE } from '../catalog/manifest';
 import { type FileCopy, listFolderFiles, writeModelFolder, type WriteStage, type WrittenModel } from '../catalog/model-folder';
 import { takenModelIds, trainedModelId } from '../catalog/model-id';
@@ -49,10 +50,12 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
   }
   const wordList = base.text.knownWords && !path.isAbsolute(base.text.knownWords) ? path.normalize(base.text.knownWords) : null;
   if (wordList) skip.add(wordList);
-  // The query bank's captions stay; its rows embedded by the base's heads do not fit the new heads (the new model
-  // embeds the captions on first use, model/query-bank.ts).
+  // The query bank: the base's captions and some of the set's (a new file); the base's rows, embedded by its heads,
+  // do not fit the new heads (the new model embeds its bank on first use, model/query-bank.ts).
   const bank = base.text.queryBank;
   if (bank?.vectors && !path.isAbsolute(bank.vectors)) skip.add(path.normalize(bank.vectors));
+  const bankFile = bank && !path.isAbsolute(bank.file) ? path.normalize(bank.file) : null;
+  if (bankFile) skip.add(bankFile);
   const files: FileCopy[] = (await listFolderFiles(opts.baseDir, skip)).map((rel) => ({ from: path.join(opts.baseDir, rel), to: rel }));
   // The word list: the base's words and those of the training texts (a new file, never the base's own).
   const texts: { to: string; data: string }[] = [];
@@ -61,6 +64,7 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
     for (const t of opts.trainedTexts ?? []) for (const w of textWords(t)) words.add(w);
     texts.push({ to: wordList, data: formatKnownWords(words) });
   }
+  if (bankFile) texts.push({ to: bankFile, data: await grownBank(path.join(opts.baseDir, bankFile), opts.trainedTexts ?? []) });
   const text = { ...base.text };
   if (bank) text.queryBank = { file: bank.file, beta: bank.beta, lambda: bank.lambda };
   const manifest: ModelManifest = {
