@@ -9,6 +9,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { openModel } from '../main/backend/catalog/open-model';
+import { hubPenalties } from '../main/backend/model/query-bank';
 import { computeSetFeatures, MemoryFeatureCache } from '../main/backend/train/features';
 import { readCaptionSet } from '../main/backend/train/readers';
 import { contentWords, STOP_WORDS } from './caption-words';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     const set = await readCaptionSet(o.dev);
     const f = await computeSetFeatures(model, set, new MemoryFeatureCache());
     const img = await model.embedImageFeatures(f.imageFeatures);
+    // Ranked as search ranks them (the model's hubness correction, when it has a query bank).
+    const penalty = hubPenalties(await model.queryBank(), img) ?? new Float32Array(img.length);
     const uses = new Map<string, Map<number, number>>();
     for (const c of f.captions) {
       for (const w of new Set(contentWords(c.text, STOP))) {
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
       queries.forEach((q, i) => {
         const v = vecs[i]!;
         const top = img
-          .map((x, j) => [x.reduce((a, y, k) => a + y * v[k]!, 0), j] as const)
+          .map((x, j) => [x.reduce((a, y, k) => a + y * v[k]!, 0) - penalty[j]!, j] as const)
           .sort((a, b) => b[0] - a[0])
           .slice(0, 10)
           .map(([, j]) => j);
