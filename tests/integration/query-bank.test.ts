@@ -112,7 +112,7 @@ describe('search with the correction', () => {
   let b: Backend;
   beforeAll(async () => {
     const modelDir = await generateTestModel(path.join(tmp, 'm3'), { seed: 23, textKind: 'pooled', queryBank: BANK });
-    await makePhotos(path.join(tmp, 'photos'), 60, 71);
+    await makePhotos(path.join(tmp, 'photos'), 240, 71);
     b = await openBackend({ dataDir: path.join(tmp, 'data'), modelDir });
     await (await b.library.addFolders([path.join(tmp, 'photos')])).done;
   }, 240_000);
@@ -141,6 +141,35 @@ describe('search with the correction', () => {
     // The fixture is one where the correction changes what comes first (else this test could not fail).
     expect(moved).toBeGreaterThan(0);
   }, 60_000);
+
+  it('pages through the same corrected ranking, whatever the page size (candidates widen until none left out could enter)', async () => {
+    const model = await b.state.active.load();
+    const bank = (await model.queryBank())!;
+    const { ids, matrix, dim } = b.state.store.embeddingsForModel(model.id);
+    for (const query of ['a blue square', 'two dogs on the grass']) {
+      const [q] = await model.embedTexts([query]);
+      const brute = Array.from(ids, (id, i) => {
+        const v = matrix.subarray(i * dim, (i + 1) * dim);
+        let cos = 0;
+        for (let j = 0; j < dim; j++) cos += q![j]! * v[j]!;
+        return { id, s: cos - bank.lambda * hubOf(bank, v) };
+      })
+        .sort((x, y) => y.s - x.s || x.id - y.id)
+        .slice(0, 60)
+        .map((x) => x.id);
+      const paged: number[] = [];
+      const scores = new Map<number, number>();
+      for (let offset = 0; offset < 60; offset += 6) {
+        for (const h of await b.search.search(query, 6, { offset })) {
+          paged.push(h.id);
+          scores.set(h.id, h.score);
+        }
+      }
+      expect(paged).toEqual(brute);
+      // A photo's score does not depend on the page it is on.
+      for (const h of await b.search.search(query, 60)) expect(h.score).toBeCloseTo(scores.get(h.id)!, 6);
+    }
+  }, 120_000);
 
   it('leaves image-only searches on the plain cosine', async () => {
     const [first] = await b.search.search('a red circle', 1);

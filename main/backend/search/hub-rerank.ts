@@ -5,7 +5,9 @@
  *
  * A photo's hub depends only on its embedding and the model, so it is computed once per photo and kept until the
  * library's embeddings change. Scores stay on the cosine's scale: each is shifted by λ times the photo's hub less
- * the mean hub of the photos scored, so a match percentage or a minimum score means what it meant. The hubs of a
+ * the library's mean hub (over an even sample of it), so a match percentage or a minimum score means what it meant,
+ * and a photo's score is the same on every page. The candidates are widened until no photo left out could have
+ * entered the first k: its cosine is at most the last candidate's, and its hub at least the lowest one seen. The hubs of a
  * search's new candidates are one onnxruntime MatMul and log-sum-exp ([n, dim] × [dim, bank]), about 40 times
  * faster than the same sums in JavaScript (hubOf, which `eval` and the tests use).
  */
@@ -19,8 +21,18 @@ import type { Hit } from './topk';
 const EXTRA = 48;
 /** Hubs kept per library (a photo's is 4 bytes plus the map's own); past this the cache starts over. */
 const MAX_CACHED = 500_000;
+/** Photos of the library's even sample whose hubs give its mean and a floor for the hubs not computed. */
+const SAMPLE = 512;
 
-const cache = new WeakMap<Store, { modelId: string; change: number; hubs: Map<number, number> }>();
+interface LibraryHubs {
+  modelId: string;
+  change: number;
+  hubs: Map<number, number>;
+  /** Mean and lowest hub of the library's sample (computed on first use). */
+  sample: { mean: number; low: number } | null;
+}
+
+const cache = new WeakMap<Store, LibraryHubs>();
 
 /** How many candidates a search of `k` results should fetch when it will be re-ranked. */
 export function candidatesFor(k: number): number {
@@ -63,13 +75,28 @@ export async function hubsOfRows(bank: QueryBank, rows: Float32Array, n: number)
   return Float32Array.from(lse, (x) => (x - logCount) / beta);
 }
 
-async function hubsOf(store: Store, modelId: string, bank: QueryBank, ids: readonly number[]): Promise<Map<number, number>> {
+function libraryEntry(store: Store, modelId: string): LibraryHubs {
   const change = store.lastEmbeddingChange();
   let entry = cache.get(store);
   if (!entry || entry.modelId !== modelId || entry.change !== change || entry.hubs.size > MAX_CACHED) {
-    entry = { modelId, change, hubs: new Map() };
+    entry = { modelId, change, hubs: new Map(), sample: null };
     cache.set(store, entry);
   }
+  return entry;
+}
+
+async function librarySample(store: Store, modelId: string, bank: QueryBank, entry: LibraryHubs): Promise<{ mean: number; low: number }> {
+  if (entry.sample) return entry.sample;
+  const vectors = store.embeddingsSpread(modelId, SAMPLE).filter((v) => v.length === bank.dim);
+  if (vectors.length === 0) return (entry.sample = { mean: 0, low: Infinity });
+  const rows = new Float32Array(vectors.length * bank.dim);
+  vectors.forEach((v, i) => rows.set(v, i * bank.dim));
+  const hubs = await hubsOfRows(bank, rows, vectors.length);
+  entry.sample = { mean: hubs.reduce((a, x) => a + x, 0) / hubs.length, low: Math.min(...hubs) };
+  return entry.sample;
+}
+
+async function hubsOf(store: Store, modelId: string, bank: QueryBank, entry: LibraryHubs, ids: readonly number[]): Promise<Map<number, number>> {
   const hubs = entry.hubs;
   const stored = [...store.embeddingsFor(ids.filter((id) => !hubs.has(id)), modelId)].filter(([, v]) => v.length === bank.dim);
   if (stored.length) {
@@ -81,16 +108,27 @@ async function hubsOf(store: Store, modelId: string, bank: QueryBank, ids: reado
   return hubs;
 }
 
-/** The hits re-ranked by the corrected score, best first (photos without a stored embedding keep their cosine). */
-export async function rerankByHubs(store: Store, modelId: string, bank: QueryBank, hits: readonly Hit[]): Promise<Hit[]> {
-  if (hits.length === 0) return [];
-  const hubs = await hubsOf(store, modelId, bank, hits.map((h) => h.id));
-  const known = hits.map((h) => hubs.get(h.id)).filter((x): x is number => x !== undefined);
-  const mean = known.length ? known.reduce((a, x) => a + x, 0) / known.length : 0;
-  return hits
-    .map((h) => {
-      const hub = hubs.get(h.id);
-      return hub === undefined ? h : { ...h, score: correctedScore(bank, h.score, hub - mean) };
-    })
-    .sort((a, b) => b.score - a.score || a.id - b.id);
+/**
+ * The first `k` photos by the corrected score, from candidates `find(n)` gives best cosine first (the index's top n,
+ * filters applied): re-ranked, and widened until no photo left out could have entered the first k.
+ */
+export async function hubCorrectedTopK(store: Store, modelId: string, bank: QueryBank, k: number, find: (n: number) => Promise<Hit[]>): Promise<Hit[]> {
+  const entry = libraryEntry(store, modelId);
+  const { mean, low: sampleLow } = await librarySample(store, modelId, bank, entry);
+  for (let want = candidatesFor(k); ; want *= 4) {
+    const found = await find(want);
+    const hubs = await hubsOf(store, modelId, bank, entry, found.map((h) => h.id));
+    const ranked = found
+      .map((h) => {
+        const hub = hubs.get(h.id);
+        return hub === undefined ? h : { ...h, score: correctedScore(bank, h.score, hub - mean) };
+      })
+      .sort((a, b) => b.score - a.score || a.id - b.id);
+    if (found.length < want || ranked.length <= k) return ranked;
+    let low = sampleLow;
+    for (const h of found) low = Math.min(low, hubs.get(h.id) ?? low);
+    // The best a photo outside the candidates could score: the last candidate's cosine, less λ times the lowest hub.
+    const ceiling = correctedScore(bank, found[found.length - 1]!.score, low - mean);
+    if (ranked[k - 1]!.score >= ceiling) return ranked;
+  }
 }

@@ -23,7 +23,7 @@ import type { EmbeddingModel } from '../model/types';
 import { expandHome } from '../paths';
 import { placeLabel, placeParts } from '../places/fold';
 import { isSoundEmbedding, type PhotoFilter, type Store } from '../store';
-import { candidatesFor, rerankByHubs } from './hub-rerank';
+import { hubCorrectedTopK } from './hub-rerank';
 import { intersectIds, liftByWords, rankingWords, wordsFilter, wordsParts } from './photo-words';
 import { queryText } from './query-text';
 import { librarySpread, matchPercent } from './relevance';
@@ -125,8 +125,7 @@ export async function runSearch(deps: SearchDeps, req: SearchRequest, parts: rea
   // Text queries are re-ranked with the model's hubness correction (hub-rerank.ts), from a few more candidates.
   const bank = parts.some((p) => p.kind === 'text' && p.weight > 0) ? await deps.model.queryBank() : null;
   const k = need + exclude.size;
-  let hits = await filteredTopK(deps, vector, bank ? candidatesFor(k) : k, admitted);
-  if (bank) hits = await rerankByHubs(store, deps.modelId, bank, hits);
+  let hits = bank ? await hubCorrectedTopK(store, deps.modelId, bank, k, (n) => filteredTopK(deps, vector, n, admitted)) : await filteredTopK(deps, vector, k, admitted);
   // Text in the query: each hit's match percentage against the library's spread of scores (see relevance.ts).
   const spread = parts.some((p) => p.kind === 'text') ? librarySpread(store, deps.modelId, vector) : null;
   hits = liftByWords({ store, modelId: deps.modelId, query: vector, words: rankingWords(parts), hits, spread, admitted, exclude });
