@@ -25,7 +25,7 @@ import { BUILTIN_RECIPE } from '../main/backend/train/recipe';
 import { splitByPhoto } from '../main/backend/train/split';
 import { initTf } from '../main/backend/train/tf';
 import { trainHeads } from '../main/backend/train/trainer';
-import { seededRandom } from '../shared/random';
+import { seededRandom, shuffleInPlace } from '../shared/random';
 
 const BETAS = [5, 15, 25, 35];
 const LAMBDAS = [0, 0.25, 0.5, 0.75, 1];
@@ -75,11 +75,7 @@ async function main(): Promise<void> {
       if (local.has(c.photo)) return;
       byPhoto.set(c.photo, [...(byPhoto.get(c.photo) ?? []), i]);
     });
-    const order = [...byPhoto.keys()];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = shuffleInPlace([...byPhoto.keys()], rand);
     const picked = order.map((p) => byPhoto.get(p)![Math.floor(rand() * byPhoto.get(p)!.length)]!);
     const bankRows = await heads.embedText(picked.slice(0, Math.max(...BANKS)).map((i) => f.captions[i]!.features));
     const rows: { bank: number; beta: number; lambda: number; r1: number; r5: number; r10: number }[] = [];

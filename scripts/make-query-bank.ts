@@ -9,7 +9,7 @@
 import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { seededRandom } from '../shared/random';
+import { seededRandom, shuffleInPlace } from '../shared/random';
 import { readManifest, writeManifest } from '../main/backend/catalog/manifest';
 import { openModel } from '../main/backend/catalog/open-model';
 import { headsDigest, MAX_BANK, MIN_BANK, parseBank } from '../main/backend/model/query-bank';
@@ -53,11 +53,10 @@ async function main(): Promise<void> {
   if (!(o.size >= MIN_BANK && o.size <= MAX_BANK)) throw new Error(`--size must be between ${MIN_BANK} and ${MAX_BANK}.`);
   const set = await readCaptionSet(o.set);
   const rand = seededRandom(o.seed);
-  const photos = set.images.filter((im) => im.captions.length > 0);
-  for (let i = photos.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [photos[i], photos[j]] = [photos[j]!, photos[i]!];
-  }
+  const photos = shuffleInPlace(
+    set.images.filter((im) => im.captions.length > 0),
+    rand,
+  );
   const lines = photos.slice(0, o.size).map((im) => im.captions[Math.floor(rand() * im.captions.length)]!.replace(/\s+/g, ' ').trim());
   await fs.writeFile(path.join(o.model, BANK_FILE), `${lines.join('\n')}\n`);
   const manifest = await readManifest(o.model);

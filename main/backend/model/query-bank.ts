@@ -14,7 +14,7 @@
  * the captions in every process that searches (about a second for 1,024 of them).
  */
 import { createHash } from 'node:crypto';
-import { seededRandom } from '../../../shared/random';
+import { seededRandom, shuffleInPlace } from '../../../shared/random';
 import { readRegularFile, readRegularTextFile } from '../fs/safe-read';
 import type { Heads } from './heads-format';
 import type { ModelManifest } from './types';
@@ -128,12 +128,10 @@ export const BANK_FROM_SET = 1024;
 export async function grownBank(baseFile: string, trainedTexts: readonly string[], seed = 1): Promise<string> {
   // A base whose bank cannot be read (search says so in one line) still gets one from the set.
   const base = parseBank(await readRegularTextFile(baseFile).catch(() => ''));
-  const rand = seededRandom(seed);
-  const pool = trainedTexts.map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-  }
+  const pool = shuffleInPlace(
+    trainedTexts.map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean),
+    seededRandom(seed),
+  );
   const lines = [...base, ...pool.slice(0, BANK_FROM_SET)].slice(0, MAX_BANK);
   return `${lines.join('\n')}\n`;
 }

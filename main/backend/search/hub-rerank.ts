@@ -15,14 +15,13 @@ import { correctedScore, type QueryBank } from '../model/query-bank';
 import { ort, sharedSession } from '../model/ort';
 import { GraphBuilder } from '../onnx/builder';
 import type { Store } from '../store';
+import { librarySample } from './relevance';
 import type { Hit } from './topk';
 
 /** Extra candidates for the re-rank: at least this many, and at least as many again as asked for. */
 const EXTRA = 48;
 /** Hubs kept per library (a photo's is 4 bytes plus the map's own); past this the cache starts over. */
 const MAX_CACHED = 500_000;
-/** Photos of the library's even sample whose hubs give its mean and a floor for the hubs not computed. */
-const SAMPLE = 512;
 
 interface LibraryHubs {
   modelId: string;
@@ -85,9 +84,10 @@ function libraryEntry(store: Store, modelId: string): LibraryHubs {
   return entry;
 }
 
-async function librarySample(store: Store, modelId: string, bank: QueryBank, entry: LibraryHubs): Promise<{ mean: number; low: number }> {
+async function sampleHubs(store: Store, modelId: string, bank: QueryBank, entry: LibraryHubs): Promise<{ mean: number; low: number }> {
   if (entry.sample) return entry.sample;
-  const vectors = store.embeddingsSpread(modelId, SAMPLE).filter((v) => v.length === bank.dim);
+  // The same sample the match percentage reads (relevance.ts): read once per change of the library.
+  const vectors = librarySample(store, modelId).filter((v) => v.length === bank.dim);
   if (vectors.length === 0) return (entry.sample = { mean: 0, low: Infinity });
   const rows = new Float32Array(vectors.length * bank.dim);
   vectors.forEach((v, i) => rows.set(v, i * bank.dim));
@@ -114,7 +114,7 @@ async function hubsOf(store: Store, modelId: string, bank: QueryBank, entry: Lib
  */
 export async function hubCorrectedTopK(store: Store, modelId: string, bank: QueryBank, k: number, find: (n: number) => Promise<Hit[]>): Promise<Hit[]> {
   const entry = libraryEntry(store, modelId);
-  const { mean, low: sampleLow } = await librarySample(store, modelId, bank, entry);
+  const { mean, low: sampleLow } = await sampleHubs(store, modelId, bank, entry);
   for (let want = candidatesFor(k); ; want *= 4) {
     const found = await find(want);
     const hubs = await hubsOf(store, modelId, bank, entry, found.map((h) => h.id));

@@ -31,8 +31,8 @@ export interface LibrarySpread {
 
 const cache = new WeakMap<Store, { modelId: string; change: number; vectors: Float32Array[] }>();
 
-/** The library's sample for this model, read once per change of its embeddings. */
-function sample(store: Store, modelId: string): Float32Array[] {
+/** The library's even sample for this model (up to SAMPLE photos), read once per change of its embeddings. */
+export function librarySample(store: Store, modelId: string): Float32Array[] {
   const change = store.lastEmbeddingChange();
   const hit = cache.get(store);
   if (hit && hit.modelId === modelId && hit.change === change) return hit.vectors;
@@ -43,7 +43,7 @@ function sample(store: Store, modelId: string): Float32Array[] {
 
 /** The query's scores over the library's sample: their mean and spread, or null when the library is too small. */
 export function librarySpread(store: Store, modelId: string, query: Float32Array): LibrarySpread | null {
-  const vectors = sample(store, modelId);
+  const vectors = librarySample(store, modelId);
   if (vectors.length < MIN_SAMPLE) return null;
   let sum = 0;
   let sq = 0;

@@ -3,22 +3,11 @@
  * answer into validation). Seeded, so a run can be repeated.
  */
 
-import { seededRandom as makeRng } from '../../../shared/random';
+import { seededRandom as makeRng, shuffleInPlace } from '../../../shared/random';
 import { AppError } from '../errors';
 
 /** The shared mulberry32 PRNG under the name the trainer and tests use. */
-export { makeRng };
-
-/** Fisher-Yates shuffle in place with the given PRNG. */
-export function shuffleInPlace<T>(arr: T[], rng: () => number): T[] {
-  for (let i = arr.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = arr[i]!;
-    arr[i] = arr[j]!;
-    arr[j] = t;
-  }
-  return arr;
-}
+export { makeRng, shuffleInPlace };
 
 export interface PhotoSplit {
   /** Indices of photos (into the set's image list), sorted. */
