@@ -371,6 +371,8 @@ export interface TextPassSummary {
   gated: number;
   /** Of `seconds`, the time the gate took (reading cached features and scoring them). */
   gateSeconds: number;
+  /** Of `read`, large photos a first small look found no text in (not read at full size). */
+  stoppedByLook: number;
   seconds: number;
 }
 

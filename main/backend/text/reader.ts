@@ -5,6 +5,12 @@
  *
  * Bounded work per photo: the detector sees at most DETECT_MAX_SIDE pixels on the longer side, at most
  * MAX_BOXES boxes (the largest) are read, and a strip is at most MAX_STRIP_WIDTH pixels wide.
+ *
+ * A first look for large photos: the detector's cost grows with the pixels it sees (about 150 ms at 960 × 720
+ * here, 40 ms at 480 × 360), and most photos hold no text. A photo the detector would see at LOOK_FROM pixels
+ * or more on its longer side is first looked at LOOK_SIDE (`hasTextAt`): only when some pixel of the
+ * detector's probability map reaches LOOK_MIN_PROB is it detected again at full size and read. Smaller photos
+ * are read at once: shrinking them further loses the small text they hold (docs/BENCHMARKS.md, "A first look").
  */
 import { readFileSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -17,6 +23,15 @@ import { textModelFiles, type TextModelFiles } from './models';
 
 /** The longer side the detector sees (PaddleOCR's default limit): photos are decoded at most this large. */
 export const DETECT_MAX_SIDE = 960;
+/** Photos the detector would see at least this large (longer side) are first looked at LOOK_SIDE. */
+export const LOOK_FROM = 720;
+/** The longer side of the first look. */
+export const LOOK_SIDE = 480;
+/**
+ * The first look sees text when a pixel of the detector's map reaches this probability (boxes start at 0.3).
+ * Chosen on generated training photos (docs/BENCHMARKS.md, "A first look").
+ */
+export const LOOK_MIN_PROB = 0.05;
 /** Boxes read per photo at most (the largest first). */
 export const MAX_BOXES = 200;
 const STRIP_HEIGHT = 48;
@@ -58,13 +73,35 @@ export class TextReader {
 
   /** Text boxes of a decoded photo (at most MAX_BOXES), in the photo's pixels, in reading order. */
   async detect(img: RgbImage): Promise<TextBox[]> {
-    if (img.width < 8 || img.height < 8) return [];
+    const map = await this.probabilities(img);
+    if (!map || map.max <= BOX_OPTIONS.threshold) return [];
+    const boxes = boxesFromMap(map.prob, map.width, map.height, BOX_OPTIONS);
+    // Boxes found in the padding are clamped to the photo when cropped; map pixels are photo pixels.
+    return boxes.filter((b) => b.origin.x < img.width && b.origin.y < img.height);
+  }
+
+  /**
+   * The first look: whether the detector's map of this (small) image shows text anywhere (a pixel at least
+   * `minProb`). No boxes are made and nothing is recognized.
+   */
+  async hasTextAt(img: RgbImage, minProb = LOOK_MIN_PROB): Promise<boolean> {
+    return (await this.textEvidence(img)) >= minProb;
+  }
+
+  /** The highest text probability of the detector's map inside the photo (0 for a photo too small to look at). */
+  async textEvidence(img: RgbImage): Promise<number> {
+    return (await this.probabilities(img))?.max ?? 0;
+  }
+
+  /** The detector's probability map (map pixels are photo pixels, padded to multiples of 32) and its maximum inside the photo. */
+  private async probabilities(img: RgbImage): Promise<{ prob: Float32Array; width: number; height: number; max: number } | null> {
+    if (img.width < 8 || img.height < 8) return null;
     // The detector takes sides that are multiples of 32: pad (never stretch) with the mean colour.
     const w = Math.ceil(img.width / 32) * 32;
     const h = Math.ceil(img.height / 32) * 32;
     const plane = w * h;
     const input = new Float32Array(3 * plane);
-    const lut = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - DET_MEAN[c]!) / DET_STD[c]!));
+    const lut = detLut();
     const { data } = img;
     for (let y = 0; y < img.height; y++) {
       for (let x = 0; x < img.width; x++) {
@@ -80,9 +117,11 @@ export class TextReader {
     const [, , mh, mw] = map.dims as number[];
     const prob = map.data as Float32Array;
     map.dispose?.();
-    const boxes = boxesFromMap(prob, mw!, mh!, BOX_OPTIONS);
-    // Boxes found in the padding are clamped to the photo when cropped; map pixels are photo pixels.
-    return boxes.filter((b) => b.origin.x < img.width && b.origin.y < img.height);
+    let max = 0;
+    for (let y = 0; y < Math.min(img.height, mh!); y++) {
+      for (let x = y * mw!, end = x + Math.min(img.width, mw!); x < end; x++) if (prob[x]! > max) max = prob[x]!;
+    }
+    return { prob, width: mw!, height: mh!, max };
   }
 
   /** The text of each box (same order); lines the recognizer is unsure of come back empty. */
@@ -139,6 +178,12 @@ export class TextReader {
     });
     return lines;
   }
+}
+
+// The detector's input per channel value: (v / 255 − mean) / std.
+let lutCache: Float32Array[] | null = null;
+function detLut(): Float32Array[] {
+  return (lutCache ??= [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - DET_MEAN[c]!) / DET_STD[c]!)));
 }
 
 function round4(v: number): number {

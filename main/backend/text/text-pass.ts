@@ -6,21 +6,21 @@
  *
  * First the text gate (text-gate.ts), when one fits the model's image tower: a page of photos' cached tower
  * features is read in one query and scored; a photo it passes over is stored as such, without being opened
- * (`PHOTO_SEARCH_READ_TEXT=all` reads those too). Then per photo: read the file, check its hash, decode at most
- * DETECT_MAX_SIDE on the longer side (EXIF rotation applied), detect; recognition runs only when the detector
- * found boxes. The next photo is decoded while this one is read. The reader's models load on the first photo
- * to read.
+ * (`PHOTO_SEARCH_READ_TEXT=all` reads those too). Then per photo (read-photo.ts): read the file, check its
+ * hash, decode (EXIF rotation applied); a large photo is first looked at small and read at full size (at most
+ * DETECT_MAX_SIDE) only when the look sees text; recognition runs only when the detector found boxes. The next
+ * photo is decoded while this one is read. The reader's models load on the first photo to read.
  */
 import type { TextPassSummary } from '../../../shared/api';
 import { oneLine } from '../../../shared/format';
 import { sha256 } from '../fs/hash';
 import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { DEFAULT_PIXEL_LIMIT, describeImageError } from '../photos/decode';
-import { decodeForText, type RgbImage } from '../photos/text-image';
 import type { PhotoTextInput, Store, TextTodo } from '../store';
 import { TEXT_ENGINE } from './models';
-import { DETECT_MAX_SIDE, TextReader, type TextLine } from './reader';
-import type { TextGate } from './text-gate';
+import { decodeFirst, readDecoded, type FirstDecode } from './read-photo';
+import { TextReader, type TextLine } from './reader';
+import { textReadMode, type TextGate } from './text-gate';
 
 export const TEXT_STAGE = 'Reading text in photos';
 
@@ -47,14 +47,17 @@ export interface TextPassOptions {
    * every photo, the ones an earlier gate passed over too.
    */
   gate?: { gate: TextGate; towerKey: string } | null;
+  /** Look at large photos small first (read-photo.ts); default: yes, unless PHOTO_SEARCH_READ_TEXT=all. */
+  look?: boolean;
 }
 
-type Decoded = { todo: TextTodo; image: RgbImage | null; failed: string | null };
+type Decoded = { todo: TextTodo; buf: Buffer | null; first: FirstDecode | null; failed: string | null };
 
 export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassSummary> {
   const { store, signal } = opts;
   const started = Date.now();
-  const summary: TextPassSummary = { read: 0, withText: 0, failed: 0, gated: 0, gateSeconds: 0, seconds: 0 };
+  const summary: TextPassSummary = { read: 0, withText: 0, failed: 0, gated: 0, gateSeconds: 0, stoppedByLook: 0, seconds: 0 };
+  const look = opts.look ?? textReadMode() !== 'all';
   store.text.dropOrphans();
   const gate = opts.gate ?? null;
   const gateId = gate?.gate.id ?? null;
@@ -111,10 +114,10 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
         report(true);
       }
       if (page.length === 0) continue;
-      let next: Promise<Decoded> | null = decode(page[0]!, maxPixels);
+      let next: Promise<Decoded> | null = decode(page[0]!, maxPixels, look);
       for (let i = 0; i < page.length; i++) {
         const current = await next!;
-        next = i + 1 < page.length ? decode(page[i + 1]!, maxPixels) : null;
+        next = i + 1 < page.length ? decode(page[i + 1]!, maxPixels, look) : null;
         if (signal?.aborted) {
           await next?.catch(() => undefined);
           break outer;
@@ -125,10 +128,12 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
         }
         let lines: TextLine[] = [];
         let failed = current.failed;
-        if (current.image) {
+        if (current.first && current.buf) {
           const reader = await getReader(); // models that cannot load stop the pass (not each photo's failure)
           try {
-            lines = await reader.read(current.image);
+            const got = await readDecoded(reader, current.first, current.buf, current.todo.path, maxPixels);
+            lines = got.lines;
+            if (got.stoppedByLook) summary.stoppedByLook++;
           } catch (e) {
             failed = `the text reader failed: ${oneLine(e instanceof Error ? e.message : String(e)).slice(0, 200)}`;
           }
@@ -151,14 +156,14 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
 }
 
 /** Read and decode one photo for the reader; a photo whose bytes no longer match its hash is `changed`. */
-async function decode(todo: TextTodo, maxPixels: number): Promise<Decoded> {
+async function decode(todo: TextTodo, maxPixels: number, look: boolean): Promise<Decoded> {
   try {
     const buf = readRegularFileSync(todo.path, MAX_PHOTO_BYTES);
-    if (sha256(buf) !== todo.contentHash) return { todo, image: null, failed: 'changed' };
-    return { todo, image: await decodeForText(buf, DETECT_MAX_SIDE, todo.path, maxPixels), failed: null };
+    if (sha256(buf) !== todo.contentHash) return { todo, buf: null, first: null, failed: 'changed' };
+    return { todo, buf, first: await decodeFirst(buf, todo.path, maxPixels, look), failed: null };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'ENOENT') return { todo, image: null, failed: 'changed' }; // gone: the next index run removes it
-    return { todo, image: null, failed: describeImageError(e) };
+    if (code === 'ENOENT') return { todo, buf: null, first: null, failed: 'changed' }; // gone: the next index run removes it
+    return { todo, buf: null, first: null, failed: describeImageError(e) };
   }
 }
