@@ -10,7 +10,8 @@
  *    (gradients, stripes, coloured shapes, scenes).
  * 2. Labels and features, as the app makes them: the photos are indexed into a library in the data folder with
  *    the app's own indexer (the same decoding and image tower; features cached in `features`), then the app's own
- *    text pass reads every one of them (no gate). A photo is a text photo when the pass stored text for it.
+ *    text pass reads every one of them at full size (no gate, no first look). A photo is a text photo when the pass
+ *    stored text for it.
  * 3. A held-out tenth (by content hash) is set aside. On the other nine tenths: the L2 penalty is chosen by 5-fold
  *    cross-validation (the share of photos passed when RECALL of the text photos are kept), then the classifier is
  *    fitted (scripts/text-gate-fit.ts). The threshold comes from the same cross-validated scores (every photo of
@@ -88,7 +89,7 @@ async function main() {
       const idx = await indexFolders({ store, model, roots });
       console.log(`  ${idx.added} added, ${idx.unchanged} unchanged, ${idx.skipped} skipped (${idx.seconds.toFixed(1)} s)`);
       console.log('Reading text in every photo (no gate) …');
-      const text = await readTextInPhotos({ store, gate: null });
+      const text = await readTextInPhotos({ store, gate: null, look: false }); // labels: every photo read at full size
       console.log(`  ${text.read} read, ${text.withText} with text (${text.seconds.toFixed(1)} s)`);
     };
     await indexAndRead([flickr, generated]);
