@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         for (let j = 0; j < featureDim; j++) feature[j] = rand() * 0.2;
         items.push({
           photo: photoRow(i, rand),
-          features: { towerKey: model.imageTowerKey, data: feature.slice() },
+          features: { towerKey: model.photoFeatureKey, data: feature.slice() },
           embedding: { modelId: model.id, data: unitVector(embedDim, rand) },
         });
       }

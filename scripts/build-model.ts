@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCocoImageTowerOnnx, COCO_MODEL, COCO_PACKAGE, COCO_POOLS, describePools } from './build-model/coco-image-tower';
+import { buildCocoImageTowerOnnx, COCO_MODEL, COCO_PACKAGE, COCO_POOLS, cocoPhotoViews, describePools, type CocoTower } from './build-model/coco-image-tower';
 import { buildUseTextTower, readUseVocab, USE_DIM, USE_PACKAGE, useTextTowerSpec } from './build-model/use-text-tower';
 import { formatKnownWords, textWords } from '../main/backend/model/known-words';
 import type { ModelManifest } from '../main/backend/model/types';
@@ -32,6 +32,8 @@ const STAMP = '.build-stamp.json';
 const RECIPE_VERSION = 5;
 /** How a short query is put in the form of a caption (main/backend/search/query-text.ts). */
 const QUERY_TEMPLATE = 'There is a {}';
+/** Whether the colour grids average the mirror too (left and right then read alike); see cocoPhotoViews. */
+const MIRROR_GRIDS = false;
 
 export interface BuildOptions {
   out: string;
@@ -64,7 +66,8 @@ async function inputsHash(opts: BuildOptions): Promise<string> {
   return hash.digest('hex');
 }
 
-function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, previous: Partial<ModelManifest> | null): ModelManifest {
+function manifestFor(opts: BuildOptions, tower: CocoTower, previous: Partial<ModelManifest> | null): ModelManifest {
+  const { featureDim: imageDim, inputSize } = tower;
   return {
     format: 'photo-search-model',
     formatVersion: 1,
@@ -86,6 +89,8 @@ function manifestFor(opts: BuildOptions, imageDim: number, inputSize: number, pr
       featureDim: imageDim,
       // The detector takes RGB 0-255, NHWC, resized to a square without cropping.
       preprocess: { size: inputSize, resize: 'squash', rescale: 1, mean: [0, 0, 0], std: [1, 1, 1], layout: 'nhwc' },
+      // A photo is the mean of three views of it (coco-image-tower.ts, cocoPhotoViews).
+      views: cocoPhotoViews(tower.blocks, MIRROR_GRIDS),
     },
     // Short queries as captions: chosen on held-out train photos (docs/BENCHMARKS.md, "Typing the plain name of a thing").
     // The query bank (hubness correction) is written by scripts/make-query-bank.ts and kept across rebuilds.
@@ -148,7 +153,7 @@ export async function buildModel(opts: BuildOptions): Promise<{ skipped: boolean
   await writeAtomic(path.join(opts.out, KNOWN_WORDS), formatKnownWords(known));
 
   const previous = await readJsonOrNull<Partial<ModelManifest>>(path.join(opts.out, 'model.json'));
-  const manifest = manifestFor(opts, tower.featureDim, tower.inputSize, previous);
+  const manifest = manifestFor(opts, tower, previous);
   await writeAtomic(path.join(opts.out, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeAtomic(path.join(opts.out, STAMP), JSON.stringify({ hash, builtAt: new Date().toISOString() }));
   const seconds = (Date.now() - t0) / 1000;

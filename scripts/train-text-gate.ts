@@ -117,7 +117,7 @@ async function main() {
       )
       .all(TEXT_ENGINE) as { path: string; hash: string; text: number }[];
     const dim = model.manifest.image.featureDim;
-    const feats = store.getFeatures(model.imageTowerKey, rowsOf.map((r) => r.hash));
+    const feats = store.getFeatures(model.photoFeatureKey, rowsOf.map((r) => r.hash));
     const items = rowsOf.filter((r) => feats.get(r.hash)?.data.length === dim && (o.words > 0 || !r.path.startsWith(words + path.sep)));
     const data: GateData = { dim, x: new Float32Array(items.length * dim), y: Uint8Array.from(items, (r) => (r.text ? 1 : 0)) };
     items.forEach((r, i) => data.x.set(feats.get(r.hash)!.data, i * dim));
@@ -188,7 +188,7 @@ async function main() {
     const gate: TextGateFile = {
       format: TEXT_GATE_FORMAT,
       formatVersion: 1,
-      towerKey: model.imageTowerKey,
+      towerKey: model.photoFeatureKey,
       featureDim: dim,
       threshold: +threshold.toFixed(4),
       bias: +m.bias.toPrecision(6),

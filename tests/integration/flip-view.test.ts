@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { prepareImage } from '../../main/backend/model/preprocess';
 import type { ImagePreprocess } from '../../main/backend/model/types';
-import { cropPrepared, flipPrepared } from '../../main/backend/train/features';
+import { cropPrepared, flipPrepared } from '../../main/backend/model/views';
 import { makeRng } from '../../main/backend/train/split';
 
 /** A seeded random-noise PNG (no symmetry a flip could hide behind). */

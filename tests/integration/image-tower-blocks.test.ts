@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModelDir } from '../../main/backend/catalog/registry';
 import { openModel } from '../../main/backend/catalog/open-model';
 import type { EmbeddingModel } from '../../main/backend/model/types';
-import { buildCocoImageTowerOnnx, COCO_CLASSES, COLOUR_PROTOTYPES, COCO_POOLS } from '../../scripts/build-model/coco-image-tower';
+import { viewOf } from '../../main/backend/model/views';
+import { buildCocoImageTowerOnnx, COCO_CLASSES, COLOUR_PROTOTYPES, COCO_POOLS, cocoPhotoViews } from '../../scripts/build-model/coco-image-tower';
 import { sceneSvg } from '../helpers/scenes';
 
 let model: EmbeddingModel;
@@ -106,3 +107,40 @@ describe('built-in image tower blocks', () => {
     }
   }, 60_000);
 });
+
+describe('a photo described by several views (the built-in manifest)', () => {
+  const prepare = async (svg: string) => model.prepareImage(await sharp(Buffer.from(svg)).png().toBuffer());
+  const at = (x: number) => sceneSvg({ background: '#ffffff', items: [{ shape: 'square', colour: 'red', x, y: 0.5, size: 0.3, rotation: 0 }, { shape: 'circle', colour: 'blue', x: 1 - x, y: 0.3, size: 0.2, rotation: 0 }] }, 224);
+
+  it('ships the views the tower build writes', () => {
+    expect(model.manifest.image.views).toEqual(cocoPhotoViews(buildCocoImageTowerOnnx(224, COCO_POOLS).blocks, false));
+    expect(model.photoFeatureKey.startsWith(`${model.imageTowerKey}#photo-`)).toBe(true);
+  });
+
+  it('averages the tower over the photo, its mirror and its middle, in one run', async () => {
+    const p = await prepare(at(0.25));
+    const layout = model.manifest.image.preprocess.layout;
+    const [photo, mirror, middle] = await model.imageFeatures([p, viewOf('hflip', layout)(p), viewOf('crop-center', layout)(p)]);
+    const [f] = await model.photoFeatures([p]);
+    const g = block(f!, blocks[4]!.name);
+    const mean = (name: string, of: Float32Array[]) => Array.from(block(of[0]!, name), (_, i) => of.reduce((s, v) => s + block(v, name)[i]!, 0) / of.length);
+    for (const b of blocks.filter((x) => !/colour [23]/.test(x.name))) expect(distance(block(f!, b.name), Float32Array.from(mean(b.name, [photo!, mirror!, middle!])))).toBeLessThan(1e-5);
+    expect(distance(g, block(photo!, blocks[4]!.name))).toBeGreaterThan(1e-3); // the views did change it
+  });
+
+  it('keeps left and right apart in the colour grids (a mirrored photo differs there)', async () => {
+    const [left, right] = await model.photoFeatures([await prepare(at(0.25)), await prepare(at(0.75))]);
+    for (const grid of ['colour 2×2', 'colour 3×3']) {
+      expect(distance(block(left!, grid), block(right!, grid))).toBeGreaterThan(5 * distance(block(left!, 'colour 1×1'), block(right!, 'colour 1×1')));
+    }
+  });
+
+  it('gives the same features one photo at a time as in a batch', async () => {
+    const ps = await Promise.all([at(0.25), at(0.5), at(0.75)].map(prepare));
+    const batch = await model.photoFeatures(ps);
+    const [one] = await model.photoFeatures([ps[1]!]);
+    expect(distance(one!, batch[1]!)).toBeLessThan(1e-4);
+    expect(await model.photoFeatures([])).toEqual([]);
+  });
+});
+

@@ -17,6 +17,8 @@ const imagePreprocessSchema = z.object({
   layout: z.enum(['nchw', 'nhwc']),
 });
 
+const imageView = z.enum(['hflip', 'crop-center', 'crop-tl', 'crop-br']);
+
 const manifestSchema = z.object({
   format: z.literal('photo-search-model'),
   formatVersion: z.literal(1),
@@ -31,6 +33,12 @@ const manifestSchema = z.object({
     output: z.string().min(1),
     featureDim: z.number().int().positive(),
     preprocess: imagePreprocessSchema,
+    views: z
+      .object({
+        views: z.array(imageView).max(8),
+        average: z.array(z.object({ from: z.number().int().nonnegative(), to: z.number().int().positive(), over: z.array(z.union([z.literal('photo'), imageView])).min(1).max(8) })).max(64),
+      })
+      .optional(),
   }),
   text: z.object({
     file: relFile,

@@ -104,7 +104,7 @@ export class IndexRun {
     this.model = opts.model;
     this.batchSize = Math.max(1, opts.batchSize ?? 16);
     this.maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-    this.towerKey = opts.model.imageTowerKey;
+    this.towerKey = opts.model.photoFeatureKey;
     this.pre = opts.model.manifest.image.preprocess;
     this.pixelView = pixelViewOf(this.pre);
     this.roots = normalizeRoots(opts.roots);
@@ -378,7 +378,7 @@ async function towerFeatures(model: EmbeddingModel, batch: Pending[], feats: Map
   const fresh = new Map<string, Float32Array>();
   const runTower = async (prepared: Map<string, PreparedImage>) => {
     if (prepared.size === 0) return;
-    const out = await model.imageFeatures([...prepared.values()]);
+    const out = await model.photoFeatures([...prepared.values()]);
     [...prepared.keys()].forEach((h, i) => fresh.set(h, out[i]));
   };
   const toRun = new Map<string, PreparedImage>();

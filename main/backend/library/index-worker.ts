@@ -106,8 +106,8 @@ async function indexTask(input: WorkerInput, ctx: WorkerContext<IndexProgress>):
       },
     });
     if (input.readText === 'off') return summary;
-    // The gate reads the active model's cached image tower features; none fits another tower (every photo is read).
-    const towerKey = model.imageTowerKey;
+    // The gate reads the photo features indexing cached for the active model; none fits another tower or other views (every photo is read).
+    const towerKey = model.photoFeatureKey;
     const gate = input.readText === 'gate' ? findTextGate([model.dir, builtinModelDir()], towerKey, model.manifest.image.featureDim) : null;
     // The text pass runs once every photo is embedded: the library is searchable by content meanwhile. Its
     // reports keep the run's count of files looked at (all of them by now) and say in the stage how far it is.

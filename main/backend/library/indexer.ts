@@ -53,7 +53,7 @@ export async function reembedFromCache(opts: {
   for (let i = 0; i < photos.length; i += batchSize) {
     if (opts.signal?.aborted) break;
     const chunk = photos.slice(i, i + batchSize);
-    const feats = store.getFeatures(model.imageTowerKey, chunk.map((p) => p.contentHash));
+    const feats = store.getFeatures(model.photoFeatureKey, chunk.map((p) => p.contentHash));
     const have = chunk.filter((p) => feats.has(p.contentHash));
     for (const p of chunk) {
       if (feats.has(p.contentHash)) continue;

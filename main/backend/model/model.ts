@@ -14,7 +14,8 @@ import { checkSessionIO, createSessionFromFile, ort } from './ort';
 import { prepareImage } from './preprocess';
 import { loadQueryBank, type QueryBank } from './query-bank';
 import { TextTokenizer } from './tokenizer';
-import type { EmbeddingModel, ModelManifest, PreparedImage, TextFeatures } from './types';
+import type { EmbeddingModel, ImageView, ModelManifest, PreparedImage, TextFeatures } from './types';
+import { combineViews, photoFeatureKey, photoViewsProblem, viewOf } from './views';
 
 export interface LoadModelOptions extends DecodeOptions {
   /** Texts per text-tower run (bounds memory for long caption lists). */
@@ -51,7 +52,8 @@ export async function towerKeys(dir: string, m: ModelManifest): Promise<{ image:
     hashFile(file(m.text.file), 'text tower'),
     hashFile(file(m.text.tokenizer), 'tokenizer'),
   ]);
-  const { file: _i, ...imageSettings } = m.image;
+  // The views a photo is averaged over change a photo's features, not the tower's (see photoFeatureKey).
+  const { file: _i, views: _v, ...imageSettings } = m.image;
   // The word list only gates queries, the template only shapes them, the bank only re-ranks: no feature changes.
   const { file: _t, tokenizer: _k, knownWords: _w, queryTemplate: _q, queryBank: _b, ...textSettings } = m.text;
   return { image: shortKey(['image', img, imageSettings]), text: shortKey(['text', txt, tok, textSettings]) };
@@ -66,6 +68,7 @@ interface TextTower {
 class OnnxEmbeddingModel implements EmbeddingModel {
   readonly id: string;
   readonly embedDim: number;
+  readonly photoFeatureKey: string;
   private image: Promise<ort.InferenceSession> | null = null;
   private words: Promise<Set<string> | null> | null = null;
   private text: Promise<TextTower> | null = null;
@@ -81,6 +84,7 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   ) {
     this.id = manifest.id;
     this.embedDim = manifest.embedDim;
+    this.photoFeatureKey = photoFeatureKey(imageTowerKey, manifest.image.views);
   }
 
   get heads(): Heads {
@@ -147,6 +151,16 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     const res: Float32Array[] = [];
     for (let i = 0; i < batch.length; i++) res.push(data.slice(i * dim, (i + 1) * dim));
     return res;
+  }
+
+  async photoFeatures(batch: PreparedImage[]): Promise<Float32Array[]> {
+    const pv = this.manifest.image.views;
+    if (!pv || batch.length === 0) return this.imageFeatures(batch);
+    // One tower run over the photos and every view of them, then each photo's views averaged.
+    const layout = this.manifest.image.preprocess.layout;
+    const all = await this.imageFeatures([...batch, ...pv.views.flatMap((v) => batch.map(viewOf(v, layout)))]);
+    const n = batch.length;
+    return batch.map((_, i) => combineViews(pv, all[i]!, new Map(pv.views.map((v, k): [ImageView, Float32Array] => [v, all[(k + 1) * n + i]!]))));
   }
 
   async textFeatures(texts: string[]): Promise<TextFeatures[]> {
@@ -245,6 +259,8 @@ function checkHeads(heads: Heads, m: ModelManifest, where: string): void {
   if (s.textInDim !== m.text.featureDim) problems.push(`text input ${s.textInDim} ≠ text featureDim ${m.text.featureDim}`);
   if (s.embedDim !== m.embedDim) problems.push(`embedDim ${s.embedDim} ≠ model embedDim ${m.embedDim}`);
   if (m.text.outputKind === 'sequence' && s.textPool === 'none') problems.push('sequence text features need textPool "mean" or "attention"');
+  const views = m.image.views ? photoViewsProblem(m.image.views, m.image.featureDim) : null;
+  if (views) problems.push(views);
   if (problems.length) throw new Error(`Heads ${where} do not fit the model (${problems.join('; ')}). Re-train or re-install the model.`);
 }
 

@@ -22,6 +22,27 @@ export interface ImagePreprocess {
   layout: 'nchw' | 'nhwc';
 }
 
+/**
+ * Views of a photo the image tower can also see, from the same decode (model/views.ts): the photo mirrored left to
+ * right, and square crops resized back to the tower's size (the middle 80% of each side; 85% from the top-left and
+ * from the bottom-right corner). Training learns from them (augmentation); a photo's features can average them.
+ */
+export type ImageView = 'hflip' | 'crop-center' | 'crop-tl' | 'crop-br';
+
+/**
+ * A photo's features as the mean of the tower's features of several views of it (test-time augmentation): a
+ * photo seen whole, mirrored and closer up is described by what stays the same across them.
+ */
+export interface PhotoViews {
+  /** The views run through the tower besides the photo itself. */
+  views: ImageView[];
+  /**
+   * Which views each part of the features averages: value ranges [from, to) and the views ('photo' being the photo
+   * itself). Values in no range are the photo's own (say, colour grids that must keep left and right apart).
+   */
+  average: { from: number; to: number; over: ('photo' | ImageView)[] }[];
+}
+
 export interface ImageTowerSpec {
   /** ONNX file, relative to the model folder (or absolute). */
   file: string;
@@ -30,6 +51,8 @@ export interface ImageTowerSpec {
   /** Length of the flat feature vector the tower outputs per image. */
   featureDim: number;
   preprocess: ImagePreprocess;
+  /** Optional: a photo's features from several views (PhotoViews). Absent: the photo's own tower features. */
+  views?: PhotoViews;
 }
 
 export interface TextTowerSpec {
@@ -134,14 +157,24 @@ export interface EmbeddingModel {
   readonly embedDim: number;
   /** Stable id of each tower (hash of its ONNX file + preprocessing), the key of the feature cache. */
   readonly imageTowerKey: string;
+  /**
+   * The feature-cache key of a photo's features as `photoFeatures` gives them: the tower's key, or with the
+   * model's views a key of its own within the tower's (`towerKey#photo-…`), so compaction treats them alike.
+   */
+  readonly photoFeatureKey: string;
   readonly textTowerKey: string;
   /** The heads' weights as loaded (what retraining starts from). */
   readonly heads: Heads;
 
   /** Decode with sharp (EXIF rotation), resize and normalize per manifest. Throws a clear Error for bad files. */
   prepareImage(input: string | Buffer): Promise<PreparedImage>;
-  /** Run the image tower on a batch; returns one flat feature vector per image. */
+  /** Run the image tower on a batch; returns one flat feature vector per image (each image as it is). */
   imageFeatures(batch: PreparedImage[]): Promise<Float32Array[]>;
+  /**
+   * A photo's features as the library indexes and search embeds them: with the model's `image.views`, the tower
+   * run on each view too and the views averaged (model/views.ts); else the same as `imageFeatures`.
+   */
+  photoFeatures(batch: PreparedImage[]): Promise<Float32Array[]>;
   /** Tokenize and run the text tower. */
   textFeatures(texts: string[]): Promise<TextFeatures[]>;
   /** Heads + L2 normalization. */

@@ -238,7 +238,7 @@ async function queryVector(deps: SearchDeps, parts: readonly QueryPart[], image:
       if (err.code === 'ENOENT') throw new AppError('not_found', `${im.what} not found. Check the path.`);
       throw new AppError('invalid_input', err.message);
     }
-    const [features] = await model.imageFeatures([prepared]);
+    const [features] = await model.photoFeatures([prepared]);
     const [v] = await model.embedImageFeatures([features!]);
     vectors.push({ weight: im.weight, vector: v! });
   }

@@ -3,8 +3,9 @@
  * sha256 of their file bytes, captions by the sha256 of their text. Only what the cache lacks is decoded and
  * run through the towers (in batches), so a second training run on the same set decodes no photo.
  */
-import { AppError, Cancelled } from '../errors';
-import type { EmbeddingModel, PreparedImage, TextFeatures } from '../model/types';
+import { Cancelled } from '../errors';
+import type { EmbeddingModel, ImageView, PreparedImage, TextFeatures } from '../model/types';
+import { combineViews, viewOf } from '../model/views';
 import type { Store } from '../store';
 import type { CaptionedImage, CaptionSet, ReadProblem } from './readers';
 import { sha256 } from '../fs/hash';
@@ -73,6 +74,7 @@ export interface FeatureProgress {
 export interface SetFeatures {
   /** Photos whose features are known (unreadable ones dropped), in set order. */
   images: CaptionedImage[];
+  /** Each photo's features as search sees them (`model.photoFeatures`: its views averaged when the model has them). */
   imageFeatures: Float32Array[];
   /** Features of the augmented views asked for (`FeatureOptions.views`), `imageViews[v][p]` for photo p. */
   imageViews: Float32Array[][];
@@ -84,15 +86,6 @@ export interface SetFeatures {
   /** Captions run through the text tower in this call. */
   textComputed: number;
 }
-
-/**
- * Augmented views of a photo whose tower features can be computed (and cached) for training: the mirrored
- * photo, and three square crops resized back to the tower's size (the middle 80% of each side, and 85% from
- * the top-left and from the bottom-right corner).
- */
-export type ImageView = 'hflip' | 'crop-center' | 'crop-tl' | 'crop-br';
-
-export const IMAGE_VIEWS: readonly ImageView[] = ['hflip', 'crop-center', 'crop-tl', 'crop-br'];
 
 export interface FeatureOptions {
   batchSize?: number;
@@ -108,66 +101,6 @@ function checkAbort(signal?: AbortSignal): void {
 
 /** Captions whose meaning a left-right mirror changes. */
 const DIRECTIONAL = /\b(left|right|leftmost|rightmost)\b/i;
-
-/** The photo mirrored left-right, in the tower's own layout (same as flipping the photo before resizing). */
-export function flipPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc'): PreparedImage {
-  const t = p.tensor;
-  const S = Math.round(Math.sqrt(t.length / 3));
-  if (S * S * 3 !== t.length) throw new AppError('internal', `Cannot flip a ${t.length}-value image tensor: it is not square.`);
-  const out = new Float32Array(t.length);
-  if (layout === 'nchw') {
-    for (let row = 0; row < 3 * S; row++) {
-      const o = row * S;
-      for (let x = 0; x < S; x++) out[o + x] = t[o + S - 1 - x]!;
-    }
-  } else {
-    for (let y = 0; y < S; y++) {
-      const o = y * S * 3;
-      for (let x = 0; x < S; x++) {
-        const a = o + x * 3;
-        const b = o + (S - 1 - x) * 3;
-        out[a] = t[b]!;
-        out[a + 1] = t[b + 1]!;
-        out[a + 2] = t[b + 2]!;
-      }
-    }
-  }
-  return { ...p, tensor: out };
-}
-
-/**
- * A square crop of the prepared photo resized back to its size (bilinear): `side` is the crop's share of each
- * side, `fx`/`fy` where it sits in the free margin (0 = left/top, 1 = right/bottom). Cropping the tower's input
- * instead of the photo costs no second decode; the crop is slightly softer than one taken at full resolution.
- */
-export function cropPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc', side: number, fx: number, fy: number): PreparedImage {
-  const t = p.tensor;
-  const S = Math.round(Math.sqrt(t.length / 3));
-  if (S * S * 3 !== t.length) throw new AppError('internal', `Cannot crop a ${t.length}-value image tensor: it is not square.`);
-  const x0 = fx * (S - side * S);
-  const y0 = fy * (S - side * S);
-  // Channel c of pixel (y, x) in the tower's layout.
-  const at = layout === 'nchw' ? (y: number, x: number, c: number) => (c * S + y) * S + x : (y: number, x: number, c: number) => (y * S + x) * 3 + c;
-  const out = new Float32Array(t.length);
-  for (let y = 0; y < S; y++) {
-    const sy = Math.min(S - 1, Math.max(0, y0 + (y + 0.5) * side - 0.5));
-    const ya = Math.floor(sy);
-    const yb = Math.min(S - 1, ya + 1);
-    const wy = sy - ya;
-    for (let x = 0; x < S; x++) {
-      const sx = Math.min(S - 1, Math.max(0, x0 + (x + 0.5) * side - 0.5));
-      const xa = Math.floor(sx);
-      const xb = Math.min(S - 1, xa + 1);
-      const wx = sx - xa;
-      for (let c = 0; c < 3; c++) {
-        const top = (1 - wx) * t[at(ya, xa, c)]! + wx * t[at(ya, xb, c)]!;
-        const bottom = (1 - wx) * t[at(yb, xa, c)]! + wx * t[at(yb, xb, c)]!;
-        out[at(y, x, c)] = (1 - wy) * top + wy * bottom;
-      }
-    }
-  }
-  return { ...p, tensor: out };
-}
 
 function asTextFeatures(v: CachedFeature): TextFeatures {
   return v instanceof Float32Array ? { data: v, length: 1 } : { data: v.data, length: v.length };
@@ -188,14 +121,11 @@ export async function computeSetFeatures(
   //    cache lacks a feature of the photo, are decoded for the image tower (and the augmented views).
   const views = opts.views ?? [];
   const layout = model.manifest.image.preprocess.layout;
-  const keys = [model.imageTowerKey, ...views.map((v) => `${model.imageTowerKey}#${v}`)];
-  const viewOf: Record<ImageView, (p: PreparedImage) => PreparedImage> = {
-    hflip: (p) => flipPrepared(p, layout),
-    'crop-center': (p) => cropPrepared(p, layout, 0.8, 0.5, 0.5),
-    'crop-tl': (p) => cropPrepared(p, layout, 0.85, 0, 0),
-    'crop-br': (p) => cropPrepared(p, layout, 0.85, 1, 1),
-  };
-  const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...views.map((v) => viewOf[v])];
+  // A model that describes a photo by several views (image.views) needs those views' features too.
+  const photoViews = model.manifest.image.views;
+  const computed = [...new Set([...views, ...(photoViews?.views ?? [])])];
+  const keys = [model.imageTowerKey, ...computed.map((v) => `${model.imageTowerKey}#${v}`)];
+  const transforms: ((p: PreparedImage) => PreparedImage)[] = [(p) => p, ...computed.map((v) => viewOf(v, layout))];
   const known = keys.map(() => new Map<string, Float32Array>());
   const hashes: (string | null)[] = [];
   const tried = new Set<string>();
@@ -246,12 +176,14 @@ export async function computeSetFeatures(
     const f = hashes[i] ? known[0]!.get(hashes[i]!) : undefined;
     // A photo is used only with every view (a view is missing when the photo cannot be decoded any more).
     if (f && known.every((m) => m.has(hashes[i]!))) {
+      const of = new Map(computed.map((v, k) => [v, known[k + 1]!.get(hashes[i]!)!]));
       images.push(im);
-      imageFeatures.push(f);
+      // The photo as search sees it: its views averaged when the model says so.
+      imageFeatures.push(photoViews ? combineViews(photoViews, f, of) : f);
       // A mirrored photo no longer matches a caption that says "left" or "right": such photos keep their
       // original features as the flipped view.
       const directional = im.captions.some((c) => DIRECTIONAL.test(c));
-      imageViews.forEach((list, v) => list.push(views[v] === 'hflip' && directional ? f : known[v + 1]!.get(hashes[i]!)!));
+      imageViews.forEach((list, v) => list.push(views[v] === 'hflip' && directional ? f : of.get(views[v]!)!));
     } else if (!hashes[i]) {
       unreadable.count++;
       if (unreadable.examples.length < 5) unreadable.examples.push(`${im.file}: cannot be read`);

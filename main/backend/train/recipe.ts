@@ -4,8 +4,8 @@
  * (`BUILTIN_RECIPE`, used by scripts/train-builtin.ts) and what a base model's own recipe passes on.
  */
 import { MAX_EPOCHS, MIN_EPOCHS } from '../../../shared/api';
-import type { ModelManifest } from '../model/types';
-import { IMAGE_VIEWS, type ImageView } from './features';
+import type { ImageView, ModelManifest } from '../model/types';
+import { IMAGE_VIEWS } from '../model/views';
 
 /**
  * Heads trained as new: batches of up to 128 photos with all their captions as shared positives, AdamW
