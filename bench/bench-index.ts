@@ -1,8 +1,9 @@
 /**
  * Indexing throughput against its ceiling, the image tower alone, in the same run:
  *
- *   modelOnly = prepareImage every photo first (decode outside the clock), then time imageFeatures in
- *               batches — what onnxruntime can do on this machine;
+ *   modelOnly = prepareImage every photo first (decode outside the clock), then time photoFeatures in
+ *               batches (the tower over every view of the photo the model averages) — what onnxruntime can
+ *               do on this machine;
  *   pipeline  = indexFolders on a fresh data directory (walk, read, hash, header, decode, tower, heads,
  *               SQLite; thumbnails are made on first display, not while indexing) — what a user gets.
  *
@@ -221,11 +222,11 @@ export async function benchIndex(opts: BenchIndexOptions): Promise<BenchIndexRes
   log(`decoded ${prepared.length} photos in ${decodeSeconds.toFixed(1)} s`);
 
   // 2. The tower alone: warm the session on one batch, then time every batch.
-  await model.imageFeatures(prepared.slice(0, Math.min(batchSize, prepared.length)));
+  await model.photoFeatures(prepared.slice(0, Math.min(batchSize, prepared.length)));
   let lastFeatures: Float32Array[] = [];
   const cpuModel = cpuMs();
   const tModel = performance.now();
-  for (let i = 0; i < prepared.length; i += batchSize) lastFeatures = await model.imageFeatures(prepared.slice(i, i + batchSize));
+  for (let i = 0; i < prepared.length; i += batchSize) lastFeatures = await model.photoFeatures(prepared.slice(i, i + batchSize));
   const modelOnlySeconds = (performance.now() - tModel) / 1000;
   const modelOnlyCount = prepared.length;
   const towerCoreMs = (cpuMs() - cpuModel) / modelOnlyCount;
