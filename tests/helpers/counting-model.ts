@@ -32,6 +32,7 @@ export function counting(m: EmbeddingModel): CountingModel {
     id: m.id,
     embedDim: m.embedDim,
     imageTowerKey: m.imageTowerKey,
+    photoFeatureKey: m.photoFeatureKey,
     textTowerKey: m.textTowerKey,
     get heads() {
       return m.heads;
@@ -46,6 +47,12 @@ export function counting(m: EmbeddingModel): CountingModel {
       calls.imageFeatures++;
       calls.towerImages += batch.length;
       return m.imageFeatures(batch);
+    },
+    photoFeatures(batch: PreparedImage[]): Promise<Float32Array[]> {
+      // One tower run over the photos and each view the model averages (model.ts photoFeatures).
+      calls.imageFeatures++;
+      calls.towerImages += batch.length * (1 + (m.manifest.image.views?.views.length ?? 0));
+      return m.photoFeatures(batch);
     },
     async embedImageFeatures(features: Float32Array[]): Promise<Float32Array[]> {
       calls.embedImageFeatures++;

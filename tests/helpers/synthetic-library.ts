@@ -32,7 +32,7 @@ export async function writeSyntheticLibrary(dbFile: string, modelDir: string, n:
           height: 64,
           takenAt: null,
         },
-        features: { towerKey: model.imageTowerKey, data: f },
+        features: { towerKey: model.photoFeatureKey, data: f },
         embedding: { modelId: model.id, data: embs[i]! },
       }));
       store.writeBatch(items);

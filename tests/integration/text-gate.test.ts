@@ -66,24 +66,24 @@ function rows(store: Store): Map<string, { text: string; gate: string | null }> 
 
 function gateFile(over: Partial<TextGateFile>): TextGateFile {
   const dim = model.manifest.image.featureDim;
-  return { format: TEXT_GATE_FORMAT, formatVersion: 1, towerKey: model.imageTowerKey, featureDim: dim, threshold: 0, bias: 0, weights: new Array(dim).fill(0), ...over };
+  return { format: TEXT_GATE_FORMAT, formatVersion: 1, towerKey: model.photoFeatureKey, featureDim: dim, threshold: 0, bias: 0, weights: new Array(dim).fill(0), ...over };
 }
 
 describe('the shipped text gate', () => {
   it('reads the built-in tower: found for it, not for another tower or feature size', () => {
     const dim = model.manifest.image.featureDim;
-    const gate = findTextGate([builtinModelDir()], model.imageTowerKey, dim);
+    const gate = findTextGate([builtinModelDir()], model.photoFeatureKey, dim);
     // When this fails, the built-in image tower changed: train the gate again (scripts/train-text-gate.ts).
     expect(gate, 'models/builtin/text-gate.json does not fit the built-in image tower: run `npx tsx scripts/train-text-gate.ts --flickr FLICKR8K_TRAIN/Images`').not.toBeNull();
     expect(findTextGate([builtinModelDir()], 'another-tower', dim)).toBeNull();
-    expect(findTextGate([builtinModelDir()], model.imageTowerKey, dim + 1)).toBeNull();
+    expect(findTextGate([builtinModelDir()], model.photoFeatureKey, dim + 1)).toBeNull();
   });
 
   it('lets receipts, screenshots and signs through to the reader; what it passes over is recorded, and read when every photo is', async () => {
     const store = await indexed('shipped');
     try {
-      const gate = findTextGate([builtinModelDir()], model.imageTowerKey, model.manifest.image.featureDim)!;
-      const s = await readTextInPhotos({ store, reader, gate: { gate, towerKey: model.imageTowerKey } });
+      const gate = findTextGate([builtinModelDir()], model.photoFeatureKey, model.manifest.image.featureDim)!;
+      const s = await readTextInPhotos({ store, reader, gate: { gate, towerKey: model.photoFeatureKey } });
       const r = rows(store);
       for (const f of textFiles) {
         expect(r.get(f)?.gate, `${f} passed over`).toBeNull();
@@ -98,7 +98,7 @@ describe('the shipped text gate', () => {
       expect(store.text.idsWithAllWords(['invoice', '4711'], 5)).toHaveLength(1);
       // Done: a second run with the same gate has nothing to do.
       expect(store.text.countTodo(TEXT_ENGINE, gate.id)).toBe(0);
-      expect((await readTextInPhotos({ store, reader, gate: { gate, towerKey: model.imageTowerKey } })).read).toBe(0);
+      expect((await readTextInPhotos({ store, reader, gate: { gate, towerKey: model.photoFeatureKey } })).read).toBe(0);
 
       // Reading every photo (PHOTO_SEARCH_READ_TEXT=all): just the ones the gate passed over are read now.
       expect(store.text.countTodo(TEXT_ENGINE, null)).toBe(gated.length);
@@ -120,8 +120,8 @@ describe('the gate in the text pass', () => {
       let opened = 0;
       const open = async () => (opened++, reader);
       const total = textFiles.length + plainFiles.length;
-      expect(await readTextInPhotos({ store, reader: open, gate: { gate: closed, towerKey: model.imageTowerKey } })).toMatchObject({ read: 0, gated: total, withText: 0 });
-      expect(await readTextInPhotos({ store, reader: open, gate: { gate: closed, towerKey: model.imageTowerKey } })).toMatchObject({ read: 0, gated: 0 });
+      expect(await readTextInPhotos({ store, reader: open, gate: { gate: closed, towerKey: model.photoFeatureKey } })).toMatchObject({ read: 0, gated: total, withText: 0 });
+      expect(await readTextInPhotos({ store, reader: open, gate: { gate: closed, towerKey: model.photoFeatureKey } })).toMatchObject({ read: 0, gated: 0 });
       expect(opened).toBe(0);
       expect(store.text.countGated()).toBe(total);
       // Another gate (retrained: another id) scores the photos again; reading every photo reads them all.
@@ -129,7 +129,7 @@ describe('the gate in the text pass', () => {
       expect(other.id).not.toBe(closed.id);
       expect(store.text.countTodo(TEXT_ENGINE, other.id)).toBe(total);
       expect(store.text.countTodo(TEXT_ENGINE, null)).toBe(total);
-      expect(await readTextInPhotos({ store, reader: open, gate: { gate: other, towerKey: model.imageTowerKey } })).toMatchObject({ read: 0, gated: total });
+      expect(await readTextInPhotos({ store, reader: open, gate: { gate: other, towerKey: model.photoFeatureKey } })).toMatchObject({ read: 0, gated: total });
       expect(opened).toBe(0);
     } finally {
       store.close();
@@ -142,7 +142,7 @@ describe('the gate in the text pass', () => {
       const closed = new TextGate(gateFile({ bias: -5 }));
       const receipt = store.db.prepare("SELECT content_hash FROM photos WHERE path LIKE '%receipt.jpg'").pluck().get() as string;
       store.db.prepare('DELETE FROM features WHERE content_hash = ?').run(receipt);
-      const s = await readTextInPhotos({ store, reader, gate: { gate: closed, towerKey: model.imageTowerKey } });
+      const s = await readTextInPhotos({ store, reader, gate: { gate: closed, towerKey: model.photoFeatureKey } });
       expect(s.read).toBe(1);
       expect(rows(store).get('receipt.jpg')).toMatchObject({ gate: null });
       expect(rows(store).get('receipt.jpg')!.text.replace(/\s+/g, '')).toContain('INVOICE4711');
@@ -150,9 +150,9 @@ describe('the gate in the text pass', () => {
       const dir = path.join(tmp, 'other-model');
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, TEXT_GATE_FILE), JSON.stringify(gateFile({ towerKey: 'another-tower', bias: -5 })));
-      expect(findTextGate([dir], model.imageTowerKey, model.manifest.image.featureDim)).toBeNull();
+      expect(findTextGate([dir], model.photoFeatureKey, model.manifest.image.featureDim)).toBeNull();
       writeFileSync(path.join(dir, TEXT_GATE_FILE), JSON.stringify(gateFile({ bias: -5 })));
-      expect(findTextGate([dir], model.imageTowerKey, model.manifest.image.featureDim)?.id).toBe(closed.id);
+      expect(findTextGate([dir], model.photoFeatureKey, model.manifest.image.featureDim)?.id).toBe(closed.id);
     } finally {
       store.close();
     }
