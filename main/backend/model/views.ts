@@ -46,23 +46,34 @@ export function cropPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc', side: nu
   if (S * S * 3 !== t.length) throw new AppError('internal', `Cannot crop a ${t.length}-value image tensor: it is not square.`);
   const x0 = fx * (S - side * S);
   const y0 = fy * (S - side * S);
-  // Channel c of pixel (y, x) in the tower's layout.
-  const at = layout === 'nchw' ? (y: number, x: number, c: number) => (c * S + y) * S + x : (y: number, x: number, c: number) => (y * S + x) * 3 + c;
+  // Strides of a row, a pixel and a channel in the tower's layout.
+  const [row, px, ch] = layout === 'nchw' ? [S, 1, S * S] : [S * 3, 3, 1];
+  // Where each output column samples (the same for every row): two source columns and the weight of the second.
+  const xa = new Int32Array(S);
+  const xb = new Int32Array(S);
+  const wx = new Float64Array(S);
+  for (let x = 0; x < S; x++) {
+    const sx = Math.min(S - 1, Math.max(0, x0 + (x + 0.5) * side - 0.5));
+    const a = Math.floor(sx);
+    xa[x] = a * px;
+    xb[x] = Math.min(S - 1, a + 1) * px;
+    wx[x] = sx - a;
+  }
   const out = new Float32Array(t.length);
   for (let y = 0; y < S; y++) {
     const sy = Math.min(S - 1, Math.max(0, y0 + (y + 0.5) * side - 0.5));
     const ya = Math.floor(sy);
-    const yb = Math.min(S - 1, ya + 1);
     const wy = sy - ya;
-    for (let x = 0; x < S; x++) {
-      const sx = Math.min(S - 1, Math.max(0, x0 + (x + 0.5) * side - 0.5));
-      const xa = Math.floor(sx);
-      const xb = Math.min(S - 1, xa + 1);
-      const wx = sx - xa;
-      for (let c = 0; c < 3; c++) {
-        const top = (1 - wx) * t[at(ya, xa, c)]! + wx * t[at(ya, xb, c)]!;
-        const bottom = (1 - wx) * t[at(yb, xa, c)]! + wx * t[at(yb, xb, c)]!;
-        out[at(y, x, c)] = (1 - wy) * top + wy * bottom;
+    const ra = ya * row;
+    const rb = Math.min(S - 1, ya + 1) * row;
+    const ro = y * row;
+    for (let c = 0; c < 3; c++) {
+      const o = c * ch;
+      for (let x = 0; x < S; x++) {
+        const w = wx[x]!;
+        const top = (1 - w) * t[ra + xa[x]! + o]! + w * t[ra + xb[x]! + o]!;
+        const bottom = (1 - w) * t[rb + xa[x]! + o]! + w * t[rb + xb[x]! + o]!;
+        out[ro + x * px + o] = (1 - wy) * top + wy * bottom;
       }
     }
   }
