@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openModel } from '../../main/backend/catalog/open-model';
+import { retireStaleEmbeddings } from '../../main/backend/library/embedding-provenance';
 import { Store, type BatchItem } from '../../main/backend/store';
 import { seededRandom } from '../../shared/random';
 
@@ -17,6 +18,8 @@ export async function writeSyntheticLibrary(dbFile: string, modelDir: string, n:
   const rand = seededRandom(seed);
   const dim = model.manifest.image.featureDim;
   try {
+    // As indexing would: the record of which heads and features made these embeddings.
+    retireStaleEmbeddings(store, model);
     for (let start = 0; start < n; start += 1000) {
       const count = Math.min(1000, n - start);
       const feats = Array.from({ length: count }, () => Float32Array.from({ length: dim }, () => rand() * 2 - 1));

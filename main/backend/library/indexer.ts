@@ -17,6 +17,7 @@
 import type { IndexSummary } from '../../../shared/api';
 import type { EmbeddingModel } from '../model/types';
 import type { Store } from '../store';
+import { retireStaleEmbeddings } from './embedding-provenance';
 import { IndexRun, type IndexOptions, type IndexProgress } from './index-run';
 
 export { DEFAULT_MAX_PIXELS, INDEX_CANCELLED, type IndexOptions, type IndexProgress } from './index-run';
@@ -47,6 +48,7 @@ export async function reembedFromCache(opts: {
 }): Promise<ReembedResult> {
   const { store, model } = opts;
   const batchSize = opts.batchSize ?? 256;
+  retireStaleEmbeddings(store, model);
   const photos = store.photosMissingEmbedding(model.id);
   const result: ReembedResult = { embedded: 0, missing: 0, missingPaths: [] };
   const started = Date.now();
