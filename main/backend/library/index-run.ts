@@ -7,7 +7,6 @@
 import type { Stats } from 'node:fs';
 import os from 'node:os';
 import type { IndexSummary, UnavailableFolder } from '../../../shared/api';
-import { retireStaleEmbeddings } from './embedding-provenance';
 import { oneLine } from '../../../shared/format';
 import { Cancelled } from '../errors';
 import { sha256 } from '../fs/hash';
@@ -121,8 +120,6 @@ export class IndexRun {
     const onAbort = () => stop.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) stop.abort();
-    // Embeddings another version of this model made are dropped first: this run embeds those photos again.
-    retireStaleEmbeddings(this.store, this.model);
     await this.count();
     this.progress(true);
     const planner = this.plan();

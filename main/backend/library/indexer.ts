@@ -23,6 +23,8 @@ import { IndexRun, type IndexOptions, type IndexProgress } from './index-run';
 export { DEFAULT_MAX_PIXELS, INDEX_CANCELLED, type IndexOptions, type IndexProgress } from './index-run';
 
 export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
+  // Embeddings another version of this model made are dropped first: this run embeds those photos again.
+  retireStaleEmbeddings(opts.store, opts.model);
   return new IndexRun(opts).run();
 }
 
