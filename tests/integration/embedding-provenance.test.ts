@@ -38,17 +38,34 @@ async function retrained(name: string): Promise<CountingModel> {
   return counting(await openModel(dir));
 }
 
+/** A library file of its own, with the photos indexed by `model`, closed afterwards. */
+async function withIndexed(name: string, fn: (store: Store, root: string) => Promise<void>): Promise<void> {
+  const store = new Store(path.join(tmp, `${name}.db`));
+  const root = path.join(tmp, 'photos');
+  try {
+    expect((await indexFolders({ store, model, roots: [root] })).added).toBe(PHOTOS);
+    await fn(store, root);
+  } finally {
+    store.close();
+  }
+}
+
+/** `model`'s folder with other heads, loaded, disposed afterwards. */
+async function withRetrained(name: string, fn: (next: CountingModel) => Promise<void>): Promise<void> {
+  const next = await retrained(name);
+  try {
+    await fn(next);
+  } finally {
+    await next.dispose();
+  }
+}
+
 describe('embeddings made by another version of a model', () => {
   it('are embedded again by the next index, from the cached features, and only once', async () => {
-    const store = new Store(path.join(tmp, 'again.db'));
-    const root = path.join(tmp, 'photos');
-    try {
-      expect((await indexFolders({ store, model, roots: [root] })).added).toBe(PHOTOS);
+    await withIndexed('again', async (store, root) => {
       // The same model again: nothing to do.
       expect((await indexFolders({ store, model, roots: [root] })).unchanged).toBe(PHOTOS);
-
-      const next = await retrained('next-heads');
-      try {
+      await withRetrained('next-heads', async (next) => {
         expect(next.id).toBe(model.id);
         expect(embeddingProvenance(next)).not.toBe(embeddingProvenance(model));
         const before = { ...next.calls };
@@ -56,58 +73,39 @@ describe('embeddings made by another version of a model', () => {
         expect(s).toMatchObject({ added: 0, updated: PHOTOS, unchanged: 0 });
         // Heads only: the tower features were cached, so no photo was decoded again.
         expect(next.calls.prepareImage - before.prepareImage).toBe(0);
-        // What is stored now is what the new heads make of the cached features.
-        // (every photo lacks an embedding of a model that does not exist: a list of them all)
-        const photos = store.photosMissingEmbedding('none-such').map((p) => p.contentHash);
-        const feats = store.getFeatures(next.photoFeatureKey, photos);
-        const fresh = await next.embedImageFeatures(photos.map((h) => feats.get(h)!.data));
+        // What is stored now is what the new heads make of the cached features
+        // (every photo lacks an embedding of a model that does not exist: a list of them all).
+        const all = store.photosMissingEmbedding('none-such');
+        const feats = store.getFeatures(next.photoFeatureKey, all.map((p) => p.contentHash));
+        const fresh = await next.embedImageFeatures(all.map((p) => feats.get(p.contentHash)!.data));
         const stored = store.embeddingsForModel(next.id);
         expect(stored.ids.length).toBe(PHOTOS);
-        const byHash = new Map(photos.map((h, i) => [h, fresh[i]!]));
-        for (const p of store.photosMissingEmbedding('none-such')) {
+        all.forEach((p, i) => {
           const row = stored.ids.indexOf(p.id);
           const got = stored.matrix.subarray(row * stored.dim, (row + 1) * stored.dim);
-          expect(Array.from(got).map((x) => +x.toFixed(5))).toEqual(Array.from(byHash.get(p.contentHash)!).map((x) => +x.toFixed(5)));
-        }
+          expect(Array.from(got).map((x) => +x.toFixed(5))).toEqual(Array.from(fresh[i]!).map((x) => +x.toFixed(5)));
+        });
         // And only once.
         expect((await indexFolders({ store, model: next, roots: [root] })).unchanged).toBe(PHOTOS);
-      } finally {
-        await next.dispose();
-      }
-    } finally {
-      store.close();
-    }
+      });
+    });
   }, 60_000);
 
   it('are embedded again when the library has no record of who made them (written by an older version)', async () => {
-    const store = new Store(path.join(tmp, 'older.db'));
-    const root = path.join(tmp, 'photos');
-    try {
-      await indexFolders({ store, model, roots: [root] });
+    await withIndexed('older', async (store, root) => {
       store.setSetting(`embeddingsMadeBy:${model.id}`, null);
       expect((await indexFolders({ store, model, roots: [root] })).updated).toBe(PHOTOS);
       expect((await indexFolders({ store, model, roots: [root] })).unchanged).toBe(PHOTOS);
-    } finally {
-      store.close();
-    }
+    });
   }, 60_000);
 
   it('are re-made by a model switch from the cached features', async () => {
-    const store = new Store(path.join(tmp, 'switch.db'));
-    const root = path.join(tmp, 'photos');
-    try {
-      await indexFolders({ store, model, roots: [root] });
-      const next = await retrained('switch-heads');
-      try {
-        const r = await reembedFromCache({ store, model: next });
-        expect(r).toMatchObject({ embedded: PHOTOS, missing: 0 });
+    await withIndexed('switch', async (store, root) => {
+      await withRetrained('switch-heads', async (next) => {
+        expect(await reembedFromCache({ store, model: next })).toMatchObject({ embedded: PHOTOS, missing: 0 });
         expect(store.countEmbeddings(next.id)).toBe(PHOTOS);
         expect((await indexFolders({ store, model: next, roots: [root] })).unchanged).toBe(PHOTOS);
-      } finally {
-        await next.dispose();
-      }
-    } finally {
-      store.close();
-    }
+      });
+    });
   }, 60_000);
 });
