@@ -140,7 +140,8 @@ export function cocoPhotoViews(blocks: CocoTower['blocks'], mirrorGrids: boolean
   const average: PhotoViews['average'] = [];
   let at = 0;
   for (const b of blocks) {
-    const grid = /^colour [2-9]/.test(b.name) || / [2-9]×[2-9]$/.test(b.name) || b.name === 'classes grid';
+    // Grid blocks are named `… N×N` (maps and colour alike), and the class grid `classes grid`.
+    const grid = / [2-9]×[2-9]$/.test(b.name) || b.name === 'classes grid';
     const over = grid && !mirrorGrids ? all.filter((v) => v !== 'hflip') : all;
     const last = average[average.length - 1];
     if (last && last.to === at && last.over.join() === over.join()) last.to += b.dim;

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ModelManifest } from '../model/types';
+import { IMAGE_VIEWS } from '../model/views';
 import { readRegularTextFile, UnsafeFileError } from '../fs/safe-read';
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
@@ -17,7 +18,7 @@ const imagePreprocessSchema = z.object({
   layout: z.enum(['nchw', 'nhwc']),
 });
 
-const imageView = z.enum(['hflip', 'crop-center', 'crop-tl', 'crop-br']);
+const imageView = z.enum(IMAGE_VIEWS);
 
 const manifestSchema = z.object({
   format: z.literal('photo-search-model'),

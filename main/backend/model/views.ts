@@ -7,7 +7,7 @@ import { sha256 } from '../fs/hash';
 import { AppError } from '../errors';
 import type { ImageView, PhotoViews, PreparedImage } from './types';
 
-export const IMAGE_VIEWS: readonly ImageView[] = ['hflip', 'crop-center', 'crop-tl', 'crop-br'];
+export const IMAGE_VIEWS = ['hflip', 'crop-center', 'crop-tl', 'crop-br'] as const satisfies readonly ImageView[];
 
 /** The photo mirrored left-right, in the tower's own layout (same as flipping the photo before resizing). */
 export function flipPrepared(p: PreparedImage, layout: 'nchw' | 'nhwc'): PreparedImage {
