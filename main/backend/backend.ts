@@ -89,10 +89,12 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     explain: (e) => state.store.explain(e),
     thumbnailsDir: state.thumbnailsDir,
     // A long-running front (the desktop app, `serve`) at start: finish a model switch a crash interrupted (in
-    // the background; search uses the old model meanwhile), start loading the search index so the first
-    // search does not wait for it, and watch the library's folders.
+    // the background; search uses the old model meanwhile), embed the library again when an upgrade changed
+    // the active model, start loading the search index so the first search does not wait for it, and watch
+    // the library's folders.
     async startUp(opts = {}) {
       await modelSwitch.resume().catch(() => null);
+      await library.reembedOutdated().catch(() => null);
       search.warmUp();
       if (opts.watch ?? true) await live.watch(opts.watchOptions);
     },

@@ -20,6 +20,15 @@ export function embeddingProvenance(model: Pick<EmbeddingModel, 'photoFeatureKey
 }
 
 /**
+ * How many of the model's stored embeddings another version of it made (0 when the record matches, or when it
+ * has none): a library written by an earlier version of the app, whose next index run embeds them again.
+ */
+export function outdatedEmbeddings(store: Store, model: Pick<EmbeddingModel, 'id' | 'photoFeatureKey' | 'heads'>): number {
+  if (store.getSetting(settingOf(model.id)) === embeddingProvenance(model)) return 0;
+  return store.countEmbeddings(model.id);
+}
+
+/**
  * Drop the model's embeddings when another version of it made them, and record this one: returns how many were
  * dropped (0 when the record matches or the model has none).
  */

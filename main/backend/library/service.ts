@@ -11,6 +11,7 @@ import type { JobContext } from '../jobs';
 import { expandHome, userPath } from '../paths';
 import type { BackendState } from '../state';
 import { TEXT_SCRIPTS } from '../text/models';
+import { outdatedEmbeddings } from './embedding-provenance';
 import { acquireIndexLock } from './index-lock';
 import { runIndexInWorker } from './index-worker';
 import { pruneThumbnails, thumbnailFor, thumbnailPath, touchThumbnail } from './thumbnails';
@@ -170,6 +171,28 @@ export class LibraryService {
     const targets = roots ?? this.s.store.listRoots();
     if (!targets.length) throw new AppError('empty_library', 'No folders in the library yet. Add one with `photo-search index FOLDER`.');
     return this.s.jobs.start('index', 'Counting photos', (ctx) => this.runIndex(ctx, targets));
+  }
+
+  /**
+   * At start-up: when another version of the active model made its embeddings (the app was upgraded and its
+   * built-in model changed), index the library again, which drops them and embeds every photo with the model as
+   * it is now, from cached features where they still fit. Until then search would compare the new model's
+   * queries with the old model's photos. Returns the job started, or null when nothing is outdated (or another
+   * index job runs: that one re-embeds them).
+   */
+  async reembedOutdated(): Promise<JobInfo | null> {
+    const model = await this.s.active.load();
+    const outdated = outdatedEmbeddings(this.s.store, model);
+    if (outdated === 0 || this.s.store.listRoots().length === 0) return null;
+    try {
+      const job = this.startIndex();
+      this.s.emit({ type: 'notice', message: `The model "${this.s.registry.get(model.id).manifest.name}" changed with this version: embedding the library's ${outdated.toLocaleString('en-US')} photos again (search finds them as they are done).` });
+      job.done.catch(() => undefined); // reported through its job
+      return job.info;
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'busy') return null;
+      throw e;
+    }
   }
 
   /**
