@@ -4,7 +4,7 @@
  * held-out set (Flickr8k dev) as the runtime computes it (ONNX heads).
  *
  *   npx tsx scripts/train-builtin.ts --train ../shared/datasets/flickr8k/train --dev ../shared/datasets/flickr8k/dev \
- *     [--final all|holdout] [--epochs 30] [--feature-dropout 0] [--no-install] [--work DIR]
+ *     [--final all|holdout] [--epochs 30] [--feature-dropout 0] [--member-seeds 42,1,2] [--no-install] [--work DIR]
  *
  * Two steps, so that no choice is made on the dev set:
  *   1. recipe check: train on 90% of the train photos, keeping the best epoch on the other 10% (as
@@ -15,14 +15,21 @@
  * (`--scenes N`, seed 11; tests/helpers/scenes.ts): Flickr8k's captions name colours and places too rarely and too
  * loosely for the heads to learn them (untrained, "a blue square" found the blue one among 16 coloured shapes
  * 1 time in 16). The scenes are only ever trained on; the held-out photos are Flickr8k's.
+ * Each step trains one set of heads per seed of `--member-seeds` with the same recipe on the same photos (kept in
+ * the work folder's members/, so a second run trains none), and more than one are shipped as one ensemble (heads-format.ts `members`): each member's unit embedding concatenated
+ * and mapped back to 256 values along the principal directions of the training photos' and captions' embeddings
+ * (scripts/heads-ensemble.ts). Search, storage and the query bank see 256 values as before; the heads cost N times.
  * The feature cache lives in the work folder (default scratch/builtin-train), so a second run decodes no photo.
  */
 import { Command } from 'commander';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EvalResult } from '../shared/api';
-import { initHeads } from '../main/backend/model/heads';
-import { binPath, loadHeads, saveHeads, type HeadsSpec } from '../main/backend/model/heads-format';
+import { HeadsRunner, initHeads } from '../main/backend/model/heads';
+import { evaluateEmbeddings } from '../main/backend/train/evaluate';
+import { binPath, loadHeads, saveHeads, type Heads, type HeadsSpec } from '../main/backend/model/heads-format';
+import { assembleEnsemble, principalMix } from './heads-ensemble';
+import { sha256 } from '../main/backend/fs/hash';
 import { openModel } from '../main/backend/catalog/open-model';
 import { writeManifest } from '../main/backend/catalog/manifest';
 import { builtinModelDir } from '../main/backend/catalog/registry';
@@ -53,6 +60,7 @@ async function main() {
     .option('--epochs <n>', 'epochs (fixed schedule)', Number, BUILTIN_RECIPE.epochs)
     .option('--feature-dropout <x>', 'dropout on the tower features', Number, BUILTIN_RECIPE.featureDropout)
     .option('--seed <n>', 'seed', Number, 42)
+    .option('--member-seeds <seeds>', 'seeds of the heads trained apart and shipped as one ensemble (comma-separated)', BUILTIN_RECIPE.memberSeeds.join(','))
     .option('--scenes <n>', 'generated scenes of coloured shapes trained on besides the set (0: none)', Number, 1500)
     .option('--work <dir>', 'work folder', path.join(__dirname, '..', 'scratch', 'builtin-train'))
     .option('--no-install', 'do not write the heads into models/builtin')
@@ -109,7 +117,12 @@ async function main() {
     log(`${scenes} generated scenes added to the training photos`);
   }
 
-  const recipe = { ...BUILTIN_RECIPE, epochs: o.epochs, featureDropout: o.featureDropout, seed: o.seed, scenes };
+  const memberSeeds = String(o.memberSeeds).split(',').map(Number);
+  if (!memberSeeds.length || memberSeeds.some((x) => !Number.isInteger(x))) throw new Error(`--member-seeds takes whole numbers, not ${o.memberSeeds}.`);
+  const recipe = { ...BUILTIN_RECIPE, epochs: o.epochs, featureDropout: o.featureDropout, seed: o.seed, scenes, memberSeeds };
+  // Trained heads are kept under a name that changes with the features, the recipe and the photos.
+  const tag = sha256(JSON.stringify([model.photoFeatureKey, { ...recipe, memberSeeds: undefined }, f.images.length, f.captions.length])).slice(0, 12);
+  log(`trained heads are kept in ${path.join(work, 'members')} (…-${tag}.json)`);
   const common: Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'heads'> = {
     batchSize: recipe.batchSize,
     captionsPerPhoto: recipe.captionsPerPhoto,
@@ -125,12 +138,60 @@ async function main() {
     onEpoch: (e) => log(`epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(4)} held-out t2i R@1/5/10 ${fmt(e.val)} lr ${e.lr.toExponential(2)}`),
   };
 
+  // Heads trained on `photos`: one set per seed, then (more than one) mixed into one ensemble along the principal
+  // directions of these photos' and their captions' embeddings.
+  const fit = async (what: string, photos: number[], valPhotos: number[]) => {
+    const members: Heads[] = [];
+    const bestEpochs: number[] = [];
+    let seconds = 0;
+    for (const [m, seed] of memberSeeds.entries()) {
+      const file = path.join(work, 'members', `${what.replace(/ /g, '-')}-${seed}-${tag}.json`);
+      const kept = existsSync(file) ? await loadHeads(file) : null;
+      const info = existsSync(`${file}.run`) ? (JSON.parse(await fs.readFile(`${file}.run`, 'utf8')) as { bestEpoch: number; seconds: number }) : null;
+      if (kept && info) {
+        log(`${what}: heads ${m + 1} of ${memberSeeds.length} (seed ${seed}) kept from an earlier run`);
+        members.push(kept);
+        bestEpochs.push(info.bestEpoch);
+        seconds += info.seconds;
+        continue;
+      }
+      log(`${what}: heads ${m + 1} of ${memberSeeds.length} (seed ${seed}), ${photos.length} photos`);
+      const run = await trainHeads({ ...common, seed, heads: initHeads(spec, seed), trainPhotos: photos, valPhotos });
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await saveHeads(file, run.heads);
+      await fs.writeFile(`${file}.run`, JSON.stringify({ bestEpoch: run.best.epoch, seconds: run.seconds }));
+      members.push(run.heads);
+      bestEpochs.push(run.best.epoch);
+      seconds += run.seconds;
+    }
+    if (members.length === 1) return { heads: members[0]!, seconds, bestEpochs };
+    const inPhotos = new Set(photos);
+    const texts = f.captions.filter((c) => inPhotos.has(c.photo)).map((c) => c.features.data);
+    const mix = await principalMix(members, photos.map((p) => f.imageFeatures[p]!), texts);
+    return { heads: assembleEnsemble(members, mix), seconds, bestEpochs };
+  };
+
+  /** Text→photo and photo→text recall of `heads` over `photos` (each caption among these photos), as search ranks them. */
+  const recallOn = async (heads: Heads, photos: number[]): Promise<EvalResult> => {
+    const runner = new HeadsRunner(heads);
+    try {
+      const index = new Map(photos.map((p, i) => [p, i]));
+      const caps = f.captions.filter((c) => index.has(c.photo));
+      const images = await runner.embedImage(photos.map((p) => f.imageFeatures[p]!));
+      const texts = await runner.embedText(caps.map((c) => c.features));
+      return evaluateEmbeddings(images, texts, caps.map((c) => index.get(c.photo)!));
+    } finally {
+      await runner.dispose();
+    }
+  };
+
   // 1. Recipe check on a 90/10 split of the train photos (the best epoch on the 10% kept), as `photo-search train` does.
   const split = splitByPhoto(flickrPhotos, { seed: o.seed, valFraction: 0.1 });
   split.train.push(...Array.from({ length: scenes }, (_, i) => flickrPhotos + i));
   log(`recipe check: ${split.train.length} photos, ${split.val.length} held out`);
-  const check = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: split.train, valPhotos: split.val });
-  log(`recipe check: best epoch ${check.best.epoch}, held-out t2i R@1/5/10 ${fmt(check.best.val)} (${check.seconds.toFixed(0)} s)`);
+  const checked = await fit('recipe check', split.train, split.val);
+  const check = { heads: checked.heads, seconds: checked.seconds, best: { epoch: checked.bestEpochs.length === 1 ? checked.bestEpochs[0]! : checked.bestEpochs, val: await recallOn(checked.heads, split.val) } };
+  log(`recipe check: best epoch ${String(check.best.epoch)}, held-out t2i R@1/5/10 ${fmt(check.best.val)} (${check.seconds.toFixed(0)} s)`);
 
   // 2. Final heads.
   let heads = check.heads;
@@ -139,9 +200,9 @@ async function main() {
   if (o.final === 'all') {
     const all = f.imageFeatures.map((_, i) => i);
     log(`final fit: all ${all.length} photos, ${recipe.epochs} epochs, warm-up + cosine decay, last epoch kept`);
-    const fit = await trainHeads({ ...common, heads: initHeads(spec, o.seed), trainPhotos: all, valPhotos: [] });
-    heads = fit.heads;
-    seconds = fit.seconds;
+    const final = await fit('final fit', all, []);
+    heads = final.heads;
+    seconds = final.seconds;
     finalInfo = { final: 'all', trainPhotos: all.length };
   }
 

@@ -10,6 +10,7 @@ import { openModel } from '../../main/backend/catalog/open-model';
 import { builtinModelDir, ModelRegistry } from '../../main/backend/catalog/registry';
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { readManifest } from '../../main/backend/catalog/manifest';
+import { loadHeads } from '../../main/backend/model/heads-format';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { readCaptionSet } from '../../main/backend/train/readers';
 import { trainModel } from '../../main/backend/train/job';
@@ -91,6 +92,11 @@ describe('built-in model', () => {
     const saved = await readManifest(path.join(tmp, 'models', r.model));
     expect(saved.training?.options).toMatchObject({ augment: BUILTIN_RECIPE.augment, schedule: 'cosine', epochs: r.heldOut!.choice!.epochs, fineTune: true });
     expect(r.heldOut!.choice!.epochs).toBeLessThanOrEqual(2);
+    // The built-in heads are three trained apart, mixed into one 256-value embedding; a fine-tune keeps all three.
+    expect(model.heads.spec.members).toBe(BUILTIN_RECIPE.memberSeeds.length);
+    const tuned = await loadHeads(path.join(tmp, 'models', r.model, saved.heads));
+    expect(tuned.spec).toMatchObject({ members: 3, embedDim: 256 });
+    expect(tuned.weights.get('mix.weight')!.shape).toEqual([768, 256]);
     // The query bank's captions go along; the base's embedded rows (its heads', not these) do not.
     expect(saved.text.queryBank).toEqual({ file: 'query-bank.txt', beta: 15, lambda: 0.75 });
     expect(existsSync(path.join(tmp, 'models', r.model, 'query-bank.txt'))).toBe(true);

@@ -17,6 +17,7 @@ const SPECS: [string, HeadsSpec][] = [
   ['projection, pooled text', { kind: 'projection', embedDim: 16, dropout: 0.1, imageInDim: 24, textInDim: 12, textPool: 'none', logitScale: Math.log(1 / 0.07) }],
   ['projection, attention pool + token MLP', { kind: 'projection', embedDim: 8, dropout: 0.1, imageInDim: 10, textInDim: 6, textPool: 'attention', textPoolHidden: 5, textTokenMlp: { hidden: 7 }, logitScale: 2 }],
   ['projection, mean pool', { kind: 'projection', embedDim: 8, dropout: 0, imageInDim: 10, textInDim: 6, textPool: 'mean', logitScale: 2 }],
+  ['ensemble of three projection heads, mixed', { kind: 'projection', embedDim: 8, dropout: 0.1, imageInDim: 10, textInDim: 6, textPool: 'none', members: 3, logitScale: 2 }],
   ['adapter, pooled', { kind: 'adapter', embedDim: 12, dropout: 0, imageInDim: 12, textInDim: 12, textPool: 'none', adapterHidden: 6, logitScale: 2 }],
 ];
 

@@ -21,6 +21,14 @@
  *                           x = x + gelu(x @ text.tok.fc1.weight + text.tok.fc1.bias) @ text.tok.fc2.weight + text.tok.fc2.bias
  * Pooled / CLS text features skip pooling.
  *
+ * `members` k > 1 (projection heads on pooled text only): k projection heads trained apart (an ensemble), their
+ * tensors named with a prefix `m0.` … `m{k-1}.`; each member's output is L2-normalized, the k unit vectors are
+ * concatenated and divided by √k, and one matrix `mix.weight` [k·embedDim, embedDim] (shared by both sides) maps
+ * them back to embedDim:
+ *     y = concat(unit(y_0), …, unit(y_{k-1})) / √k @ mix.weight
+ * With `mix.weight` the stacked identities, y is the members' mean; fitted to the members' principal directions it
+ * keeps the ensemble's ranking in embedDim values.
+ *
  * Finally every embedding is L2-normalized. `logitScale` is the learned temperature (exp of it, clamped
  * at 100, multiplies the cosine similarities in the loss); it is stored for provenance only.
  *
@@ -47,6 +55,8 @@ export interface HeadsSpec {
   adapterHidden?: number;
   /** log of the learned temperature. */
   logitScale: number;
+  /** Projection heads trained apart and mixed into one embedding (an ensemble); 1 when absent. */
+  members?: number;
 }
 
 export interface NamedTensor {

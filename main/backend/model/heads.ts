@@ -19,12 +19,38 @@ export function resolveSpec(spec: HeadsSpec): HeadsSpec {
   }
   if (out.textPool === 'attention') out.textPoolHidden ??= Math.max(16, Math.round(out.textInDim / 2));
   out.textTokenMlp ??= null;
+  const k = out.members ?? 1;
+  if (!Number.isInteger(k) || k < 1 || k > MAX_MEMBERS) throw new Error(`Heads members must be a whole number from 1 to ${MAX_MEMBERS} (got ${String(out.members)}).`);
+  if (k > 1 && (out.kind !== 'projection' || out.textPool !== 'none')) throw new Error('An ensemble of heads (members > 1) needs projection heads on pooled text features.');
   return out;
+}
+
+/** The most heads an ensemble may mix. */
+export const MAX_MEMBERS = 16;
+
+/** How many heads the spec mixes (1: a single head). */
+export function memberCount(spec: HeadsSpec): number {
+  return spec.members ?? 1;
+}
+
+/** The tensor-name prefix of member m ('' for a single head). */
+export function memberPrefix(spec: HeadsSpec, m: number): string {
+  return memberCount(spec) > 1 ? `m${m}.` : '';
 }
 
 /** Every tensor the heads need, with its shape, in a fixed order (the order initHeads draws random numbers). */
 export function headsTensorShapes(spec: HeadsSpec): [string, number[]][] {
   const s = resolveSpec(spec);
+  const k = memberCount(s);
+  if (k === 1) return singleHeadShapes(s);
+  const one = singleHeadShapes({ ...s, members: 1 });
+  const list: [string, number[]][] = [];
+  for (let m = 0; m < k; m++) for (const [name, shape] of one) list.push([`${memberPrefix(s, m)}${name}`, shape]);
+  list.push(['mix.weight', [k * s.embedDim, s.embedDim]]);
+  return list;
+}
+
+function singleHeadShapes(s: HeadsSpec): [string, number[]][] {
   const list: [string, number[]][] = [];
   for (const side of ['image', 'text'] as const) {
     const inDim = side === 'image' ? s.imageInDim : s.textInDim;
@@ -66,7 +92,11 @@ export function initHeads(spec: HeadsSpec, seed: number): Heads {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     const zero = name.endsWith('.bias') || name.endsWith('.beta') || (s.kind === 'adapter' && name.includes('.fc2.') && !name.startsWith('text.tok'));
-    if (name.endsWith('.gamma')) data.fill(1);
+    if (name === 'mix.weight') {
+      // The stacked identities: an untrained mix is the members' mean.
+      const [rows, cols] = shape as [number, number];
+      for (let r = 0; r < rows; r++) data[r * cols + (r % cols)] = 1;
+    } else if (name.endsWith('.gamma')) data.fill(1);
     else if (!zero) {
       const fanIn = shape[0];
       const fanOut = shape.length > 1 ? shape[1] : 1;
@@ -95,21 +125,32 @@ function w(heads: Heads, name: string): Float32Array {
   return t.data;
 }
 
-/** projection or adapter head on x [.., inDim], then L2-normalize into `out`. */
+/** projection or adapter head on x [.., inDim], then L2-normalize into `out`; an ensemble mixes its members first. */
 function headBody(g: GraphBuilder, heads: Heads, side: 'image' | 'text', x: string, inDim: number, out: string): void {
-  const s = heads.spec;
-  let y: string;
-  if (s.kind === 'projection') {
-    const p = g.linear(x, w(heads, `${side}.fc1.weight`), w(heads, `${side}.fc1.bias`), inDim, s.embedDim);
-    const h = g.linear(g.gelu(p), w(heads, `${side}.fc2.weight`), w(heads, `${side}.fc2.bias`), s.embedDim, s.embedDim);
-    y = g.layerNorm(g.op('Add', [h, p]), w(heads, `${side}.ln.gamma`), w(heads, `${side}.ln.beta`), s.embedDim);
-  } else {
-    const hid = s.adapterHidden as number;
-    const a = g.linear(x, w(heads, `${side}.fc1.weight`), w(heads, `${side}.fc1.bias`), inDim, hid);
-    const b = g.linear(g.gelu(a), w(heads, `${side}.fc2.weight`), w(heads, `${side}.fc2.bias`), hid, inDim);
-    y = g.op('Add', [x, b]);
+  const k = memberCount(heads.spec);
+  if (k === 1) {
+    g.l2Normalize(memberBody(g, heads, '', side, x, inDim), out);
+    return;
   }
-  g.l2Normalize(y, out);
+  const units = Array.from({ length: k }, (_, m) => g.l2Normalize(memberBody(g, heads, memberPrefix(heads.spec, m), side, x, inDim)));
+  const joined = g.op('Mul', [g.op('Concat', units, { axis: -1 }), g.scalar(1 / Math.sqrt(k))]);
+  const E = heads.spec.embedDim;
+  g.l2Normalize(g.linear(joined, w(heads, 'mix.weight'), null, k * E, E), out);
+}
+
+/** One projection or adapter head (tensors named with `prefix`) on x [.., inDim]: its output before normalizing. */
+function memberBody(g: GraphBuilder, heads: Heads, prefix: string, side: 'image' | 'text', x: string, inDim: number): string {
+  const s = heads.spec;
+  const n = `${prefix}${side}`;
+  if (s.kind === 'projection') {
+    const p = g.linear(x, w(heads, `${n}.fc1.weight`), w(heads, `${n}.fc1.bias`), inDim, s.embedDim);
+    const h = g.linear(g.gelu(p), w(heads, `${n}.fc2.weight`), w(heads, `${n}.fc2.bias`), s.embedDim, s.embedDim);
+    return g.layerNorm(g.op('Add', [h, p]), w(heads, `${n}.ln.gamma`), w(heads, `${n}.ln.beta`), s.embedDim);
+  }
+  const hid = s.adapterHidden as number;
+  const a = g.linear(x, w(heads, `${n}.fc1.weight`), w(heads, `${n}.fc1.bias`), inDim, hid);
+  const b = g.linear(g.gelu(a), w(heads, `${n}.fc2.weight`), w(heads, `${n}.fc2.bias`), hid, inDim);
+  return g.op('Add', [x, b]);
 }
 
 export interface HeadsGraphs {

@@ -93,6 +93,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
         valPhotos: fold.val,
         scoreShares: shares,
         stopWhenFlat: patience,
+        tuneFirstMember: true,
         onStep: (s) => onStep?.(s, k + 1, step),
         onEpoch: (e) => {
           history.push(e);
@@ -149,6 +150,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     schedule: 'cosine',
     stopAt: pick.epoch,
     blend: choice.share,
+    tuneFirstMember: true,
     trainPhotos: allPhotos,
     valPhotos: [],
     onStep: (s) => onStep?.({ ...s, epochs: pick.epoch }, null, step),

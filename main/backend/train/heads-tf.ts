@@ -66,13 +66,24 @@ export class TfHeads {
 
   private check(): void {
     const s = this.spec;
-    const need: string[] = [];
-    for (const side of ['image', 'text'] as const) need.push(`${side}.fc1.weight`, `${side}.fc1.bias`, `${side}.fc2.weight`, `${side}.fc2.bias`);
-    if (s.kind === 'projection') need.push('image.ln.gamma', 'image.ln.beta', 'text.ln.gamma', 'text.ln.beta');
+    const k = s.members ?? 1;
+    if (!Number.isInteger(k) || k < 1) throw new AppError('model_error', `Heads members must be a whole number (got ${String(s.members)}). Re-train the model.`);
+    if (k > 1 && (s.kind !== 'projection' || s.textPool !== 'none')) throw new AppError('model_error', 'An ensemble of heads needs projection heads on pooled text features. Re-train the model.');
+    const need: string[] = k > 1 ? ['mix.weight'] : [];
+    for (let m = 0; m < k; m++) {
+      const pre = this.prefix(m);
+      for (const side of ['image', 'text'] as const) need.push(`${pre}${side}.fc1.weight`, `${pre}${side}.fc1.bias`, `${pre}${side}.fc2.weight`, `${pre}${side}.fc2.bias`);
+      if (s.kind === 'projection') need.push(`${pre}image.ln.gamma`, `${pre}image.ln.beta`, `${pre}text.ln.gamma`, `${pre}text.ln.beta`);
+    }
     if (s.textPool === 'attention') need.push('text.pool.key.weight', 'text.pool.key.bias', 'text.pool.query');
     if (s.textTokenMlp) need.push('text.tok.fc1.weight', 'text.tok.fc1.bias', 'text.tok.fc2.weight', 'text.tok.fc2.bias');
     const missing = need.filter((n) => !this.vars.has(n));
     if (missing.length) throw new AppError('model_error', `Heads weights are missing ${missing.join(', ')}: the heads file does not match its spec. Re-train the model.`);
+  }
+
+  /** Member m's tensor-name prefix ('' for a single head; the same rule as model/heads.ts). */
+  private prefix(m: number): string {
+    return (this.spec.members ?? 1) > 1 ? `m${m}.` : '';
   }
 
   private v(name: string): tf.Variable {
@@ -92,15 +103,25 @@ export class TfHeads {
     return tf.reshape(y, [...lead, w.shape[1]!]);
   }
 
-  /** The per-side head (projection or adapter) on [B, in] features. */
+  /** The per-side head (projection or adapter) on [B, in] features; an ensemble mixes its members' unit outputs. */
   private side(side: Side, x: tf.Tensor2D, training: boolean, seed: number): tf.Tensor2D {
+    const k = this.spec.members ?? 1;
+    if (k === 1) return this.member('', side, x, training, seed);
+    const units = Array.from({ length: k }, (_, m) => l2normalize(this.member(this.prefix(m), side, x, training, seed + 7919 * m)));
+    const joined = tf.mul(tf.concat(units, -1), 1 / Math.sqrt(k)) as tf.Tensor2D;
+    return matmul(joined, this.v('mix.weight') as tf.Tensor2D) as tf.Tensor2D;
+  }
+
+  /** One projection or adapter head, its tensors named with `pre`. */
+  private member(pre: string, side: Side, x: tf.Tensor2D, training: boolean, seed: number): tf.Tensor2D {
+    const n = `${pre}${side}`;
     if (this.spec.kind === 'adapter') {
-      return tf.add(x, this.linear(gelu(this.linear(x, `${side}.fc1`)), `${side}.fc2`)) as tf.Tensor2D;
+      return tf.add(x, this.linear(gelu(this.linear(x, `${n}.fc1`)), `${n}.fc2`)) as tf.Tensor2D;
     }
-    const p = this.linear(x, `${side}.fc1`);
-    let h = this.linear(gelu(p), `${side}.fc2`);
+    const p = this.linear(x, `${n}.fc1`);
+    let h = this.linear(gelu(p), `${n}.fc2`);
     if (training && this.spec.dropout > 0) h = tf.dropout(h, this.spec.dropout, undefined, seed);
-    return layerNorm(tf.add(h, p) as tf.Tensor2D, this.v(`${side}.ln.gamma`), this.v(`${side}.ln.beta`));
+    return layerNorm(tf.add(h, p) as tf.Tensor2D, this.v(`${n}.ln.gamma`), this.v(`${n}.ln.beta`));
   }
 
   imageForward(x: tf.Tensor2D, training = false, seed = 0): tf.Tensor2D {

@@ -69,6 +69,8 @@ export const BUILTIN_RECIPE = {
   featureDropout: 0,
   schedule: 'cosine' as const,
   epochs: 30,
+  /** Seeds of the heads trained apart and shipped as one ensemble (heads-format.ts `members`; scripts/heads-ensemble.ts). */
+  memberSeeds: [42, 1, 2],
 };
 
 /** Whether retraining a model fine-tunes its heads (FINE_TUNE) rather than training them anew: heads that already work, trained ones or a CLIP's identity adapters. */

@@ -91,6 +91,12 @@ export interface TrainHeadsOptions {
   stopWhenFlat?: number;
   /** Stop after this epoch, on the schedule of `epochs` epochs (a final run replaying a choice made on held-out photos). */
   stopAt?: number;
+  /**
+   * Heads that mix several members (an ensemble): train the first member and the mix only, the others staying as
+   * they are. A fine-tune then costs about what it costs for one head (the others run forward only), and the mix can
+   * still lean on the member that learns the new photos.
+   */
+  tuneFirstMember?: boolean;
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
@@ -279,7 +285,9 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   }
   const trainPhotos = data.captioned(opts.trainPhotos);
   const valPhotos = data.captioned(opts.valPhotos);
-  const vars = s.lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables();
+  // An ensemble's other members (tensors m1., m2., …) stay as they are when only the first is tuned.
+  const frozen = new Set(opts.tuneFirstMember ? [...heads.vars].filter(([name]) => /^m[1-9][0-9]*\./.test(name)).map(([, v]) => v) : []);
+  const vars = (s.lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables()).filter((v) => !frozen.has(v));
   const decayed = new Set([...heads.vars].filter(([name]) => heads.isDecayed(name)).map(([, v]) => v.name));
   const optimizer = new AdamW(vars, decayed, opts.lr ?? DEFAULT_TRAINING.lr, opts.weightDecay ?? DEFAULT_TRAINING.weightDecay);
   try {
