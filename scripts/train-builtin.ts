@@ -25,10 +25,9 @@ import { Command } from 'commander';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EvalResult } from '../shared/api';
-import { HeadsRunner, initHeads } from '../main/backend/model/heads';
-import { evaluateEmbeddings } from '../main/backend/train/evaluate';
+import { initHeads } from '../main/backend/model/heads';
 import { binPath, loadHeads, saveHeads, type Heads, type HeadsSpec } from '../main/backend/model/heads-format';
-import { assembleEnsemble, principalMix } from './heads-ensemble';
+import { fitMembers, recallOnPhotos } from './train-builtin-members';
 import { sha256 } from '../main/backend/fs/hash';
 import { openModel } from '../main/backend/catalog/open-model';
 import { writeManifest } from '../main/backend/catalog/manifest';
@@ -42,7 +41,7 @@ import { saveTrainedModel } from '../main/backend/train/save';
 import { readCaptionSet } from '../main/backend/train/readers';
 import { splitByPhoto } from '../main/backend/train/split';
 import { initTf } from '../main/backend/train/tf';
-import { trainHeads, type TrainHeadsOptions } from '../main/backend/train/trainer';
+import type { TrainHeadsOptions } from '../main/backend/train/trainer';
 import { dataPaths } from '../main/backend/paths';
 import { makeSceneSet } from '../tests/helpers/scenes';
 import { embedQueryBank } from './make-query-bank';
@@ -138,52 +137,9 @@ async function main() {
     onEpoch: (e) => log(`epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(4)} held-out t2i R@1/5/10 ${fmt(e.val)} lr ${e.lr.toExponential(2)}`),
   };
 
-  // Heads trained on `photos`: one set per seed, then (more than one) mixed into one ensemble along the principal
-  // directions of these photos' and their captions' embeddings.
-  const fit = async (what: string, photos: number[], valPhotos: number[]) => {
-    const members: Heads[] = [];
-    const bestEpochs: number[] = [];
-    let seconds = 0;
-    for (const [m, seed] of memberSeeds.entries()) {
-      const file = path.join(work, 'members', `${what.replace(/ /g, '-')}-${seed}-${tag}.json`);
-      const kept = existsSync(file) ? await loadHeads(file) : null;
-      const info = existsSync(`${file}.run`) ? (JSON.parse(await fs.readFile(`${file}.run`, 'utf8')) as { bestEpoch: number; seconds: number }) : null;
-      if (kept && info) {
-        log(`${what}: heads ${m + 1} of ${memberSeeds.length} (seed ${seed}) kept from an earlier run`);
-        members.push(kept);
-        bestEpochs.push(info.bestEpoch);
-        seconds += info.seconds;
-        continue;
-      }
-      log(`${what}: heads ${m + 1} of ${memberSeeds.length} (seed ${seed}), ${photos.length} photos`);
-      const run = await trainHeads({ ...common, seed, heads: initHeads(spec, seed), trainPhotos: photos, valPhotos });
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await saveHeads(file, run.heads);
-      await fs.writeFile(`${file}.run`, JSON.stringify({ bestEpoch: run.best.epoch, seconds: run.seconds }));
-      members.push(run.heads);
-      bestEpochs.push(run.best.epoch);
-      seconds += run.seconds;
-    }
-    if (members.length === 1) return { heads: members[0]!, seconds, bestEpochs };
-    const inPhotos = new Set(photos);
-    const texts = f.captions.filter((c) => inPhotos.has(c.photo)).map((c) => c.features.data);
-    const mix = await principalMix(members, photos.map((p) => f.imageFeatures[p]!), texts);
-    return { heads: assembleEnsemble(members, mix), seconds, bestEpochs };
-  };
-
-  /** Text→photo and photo→text recall of `heads` over `photos` (each caption among these photos), as search ranks them. */
-  const recallOn = async (heads: Heads, photos: number[]): Promise<EvalResult> => {
-    const runner = new HeadsRunner(heads);
-    try {
-      const index = new Map(photos.map((p, i) => [p, i]));
-      const caps = f.captions.filter((c) => index.has(c.photo));
-      const images = await runner.embedImage(photos.map((p) => f.imageFeatures[p]!));
-      const texts = await runner.embedText(caps.map((c) => c.features));
-      return evaluateEmbeddings(images, texts, caps.map((c) => index.get(c.photo)!));
-    } finally {
-      await runner.dispose();
-    }
-  };
+  const members = { work: path.join(work, 'members'), tag, seeds: memberSeeds, spec, common, features: f, log };
+  const fit = (what: string, photos: number[], valPhotos: number[]) => fitMembers(members, what, photos, valPhotos);
+  const recallOn = (heads: Heads, photos: number[]) => recallOnPhotos(heads, f, photos);
 
   // 1. Recipe check on a 90/10 split of the train photos (the best epoch on the 10% kept), as `photo-search train` does.
   const split = splitByPhoto(flickrPhotos, { seed: o.seed, valFraction: 0.1 });
