@@ -8,6 +8,9 @@ import type { HeadsSpec } from '../../main/backend/model/heads-format';
 import { HeadsRunner, initHeads, resolveSpec } from '../../main/backend/model/heads';
 import { initTf } from '../../main/backend/train/tf';
 import { trainHeads } from '../../main/backend/train/trainer';
+import { TrainingBatches } from '../../main/backend/train/batches';
+import { TfHeads } from '../../main/backend/train/heads-tf';
+import { tf } from '../../main/backend/train/tf';
 import { makeRng } from '../../main/backend/train/split';
 import { assembleEnsemble, principalMix } from '../../scripts/heads-ensemble';
 
@@ -90,6 +93,24 @@ describe('an ensemble of heads', () => {
     // Without it every member learns.
     const all = (await run(false)).heads;
     expect(changed(all, 'm2.image.fc1.weight')).toBe(true);
+  });
+
+  it('the other members\' outputs computed once give the loss computed at every step', () => {
+    const h = new TfHeads(initHeads({ ...ONE, members: 3 }, 15));
+    const img = rows(12, ONE.imageInDim, 16);
+    const views = [rows(12, ONE.imageInDim, 17)];
+    const captions = rows(24, ONE.textInDim, 18).map((data, j) => ({ photo: j % 12, features: { data, length: 1 } }));
+    const loss = (fixed: boolean) => {
+      const data = new TrainingBatches(img, views, captions, h, 'default', 1);
+      expect(data.fixOtherMembers(h, fixed ? undefined : 0)).toBe(fixed);
+      const photos = [0, 3, 5, 7, 11];
+      const caps = data.pickCaptions(photos, 2, makeRng(2));
+      const v = tf.tidy(() => data.loss(h, photos, caps, false, 0, 0, photos.map((p, i) => (i % 2) * 12 + p)).dataSync()[0]!);
+      data.dispose();
+      return v;
+    };
+    expect(loss(true)).toBeCloseTo(loss(false), 5);
+    h.dispose();
   });
 
   it('refuses what an ensemble cannot be, in one line', () => {

@@ -60,6 +60,8 @@ export interface BatchCaptions {
 }
 
 export class TrainingBatches {
+  /** Members after the first of an ensemble, fixed (fixOtherMembers): their unit outputs per image row and caption. */
+  private fixedMembers: { images: tf.Tensor2D; texts: tf.Tensor2D } | null = null;
   /** Row v·N + p is view v of photo p (view 0 = the original features). */
   readonly images: tf.Tensor2D;
   readonly texts: TextStore;
@@ -132,15 +134,41 @@ export class TrainingBatches {
     let x = tf.gather(this.images, rows) as tf.Tensor2D;
     if (training && featureDropout > 0) x = tf.dropout(x, featureDropout, undefined, dropSeed + 2) as tf.Tensor2D;
     const t = this.textRows(caps.capIdx);
-    const img = h.imageForward(x, training, dropSeed);
-    const txt = h.textForward(t.x, t.mask, training, dropSeed + 1);
+    const fixed = this.fixedMembers;
+    const img = h.imageForward(x, training, dropSeed, fixed ? (tf.gather(fixed.images, rows) as tf.Tensor2D) : undefined);
+    const txt = h.textForward(t.x, t.mask, training, dropSeed + 1, fixed ? (tf.gather(fixed.texts, caps.capIdx) as tf.Tensor2D) : undefined);
     if (this.lossKind === 'tutorial') return tutorialLoss(img, txt, this.temperature);
     const ip = tf.tensor1d(photos.map((_, i) => i), 'int32');
     const tp = tf.tensor1d(caps.capPhoto, 'int32');
     return clipLoss(img, txt, ip, tp, h.logitScale);
   }
 
+  /**
+   * A fine-tune that trains only an ensemble's first member (tuneFirstMember): the other members' unit outputs for
+   * every image row and caption, computed once here, when they fit in `budgetBytes`; the steps then run one member
+   * instead of all. Returns whether they were computed.
+   */
+  fixOtherMembers(h: TfHeads, budgetBytes = 512 * 2 ** 20): boolean {
+    const k = h.spec.members ?? 1;
+    if (k < 2 || this.texts.mask) return false;
+    const rows = this.images.shape[0] + this.texts.x.shape[0]!;
+    if (rows * (k - 1) * h.spec.embedDim * 4 > budgetBytes) return false;
+    const inChunks = (side: 'image' | 'text', all: tf.Tensor2D): tf.Tensor2D => {
+      const parts: tf.Tensor2D[] = [];
+      for (let s = 0; s < all.shape[0]; s += 2048) {
+        const n = Math.min(2048, all.shape[0] - s);
+        parts.push(tf.tidy(() => h.otherMembers(side, tf.slice(all, [s, 0], [n, -1]))));
+      }
+      const out = tf.concat(parts, 0) as tf.Tensor2D;
+      tf.dispose(parts);
+      return out;
+    };
+    this.fixedMembers = { images: inChunks('image', this.images), texts: inChunks('text', this.texts.x as tf.Tensor2D) };
+    return true;
+  }
+
   dispose(): void {
+    if (this.fixedMembers) tf.dispose([this.fixedMembers.images, this.fixedMembers.texts]);
     tf.dispose([this.images, this.texts.x, ...(this.texts.mask ? [this.texts.mask] : [])]);
   }
 }

@@ -104,10 +104,13 @@ export class TfHeads {
   }
 
   /** The per-side head (projection or adapter) on [B, in] features; an ensemble mixes its members' unit outputs. */
-  private side(side: Side, x: tf.Tensor2D, training: boolean, seed: number): tf.Tensor2D {
+  private side(side: Side, x: tf.Tensor2D, training: boolean, seed: number, fixed?: tf.Tensor2D): tf.Tensor2D {
     const k = this.spec.members ?? 1;
     if (k === 1) return this.member('', side, x, training, seed);
-    const units = Array.from({ length: k }, (_, m) => l2normalize(this.member(this.prefix(m), side, x, training, seed + 7919 * m)));
+    // `fixed`: members 1…k−1's unit outputs computed beforehand (they are not trained: tuneFirstMember).
+    const units = fixed
+      ? [l2normalize(this.member(this.prefix(0), side, x, training, seed)), fixed]
+      : Array.from({ length: k }, (_, m) => l2normalize(this.member(this.prefix(m), side, x, training, seed + 7919 * m)));
     const joined = tf.mul(tf.concat(units, -1), 1 / Math.sqrt(k)) as tf.Tensor2D;
     return matmul(joined, this.v('mix.weight') as tf.Tensor2D) as tf.Tensor2D;
   }
@@ -124,8 +127,21 @@ export class TfHeads {
     return layerNorm(tf.add(h, p) as tf.Tensor2D, this.v(`${n}.ln.gamma`), this.v(`${n}.ln.beta`));
   }
 
-  imageForward(x: tf.Tensor2D, training = false, seed = 0): tf.Tensor2D {
-    return this.side('image', x, training, seed);
+  imageForward(x: tf.Tensor2D, training = false, seed = 0, fixed?: tf.Tensor2D): tf.Tensor2D {
+    return this.side('image', x, training, seed, fixed);
+  }
+
+  /**
+   * An ensemble's members after the first, their unit outputs side by side ([B, (k−1)·embedDim], eval mode): what a
+   * fine-tune that trains only the first member can compute once instead of at every step.
+   */
+  otherMembers(side: Side, x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const k = this.spec.members ?? 1;
+      if (k < 2) throw new AppError('internal', 'Only an ensemble of heads has other members.');
+      const pooled = side === 'text' ? this.poolText(x) : x;
+      return tf.concat(Array.from({ length: k - 1 }, (_, m) => l2normalize(this.member(this.prefix(m + 1), side, pooled, false, 0))), -1) as tf.Tensor2D;
+    });
   }
 
   /**
@@ -162,8 +178,8 @@ export class TfHeads {
     return tf.reshape(matmul(tf.reshape(x, [b * l, d]) as tf.Tensor2D, w), [b, l, w.shape[1]]);
   }
 
-  textForward(x: tf.Tensor, mask?: tf.Tensor2D, training = false, seed = 0): tf.Tensor2D {
-    return this.side('text', this.poolText(x, mask), training, seed);
+  textForward(x: tf.Tensor, mask?: tf.Tensor2D, training = false, seed = 0, fixed?: tf.Tensor2D): tf.Tensor2D {
+    return this.side('text', this.poolText(x, mask), training, seed, fixed);
   }
 
   /** Whether the text head has weights before pooling (otherwise pooling can be done once up front). */

@@ -287,6 +287,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const valPhotos = data.captioned(opts.valPhotos);
   // An ensemble's other members (tensors m1., m2., …) stay as they are when only the first is tuned.
   const frozen = new Set(opts.tuneFirstMember ? [...heads.vars].filter(([name]) => /^m[1-9][0-9]*\./.test(name)).map(([, v]) => v) : []);
+  // Their outputs do not change: computed once instead of at every step.
+  if (frozen.size) data.fixOtherMembers(heads);
   const vars = (s.lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables()).filter((v) => !frozen.has(v));
   const decayed = new Set([...heads.vars].filter(([name]) => heads.isDecayed(name)).map(([, v]) => v.name));
   const optimizer = new AdamW(vars, decayed, opts.lr ?? DEFAULT_TRAINING.lr, opts.weightDecay ?? DEFAULT_TRAINING.weightDecay);
