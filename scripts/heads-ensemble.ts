@@ -8,7 +8,7 @@
  * 1.8 points of R@5 over one, and the principal directions keep that gain at 256 values (the concatenation has 768).
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import type { Heads, HeadsWeights } from '../main/backend/model/heads-format';
+import { memberCount, memberPrefix, type Heads, type HeadsWeights } from '../main/backend/model/heads-format';
 import { resolveSpec } from '../main/backend/model/heads';
 import { TfHeads } from '../main/backend/train/heads-tf';
 import { tf } from '../main/backend/train/tf';
@@ -19,7 +19,7 @@ export function assembleEnsemble(members: Heads[], mix: Float32Array): Heads {
   const first = members[0]!.spec;
   for (const m of members) {
     const s = m.spec;
-    if ((s.members ?? 1) !== 1 || s.kind !== 'projection' || s.embedDim !== first.embedDim || s.imageInDim !== first.imageInDim || s.textInDim !== first.textInDim || s.textPool !== 'none') {
+    if (memberCount(s) !== 1 || s.kind !== 'projection' || s.embedDim !== first.embedDim || s.imageInDim !== first.imageInDim || s.textInDim !== first.textInDim || s.textPool !== 'none') {
       throw new Error('Every member must be a single projection head of the same sizes on pooled text.');
     }
   }
@@ -27,7 +27,7 @@ export function assembleEnsemble(members: Heads[], mix: Float32Array): Heads {
   if (mix.length !== k * E * E) throw new Error(`The mix needs ${k * E}×${E} values, not ${mix.length}.`);
   const weights: HeadsWeights = new Map();
   members.forEach((m, i) => {
-    for (const [name, t] of m.weights) weights.set(`m${i}.${name}`, { shape: [...t.shape], data: new Float32Array(t.data) });
+    for (const [name, t] of m.weights) weights.set(`${memberPrefix({ members: k }, i)}${name}`, { shape: [...t.shape], data: new Float32Array(t.data) });
   });
   weights.set('mix.weight', { shape: [k * E, E], data: mix });
   const logitScale = members.reduce((a, m) => a + m.spec.logitScale, 0) / k;

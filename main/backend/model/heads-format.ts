@@ -59,6 +59,19 @@ export interface HeadsSpec {
   members?: number;
 }
 
+/** The most heads an ensemble may mix. */
+export const MAX_MEMBERS = 16;
+
+/** How many heads the spec mixes (1: a single head). */
+export function memberCount(spec: Pick<HeadsSpec, 'members'>): number {
+  return spec.members ?? 1;
+}
+
+/** The tensor-name prefix of member m ('' for a single head). */
+export function memberPrefix(spec: Pick<HeadsSpec, 'members'>, m: number): string {
+  return memberCount(spec) > 1 ? `m${m}.` : '';
+}
+
 export interface NamedTensor {
   shape: number[];
   data: Float32Array;

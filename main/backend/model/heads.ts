@@ -3,7 +3,7 @@
  * forward pass documented in heads-format.ts, built in memory and run by onnxruntime (no temp files).
  */
 import { GraphBuilder } from '../onnx/builder';
-import type { Heads, HeadsSpec, HeadsWeights } from './heads-format';
+import { MAX_MEMBERS, memberCount, memberPrefix, type Heads, type HeadsSpec, type HeadsWeights } from './heads-format';
 import { checkSessionIO, createSessionFromBytes, ort } from './ort';
 import type { TextFeatures } from './types';
 import { seededRandom } from '../../../shared/random';
@@ -19,24 +19,12 @@ export function resolveSpec(spec: HeadsSpec): HeadsSpec {
   }
   if (out.textPool === 'attention') out.textPoolHidden ??= Math.max(16, Math.round(out.textInDim / 2));
   out.textTokenMlp ??= null;
-  const k = out.members ?? 1;
+  const k = memberCount(out);
   if (!Number.isInteger(k) || k < 1 || k > MAX_MEMBERS) throw new Error(`Heads members must be a whole number from 1 to ${MAX_MEMBERS} (got ${String(out.members)}).`);
   if (k > 1 && (out.kind !== 'projection' || out.textPool !== 'none')) throw new Error('An ensemble of heads (members > 1) needs projection heads on pooled text features.');
   return out;
 }
 
-/** The most heads an ensemble may mix. */
-export const MAX_MEMBERS = 16;
-
-/** How many heads the spec mixes (1: a single head). */
-export function memberCount(spec: HeadsSpec): number {
-  return spec.members ?? 1;
-}
-
-/** The tensor-name prefix of member m ('' for a single head). */
-export function memberPrefix(spec: HeadsSpec, m: number): string {
-  return memberCount(spec) > 1 ? `m${m}.` : '';
-}
 
 /** Every tensor the heads need, with its shape, in a fixed order (the order initHeads draws random numbers). */
 export function headsTensorShapes(spec: HeadsSpec): [string, number[]][] {

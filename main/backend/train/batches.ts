@@ -4,6 +4,7 @@
  * which photo, and the seeded choice of captions for a batch of photos.
  */
 import { AppError } from '../errors';
+import { memberCount } from '../model/heads-format';
 import type { CaptionFeatures } from './features';
 import type { TfHeads } from './heads-tf';
 import { clipLoss, tutorialLoss, type LossKind } from './loss';
@@ -149,7 +150,7 @@ export class TrainingBatches {
    * instead of all. Returns whether they were computed.
    */
   fixOtherMembers(h: TfHeads, budgetBytes = 512 * 2 ** 20): boolean {
-    const k = h.spec.members ?? 1;
+    const k = memberCount(h.spec);
     if (k < 2 || this.texts.mask) return false;
     const rows = this.images.shape[0] + this.texts.x.shape[0]!;
     if (rows * (k - 1) * h.spec.embedDim * 4 > budgetBytes) return false;

@@ -7,7 +7,7 @@
  * tutorial loss (as written) uses them raw. `embed*` normalise, as inference does.
  */
 import { AppError } from '../errors';
-import type { Heads, HeadsSpec, HeadsWeights } from '../model/heads-format';
+import { memberCount, memberPrefix, type Heads, type HeadsSpec, type HeadsWeights } from '../model/heads-format';
 import { tf } from './tf';
 
 export type Side = 'image' | 'text';
@@ -66,7 +66,7 @@ export class TfHeads {
 
   private check(): void {
     const s = this.spec;
-    const k = s.members ?? 1;
+    const k = memberCount(s);
     if (!Number.isInteger(k) || k < 1) throw new AppError('model_error', `Heads members must be a whole number (got ${String(s.members)}). Re-train the model.`);
     if (k > 1 && (s.kind !== 'projection' || s.textPool !== 'none')) throw new AppError('model_error', 'An ensemble of heads needs projection heads on pooled text features. Re-train the model.');
     const need: string[] = k > 1 ? ['mix.weight'] : [];
@@ -81,9 +81,8 @@ export class TfHeads {
     if (missing.length) throw new AppError('model_error', `Heads weights are missing ${missing.join(', ')}: the heads file does not match its spec. Re-train the model.`);
   }
 
-  /** Member m's tensor-name prefix ('' for a single head; the same rule as model/heads.ts). */
   private prefix(m: number): string {
-    return (this.spec.members ?? 1) > 1 ? `m${m}.` : '';
+    return memberPrefix(this.spec, m);
   }
 
   private v(name: string): tf.Variable {
@@ -105,7 +104,7 @@ export class TfHeads {
 
   /** The per-side head (projection or adapter) on [B, in] features; an ensemble mixes its members' unit outputs. */
   private side(side: Side, x: tf.Tensor2D, training: boolean, seed: number, fixed?: tf.Tensor2D): tf.Tensor2D {
-    const k = this.spec.members ?? 1;
+    const k = memberCount(this.spec);
     if (k === 1) return this.member('', side, x, training, seed);
     // `fixed`: members 1…k−1's unit outputs computed beforehand (they are not trained: tuneFirstMember).
     const units = fixed
@@ -137,7 +136,7 @@ export class TfHeads {
    */
   otherMembers(side: Side, x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const k = this.spec.members ?? 1;
+      const k = memberCount(this.spec);
       if (k < 2) throw new AppError('internal', 'Only an ensemble of heads has other members.');
       const pooled = side === 'text' ? this.poolText(x) : x;
       return tf.concat(Array.from({ length: k - 1 }, (_, m) => l2normalize(this.member(this.prefix(m + 1), side, pooled, false, 0))), -1) as tf.Tensor2D;

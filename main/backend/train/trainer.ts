@@ -8,7 +8,7 @@
  */
 import type { EvalResult, TrainEpoch } from '../../../shared/api';
 import { AppError, Cancelled } from '../errors';
-import type { Heads, HeadsWeights } from '../model/heads-format';
+import { memberCount, memberPrefix, type Heads, type HeadsWeights } from '../model/heads-format';
 import { pairedHitDifference, recallScore } from './evaluate';
 import type { CaptionFeatures } from './features';
 import { AdamW } from './adamw';
@@ -286,7 +286,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const trainPhotos = data.captioned(opts.trainPhotos);
   const valPhotos = data.captioned(opts.valPhotos);
   // An ensemble's other members (tensors m1., m2., …) stay as they are when only the first is tuned.
-  const frozen = new Set(opts.tuneFirstMember ? [...heads.vars].filter(([name]) => /^m[1-9][0-9]*\./.test(name)).map(([, v]) => v) : []);
+  const others = Array.from({ length: memberCount(heads.spec) - 1 }, (_, m) => memberPrefix(heads.spec, m + 1));
+  const frozen = new Set(opts.tuneFirstMember ? [...heads.vars].filter(([name]) => others.some((p) => name.startsWith(p))).map(([, v]) => v) : []);
   // Their outputs do not change: computed once instead of at every step.
   if (frozen.size) data.fixOtherMembers(heads);
   const vars = (s.lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables()).filter((v) => !frozen.has(v));
