@@ -93,8 +93,15 @@ function manifestFor(opts: BuildOptions, tower: CocoTower, previous: Partial<Mod
       views: cocoPhotoViews(tower.blocks, MIRROR_GRIDS),
     },
     // Short queries as captions: chosen on held-out train photos (docs/BENCHMARKS.md, "Typing the plain name of a thing").
-    // The query bank (hubness correction) is written by scripts/make-query-bank.ts and kept across rebuilds.
-    text: { ...useTextTowerSpec(), knownWords: KNOWN_WORDS, queryTemplate: QUERY_TEMPLATE, ...(previous?.text?.queryBank ? { queryBank: previous.text.queryBank } : {}) },
+    // The query bank (hubness correction) and the caption memory are written by scripts/make-query-bank.ts and
+    // scripts/make-caption-memory.ts and kept across rebuilds.
+    text: {
+      ...useTextTowerSpec(),
+      knownWords: KNOWN_WORDS,
+      queryTemplate: QUERY_TEMPLATE,
+      ...(previous?.text?.queryBank ? { queryBank: previous.text.queryBank } : {}),
+      ...(previous?.text?.captionMemory ? { captionMemory: previous.text.captionMemory } : {}),
+    },
     // The heads are trained separately (main/backend/train) and saved next to this manifest.
     heads: previous?.heads || 'heads.json',
     embedDim: previous?.embedDim ?? 256,

@@ -29,7 +29,8 @@ export async function embedQueryBank(dir: string): Promise<void> {
   const model = await openModel(dir);
   try {
     const captions = parseBank(await fs.readFile(path.join(dir, spec.file), 'utf8')).slice(0, MAX_BANK);
-    const rows = await model.embedTexts(captions);
+    // Embedded as queries are (with the model's caption memory, when it has one).
+    const rows = await model.embedQueries(captions);
     const out = new Float32Array(rows.length * manifest.embedDim);
     rows.forEach((r, i) => out.set(r, i * manifest.embedDim));
     await fs.writeFile(path.join(dir, VECTORS_FILE), Buffer.from(out.buffer));

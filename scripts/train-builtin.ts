@@ -45,6 +45,7 @@ import type { TrainHeadsOptions } from '../main/backend/train/trainer';
 import { dataPaths } from '../main/backend/paths';
 import { makeSceneSet } from '../tests/helpers/scenes';
 import { embedQueryBank } from './make-query-bank';
+import { makeCaptionMemory } from './make-caption-memory';
 
 /** The seed of the generated scenes the built-in heads learn from (the benchmarks use seeds 1 and 2). */
 const SCENES_SEED = 11;
@@ -191,8 +192,10 @@ async function main() {
     };
     // The app's manifest writer: validated, written to a temp file and renamed.
     await writeManifest(builtin, installed);
-    // The shipped query bank was embedded by the old heads: embed it with the new ones.
-    await embedQueryBank(builtin);
+    // The caption memory: the Flickr8k photos the heads were trained on (all of them, or none held out). Writing it
+    // embeds the shipped query bank again with the new heads; without it, that alone.
+    if (o.final === 'all') await makeCaptionMemory({ set: path.resolve(o.train), model: builtin, data: path.join(work, 'data') });
+    else await embedQueryBank(builtin);
     log(`installed heads into ${builtin} (${existsSync(binPath(path.join(builtin, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
   }
   store.close();

@@ -55,6 +55,9 @@ const manifestSchema = z.object({
     queryBank: z
       .object({ file: relFile, beta: z.number().positive().max(1000), lambda: z.number().min(0).max(10), vectors: relFile.optional(), headsDigest: z.string().max(64).optional() })
       .optional(),
+    captionMemory: z
+      .object({ file: relFile, k: z.number().int().min(1).max(256), temperature: z.number().min(0).max(1000), weight: z.number().min(0).max(10) })
+      .optional(),
     featureDim: z.number().int().positive(),
     idsType: z.enum(['int64', 'int32']),
   }),

@@ -27,8 +27,8 @@ export interface ModelFolderSpec {
   manifest: ModelManifest;
   /** Files linked or copied in first. */
   files: FileCopy[];
-  /** Small files written fresh (e.g. the known-words list). */
-  texts?: { to: string; data: string }[];
+  /** Files written fresh (e.g. the known-words list, a grown caption memory). */
+  texts?: { to: string; data: string | Uint8Array }[];
   /** Written to `manifest.heads`; null when `files` already carries them (a native copy). */
   heads: Heads | null;
   /** Called before each stage and each file; a throw aborts the write (cancel, tests' injected failures). */

@@ -12,6 +12,7 @@ import { hasKnownWord, readKnownWords } from './known-words';
 import { type Heads, loadHeads } from './heads-format';
 import { checkSessionIO, createSessionFromFile, ort } from './ort';
 import { prepareImage } from './preprocess';
+import { expandQueries, loadCaptionMemory, type CaptionMemory } from './caption-memory';
 import { loadQueryBank, type QueryBank } from './query-bank';
 import { TextTokenizer } from './tokenizer';
 import type { EmbeddingModel, ImageView, ModelManifest, PreparedImage, TextFeatures } from './types';
@@ -54,8 +55,9 @@ export async function towerKeys(dir: string, m: ModelManifest): Promise<{ image:
   ]);
   // The views a photo is averaged over change a photo's features, not the tower's (see photoFeatureKey).
   const { file: _i, views: _v, ...imageSettings } = m.image;
-  // The word list only gates queries, the template only shapes them, the bank only re-ranks: no feature changes.
-  const { file: _t, tokenizer: _k, knownWords: _w, queryTemplate: _q, queryBank: _b, ...textSettings } = m.text;
+  // The word list only gates queries, the template only shapes them, the bank only re-ranks, the caption memory
+  // only moves queries: no feature changes.
+  const { file: _t, tokenizer: _k, knownWords: _w, queryTemplate: _q, queryBank: _b, captionMemory: _c, ...textSettings } = m.text;
   return { image: shortKey(['image', img, imageSettings]), text: shortKey(['text', txt, tok, textSettings]) };
 }
 
@@ -73,6 +75,7 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   private words: Promise<Set<string> | null> | null = null;
   private text: Promise<TextTower> | null = null;
   private bank: Promise<QueryBank | null> | null = null;
+  private memory: Promise<CaptionMemory | null> | null = null;
 
   constructor(
     readonly dir: string,
@@ -235,8 +238,24 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     return this.embedTextFeatures(await this.textFeatures(texts));
   }
 
+  private captionMemory(): Promise<CaptionMemory | null> {
+    this.memory ??= loadCaptionMemory(this.manifest, (f) => this.file(f), (x) => this.embedImageFeatures(x), (x) => this.embedTextFeatures(x));
+    this.memory.catch(() => (this.memory = null));
+    return this.memory;
+  }
+
+  async expandQueries(vectors: readonly Float32Array[]): Promise<Float32Array[]> {
+    const memory = vectors.length ? await this.captionMemory() : null;
+    return memory ? expandQueries(memory, vectors) : vectors.map((v) => v.slice());
+  }
+
+  async embedQueries(texts: string[]): Promise<Float32Array[]> {
+    return this.expandQueries(await this.embedTexts(texts));
+  }
+
   queryBank(): Promise<QueryBank | null> {
-    this.bank ??= loadQueryBank(this.manifest, this.heads, (f) => this.file(f), (t) => this.embedTexts(t));
+    // The bank stands for typical queries, so it is embedded as queries are (with the caption memory).
+    this.bank ??= loadQueryBank(this.manifest, this.heads, (f) => this.file(f), (t) => this.embedQueries(t));
     this.bank.catch(() => (this.bank = null));
     return this.bank;
   }
@@ -244,7 +263,7 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   async dispose(): Promise<void> {
     const img = await this.image?.catch(() => null);
     const txt = await this.text?.catch(() => null);
-    this.image = this.text = this.bank = null;
+    this.image = this.text = this.bank = this.memory = null;
     await img?.release();
     await txt?.session.release();
     await this.runner.dispose();

@@ -103,6 +103,17 @@ export interface TextTowerSpec {
     vectors?: string;
     headsDigest?: string;
   };
+  /**
+   * Optional: the captioned photos the model was trained on, as tower features (model/caption-memory.ts); a text
+   * query is moved toward the photos of its `k` nearest captions (softmax of `temperature` × similarity, by
+   * `weight`). Search and `eval` only. A shipped query bank's `vectors` are embedded as queries are, with it.
+   */
+  captionMemory?: {
+    file: string;
+    k: number;
+    temperature: number;
+    weight: number;
+  };
   featureDim: number;
   /** ONNX integer type of input_ids. */
   idsType: 'int64' | 'int32';
@@ -182,6 +193,10 @@ export interface EmbeddingModel {
   embedTextFeatures(features: TextFeatures[]): Promise<Float32Array[]>;
   /** Convenience: textFeatures then embedTextFeatures. */
   embedTexts(texts: string[]): Promise<Float32Array[]>;
+  /** Text queries as search embeds them: embedTexts, then moved by the model's caption memory when it has one. */
+  embedQueries(texts: string[]): Promise<Float32Array[]>;
+  /** Embedded texts moved by the model's caption memory (model/caption-memory.ts); copies when it has none. */
+  expandQueries(vectors: readonly Float32Array[]): Promise<Float32Array[]>;
   /** Whether the query has a word the model knows (always true for a model without a word list). */
   knowsAnyWord(text: string): Promise<boolean>;
   /** The model's bank of typical captions, embedded (model/query-bank.ts); null when it has none. */

@@ -211,7 +211,7 @@ async function queryVector(deps: SearchDeps, parts: readonly QueryPart[], image:
     }
   }
   const template = model.manifest.text.queryTemplate;
-  const textVectors = texts.length ? await model.embedTexts(texts.map((t) => queryText(t.text, template))) : [];
+  const textVectors = texts.length ? await model.embedQueries(texts.map((t) => queryText(t.text, template))) : [];
   texts.forEach((t, i) => vectors.push({ weight: t.weight, vector: textVectors[i]! }));
   const images: { weight: number; input: string | Buffer; what: string }[] = [];
   for (const p of parts) {

@@ -82,10 +82,10 @@ export class SearchService {
   warmUp(): void {
     try {
       this.s.searchIndex.warmUp(this.s.active.id());
-      // The model's query bank is embedded once per model: do it now rather than in the first search.
+      // The model's query bank and caption memory are embedded once per model: now rather than in the first search.
       void this.s.active
         .load()
-        .then((m) => m.queryBank())
+        .then((m) => Promise.all([m.queryBank(), m.embedQueries(['a photo'])]))
         .catch(() => undefined);
     } catch {
       // no model yet: nothing to warm

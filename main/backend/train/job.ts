@@ -10,6 +10,7 @@ import { AppError } from '../errors';
 import { openModel } from '../catalog/open-model';
 import type { Heads } from '../model/heads-format';
 import { hubPenalties } from '../model/query-bank';
+import { memoryEntries } from '../model/caption-memory';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
@@ -100,8 +101,9 @@ async function recallOn(model: EmbeddingModel, f: SetFeatures, photos: number[])
   const index = new Map(photos.map((p, i) => [p, i]));
   const caps = f.captions.filter((c) => index.has(c.photo));
   const img = await model.embedImageFeatures(photos.map((p) => f.imageFeatures[p]!));
-  const txt = await model.embedTextFeatures(caps.map((c) => c.features));
-  // Ranked as search ranks them: with the model's hubness correction when it has a query bank.
+  // Ranked as search ranks them: captions embedded as queries are (the caption memory), with the model's hubness
+  // correction when it has a query bank.
+  const txt = await model.expandQueries(await model.embedTextFeatures(caps.map((c) => c.features)));
   return evaluateEmbeddings(img, txt, caps.map((c) => index.get(c.photo)!), hubPenalties(await model.queryBank(), img));
 }
 
@@ -288,6 +290,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       baseManifest: model.manifest,
       heads: trained.heads,
       trainedTexts: f.captions.map((c) => c.text),
+      // The photos the saved heads were trained on join the caption memory (none when the start was kept).
+      memoryEntries: memoryEntries(f, heldOut ? (heldOut.finalTrainPhotos > 0 ? f.images.map((_, i) => i) : []) : split.train),
       id: opts.id,
       name: opts.name,
       onStage: opts.onSaveStage,

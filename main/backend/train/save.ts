@@ -2,9 +2,12 @@
  * Save a trained model as a NEW model folder through the catalog's one writer (temp folder, then rename: a
  * failure leaves no half folder, and the base model is never touched). The new folder holds the base's
  * files (towers hard-linked when possible, tokenizer, configs), the new heads, the word list grown by the
- * training texts, the query bank grown by some of them, and a manifest naming the base as parent.
+ * training texts, the query bank grown by some of them, the caption memory grown by the photos trained on, and a
+ * manifest naming the base as parent.
  */
 import path from 'node:path';
+import { encodeMemory, MAX_MEMORY, memoryRowBytes, type MemoryEntry } from '../model/caption-memory';
+import { readRegularFile } from '../fs/safe-read';
 import { binPath, type Heads } from '../model/heads-format';
 import { formatKnownWords, readKnownWords, textWords } from '../model/known-words';
 import { grownBank } from '../model/query-bank';
@@ -29,6 +32,11 @@ export interface SaveModelOptions {
    * (`text.knownWords`), so words the set taught count as known. Ignored when the base has no list.
    */
   trainedTexts?: string[];
+  /**
+   * The photos the new heads were trained on, for the caption memory (model/caption-memory.ts): appended to the
+   * base's rows (a base without a memory keeps none). Null or absent: the base's memory as it is.
+   */
+  memoryEntries?: readonly MemoryEntry[] | null;
   /** Called before each stage; a throw aborts the save (tests inject failures here). */
   onStage?: (stage: SaveStage) => void | Promise<void>;
 }
@@ -56,6 +64,11 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
   if (bank?.vectors && !path.isAbsolute(bank.vectors)) skip.add(path.normalize(bank.vectors));
   const bankFile = bank && !path.isAbsolute(bank.file) ? path.normalize(bank.file) : null;
   if (bankFile) skip.add(bankFile);
+  // The caption memory: the base's rows and the set's photos (a new file; the base's is only read).
+  // (Only a base that has one: its settings were chosen for its heads.)
+  const memory = base.text.captionMemory;
+  const memoryFile = memory && !path.isAbsolute(memory.file) ? path.normalize(memory.file) : null;
+  if (memoryFile && opts.memoryEntries?.length) skip.add(memoryFile);
   const files: FileCopy[] = (await listFolderFiles(opts.baseDir, skip)).map((rel) => ({ from: path.join(opts.baseDir, rel), to: rel }));
   // The word list: the base's words and those of the training texts (a new file, never the base's own).
   const texts: { to: string; data: string }[] = [];
@@ -67,6 +80,14 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
   if (bankFile) texts.push({ to: bankFile, data: await grownBank(path.join(opts.baseDir, bankFile), opts.trainedTexts ?? []) });
   const text = { ...base.text };
   if (bank) text.queryBank = { file: bank.file, beta: bank.beta, lambda: bank.lambda };
+  const binaries: { to: string; data: Uint8Array }[] = [];
+  if (memoryFile && memory && opts.memoryEntries?.length) {
+    const rows = encodeMemory(opts.memoryEntries, base.image.featureDim, base.text.featureDim);
+    const baseRows = await readRegularFile(path.join(opts.baseDir, memoryFile), MAX_MEMORY * memoryRowBytes(base.image.featureDim, base.text.featureDim)).catch(() => Buffer.alloc(0));
+    // Past MAX_MEMORY rows the oldest go (the base's first): a memory the runtime refuses would be no memory.
+    const row = memoryRowBytes(base.image.featureDim, base.text.featureDim);
+    binaries.push({ to: memoryFile, data: Buffer.concat([baseRows, rows]).subarray(-MAX_MEMORY * row) });
+  }
   const manifest: ModelManifest = {
     ...base,
     text,
@@ -79,5 +100,5 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
     training: opts.training,
   };
   delete manifest.source;
-  return writeModelFolder({ modelsDir: opts.modelsDir, manifest, files, texts, heads: opts.heads, onStage: opts.onStage });
+  return writeModelFolder({ modelsDir: opts.modelsDir, manifest, files, texts: [...texts, ...binaries], heads: opts.heads, onStage: opts.onStage });
 }
