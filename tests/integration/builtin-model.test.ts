@@ -2,7 +2,7 @@
  * The built-in model as installed: towers built by `npm run build:model` (npm install runs it), heads
  * committed. It must load with no network, embed photos and text to unit vectors, and shrug off unknown words.
  */
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { builtinModelDir, ModelRegistry } from '../../main/backend/catalog/regis
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { readManifest } from '../../main/backend/catalog/manifest';
 import { loadHeads } from '../../main/backend/model/heads-format';
+import { memoryRowBytes } from '../../main/backend/model/caption-memory';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { readCaptionSet } from '../../main/backend/train/readers';
 import { trainModel } from '../../main/backend/train/job';
@@ -58,6 +59,13 @@ describe('built-in model', () => {
     // Different photos and different sentences land in different places.
     expect(dot(img[0], img[1])).toBeLessThan(0.9999);
     expect(dot(txt[0], txt[1])).toBeLessThan(0.99);
+    // A query moves toward the photos of its nearest captions in the shipped caption memory: a little, not away.
+    const queries = await model.embedQueries(['two dogs running on the beach', 'a man in a red shirt climbs a rock']);
+    queries.forEach((q, i) => {
+      expect(norm(q)).toBeCloseTo(1, 4);
+      expect(dot(q, txt[i]!)).toBeLessThan(0.9999);
+      expect(dot(q, txt[i]!)).toBeGreaterThan(0.8);
+    });
   });
 
   it('reads a typed query like a caption (case, spaces, final period) and gives every text a vector', async () => {
@@ -108,10 +116,17 @@ describe('built-in model', () => {
     expect(grown.slice(0, baseBank.length)).toEqual(baseBank);
     expect(grown.length).toBeGreaterThan(baseBank.length);
     for (const c of grown.slice(baseBank.length)) expect(setCaptions.has(c)).toBe(true);
+    // The caption memory: the base's rows and one per photo the saved heads were trained on (model/caption-memory.ts).
+    expect(saved.text.captionMemory).toEqual(model.manifest.text.captionMemory);
+    const rowBytes = memoryRowBytes(model.manifest.image.featureDim, model.manifest.text.featureDim);
+    const baseRows = statSync(path.join(builtinModelDir(), 'caption-memory.bin')).size / rowBytes;
+    expect(baseRows).toBe(6000);
+    expect(statSync(path.join(tmp, 'models', r.model, 'caption-memory.bin')).size / rowBytes).toBe(baseRows + (r.heldOut!.finalTrainPhotos > 0 ? 24 : 0));
     const retrained = await openModel(path.join(tmp, 'models', r.model));
     const [v] = await retrained.embedTexts(['a red circle on the left']);
+    // The bank is embedded as queries are: moved by the caption memory.
     const bank = (await retrained.queryBank())!;
-    const [first] = await retrained.embedTexts([(await fs.readFile(path.join(tmp, 'models', r.model, 'query-bank.txt'), 'utf8')).split('\n')[0]!]);
+    const [first] = await retrained.embedQueries([(await fs.readFile(path.join(tmp, 'models', r.model, 'query-bank.txt'), 'utf8')).split('\n')[0]!]);
     const row = bank.vectors.subarray(0, bank.dim);
     expect(Math.max(...first!.map((x, j) => Math.abs(x - row[j]!)))).toBeLessThan(1e-5);
     await retrained.dispose();
