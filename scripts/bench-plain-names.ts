@@ -46,7 +46,8 @@ async function main(): Promise<void> {
       .filter((q) => q.photos.size >= 2 && q.photos.size <= 30);
     const rows = [];
     for (const template of ['{}', ...(o.template ?? [])]) {
-      const vecs = await model.embedTexts(queries.map((q) => template.replace('{}', q.word)));
+      // Embedded as search embeds a query (with the model's caption memory, when it has one).
+      const vecs = await model.embedQueries(queries.map((q) => template.replace('{}', q.word)));
       const hits = [0, 0, 0];
       let precision = 0;
       queries.forEach((q, i) => {

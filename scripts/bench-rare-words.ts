@@ -46,8 +46,9 @@ async function main(): Promise<void> {
     const f = await computeSetFeatures(model, set, new MemoryFeatureCache(), { onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}   `) });
     process.stderr.write('\n');
     const img = await model.embedImageFeatures(f.imageFeatures);
-    const txt = await model.embedTextFeatures(f.captions.map((c) => c.features));
-    // Ranked as search ranks them (with the model's hubness correction, when it has a query bank).
+    // Ranked as search ranks them: captions embedded as queries are (the caption memory), with the model's hubness
+    // correction when it has a query bank.
+    const txt = await model.expandQueries(await model.embedTextFeatures(f.captions.map((c) => c.features)));
     const penalty = hubPenalties(await model.queryBank(), img);
     const rows = GROUPS.map(([label, lo, hi]) => {
       const pick = f.captions.map((c, i) => [c, i] as const).filter(([c]) => {
