@@ -32,7 +32,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('the built-in model', () => {
   const dir = builtinModelDir();
   it.skipIf(!existsSync(path.join(dir, 'text_tower.onnx')))(
-    'ships its bank embedded by its own heads (retraining the heads without re-embedding it would fail here)',
+    'ships its bank embedded by its own heads and caption memory (retraining the heads without re-embedding it would fail here)',
     async () => {
       const manifest = await readManifest(dir);
       const spec = manifest.text.queryBank!;
@@ -43,7 +43,8 @@ describe('the built-in model', () => {
         const bank = (await model.queryBank())!;
         const captions = parseBank(await fs.readFile(path.join(dir, spec.file), 'utf8'));
         expect(bank.count).toBe(captions.length);
-        const fresh = await model.embedTexts(captions.slice(0, 16));
+        // Embedded as queries are: by the heads, then moved by the caption memory.
+        const fresh = await model.embedQueries(captions.slice(0, 16));
         for (let i = 0; i < 16; i++) {
           const row = bank.vectors.subarray(i * bank.dim, (i + 1) * bank.dim);
           expect(Math.max(...fresh[i]!.map((x, j) => Math.abs(x - row[j]!)))).toBeLessThan(1e-4);
