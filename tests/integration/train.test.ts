@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResult, TrainEpoch } from '../../shared/api';
 import { generateTestModel } from '../helpers/generate-model';
-import { loadHeads } from '../../main/backend/model/heads-format';
+import { loadHeads, type Heads } from '../../main/backend/model/heads-format';
 import { initHeads } from '../../main/backend/model/heads';
 import { readManifest } from '../../main/backend/catalog/manifest';
 import { openModel } from '../../main/backend/catalog/open-model';
@@ -17,7 +17,8 @@ import { crossValidatedFineTune } from '../../main/backend/train/cross-validate'
 import { foldsByPhoto, makeRng } from '../../main/backend/train/split';
 import { initTf, tf } from '../../main/backend/train/tf';
 import { blendHeads, rankScore, trainHeads, type ShareScores } from '../../main/backend/train/trainer';
-import { recallScore } from '../../main/backend/train/evaluate';
+import { recallFromScores, recallScore, textToImageRanks } from '../../main/backend/train/evaluate';
+import { TfHeads } from '../../main/backend/train/heads-tf';
 import { dataPaths } from '../../main/backend/paths';
 import { Store } from '../../main/backend/store';
 import { makeCaptionedSet } from '../helpers/captioned-set';
@@ -438,6 +439,35 @@ describe('trainer memory and determinism', () => {
     expect(cv.choice.epochs).toBeLessThanOrEqual(6);
     expect(cv.gainR5.mean).toBeGreaterThan(10 + 2 * cv.gainR5.se);
     expect(cv.after.textToImage.r5 - cv.before.textToImage.r5).toBeCloseTo(cv.gainR5.mean, 1);
+    // Measured again by the caller (`rescore`, as search with a caption memory would rank): here by the trainer's own
+    // score, so nothing may change. Each fold is trained again up to its choice and must give the heads it was made
+    // with; the start is scored on the same captions.
+    const scoredFolds: number[][] = [];
+    const rescore = async (heads: Heads, fold: { val: number[] }, from: number[]) => {
+      scoredFolds.push(from);
+      const probe = new TfHeads(heads);
+      try {
+        const caps = data.captions.filter((c) => fold.val.includes(c.photo));
+        const capPhoto = caps.map((c) => fold.val.indexOf(c.photo));
+        const scores = tf.tidy(() => {
+          const img = probe.embedImages(tf.tensor2d(fold.val.map((p) => [...data.imageFeatures[p]!])));
+          const txt = probe.embedTexts(tf.tensor2d(caps.map((c) => [...c.features.data])));
+          return tf.matMul(txt, img, false, true);
+        });
+        const flat = (await scores.data()) as Float32Array;
+        scores.dispose();
+        return { val: recallFromScores(flat, fold.val.length, capPhoto), ranks: textToImageRanks(flat, fold.val.length, capPhoto) };
+      } finally {
+        probe.dispose();
+      }
+    };
+    const again = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, steps: [small, whole], shares: [0.5, 1], rescore });
+    expect(again.choice).toEqual(cv.choice);
+    expect(again.after).toEqual(cv.after);
+    expect(again.before).toEqual(cv.before);
+    expect(again.gainR5.mean).toBeCloseTo(cv.gainR5.mean, 6);
+    // The start with no photos of the set in its memory; each result with its fold's training photos.
+    expect(scoredFolds).toEqual(folds.flatMap((fold) => [[], fold.train]));
     // The final run replays the choice on all 120 photos: the whole step's schedule, stopped at the chosen epoch.
     const last = await trainHeads({ ...recipe, lr: 1e-2, epochs: 6, warmup: true, schedule: 'cosine', stopAt: cv.choice.epochs, trainPhotos: all, valPhotos: [], blend: 1 });
     expect([...cv.heads.weights.get('image.fc1.weight')!.data]).toEqual([...last.heads.weights.get('image.fc1.weight')!.data]);

@@ -128,13 +128,8 @@ export function memoryEntries(
   return out;
 }
 
-/** Read and embed the model's memory with its own heads; null when the model has none. */
-export async function loadCaptionMemory(
-  manifest: ModelManifest,
-  file: (rel: string) => string,
-  embedImages: (features: Float32Array[]) => Promise<Float32Array[]>,
-  embedTexts: (features: TextFeatures[]) => Promise<Float32Array[]>,
-): Promise<CaptionMemory | null> {
+/** The rows of the model's memory file as features; null when the model has none. */
+export async function readMemoryEntries(manifest: ModelManifest, file: (rel: string) => string): Promise<MemoryEntry[] | null> {
   const spec = manifest.text.captionMemory;
   if (!spec) return null;
   const where = file(spec.file);
@@ -146,8 +141,17 @@ export async function loadCaptionMemory(
   } catch (e) {
     throw new Error(`The model's caption memory ${where} cannot be read (${(e as Error).message}). Re-install the model.`, { cause: e });
   }
-  const entries = decodeMemory(buf, imageDim, textDim, where);
-  const dim = manifest.embedDim;
+  return decodeMemory(buf, imageDim, textDim, where);
+}
+
+/** Memory rows embedded by some heads (`embedImages`, `embedTexts`), with the model's settings. */
+export async function embedMemory(
+  entries: readonly MemoryEntry[],
+  spec: NonNullable<ModelManifest['text']['captionMemory']>,
+  dim: number,
+  embedImages: (features: Float32Array[]) => Promise<Float32Array[]>,
+  embedTexts: (features: TextFeatures[]) => Promise<Float32Array[]>,
+): Promise<CaptionMemory> {
   const keys = new Float32Array(entries.length * dim);
   const values = new Float32Array(entries.length * dim);
   for (let i = 0; i < entries.length; i += EMBED_CHUNK) {
@@ -157,6 +161,17 @@ export async function loadCaptionMemory(
     v.forEach((r, j) => values.set(r, (i + j) * dim));
   }
   return { keys, values, count: entries.length, dim, k: Math.min(spec.k, entries.length), temperature: spec.temperature, weight: spec.weight };
+}
+
+/** Read and embed the model's memory with its own heads; null when the model has none. */
+export async function loadCaptionMemory(
+  manifest: ModelManifest,
+  file: (rel: string) => string,
+  embedImages: (features: Float32Array[]) => Promise<Float32Array[]>,
+  embedTexts: (features: TextFeatures[]) => Promise<Float32Array[]>,
+): Promise<CaptionMemory | null> {
+  const entries = await readMemoryEntries(manifest, file);
+  return entries ? embedMemory(entries, manifest.text.captionMemory!, manifest.embedDim, embedImages, embedTexts) : null;
 }
 
 /** The memory's keys as columns ([dim, count]), made once per memory. */

@@ -15,6 +15,12 @@
  * and its start on the same captions, paired caption by caption. A result clearly worse than the start across
  * the folds (paired R@5 more than two standard errors below) keeps the starting heads. With one held-out split
  * (sets of 2,000 photos or more) the choice is made on it, and its figures carry that (small) optimism.
+ *
+ * When search ranks differently from the trainer's held-out score (a model with a caption memory moves every query
+ * toward the photos of its nearest captions, and a retrained model's memory also holds the photos it was trained
+ * on), `rescore` measures what search will do: each fold is trained again up to its choice (the same seeded run,
+ * so the same heads) and it and its start are scored by the caller, with the fold's own training photos in the
+ * result's memory. The figures, and the guard against a result worse than the start, are then those.
  */
 import type { EvalResult, RecallFigures, TrainChoice, TrainEpoch } from '../../../shared/api';
 import type { Heads } from '../model/heads-format';
@@ -56,6 +62,11 @@ export interface CrossValidateOptions extends FoldOptions {
   onEpoch?: (e: TrainEpoch) => void;
   /** `fold` is 1..k while measuring, null for the final run on every photo; `step` is the candidate's name. */
   onStep?: (s: StepInfo, fold: number | null, step: StepCandidate) => void;
+  /**
+   * Scores heads on a fold's held-out photos as search ranks them (`memoryFrom`: the photos whose captions join the
+   * memory; none for the start). Each caption's rank of its own photo, in the fold's caption order.
+   */
+  rescore?: (heads: Heads, fold: PhotoSplit, memoryFrom: number[]) => Promise<{ val: EvalResult; ranks: Int32Array }>;
 }
 
 interface Run {
@@ -71,7 +82,7 @@ interface Pick {
 }
 
 export async function crossValidatedFineTune(opts: CrossValidateOptions): Promise<CrossValidatedResult> {
-  const { folds, allPhotos, onEpoch, onStep, steps, shares, patience, ...recipe } = opts;
+  const { folds, allPhotos, onEpoch, onStep, steps, shares, patience, rescore: _rescore, ...recipe } = opts;
   const started = Date.now();
   const starts: { val: EvalResult; ranks: Int32Array }[] = [];
   /** runs[c][k]: step candidate c on fold k. */
@@ -125,11 +136,35 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
   const all = folds.map((_, k) => k);
   const pick = choose(all);
   // Each fold scored with the choice of the others (with 3 folds or more), so the figures are not flattered by it.
-  const scored = folds.map((_, k) => {
-    const p = folds.length >= 3 ? choose(all.filter((j) => j !== k)) : pick;
+  const picks = folds.map((_, k) => (folds.length >= 3 ? choose(all.filter((j) => j !== k)) : pick));
+  let scored = picks.map((p, k) => {
     const e = at(runs[p.c]![k]!, p.epoch)!.shares[p.s]!;
     return { val: e.val, ranks: e.ranks };
   });
+  if (opts.rescore) {
+    // Measured as search will rank: each fold trained again up to its choice, it and its start scored by the caller.
+    const rescored: typeof scored = [];
+    for (const [k, p] of picks.entries()) {
+      const fold = folds[k]!;
+      const step = steps[p.c]!;
+      const again = await trainHeads({
+        ...recipe,
+        lr: step.lr,
+        epochs: step.epochs,
+        warmup: step.warmup,
+        schedule: 'cosine',
+        stopAt: p.epoch,
+        blend: shares[p.s]!,
+        tuneFirstMember: true,
+        trainPhotos: fold.train,
+        valPhotos: [],
+        onStep: (s) => onStep?.({ ...s, epochs: p.epoch }, k + 1, step),
+      });
+      starts[k] = await opts.rescore(recipe.heads, fold, []);
+      rescored.push(await opts.rescore(again.heads, fold, fold.train));
+    }
+    scored = rescored;
+  }
   const concat = (list: { ranks: Int32Array }[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
   const gainR5 = pairedHitDifference(concat(starts), concat(scored), 5);
   const chosen = runs[pick.c]!.map((r) => r.history);

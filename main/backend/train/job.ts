@@ -10,7 +10,8 @@ import { AppError } from '../errors';
 import { openModel } from '../catalog/open-model';
 import type { Heads } from '../model/heads-format';
 import { hubPenalties } from '../model/query-bank';
-import { memoryEntries } from '../model/caption-memory';
+import { memoryEntries, readMemoryEntries } from '../model/caption-memory';
+import { memoryScorer } from './memory-recall';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
 import { explainStorageError, Store } from '../store';
@@ -190,10 +191,17 @@ async function fineTuneOnFolds(opts: TrainModelOptions, options: RunOptions, f: 
   const steps = fineTuneSteps(opts);
   const stepsPerRun = (photos: number, epochs: number) => Math.ceil(photos / options.batchSize) * epochs;
   // Runs stop early when held-out recall stops rising, so the total is an upper bound until the last run.
-  const total = steps.reduce((a, s) => a + folds.reduce((b, fold) => b + stepsPerRun(fold.train.length, s.epochs), 0), 0) + stepsPerRun(n, Math.max(...steps.map((s) => s.epochs)));
+  // A model with a caption memory is measured as search will rank with the saved model (memory-recall.ts): each
+  // fold is run again up to its choice.
+  const baseMemory = await readMemoryEntries(opts.model.manifest, (rel) => path.resolve(opts.model.dir, rel));
+  const rescore = baseMemory ? memoryScorer(opts.model, f, baseMemory) : null;
+  const longest = Math.max(...steps.map((s) => s.epochs));
+  const runs = steps.length + (rescore ? 1 : 0);
+  const total = runs * folds.reduce((b, fold) => b + stepsPerRun(fold.train.length, longest), 0) + stepsPerRun(n, longest);
   const cvStart = Date.now();
   let done = 0;
   const cv = await crossValidatedFineTune({
+    ...(rescore ? { rescore } : {}),
     ...commonRunOptions(opts, options, f),
     folds,
     allPhotos: f.images.map((_, i) => i),
