@@ -47,6 +47,29 @@ describe('the text reader', () => {
     expect(receipt).toContain('invoice4711');
   });
 
+  it('reads several photos together exactly as one by one, the small ones in shared detector runs', async () => {
+    // Each generated photo at its own size and shrunk to at most 224 px (the size of a typical library's photos).
+    const big = await Promise.all(photos.map((p) => decodeForText(readFileSync(p.file), DETECT_MAX_SIDE)));
+    const small = await Promise.all(photos.map(async (p) => decodeForText(await sharp(readFileSync(p.file)).rotate().resize(224, 224, { fit: 'inside' }).png().toBuffer(), DETECT_MAX_SIDE)));
+    const all = [...small, ...big];
+    const alone: string[][] = [];
+    for (const img of all) alone.push((await reader.read(img)).map((l) => `${l.text} ${l.box.flat().join(',')}`));
+    const runs = vi.spyOn(reader as unknown as { probabilitiesOf: (imgs: unknown[]) => Promise<unknown> }, 'probabilitiesOf');
+    try {
+      const together = (await reader.readMany(all)).map((lines) => lines.map((l) => `${l.text} ${l.box.flat().join(',')}`));
+      expect(together).toEqual(alone);
+      expect(alone.flat().length).toBeGreaterThan(0);
+      // The small photos went through the detector in batches of up to 8 (grouped by padded size), the large alone.
+      const sizes = runs.mock.calls.map((c) => c[0].length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(all.length);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
+      expect(runs.mock.calls.length).toBeLessThan(all.length);
+    } finally {
+      runs.mockRestore();
+    }
+  });
+
   it('finds no text in plain photos, and runs no recognition where the detector finds no box', async () => {
     for (const p of photos.filter((x) => !x.text)) expect(await readFile(p.file)).toBe('');
     const sky = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><defs><linearGradient id="g" x2="0" y2="1"><stop offset="0" stop-color="#3a7bd5"/><stop offset="1" stop-color="#e0eafc"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/></svg>')).jpeg().toBuffer();

@@ -8,7 +8,8 @@
  *    decode, no full-size detection). Otherwise, and for every smaller photo, the photo is read at up to
  *    DETECT_MAX_SIDE (detection, then recognition where there are boxes).
  *
- * `look: false` reads every photo at full size at once (PHOTO_SEARCH_READ_TEXT=all).
+ * `look: false` reads every photo at full size at once (PHOTO_SEARCH_READ_TEXT=all). `readDecodedMany` reads several
+ * at once: the ones read at once share detector runs (TextReader.readMany), the looked-at ones go one by one.
  */
 import { decodeForText, type RgbImage } from '../photos/text-image';
 import { DETECT_MAX_SIDE, LOOK_FROM, LOOK_SIDE, type TextLine, type TextReader } from './reader';
@@ -41,4 +42,14 @@ export async function readDecoded(reader: TextReader, first: FirstDecode, buf: B
   if (!(await reader.hasTextAt(first.image))) return { lines: [], stoppedByLook: true };
   const full = await decodeForText(buf, DETECT_MAX_SIDE, file, maxPixels);
   return { lines: await reader.read(full), stoppedByLook: false };
+}
+
+/** `readDecoded` for several photos; the photos read at once go through the detector together. */
+export async function readDecodedMany(reader: TextReader, photos: readonly { first: FirstDecode; buf: Buffer; file: string }[], maxPixels: number): Promise<PhotoLines[]> {
+  const out: PhotoLines[] = new Array(photos.length);
+  const atOnce = photos.map((p, i) => i).filter((i) => !photos[i]!.first.look);
+  const lines = await reader.readMany(atOnce.map((i) => photos[i]!.first.image));
+  atOnce.forEach((i, n) => (out[i] = { lines: lines[n]!, stoppedByLook: false }));
+  for (const [i, p] of photos.entries()) if (p.first.look) out[i] = await readDecoded(reader, p.first, p.buf, p.file, maxPixels);
+  return out;
 }

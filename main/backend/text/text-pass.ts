@@ -1,15 +1,16 @@
 /**
  * The text pass: after embedding (so a new library is searchable by content first), read the words in every
  * photo whose content has not been read yet, and store them (store/photo-text.ts). It resumes by itself: what
- * was stored stays, and the next run starts with the contents still unread. Cancel stops after the photo in
- * flight. A photo whose bytes changed since it was indexed is left for the next index run (its hash is stale).
+ * was stored stays, and the next run starts with the contents still unread. A photo whose bytes changed since it
+ * was indexed is left for the next index run (its hash is stale).
  *
  * First the text gate (text-gate.ts), when one fits the model's image tower: a page of photos' cached tower
  * features is read in one query and scored; a photo it passes over is stored as such, without being opened
  * (`PHOTO_SEARCH_READ_TEXT=all` reads those too). Then per photo (read-photo.ts): read the file, check its
  * hash, decode (EXIF rotation applied); a large photo is first looked at small and read at full size (at most
- * DETECT_MAX_SIDE) only when the look sees text; recognition runs only when the detector found boxes. The next
- * photo is decoded while this one is read. The reader's models load on the first photo to read.
+ * DETECT_MAX_SIDE) only when the look sees text; recognition runs only when the detector found boxes. Photos go
+ * READ_TOGETHER at a time: the small ones share detector runs, and the next ones are decoded while these are read.
+ * Cancel stops after the photos in flight. The reader's models load on the first photo to read.
  */
 import type { TextPassSummary } from '../../../shared/api';
 import { oneLine } from '../../../shared/format';
@@ -18,7 +19,7 @@ import { MAX_PHOTO_BYTES, readRegularFileSync } from '../fs/safe-read';
 import { DEFAULT_PIXEL_LIMIT, describeImageError } from '../photos/decode';
 import type { PhotoTextInput, Store, TextTodo } from '../store';
 import { TEXT_ENGINE } from './models';
-import { decodeFirst, readDecoded, type FirstDecode } from './read-photo';
+import { decodeFirst, readDecoded, readDecodedMany, type FirstDecode, type PhotoLines } from './read-photo';
 import { TextReader, type TextLine } from './reader';
 import { textReadMode, type TextGate } from './text-gate';
 
@@ -52,6 +53,9 @@ export interface TextPassOptions {
 }
 
 type Decoded = { todo: TextTodo; buf: Buffer | null; first: FirstDecode | null; failed: string | null };
+
+/** Photos decoded and read together: small ones share detector runs (TextReader.readMany). */
+const READ_TOGETHER = 8;
 
 export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassSummary> {
   const { store, signal } = opts;
@@ -114,36 +118,37 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
         report(true);
       }
       if (page.length === 0) continue;
-      let next: Promise<Decoded> | null = decode(page[0]!, maxPixels, look);
-      for (let i = 0; i < page.length; i++) {
-        const current = await next!;
-        next = i + 1 < page.length ? decode(page[i + 1]!, maxPixels, look) : null;
+      // READ_TOGETHER photos at a time: decoded together, their detector runs shared; the next ones are decoded
+      // while these are read.
+      const chunks: TextTodo[][] = [];
+      for (let i = 0; i < page.length; i += READ_TOGETHER) chunks.push(page.slice(i, i + READ_TOGETHER));
+      let next: Promise<Decoded[]> | null = decodeAll(chunks[0]!, maxPixels, look);
+      for (let c = 0; c < chunks.length; c++) {
+        const decoded = await next!;
+        next = c + 1 < chunks.length ? decodeAll(chunks[c + 1]!, maxPixels, look) : null;
         if (signal?.aborted) {
           await next?.catch(() => undefined);
           break outer;
         }
-        if (current.failed === 'changed') {
-          stale.add(current.todo.contentHash); // the next index run gives it its new hash
-          continue;
+        const current = decoded.filter((d) => {
+          if (d.failed !== 'changed') return true;
+          stale.add(d.todo.contentHash); // the next index run gives it its new hash
+          return false;
+        });
+        const readable = current.filter((d) => d.first && d.buf);
+        const got = readable.length ? await readAll(await getReader(), readable, maxPixels) : [];
+        for (const d of current) {
+          const r = got[readable.indexOf(d)];
+          const lines: TextLine[] = r && 'lines' in r ? r.lines : [];
+          const failed = d.failed ?? (r && 'failed' in r ? r.failed : null);
+          if (r && 'lines' in r && r.stoppedByLook) summary.stoppedByLook++;
+          pending.push({ contentHash: d.todo.contentHash, engine: TEXT_ENGINE, text: lines.map((l) => l.text).join('\n'), lines: JSON.stringify(lines), failed });
+          summary.read++;
+          if (lines.length) summary.withText++;
+          if (failed) summary.failed++;
+          if (pending.length >= batchSize) flush();
         }
-        let lines: TextLine[] = [];
-        let failed = current.failed;
-        if (current.first && current.buf) {
-          const reader = await getReader(); // models that cannot load stop the pass (not each photo's failure)
-          try {
-            const got = await readDecoded(reader, current.first, current.buf, current.todo.path, maxPixels);
-            lines = got.lines;
-            if (got.stoppedByLook) summary.stoppedByLook++;
-          } catch (e) {
-            failed = `the text reader failed: ${oneLine(e instanceof Error ? e.message : String(e)).slice(0, 200)}`;
-          }
-        }
-        pending.push({ contentHash: current.todo.contentHash, engine: TEXT_ENGINE, text: lines.map((l) => l.text).join('\n'), lines: JSON.stringify(lines), failed });
-        summary.read++;
-        if (lines.length) summary.withText++;
-        if (failed) summary.failed++;
-        if (pending.length >= batchSize) flush();
-        report(false);
+        report(true); // after every few photos read: a cancel takes effect at the next ones
       }
       flush();
     }
@@ -153,6 +158,32 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
   }
   report(true);
   return { ...summary, gateSeconds: gateMs / 1000, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Lines of decoded photos, read together (read-photo.ts `readDecodedMany`); when that fails, each is read alone so
+ * that the failure is the failing photo's only. A reader whose models cannot load stops the pass (it throws here).
+ */
+async function readAll(reader: TextReader, photos: Decoded[], maxPixels: number): Promise<(PhotoLines | { failed: string })[]> {
+  const items = photos.map((d) => ({ first: d.first!, buf: d.buf!, file: d.todo.path }));
+  try {
+    return await readDecodedMany(reader, items, maxPixels);
+  } catch {
+    const out: (PhotoLines | { failed: string })[] = [];
+    for (const it of items) {
+      try {
+        out.push(await readDecoded(reader, it.first, it.buf, it.file, maxPixels));
+      } catch (e) {
+        out.push({ failed: `the text reader failed: ${oneLine(e instanceof Error ? e.message : String(e)).slice(0, 200)}` });
+      }
+    }
+    return out;
+  }
+}
+
+/** Photos read and decoded for the reader, together (sharp decodes on its own threads). */
+function decodeAll(todos: TextTodo[], maxPixels: number, look: boolean): Promise<Decoded[]> {
+  return Promise.all(todos.map((t) => decode(t, maxPixels, look)));
 }
 
 /** Read and decode one photo for the reader; a photo whose bytes no longer match its hash is `changed`. */
