@@ -141,6 +141,11 @@ export interface LibraryStatus {
   pendingModel: { id: string; embedded: number; total: number } | null;
   /** Embeddings of the active model rejected when the search index loaded (damaged values); 0 until it loads. */
   damaged: number;
+  /**
+   * Photos whose embeddings another version of the active model made (an upgrade changed its heads): search mixes
+   * two spaces until `index` embeds them again (the app and `serve` start that by themselves).
+   */
+  outdated: number;
   /** Words in photos: photos read by the text pass, those with text, and which scripts the reader knows. */
   /** Photos read, of those with text, photos the text gate passed over without reading, and the scripts read. */
   text: { read: number; withText: number; gated: number; scripts: string };

@@ -73,6 +73,8 @@ export function coverageNotes(st: LibraryStatus): string[] {
   const notes: string[] = [];
   if (st.embedded < st.images)
     notes.push(`Note: ${st.images - st.embedded} of ${st.images} photos are not embedded with model ${st.model} yet and cannot be found; run \`photo-search index\` to embed them.`);
+  if (st.outdated)
+    notes.push(`Note: ${st.outdated} of ${st.images} photos were embedded by an earlier version of model ${st.model} and rank less well; run \`photo-search index\` to embed them again.`);
   if (st.damaged)
     notes.push(`Note: ${st.damaged} photos have damaged embeddings in the library file and are left out of search; run \`photo-search repair\` to rebuild them.`);
   const p = st.pendingModel;

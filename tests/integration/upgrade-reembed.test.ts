@@ -13,6 +13,7 @@ import { openModel } from '../../main/backend/catalog/open-model';
 import { embeddingProvenance } from '../../main/backend/library/embedding-provenance';
 import { initHeads } from '../../main/backend/model/heads';
 import { loadHeads, saveHeads } from '../../main/backend/model/heads-format';
+import { coverageNotes } from '../../main/cli/format';
 import { makePhotos } from '../helpers/fixtures';
 import { generateTestModel } from '../helpers/generate-model';
 
@@ -71,6 +72,15 @@ describe('start-up after the active model changed under the same id', () => {
     await loaded.dispose();
     const heads = await loadHeads(path.join(dir, manifest.heads));
     await saveHeads(path.join(dir, manifest.heads), initHeads(heads.spec, 99));
+    // Before anything embeds them again (the CLI starts nothing by itself): status counts them, search's notes say so.
+    const cli = await openBackend({ dataDir, modelDir: dir });
+    try {
+      const st = await cli.library.status();
+      expect(st.outdated).toBe(PHOTOS);
+      expect(coverageNotes(st).join(' ')).toMatch(/5 of 5 photos were embedded by an earlier version of model .* run `photo-search index`/);
+    } finally {
+      await cli.close();
+    }
     const upgraded = await startAndWatch(dataDir, dir);
     expect(upgraded.now).not.toBe(first.now);
     expect(upgraded.jobs).toHaveLength(1);
@@ -79,5 +89,11 @@ describe('start-up after the active model changed under the same id', () => {
     expect(upgraded.made).toBe(upgraded.now);
     expect(upgraded.embedded).toBe(PHOTOS);
     expect(upgraded.hits).toBe(PHOTOS);
+    const after = await openBackend({ dataDir, modelDir: dir });
+    try {
+      expect((await after.library.status()).outdated).toBe(0);
+    } finally {
+      await after.close();
+    }
   }, 120_000);
 });

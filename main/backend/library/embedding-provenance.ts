@@ -14,9 +14,16 @@ import type { Store } from '../store';
 
 const settingOf = (modelId: string) => `embeddingsMadeBy:${modelId}`;
 
+/** Provenance per loaded heads (the digest reads every weight: tens of ms for the built-in heads). */
+const known = new WeakMap<object, Map<string, string>>();
+
 /** What makes a model's embeddings what they are: the photo features it embeds and its heads. */
 export function embeddingProvenance(model: Pick<EmbeddingModel, 'photoFeatureKey' | 'heads'>): string {
-  return sha256(JSON.stringify([model.photoFeatureKey, headsDigest(model.heads)])).slice(0, 16);
+  let byKey = known.get(model.heads);
+  if (!byKey) known.set(model.heads, (byKey = new Map()));
+  let p = byKey.get(model.photoFeatureKey);
+  if (!p) byKey.set(model.photoFeatureKey, (p = sha256(JSON.stringify([model.photoFeatureKey, headsDigest(model.heads)])).slice(0, 16)));
+  return p;
 }
 
 /**

@@ -67,8 +67,18 @@ export class LibraryService {
       embedded: model === 'none' ? 0 : store.countEmbeddings(model),
       pendingModel: model === 'none' ? null : this.s.active.pending(),
       damaged: this.s.searchIndex.damagedCount(this.s.active.id()),
+      outdated: model === 'none' ? 0 : await this.outdated(),
       text: { read: store.text.countRead(), withText: store.text.countWithText(), gated: store.text.countGated(), scripts: TEXT_SCRIPTS },
     };
+  }
+
+  /** The active model's embeddings made by another version of it (0 when its files cannot be loaded: search says why). */
+  private async outdated(): Promise<number> {
+    try {
+      return outdatedEmbeddings(this.s.store, await this.s.active.load());
+    } catch {
+      return 0;
+    }
   }
 
   folders(): FolderInfo[] {
