@@ -404,6 +404,11 @@ export interface TrainChoice {
   lr: number;
   epochs: number;
   share: number;
+  /**
+   * With a caption memory: how far search moves a query toward the photos of its nearest captions (the weight in
+   * model/caption-memory.ts), chosen on the same held-out photos; absent for a model without one.
+   */
+  memoryWeight?: number;
 }
 
 export interface TrainResult {

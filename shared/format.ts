@@ -20,7 +20,7 @@ export function describeHeldOutGain(r: {
   before: { textToImage: { r5: number } } | null;
   val: { textToImage: { r5: number }; images: number };
   blend: number;
-  heldOut?: { folds: number; photos: number; gainR5: { mean: number; se: number }; finalTrainPhotos: number; choice?: { step: string; lr: number; epochs: number; share: number } };
+  heldOut?: { folds: number; photos: number; gainR5: { mean: number; se: number }; finalTrainPhotos: number; choice?: { step: string; lr: number; epochs: number; share: number; memoryWeight?: number } };
 }): string | null {
   if (!r.before) return null;
   const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
@@ -33,7 +33,13 @@ export function describeHeldOutGain(r: {
   const gain = `${signed(h.gainR5.mean)} ± ${h.gainR5.se.toFixed(1)} points`;
   const c = h.choice;
   const chosen = c ? `: chosen on the held-out photos, the ${c.step} step (learning rate ${c.lr.toExponential(0)}) for ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, ${c.share >= 1 ? 'the new heads as they are' : `${Math.round(c.share * 100)}% of the new heads blended with the starting ones`}` : blended;
-  const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${chosen}.` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
+  const memory =
+    c?.memoryWeight === undefined
+      ? ''
+      : c.memoryWeight === 0
+        ? ' Queries do not lean on the caption memory (weight 0 measured best).'
+        : ` Queries lean on the photos of their nearest captions with weight ${c.memoryWeight} (the caption memory, the set's photos in it).`;
+  const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${chosen}.${memory}` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
   const verdict = gainVerdict(h.gainR5) === 'none' ? ` ${NO_MEASURABLE_GAIN}` : '';
   return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}${verdict}`;
 }

@@ -11,7 +11,7 @@ import { builtinModelDir, ModelRegistry } from '../../main/backend/catalog/regis
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { readManifest } from '../../main/backend/catalog/manifest';
 import { loadHeads } from '../../main/backend/model/heads-format';
-import { memoryRowBytes } from '../../main/backend/model/caption-memory';
+import { MEMORY_WEIGHTS, memoryRowBytes } from '../../main/backend/model/caption-memory';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { readCaptionSet } from '../../main/backend/train/readers';
 import { trainModel } from '../../main/backend/train/job';
@@ -117,7 +117,9 @@ describe('built-in model', () => {
     expect(grown.length).toBeGreaterThan(baseBank.length);
     for (const c of grown.slice(baseBank.length)) expect(setCaptions.has(c)).toBe(true);
     // The caption memory: the base's rows and one per photo the saved heads were trained on (model/caption-memory.ts).
-    expect(saved.text.captionMemory).toEqual(model.manifest.text.captionMemory);
+    // Its weight was chosen on the folds among MEMORY_WEIGHTS; the rest is the base's.
+    expect(saved.text.captionMemory).toEqual({ ...model.manifest.text.captionMemory, weight: r.heldOut!.choice!.memoryWeight });
+    expect(MEMORY_WEIGHTS).toContain(r.heldOut!.choice!.memoryWeight);
     const rowBytes = memoryRowBytes(model.manifest.image.featureDim, model.manifest.text.featureDim);
     const baseRows = statSync(path.join(builtinModelDir(), 'caption-memory.bin')).size / rowBytes;
     expect(baseRows).toBe(6000);

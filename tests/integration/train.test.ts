@@ -443,8 +443,9 @@ describe('trainer memory and determinism', () => {
     // score, so nothing may change. Each fold is trained again up to its choice and must give the heads it was made
     // with; the start is scored on the same captions.
     const scoredFolds: number[][] = [];
-    const rescore = async (heads: Heads, fold: { val: number[] }, from: number[]) => {
+    const rescore = async (heads: Heads, fold: { val: number[] }, from: number[], weights: readonly number[]) => {
       scoredFolds.push(from);
+      expect(weights).toEqual(from.length ? [0.25, 1] : [0.25]);
       const probe = new TfHeads(heads);
       try {
         const caps = data.captions.filter((c) => fold.val.includes(c.photo));
@@ -456,18 +457,28 @@ describe('trainer memory and determinism', () => {
         });
         const flat = (await scores.data()) as Float32Array;
         scores.dispose();
-        return { val: recallFromScores(flat, fold.val.length, capPhoto), ranks: textToImageRanks(flat, fold.val.length, capPhoto) };
+        // The same ranks at every weight (no memory here): ties keep the start's weight.
+        return weights.map(() => ({ val: recallFromScores(flat, fold.val.length, capPhoto), ranks: textToImageRanks(flat, fold.val.length, capPhoto) }));
       } finally {
         probe.dispose();
       }
     };
-    const again = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, steps: [small, whole], shares: [0.5, 1], rescore });
-    expect(again.choice).toEqual(cv.choice);
+    const again = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, steps: [small, whole], shares: [0.5, 1], memory: { rescore, startWeight: 0.25, weights: [1, 0.25] } });
+    expect(again.choice).toEqual({ ...cv.choice, memoryWeight: 0.25 });
     expect(again.after).toEqual(cv.after);
     expect(again.before).toEqual(cv.before);
     expect(again.gainR5.mean).toBeCloseTo(cv.gainR5.mean, 6);
     // The start with no photos of the set in its memory; each result with its fold's training photos.
     expect(scoredFolds).toEqual(folds.flatMap((fold) => [[], fold.train]));
+    // A weight that ranks every caption's photo first is chosen, and the figures are its.
+    const perfect = async (heads: Heads, fold: { val: number[] }, from: number[], weights: readonly number[]) => {
+      const plain = await rescore(heads, fold, from, weights);
+      return weights.map((w, i) => (w === 1 ? { val: { ...plain[i]!.val, textToImage: { r1: 100, r5: 100, r10: 100 } }, ranks: new Int32Array(plain[i]!.ranks.length) } : plain[i]!));
+    };
+    const leaning = await crossValidatedFineTune({ ...recipe, folds, allPhotos: all, steps: [small, whole], shares: [0.5, 1], memory: { rescore: perfect, startWeight: 0.25, weights: [1] } });
+    expect(leaning.choice.memoryWeight).toBe(1);
+    expect(leaning.after.textToImage).toEqual({ r1: 100, r5: 100, r10: 100 });
+    expect(leaning.gainR5.mean).toBeCloseTo(100 - cv.before.textToImage.r5, 1);
     // The final run replays the choice on all 120 photos: the whole step's schedule, stopped at the chosen epoch.
     const last = await trainHeads({ ...recipe, lr: 1e-2, epochs: 6, warmup: true, schedule: 'cosine', stopAt: cv.choice.epochs, trainPhotos: all, valPhotos: [], blend: 1 });
     expect([...cv.heads.weights.get('image.fc1.weight')!.data]).toEqual([...last.heads.weights.get('image.fc1.weight')!.data]);

@@ -47,6 +47,13 @@ export interface MemoryEntry {
 export const CAPTION_MEMORY_FILE = 'caption-memory.bin';
 export const CAPTION_MEMORY_DEFAULTS = { k: 5, temperature: 20, weight: 0.25 } as const;
 
+/**
+ * The weights a retrained model's memory may take, chosen on the set's held-out photos (train/cross-validate.ts): a
+ * set like the base's keeps about the base's; a new kind whose captions say exactly what its photos show may lean
+ * on its own photos more.
+ */
+export const MEMORY_WEIGHTS = [0, 0.25, 0.5, 1] as const;
+
 /** More rows than this are refused (about 1 GB of file with the built-in towers). */
 export const MAX_MEMORY = 400_000;
 /** Rows per embedding call, so the memory never becomes one giant tensor. */

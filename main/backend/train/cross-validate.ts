@@ -20,7 +20,9 @@
  * toward the photos of its nearest captions, and a retrained model's memory also holds the photos it was trained
  * on), `rescore` measures what search will do: each fold is trained again up to its choice (the same seeded run,
  * so the same heads) and it and its start are scored by the caller, with the fold's own training photos in the
- * result's memory. The figures, and the guard against a result worse than the start, are then those.
+ * result's memory. How far the result's queries lean on the memory (its weight) is chosen on the folds as the share
+ * is, each fold scored with the weight the others chose. The figures, and the guard against a result worse than the
+ * start, are then those.
  */
 import type { EvalResult, RecallFigures, TrainChoice, TrainEpoch } from '../../../shared/api';
 import type { Heads } from '../model/heads-format';
@@ -62,11 +64,19 @@ export interface CrossValidateOptions extends FoldOptions {
   onEpoch?: (e: TrainEpoch) => void;
   /** `fold` is 1..k while measuring, null for the final run on every photo; `step` is the candidate's name. */
   onStep?: (s: StepInfo, fold: number | null, step: StepCandidate) => void;
-  /**
-   * Scores heads on a fold's held-out photos as search ranks them (`memoryFrom`: the photos whose captions join the
-   * memory; none for the start). Each caption's rank of its own photo, in the fold's caption order.
-   */
-  rescore?: (heads: Heads, fold: PhotoSplit, memoryFrom: number[]) => Promise<{ val: EvalResult; ranks: Int32Array }>;
+  /** Measure as search ranks with a caption memory, and choose the memory's weight on the folds (see the file comment). */
+  memory?: {
+    /**
+     * Scores heads on a fold's held-out photos as search ranks them, once per memory weight (`memoryFrom`: the photos
+     * whose captions join the memory; none for the start). Each caption's rank of its own photo, in the fold's
+     * caption order.
+     */
+    rescore: (heads: Heads, fold: PhotoSplit, memoryFrom: number[], weights: readonly number[]) => Promise<{ val: EvalResult; ranks: Int32Array }[]>;
+    /** The start's weight (the base model's), first among the candidates: ties keep it. */
+    startWeight: number;
+    /** Other weights the result may take. */
+    weights: number[];
+  };
 }
 
 interface Run {
@@ -82,7 +92,7 @@ interface Pick {
 }
 
 export async function crossValidatedFineTune(opts: CrossValidateOptions): Promise<CrossValidatedResult> {
-  const { folds, allPhotos, onEpoch, onStep, steps, shares, patience, rescore: _rescore, ...recipe } = opts;
+  const { folds, allPhotos, onEpoch, onStep, steps, shares, patience, memory, ...recipe } = opts;
   const started = Date.now();
   const starts: { val: EvalResult; ranks: Int32Array }[] = [];
   /** runs[c][k]: step candidate c on fold k. */
@@ -141,9 +151,12 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     const e = at(runs[p.c]![k]!, p.epoch)!.shares[p.s]!;
     return { val: e.val, ranks: e.ranks };
   });
-  if (opts.rescore) {
-    // Measured as search will rank: each fold trained again up to its choice, it and its start scored by the caller.
-    const rescored: typeof scored = [];
+  let memoryWeight: number | undefined;
+  if (memory) {
+    // Measured as search will rank: each fold trained again up to its choice, it and its start scored by the caller
+    // with the memory, the result at every candidate weight; the weight is chosen as the share is.
+    const weights = [...new Set([memory.startWeight, ...memory.weights])];
+    const byWeight: { val: EvalResult; ranks: Int32Array }[][] = [];
     for (const [k, p] of picks.entries()) {
       const fold = folds[k]!;
       const step = steps[p.c]!;
@@ -160,10 +173,20 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
         valPhotos: [],
         onStep: (s) => onStep?.({ ...s, epochs: p.epoch }, k + 1, step),
       });
-      starts[k] = await opts.rescore(recipe.heads, fold, []);
-      rescored.push(await opts.rescore(again.heads, fold, fold.train));
+      starts[k] = (await memory.rescore(recipe.heads, fold, [], [memory.startWeight]))[0]!;
+      byWeight.push(await memory.rescore(again.heads, fold, fold.train, weights));
     }
-    scored = rescored;
+    const chooseWeight = (used: number[]) => {
+      let best = 0;
+      let top = -1;
+      weights.forEach((_, w) => {
+        const score = used.reduce((a, k) => a + rankScore(byWeight[k]![w]!.ranks), 0);
+        if (score > top) [best, top] = [w, score];
+      });
+      return best;
+    };
+    memoryWeight = weights[chooseWeight(all)]!;
+    scored = folds.map((_, k) => byWeight[k]![folds.length >= 3 ? chooseWeight(all.filter((j) => j !== k)) : weights.indexOf(memoryWeight!)]!);
   }
   const concat = (list: { ranks: Int32Array }[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
   const gainR5 = pairedHitDifference(concat(starts), concat(scored), 5);
@@ -173,9 +196,10 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
   const before = poolResults(starts.map((x) => x.val));
   const after = poolResults(scored.map((x) => x.val));
   const step = steps[pick.c]!;
-  const choice: TrainChoice = { step: step.name, lr: step.lr, epochs: pick.epoch, share: shares[pick.s]! };
+  const choice: TrainChoice = { step: step.name, lr: step.lr, epochs: pick.epoch, share: shares[pick.s]!, ...(memoryWeight !== undefined ? { memoryWeight } : {}) };
   if (gainR5.mean < 0 && gainR5.mean < -2 * gainR5.se) {
-    return { heads: recipe.heads, history, before, after, gainR5, choice: { ...choice, share: 0 }, seconds: (Date.now() - started) / 1000 };
+    const kept = memory ? { memoryWeight: memory.startWeight } : {};
+    return { heads: recipe.heads, history, before, after, gainR5, choice: { ...choice, share: 0, ...kept }, seconds: (Date.now() - started) / 1000 };
   }
   const final = await trainHeads({
     ...recipe,

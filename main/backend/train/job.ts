@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { openModel } from '../catalog/open-model';
 import type { Heads } from '../model/heads-format';
 import { hubPenalties } from '../model/query-bank';
-import { memoryEntries, readMemoryEntries } from '../model/caption-memory';
+import { MEMORY_WEIGHTS, memoryEntries, readMemoryEntries } from '../model/caption-memory';
 import { memoryScorer } from './memory-recall';
 import type { EmbeddingModel } from '../model/types';
 import { dataPaths } from '../paths';
@@ -119,6 +119,8 @@ type Progress = (p: Partial<JobProgress> & { stage: string }) => void;
 /** What the fit produced, whichever way: the heads to save and how they measured. */
 interface Fitted {
   heads: Heads;
+  /** The caption memory's weight chosen for the result (a cross-validated fine-tune of a model with a memory). */
+  memoryWeight?: number;
   history: TrainEpoch[];
   bestEpoch: number;
   blend: number;
@@ -200,8 +202,9 @@ async function fineTuneOnFolds(opts: TrainModelOptions, options: RunOptions, f: 
   const total = runs * folds.reduce((b, fold) => b + stepsPerRun(fold.train.length, longest), 0) + stepsPerRun(n, longest);
   const cvStart = Date.now();
   let done = 0;
+  const startWeight = opts.model.manifest.text.captionMemory?.weight ?? 0;
   const cv = await crossValidatedFineTune({
-    ...(rescore ? { rescore } : {}),
+    ...(rescore ? { memory: { rescore, startWeight, weights: [...MEMORY_WEIGHTS] } } : {}),
     ...commonRunOptions(opts, options, f),
     folds,
     allPhotos: f.images.map((_, i) => i),
@@ -217,7 +220,7 @@ async function fineTuneOnFolds(opts: TrainModelOptions, options: RunOptions, f: 
       progress({ stage, done: Math.min(done, total), total, etaSeconds: perStep * Math.max(0, total - done) });
     },
   });
-  const trained: Fitted = { heads: cv.heads, history: cv.history, bestEpoch: cv.choice.share > 0 ? cv.choice.epochs : 0, blend: cv.choice.share, after: cv.after, seconds: cv.seconds };
+  const trained: Fitted = { heads: cv.heads, memoryWeight: cv.choice.memoryWeight, history: cv.history, bestEpoch: cv.choice.share > 0 ? cv.choice.epochs : 0, blend: cv.choice.share, after: cv.after, seconds: cv.seconds };
   const heldOut: NonNullable<TrainResult['heldOut']> = { folds: folds.length, photos: folds.reduce((a, fold) => a + fold.val.length, 0), gainR5: cv.gainR5, finalTrainPhotos: cv.choice.share > 0 ? n : 0, choice: cv.choice };
   Object.assign(options, { lr: cv.choice.lr, epochs: cv.choice.epochs, schedule: 'cosine' });
   // The folds' own measure of the start (the trainer's forward pass), paired caption by caption with the result.
@@ -300,6 +303,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainResult> 
       trainedTexts: f.captions.map((c) => c.text),
       // The photos the saved heads were trained on join the caption memory (none when the start was kept).
       memoryEntries: memoryEntries(f, heldOut ? (heldOut.finalTrainPhotos > 0 ? f.images.map((_, i) => i) : []) : split.train),
+      memoryWeight: trained.memoryWeight,
       id: opts.id,
       name: opts.name,
       onStage: opts.onSaveStage,

@@ -22,17 +22,18 @@ function flat(rows: readonly Float32Array[], dim: number): Float32Array {
 
 /**
  * A scorer for `rescore`: heads on a fold's held-out photos, with the base's memory rows and those of `memoryFrom`
- * (photos of the set). Null when the set's captions cannot be kept in a memory (token-row text features).
+ * (photos of the set), once per memory weight. Null when the set's captions cannot be kept in a memory (token-row
+ * text features).
  */
 export function memoryScorer(
   model: EmbeddingModel,
   f: SetFeatures,
   base: readonly MemoryEntry[],
-): ((heads: Heads, fold: PhotoSplit, memoryFrom: number[]) => Promise<{ val: EvalResult; ranks: Int32Array }>) | null {
+): ((heads: Heads, fold: PhotoSplit, memoryFrom: number[], weights: readonly number[]) => Promise<{ val: EvalResult; ranks: Int32Array }[]>) | null {
   const spec = model.manifest.text.captionMemory;
   if (!spec || memoryEntries(f, []) === null) return null;
   const dim = model.embedDim;
-  return async (heads, fold, memoryFrom) => {
+  return async (heads, fold, memoryFrom, weights) => {
     const runner = new HeadsRunner(heads, model.manifest.text.outputKind === 'sequence' ? 'sequence' : 'pooled');
     try {
       const entries = [...base, ...(memoryEntries(f, memoryFrom) ?? [])];
@@ -41,9 +42,14 @@ export function memoryScorer(
       const caps = f.captions.filter((c) => index.has(c.photo));
       const capPhoto = caps.map((c) => index.get(c.photo)!);
       const img = await runner.embedImage(fold.val.map((p) => f.imageFeatures[p]!));
-      const txt = await expandQueries(memory, await runner.embedText(caps.map((c) => c.features)));
-      const scores = scoreMatrix(flat(txt, dim), flat(img, dim), dim);
-      return { val: recallFromScores(scores, fold.val.length, capPhoto), ranks: textToImageRanks(scores, fold.val.length, capPhoto) };
+      const captions = await runner.embedText(caps.map((c) => c.features));
+      const images = flat(img, dim);
+      const out: { val: EvalResult; ranks: Int32Array }[] = [];
+      for (const weight of weights) {
+        const scores = scoreMatrix(flat(await expandQueries({ ...memory, weight }, captions), dim), images, dim);
+        out.push({ val: recallFromScores(scores, fold.val.length, capPhoto), ranks: textToImageRanks(scores, fold.val.length, capPhoto) });
+      }
+      return out;
     } finally {
       await runner.dispose();
     }

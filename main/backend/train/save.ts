@@ -37,6 +37,8 @@ export interface SaveModelOptions {
    * base's rows (a base without a memory keeps none). Null or absent: the base's memory as it is.
    */
   memoryEntries?: readonly MemoryEntry[] | null;
+  /** The memory's weight chosen for the new heads (the base's when absent). */
+  memoryWeight?: number;
   /** Called before each stage; a throw aborts the save (tests inject failures here). */
   onStage?: (stage: SaveStage) => void | Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function saveTrainedModel(opts: SaveModelOptions): Promise<SavedMod
   if (bankFile) texts.push({ to: bankFile, data: await grownBank(path.join(opts.baseDir, bankFile), opts.trainedTexts ?? []) });
   const text = { ...base.text };
   if (bank) text.queryBank = { file: bank.file, beta: bank.beta, lambda: bank.lambda };
+  if (memory && opts.memoryWeight !== undefined) text.captionMemory = { ...memory, weight: opts.memoryWeight };
   const binaries: { to: string; data: Uint8Array }[] = [];
   if (memoryFile && memory && opts.memoryEntries?.length) {
     const rows = encodeMemory(opts.memoryEntries, base.image.featureDim, base.text.featureDim);
