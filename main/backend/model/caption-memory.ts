@@ -181,29 +181,16 @@ export async function loadCaptionMemory(
   return entries ? embedMemory(entries, manifest.text.captionMemory!, manifest.embedDim, embedImages, embedTexts) : null;
 }
 
-/** The memory's keys as columns ([dim, count]), made once per memory. */
-const columns = new WeakMap<CaptionMemory, Float32Array>();
-
-function keyColumns(m: CaptionMemory): Float32Array {
-  let c = columns.get(m);
-  if (!c) {
-    c = new Float32Array(m.count * m.dim);
-    for (let r = 0; r < m.count; r++) for (let j = 0; j < m.dim; j++) c[j * m.count + r] = m.keys[r * m.dim + j]!;
-    columns.set(m, c);
-  }
-  return c;
-}
-
-/** The k best keys of each query: [n, dim] queries × [dim, count] keys, then TopK (one onnxruntime run). */
+/** The k best keys of each query: [n, dim] queries × [count, dim]ᵀ keys, then TopK (one onnxruntime run). */
 function nearestSession(dim: number): Promise<ort.InferenceSession> {
   return sharedSession(
     `caption-memory-${dim}`,
     () => {
       const g = new GraphBuilder('caption-memory');
       g.input('queries', 'float32', ['n', dim]);
-      g.input('keys', 'float32', [dim, 'm']);
+      g.input('keys', 'float32', ['m', dim]);
       g.input('k', 'int64', [1]);
-      g.op('TopK', [g.op('MatMul', ['queries', 'keys']), 'k'], { axis: 1 }, ['sims', 'rows']);
+      g.op('TopK', [g.op('Gemm', ['queries', 'keys'], { transB: 1 }), 'k'], { axis: 1 }, ['sims', 'rows']);
       g.output('sims', 'float32', ['n', 'k']);
       g.output('rows', 'int64', ['n', 'k']);
       return g.toBytes();
@@ -221,7 +208,7 @@ export async function expandQueries(m: CaptionMemory, queries: readonly Float32A
   const session = await nearestSession(dim);
   const out = await session.run({
     queries: new ort.Tensor('float32', flat, [queries.length, dim]),
-    keys: new ort.Tensor('float32', keyColumns(m), [dim, m.count]),
+    keys: new ort.Tensor('float32', m.keys, [m.count, dim]),
     k: new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]),
   });
   const sims = out.sims!.data as Float32Array;
