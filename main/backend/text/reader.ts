@@ -193,7 +193,9 @@ export class TextReader {
     const groups = new Map<string, number[]>();
     imgs.forEach((img, i) => {
       const key = Math.max(img.width, img.height) <= BATCH_MAX_SIDE ? `${Math.ceil(img.width / 32)}x${Math.ceil(img.height / 32)}` : `alone-${i}`;
-      groups.set(key, [...(groups.get(key) ?? []), i]);
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
     });
     for (const members of groups.values()) {
       for (let s = 0; s < members.length; s += DETECT_BATCH) {

@@ -137,8 +137,9 @@ export async function readTextInPhotos(opts: TextPassOptions): Promise<TextPassS
         });
         const readable = current.filter((d) => d.first && d.buf);
         const got = readable.length ? await readAll(await getReader(), readable, maxPixels) : [];
+        const lookup = new Map(readable.map((d, i) => [d, got[i]!]));
         for (const d of current) {
-          const r = got[readable.indexOf(d)];
+          const r = lookup.get(d);
           const lines: TextLine[] = r && 'lines' in r ? r.lines : [];
           const failed = d.failed ?? (r && 'failed' in r ? r.failed : null);
           if (r && 'lines' in r && r.stoppedByLook) summary.stoppedByLook++;

@@ -144,6 +144,24 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     return best;
   };
   const all = folds.map((_, k) => k);
+  // A choice trained again on some photos without held-out ones (the same seeded run: the same heads at its epoch),
+  // blended with the start at its share: each fold's result when measured as search ranks, and the saved heads.
+  const replay = (p: Pick, trainPhotos: number[], fold: number | null) => {
+    const step = steps[p.c]!;
+    return trainHeads({
+      ...recipe,
+      lr: step.lr,
+      epochs: step.epochs,
+      warmup: step.warmup,
+      schedule: 'cosine',
+      stopAt: p.epoch,
+      blend: shares[p.s]!,
+      tuneFirstMember: true,
+      trainPhotos,
+      valPhotos: [],
+      onStep: (s) => onStep?.({ ...s, epochs: p.epoch }, fold, step),
+    });
+  };
   const pick = choose(all);
   // Each fold scored with the choice of the others (with 3 folds or more), so the figures are not flattered by it.
   const picks = folds.map((_, k) => (folds.length >= 3 ? choose(all.filter((j) => j !== k)) : pick));
@@ -159,20 +177,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     const byWeight: { val: EvalResult; ranks: Int32Array }[][] = [];
     for (const [k, p] of picks.entries()) {
       const fold = folds[k]!;
-      const step = steps[p.c]!;
-      const again = await trainHeads({
-        ...recipe,
-        lr: step.lr,
-        epochs: step.epochs,
-        warmup: step.warmup,
-        schedule: 'cosine',
-        stopAt: p.epoch,
-        blend: shares[p.s]!,
-        tuneFirstMember: true,
-        trainPhotos: fold.train,
-        valPhotos: [],
-        onStep: (s) => onStep?.({ ...s, epochs: p.epoch }, k + 1, step),
-      });
+      const again = await replay(p, fold.train, k + 1);
       starts[k] = (await memory.rescore(recipe.heads, fold, [], [memory.startWeight]))[0]!;
       byWeight.push(await memory.rescore(again.heads, fold, fold.train, weights));
     }
@@ -201,19 +206,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     const kept = memory ? { memoryWeight: memory.startWeight } : {};
     return { heads: recipe.heads, history, before, after, gainR5, choice: { ...choice, share: 0, ...kept }, seconds: (Date.now() - started) / 1000 };
   }
-  const final = await trainHeads({
-    ...recipe,
-    lr: step.lr,
-    epochs: step.epochs,
-    warmup: step.warmup,
-    schedule: 'cosine',
-    stopAt: pick.epoch,
-    blend: choice.share,
-    tuneFirstMember: true,
-    trainPhotos: allPhotos,
-    valPhotos: [],
-    onStep: (s) => onStep?.({ ...s, epochs: pick.epoch }, null, step),
-  });
+  const final = await replay(pick, allPhotos, null);
   return { heads: final.heads, history, before, after, gainR5, choice, seconds: (Date.now() - started) / 1000 };
 }
 

@@ -101,7 +101,8 @@ export function scoreMatrix(text: Float32Array, image: Float32Array, dim: number
   return out;
 }
 
-function flatten(rows: Float32Array[]): { data: Float32Array; dim: number } {
+/** Rows of equal length, one after another. */
+export function flatten(rows: readonly Float32Array[]): { data: Float32Array; dim: number } {
   const dim = rows[0]?.length ?? 0;
   const data = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => data.set(r, i * dim));
