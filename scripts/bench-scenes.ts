@@ -4,10 +4,11 @@
  * test on. Runs `photo-search train` on the first set and `photo-search eval` of the starting and the new model on
  * the second, and prints text→photo recall, what the fine-tune chose and the wall time.
  *
- *   npx tsx scripts/bench-scenes.ts [--invented] [--train 2000] [--test 300] [--work scratch/scenes] [--json]
+ *   npx tsx scripts/bench-scenes.ts [--invented] [--train 2000] [--test 300] [--work scratch/scenes] [--keep SET] [--json]
  *
  * `--invented` names the shapes with invented words ("a gray fep above a red toma"): a model can learn them only
- * from the set. Needs `npm run build` (it runs the built CLI, as a user would).
+ * from the set. `--keep ../shared/datasets/flickr8k/dev` also evaluates both models on that set: what the new model still
+ * finds of the kind its base knew (a retrained model must not be worse there). Needs `npm run build` (it runs the built CLI, as a user would).
  */
 import { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
@@ -39,9 +40,10 @@ async function main(): Promise<void> {
     .option('--test <n>', 'photos to test on', (v) => Number.parseInt(v, 10), 300)
     .option('--base <model>', 'model to start from (default: the built-in one)')
     .option('--work <dir>', 'work folder (sets and a data folder)', path.join(ROOT, 'scratch', 'scenes'))
+    .option('--keep <set>', "a captioned set of the base's kind, evaluated with both models")
     .option('--json', 'print the result as JSON')
     .parse()
-    .opts<{ invented?: boolean; train: number; test: number; base?: string; work: string; json?: boolean }>();
+    .opts<{ invented?: boolean; train: number; test: number; base?: string; work: string; keep?: string; json?: boolean }>();
   const kind = o.invented ? 'invented' : 'named';
   const work = path.resolve(o.work);
   const trainDir = path.join(work, `${kind}-train-${o.train}`);
@@ -56,11 +58,15 @@ async function main(): Promise<void> {
     const trained = cli(data, ['train', trainDir, '--name', name, ...(o.base ? ['--base', o.base] : [])]) as { heldOut: unknown; trainSeconds: number; blend: number };
     const trainWall = (Date.now() - t0) / 1000;
     const after = cli(data, ['eval', testDir, '--model', name]) as Recall;
-    const result = { kind, trainPhotos: o.train, testPhotos: o.test, before: before.textToImage, after: after.textToImage, heldOut: trained.heldOut, trainSeconds: trained.trainSeconds, trainWallSeconds: trainWall };
+    const kept = o.keep
+      ? { set: o.keep, before: (cli(data, ['eval', o.keep, ...(o.base ? ['--model', o.base] : [])]) as Recall).textToImage, after: (cli(data, ['eval', o.keep, '--model', name]) as Recall).textToImage }
+      : null;
+    const result = { kind, trainPhotos: o.train, testPhotos: o.test, before: before.textToImage, after: after.textToImage, kept, heldOut: trained.heldOut, trainSeconds: trained.trainSeconds, trainWallSeconds: trainWall };
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else {
       const f = (r: Recall['textToImage']) => `${r.r1.toFixed(1)} / ${r.r5.toFixed(1)} / ${r.r10.toFixed(1)}`;
       console.log(`${kind} shapes: train on ${o.train}, test on ${o.test} others; text→photo R@1/5/10 ${f(before.textToImage)} → ${f(after.textToImage)}; train ${trainWall.toFixed(0)} s wall`);
+      if (kept) console.log(`${kept.set} with the starting → new model: text→photo R@1/5/10 ${f(kept.before)} → ${f(kept.after)}`);
       console.log(`chosen: ${JSON.stringify((trained.heldOut as { choice?: unknown } | null)?.choice ?? null)}`);
     }
   } finally {

@@ -409,6 +409,13 @@ export interface TrainChoice {
    * model/caption-memory.ts), chosen on the same held-out photos; absent for a model without one.
    */
   memoryWeight?: number;
+  /**
+   * With rehearsal (a base with a caption memory): R@1 of `photos` of the base's own captioned photos, kept out of
+   * rehearsal, before and after (the chosen candidate, over the folds). A candidate that clearly lowers it is never chosen.
+   */
+  kept?: { photos: number; before: number; after: number };
+  /** Why the start was kept (share 0): the result was clearly worse on the set, or every candidate forgot what the base knew. */
+  startKept?: 'worse' | 'forgets';
 }
 
 export interface TrainResult {

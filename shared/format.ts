@@ -20,7 +20,7 @@ export function describeHeldOutGain(r: {
   before: { textToImage: { r5: number } } | null;
   val: { textToImage: { r5: number }; images: number };
   blend: number;
-  heldOut?: { folds: number; photos: number; gainR5: { mean: number; se: number }; finalTrainPhotos: number; choice?: { step: string; lr: number; epochs: number; share: number; memoryWeight?: number } };
+  heldOut?: { folds: number; photos: number; gainR5: { mean: number; se: number }; finalTrainPhotos: number; choice?: { step: string; lr: number; epochs: number; share: number; memoryWeight?: number; kept?: { photos: number; before: number; after: number }; startKept?: 'worse' | 'forgets' } };
 }): string | null {
   if (!r.before) return null;
   const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
@@ -39,7 +39,8 @@ export function describeHeldOutGain(r: {
       : c.memoryWeight === 0
         ? ' Queries do not lean on the caption memory (weight 0 measured best).'
         : ` Queries lean on the photos of their nearest captions with weight ${c.memoryWeight} (the caption memory, the set's photos in it).`;
-  const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${chosen}.${memory}` : 'That is clearly worse than the starting model, so the new version keeps its heads.';
+  const base = c?.kept ? ` What the starting model knew stays: R@1 ${c.kept.before.toFixed(1)} → ${c.kept.after.toFixed(1)} on ${c.kept.photos.toLocaleString('en-US')} photos it was trained on (the rest of them are replayed with the set).` : '';
+  const kept = r.blend > 0 ? `The saved heads are fine-tuned on all ${h.finalTrainPhotos.toLocaleString('en-US')} photos${chosen}.${memory}${base}` : c?.startKept === 'forgets' ? 'Every step that gained unlearned what the starting model knew, so the new version keeps its heads.' : 'That is clearly worse than the starting model, so the new version keeps its heads.';
   const verdict = gainVerdict(h.gainR5) === 'none' ? ` ${NO_MEASURABLE_GAIN}` : '';
   return `Held-out text→image R@5 (${how}): ${figures} (${gain}). ${kept}${verdict}`;
 }

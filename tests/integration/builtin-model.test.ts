@@ -11,7 +11,7 @@ import { builtinModelDir, ModelRegistry } from '../../main/backend/catalog/regis
 import type { EmbeddingModel } from '../../main/backend/model/types';
 import { readManifest } from '../../main/backend/catalog/manifest';
 import { loadHeads } from '../../main/backend/model/heads-format';
-import { MEMORY_WEIGHTS, memoryRowBytes } from '../../main/backend/model/caption-memory';
+import { memoryRowBytes } from '../../main/backend/model/caption-memory';
 import { MemoryFeatureCache } from '../../main/backend/train/features';
 import { readCaptionSet } from '../../main/backend/train/readers';
 import { trainModel } from '../../main/backend/train/job';
@@ -116,10 +116,15 @@ describe('built-in model', () => {
     expect(grown.slice(0, baseBank.length)).toEqual(baseBank);
     expect(grown.length).toBeGreaterThan(baseBank.length);
     for (const c of grown.slice(baseBank.length)) expect(setCaptions.has(c)).toBe(true);
-    // The caption memory: the base's rows and one per photo the saved heads were trained on (model/caption-memory.ts).
-    // Its weight was chosen on the folds among MEMORY_WEIGHTS; the rest is the base's.
-    expect(saved.text.captionMemory).toEqual({ ...model.manifest.text.captionMemory, weight: r.heldOut!.choice!.memoryWeight });
-    expect(MEMORY_WEIGHTS).toContain(r.heldOut!.choice!.memoryWeight);
+    // The caption memory: the base's rows and one per photo the saved heads were trained on (model/caption-memory.ts),
+    // with the base's settings and weight (a fine-tune that rehearses keeps it).
+    expect(saved.text.captionMemory).toEqual(model.manifest.text.captionMemory);
+    expect(r.heldOut!.choice!.memoryWeight).toBe(model.manifest.text.captionMemory!.weight);
+    // Every step replayed as many of the base's captioned photos as the set's (rehearsal.ts); 1,000 others checked
+    // that what the base knew stays (R@1 among them, before and after).
+    expect(saved.training?.options).toMatchObject({ rehearsal: saved.training?.options.batchSize });
+    expect(r.heldOut!.choice!.kept).toMatchObject({ photos: 1000 });
+    expect(r.heldOut!.choice!.kept!.before).toBeGreaterThan(50);
     const rowBytes = memoryRowBytes(model.manifest.image.featureDim, model.manifest.text.featureDim);
     const baseRows = statSync(path.join(builtinModelDir(), 'caption-memory.bin')).size / rowBytes;
     expect(baseRows).toBe(6000);

@@ -20,6 +20,12 @@ describe('what the CLI and the Training panel say', () => {
     expect(describeHeldOutGain({ before: r5(60), val: r5(55), blend: 0, heldOut: { folds: 5, photos: 100, gainR5: { mean: -5, se: 1 }, finalTrainPhotos: 0 } })).toMatch(/\(−5\.0 ± 1\.0 points\)\. That is clearly worse than the starting model, so the new version keeps its heads\.$/);
     expect(describeHeldOutGain({ before: r5(60), val: r5(61), blend: 0.5, heldOut: { folds: 1, photos: 300, gainR5: { mean: 1, se: 0.5 }, finalTrainPhotos: 3000 } })).toMatch(/^Held-out text→image R@5 \(300 held-out photos\): 60\.0 → 61\.0 \(\+1\.0 ± 0\.5 points\)\. The saved heads are fine-tuned on all 3,000 photos, 50% trained/);
   });
+  it('a fine-tune with rehearsal says what the starting model kept', () => {
+    const choice = { step: 'small', lr: 2e-4, epochs: 14, share: 0.75, memoryWeight: 0.25, kept: { photos: 1000, before: 71.2, after: 70.6 } };
+    expect(describeHeldOutGain({ before: r5(3), val: r5(97), blend: 0.75, heldOut: { folds: 1, photos: 200, gainR5: { mean: 94, se: 1.6 }, finalTrainPhotos: 2000, choice } })).toMatch(
+      /, 75% of the new heads blended with the starting ones\. Queries lean on .* What the starting model knew stays: R@1 71\.2 → 70\.6 on 1,000 photos it was trained on \(the rest of them are replayed with the set\)\.$/,
+    );
+  });
   it('heads trained anew: the two figures and their difference; nothing without a baseline', () => {
     expect(describeHeldOutGain({ before: r5(10), val: r5(42.25), blend: 1 })).toBe('Held-out text→image R@5: 10.0 → 42.3 (+32.3 points).');
     expect(describeHeldOutGain({ before: null, val: r5(42), blend: 1 })).toBeNull();

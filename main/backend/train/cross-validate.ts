@@ -26,6 +26,7 @@
  */
 import type { EvalResult, RecallFigures, TrainChoice, TrainEpoch } from '../../../shared/api';
 import type { Heads } from '../model/heads-format';
+import { BASE_CHECK_K, BASE_CHECK_TOLERANCE } from './base-check';
 import { pairedHitDifference } from './evaluate';
 import type { PhotoSplit } from './split';
 import { rankScore, trainHeads, type ShareScores, type StepInfo, type TrainHeadsOptions } from './trainer';
@@ -82,6 +83,8 @@ export interface CrossValidateOptions extends FoldOptions {
 interface Run {
   curve: ShareScores[];
   history: TrainEpoch[];
+  /** The start's ranks on the base check (rehearsal.check), when there is one. */
+  startBase?: Int32Array;
 }
 
 /** A choice: step candidate, epoch (1-based) and share index. */
@@ -122,14 +125,27 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
         },
       });
       if (c === 0) starts.push({ val: r.initial, ranks: r.startRanks ?? new Int32Array(0) });
-      runs[c]!.push({ curve: r.curve ?? [], history });
+      runs[c]!.push({ curve: r.curve ?? [], history, ...(r.startBaseRanks ? { startBase: r.startBaseRanks } : {}) });
     }
   }
 
   // A fold that stopped early is scored at its last epoch for every later one (its recall had stopped rising).
   const at = (run: Run, epoch: number) => run.curve[Math.min(epoch, run.curve.length) - 1];
-  const choose = (used: number[]): Pick => {
-    let best: Pick = { c: 0, epoch: 1, s: 0 };
+  const concat = (list: { ranks: Int32Array }[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
+  /** The base check's R@1 change of a candidate against the start, over some folds (null without a check). */
+  const baseChange = (c: number, epoch: number, s: number, used: number[]) => {
+    const pairs = used.map((k) => ({ start: runs[c]![k]!.startBase, after: at(runs[c]![k]!, epoch)?.shares[s]?.baseRanks }));
+    if (!pairs.length || pairs.some((x) => !x.start || !x.after)) return null;
+    return pairedHitDifference(concat(pairs.map((x) => ({ ranks: x.start! }))), concat(pairs.map((x) => ({ ranks: x.after! }))), BASE_CHECK_K);
+  };
+  // A candidate that ranks the base's own pairs clearly worse than the start has unlearned what the base knew.
+  const forgets = (c: number, epoch: number, s: number, used: number[]) => {
+    const d = baseChange(c, epoch, s, used);
+    return !!d && d.mean < -Math.max(BASE_CHECK_TOLERANCE, 2 * d.se);
+  };
+  /** The best candidate over some folds that keeps what the base knew; null when none does (the start is kept). */
+  const choose = (used: number[]): Pick | null => {
+    let best: Pick | null = null;
     let top = -1;
     // In order of size (smaller steps first, then fewer epochs, then smaller shares): ties go to the smaller move.
     steps.forEach((_, c) => {
@@ -137,7 +153,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
       for (let epoch = 1; epoch <= epochs; epoch++) {
         shares.forEach((_, s) => {
           const score = used.reduce((a, k) => a + rankScore(at(runs[c]![k]!, epoch)?.shares[s]?.ranks ?? new Int32Array(0)), 0);
-          if (score > top) [best, top] = [{ c, epoch, s }, score];
+          if (score > top && !forgets(c, epoch, s, used)) [best, top] = [{ c, epoch, s }, score];
         });
       }
     });
@@ -163,9 +179,11 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     });
   };
   const pick = choose(all);
-  // Each fold scored with the choice of the others (with 3 folds or more), so the figures are not flattered by it.
+  // Each fold scored with the choice of the others (with 3 folds or more), so the figures are not flattered by it;
+  // a fold whose others found nothing that keeps what the base knew is scored as the start.
   const picks = folds.map((_, k) => (folds.length >= 3 ? choose(all.filter((j) => j !== k)) : pick));
   let scored = picks.map((p, k) => {
+    if (!p) return starts[k]!;
     const e = at(runs[p.c]![k]!, p.epoch)!.shares[p.s]!;
     return { val: e.val, ranks: e.ranks };
   });
@@ -177,9 +195,9 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     const byWeight: { val: EvalResult; ranks: Int32Array }[][] = [];
     for (const [k, p] of picks.entries()) {
       const fold = folds[k]!;
-      const again = await replay(p, fold.train, k + 1);
       starts[k] = (await memory.rescore(recipe.heads, fold, [], [memory.startWeight]))[0]!;
-      byWeight.push(await memory.rescore(again.heads, fold, fold.train, weights));
+      if (!p) byWeight.push(weights.map(() => starts[k]!));
+      else byWeight.push(await memory.rescore((await replay(p, fold.train, k + 1)).heads, fold, fold.train, weights));
     }
     const chooseWeight = (used: number[]) => {
       let best = 0;
@@ -193,21 +211,32 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     memoryWeight = weights[chooseWeight(all)]!;
     scored = folds.map((_, k) => byWeight[k]![folds.length >= 3 ? chooseWeight(all.filter((j) => j !== k)) : weights.indexOf(memoryWeight!)]!);
   }
-  const concat = (list: { ranks: Int32Array }[]) => Int32Array.from(list.flatMap((x) => [...x.ranks]));
   const gainR5 = pairedHitDifference(concat(starts), concat(scored), 5);
-  const chosen = runs[pick.c]!.map((r) => r.history);
+  const shown = pick ?? { c: 0, epoch: 1, s: 0 };
+  const chosen = runs[shown.c]!.map((r) => r.history);
   const epochs = Math.max(0, ...chosen.map((h) => h.length));
-  const history = Array.from({ length: epochs }, (_, i) => ({ ...poolEpochs(chosen.map((h) => h[i]).filter((x): x is TrainEpoch => !!x), folds.length), step: steps[pick.c]!.name }));
+  const history = Array.from({ length: epochs }, (_, i) => ({ ...poolEpochs(chosen.map((h) => h[i]).filter((x): x is TrainEpoch => !!x), folds.length), step: steps[shown.c]!.name }));
   const before = poolResults(starts.map((x) => x.val));
   const after = poolResults(scored.map((x) => x.val));
-  const step = steps[pick.c]!;
-  const choice: TrainChoice = { step: step.name, lr: step.lr, epochs: pick.epoch, share: shares[pick.s]!, ...(memoryWeight !== undefined ? { memoryWeight } : {}) };
-  if (gainR5.mean < 0 && gainR5.mean < -2 * gainR5.se) {
-    const kept = memory ? { memoryWeight: memory.startWeight } : {};
-    return { heads: recipe.heads, history, before, after, gainR5, choice: { ...choice, share: 0, ...kept }, seconds: (Date.now() - started) / 1000 };
+  const step = steps[shown.c]!;
+  // What the base knew, as the chosen candidate keeps it (the base check's R@1 over the folds).
+  const base = pick ? baseChange(pick.c, pick.epoch, pick.s, all) : null;
+  const startBase = runs[0]![0]!.startBase;
+  const kept = base && startBase ? { photos: startBase.length, before: hitsAt(startBase), after: Math.round((hitsAt(startBase) + base.mean) * 100) / 100 } : undefined;
+  const choice: TrainChoice = { step: step.name, lr: step.lr, epochs: shown.epoch, share: shares[shown.s]!, ...(memoryWeight !== undefined ? { memoryWeight } : {}), ...(kept ? { kept } : {}) };
+  if (!pick || (gainR5.mean < 0 && gainR5.mean < -2 * gainR5.se)) {
+    const startMemory = memory ? { memoryWeight: memory.startWeight } : {};
+    return { heads: recipe.heads, history, before, after, gainR5, choice: { ...choice, share: 0, ...startMemory, startKept: pick ? 'worse' : 'forgets' }, seconds: (Date.now() - started) / 1000 };
   }
   const final = await replay(pick, allPhotos, null);
   return { heads: final.heads, history, before, after, gainR5, choice, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Percentage of ranks in the base check's top k. */
+function hitsAt(ranks: Int32Array): number {
+  let n = 0;
+  for (const r of ranks) if (r < BASE_CHECK_K) n++;
+  return ranks.length ? Math.round((10000 * n) / ranks.length) / 100 : 0;
 }
 
 /** Recall figures of several disjoint sets of photos as one: text→image weighted by captions, image→text by photos. */

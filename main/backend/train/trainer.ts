@@ -12,13 +12,14 @@ import { memberCount, memberPrefix, type Heads, type HeadsWeights } from '../mod
 import { pairedHitDifference, recallScore } from './evaluate';
 import type { CaptionFeatures } from './features';
 import { AdamW } from './adamw';
-import { TrainingBatches } from './batches';
+import { TrainingBatches, type RehearsalRows } from './batches';
 import { TfHeads, MAX_LOGIT_SCALE } from './heads-tf';
 import type { LossKind } from './loss';
 import { DEFAULT_TRAINING } from './recipe';
 import { makeRng, shuffleInPlace } from './split';
 import { tf } from './tf';
 import { HeadsValidator } from './validate-heads';
+import { BaseCheck } from './base-check';
 
 /** What a cancelled training run says, wherever it stopped (in the trainer or in its worker's relay). */
 export const TRAINING_CANCELLED = 'Training cancelled.';
@@ -97,6 +98,22 @@ export interface TrainHeadsOptions {
    * still lean on the member that learns the new photos.
    */
   tuneFirstMember?: boolean;
+  /**
+   * Pairs the base was trained on (a model's caption memory: a photo and the mean of its captions), replayed in every
+   * step next to the new photos, `perStep` at a time, so that learning a new kind of photo does not unlearn the
+   * base's (rehearsal). They are drawn without repeats until all have been seen, from their own seeded stream: a run
+   * without them is unchanged.
+   */
+  rehearsal?: RehearsalRows & {
+    perStep: number;
+    /** Replayed rows are also held to where the starting heads put them, with this weight (batches.ts keepRehearsal). */
+    keep?: number;
+    /**
+     * The last `check` rows are never replayed: they check what the base knew (base-check.ts), scored for the
+     * start (`startBaseRanks`) and with every share of every epoch (`scoreShares`).
+     */
+    check?: number;
+  };
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
@@ -105,7 +122,8 @@ export interface TrainHeadsOptions {
 /** One epoch's blends with the start, scored on the validation photos (`scoreShares`). */
 export interface ShareScores {
   epoch: number;
-  shares: { share: number; val: EvalResult; ranks: Int32Array }[];
+  /** `baseRanks`: the base check's ranks (with `rehearsal.check`). */
+  shares: { share: number; val: EvalResult; ranks: Int32Array; baseRanks?: Int32Array }[];
 }
 
 export interface TrainHeadsResult {
@@ -120,6 +138,8 @@ export interface TrainHeadsResult {
   /** `scoreShares`: every epoch's blends, scored; with `startRanks`, the starting heads' ranks on the same captions. */
   curve?: ShareScores[];
   startRanks?: Int32Array;
+  /** With `rehearsal.check`: the starting heads' ranks on the base check. */
+  startBaseRanks?: Int32Array;
   seconds: number;
 }
 
@@ -160,6 +180,9 @@ export function cosineRate(baseLr: number, step: number, stepsPerEpoch: number, 
 /** The steps of one epoch: a shuffled pass over the training photos, one optimizer step per batch. */
 class EpochRunner {
   private doneSteps = 0;
+  /** Rehearsal rows still to replay in this pass over them, and the stream that shuffles them. */
+  private replayQueue: number[] = [];
+  private readonly replayRng: () => number;
   private readonly started = Date.now();
   readonly steps: number;
   readonly totalSteps: number;
@@ -178,6 +201,18 @@ class EpochRunner {
     this.steps = Math.ceil(trainPhotos.length / s.batchSize);
     this.totalSteps = this.steps * s.epochs;
     this.baseLr = optimizer.lr;
+    this.replayRng = makeRng(s.seed + 7919);
+  }
+
+  /** The next `n` rehearsal rows (a fresh shuffle of all of them whenever a pass is used up). */
+  private nextReplays(n: number): number[] {
+    const out: number[] = [];
+    const R = this.data.rehearsalCount - (this.opts.rehearsal?.check ?? 0);
+    while (out.length < Math.min(n, R)) {
+      if (!this.replayQueue.length) this.replayQueue = shuffleInPlace(Array.from({ length: R }, (_, m) => m), this.replayRng);
+      out.push(this.replayQueue.pop()!);
+    }
+    return out;
   }
 
   /** Train one epoch; returns the mean training loss per photo. */
@@ -196,8 +231,10 @@ class EpochRunner {
       const dropSeed = Math.floor(rng() * 2 ** 31);
       const N = data.photoCount;
       const rows = data.viewCount > 1 ? photos.map((p) => Math.floor(rng() * data.viewCount) * N + p) : photos;
+      const replays = this.nextReplays(this.opts.rehearsal?.perStep ?? 0);
+      const batch = replays.length ? data.withRehearsal(photos, rows, caps, replays) : { photos, rows, caps };
       if (s.schedule === 'cosine') this.optimizer.lr = cosineRate(this.baseLr, this.doneSteps + 1, this.steps, this.totalSteps, s.warmup);
-      const { value, grads } = tf.variableGrads(() => data.loss(this.heads, photos, caps, true, dropSeed, s.featureDropout, rows), this.vars);
+      const { value, grads } = tf.variableGrads(() => data.loss(this.heads, batch.photos, batch.caps, true, dropSeed, s.featureDropout, batch.rows, replays), this.vars);
       this.optimizer.step(grads);
       if (s.lossKind !== 'tutorial') tf.tidy(() => this.heads.logitScale.assign(tf.minimum(this.heads.logitScale, MAX_LOGIT_SCALE)));
       const loss = (await value.data())[0]!;
@@ -224,14 +261,17 @@ class ShareCurve {
     private readonly start: Heads,
     private readonly shares: number[],
     private readonly stopWhenFlat: number | undefined,
+    private readonly check: BaseCheck | null,
   ) {}
 
   /** Score this epoch's blends; true when the run should stop (no blend improved for `stopWhenFlat` epochs). */
   async add(epoch: number, current: Heads, own: { val: EvalResult; ranks: Int32Array }, validator: HeadsValidator): Promise<boolean> {
     const shares: ShareScores['shares'] = [];
     for (const share of this.shares) {
-      const r = share === 1 ? own : await validator.score(blendHeads(this.start, current, share));
-      shares.push({ share, val: r.val!, ranks: r.ranks! });
+      const heads = share === 1 ? current : blendHeads(this.start, current, share);
+      const r = share === 1 ? own : await validator.score(heads);
+      const baseRanks = this.check ? await this.check.score(heads) : undefined;
+      shares.push({ share, val: r.val!, ranks: r.ranks!, ...(baseRanks ? { baseRanks } : {}) });
     }
     this.points.push({ epoch, shares });
     const top = Math.max(...shares.map((x) => rankScore(x.ranks)));
@@ -278,7 +318,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const heads = new TfHeads(opts.heads);
   let data: TrainingBatches;
   try {
-    data = new TrainingBatches(opts.imageFeatures, opts.imageViews, opts.captions, heads, s.lossKind, opts.temperature ?? 1);
+    data = new TrainingBatches(opts.imageFeatures, opts.imageViews, opts.captions, heads, s.lossKind, opts.temperature ?? 1, opts.rehearsal);
   } catch (e) {
     heads.dispose();
     throw e;
@@ -290,9 +330,11 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
   const frozen = new Set(opts.tuneFirstMember ? [...heads.vars].filter(([name]) => others.some((p) => name.startsWith(p))).map(([, v]) => v) : []);
   // Their outputs do not change: computed once instead of at every step.
   if (frozen.size) data.fixOtherMembers(heads);
+  if (opts.rehearsal?.keep) data.keepRehearsal(heads, opts.rehearsal.keep);
   const vars = (s.lossKind === 'tutorial' ? [...heads.vars.values()] : heads.trainables()).filter((v) => !frozen.has(v));
   const decayed = new Set([...heads.vars].filter(([name]) => heads.isDecayed(name)).map(([, v]) => v.name));
   const optimizer = new AdamW(vars, decayed, opts.lr ?? DEFAULT_TRAINING.lr, opts.weightDecay ?? DEFAULT_TRAINING.weightDecay);
+  let check: BaseCheck | null = null;
   try {
     if (trainPhotos.length < 2) throw new AppError('bad_dataset', `Training needs at least 2 photos with captions (got ${trainPhotos.length}). Use a bigger captioned set.`);
     if (valPhotos.length < 1 && s.schedule === 'plateau') throw new AppError('bad_dataset', 'Validation needs at least 1 photo with captions. Use a bigger captioned set.');
@@ -304,7 +346,10 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     let bestHeads = heads.toHeads();
     const runner = new EpochRunner(s, data, heads, optimizer, vars, trainPhotos, rng, opts);
     const plateau = new Plateau(opts.patience ?? DEFAULT_TRAINING.patience, opts.plateauPatience ?? DEFAULT_TRAINING.plateauPatience, opts.plateauFactor ?? DEFAULT_TRAINING.plateauFactor);
-    const curve = opts.scoreShares?.length ? new ShareCurve(opts.heads, opts.scoreShares, opts.stopWhenFlat) : null;
+    const checkRows = Math.min(opts.rehearsal?.check ?? 0, data.rehearsalCount);
+    check = checkRows > 0 && opts.scoreShares?.length ? new BaseCheck(data, Array.from({ length: checkRows }, (_, i) => data.rehearsalCount - checkRows + i)) : null;
+    const startBaseRanks = check ? await check.ranks(heads) : null;
+    const curve = opts.scoreShares?.length ? new ShareCurve(opts.heads, opts.scoreShares, opts.stopWhenFlat, check) : null;
     const history: TrainEpoch[] = [];
     const lastEpoch = Math.min(s.epochs, opts.stopAt ?? s.epochs);
 
@@ -326,7 +371,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       if (improved) [best, bestHeads] = [{ epoch, val, score }, heads.toHeads()];
       if (s.schedule === 'plateau' && plateau.next(improved, optimizer)) break;
     }
-    const traced = curve ? { curve: curve.points, ...(startRanks ? { startRanks } : {}) } : {};
+    const traced = curve ? { curve: curve.points, ...(startRanks ? { startRanks } : {}), ...(startBaseRanks ? { startBaseRanks } : {}) } : {};
     const result = (h: Heads, blend: number, b: typeof best): TrainHeadsResult => ({ heads: h, history, best: b, initial, blend, ...traced, seconds: (Date.now() - started) / 1000 });
     if (opts.blend === undefined) return result(bestHeads, 1, best);
     const blended = await fixedBlend(opts.heads, heads.toHeads(), opts.blend, validator, startRanks);
@@ -335,6 +380,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     return result(blended.heads, opts.blend, { epoch, val: blended.val ?? NO_EVAL, score: blended.val ? recallScore(blended.val) : 0 });
   } finally {
     optimizer.dispose();
+    check?.dispose();
     heads.dispose();
     data.dispose();
   }
