@@ -39,6 +39,14 @@ function kinds(seed: number) {
 
 type Kind = ReturnType<typeof kinds>['base'];
 
+/** The first `n` photos of a kind as a caption memory: each photo and the mean of its captions. */
+function memoryOf(k: Kind, n: number) {
+  return Array.from({ length: n }, (_, p) => {
+    const own = k.captions.filter((c) => c.photo === p).map((c) => c.features.data);
+    return { image: k.imageFeatures[p]!, text: own[0]!.map((_, i) => own.reduce((s, t) => s + t[i]!, 0) / own.length) };
+  });
+}
+
 /** Text→photo R@5 of some heads on photos `from`…`to` of a kind. */
 function r5(heads: Heads, k: Kind, from: number, to: number): number {
   const h = new TfHeads(heads);
@@ -61,10 +69,7 @@ describe('rehearsal: a fine-tune replays pairs its base was trained on', () => {
     const { base, fresh } = kinds(5);
     // The base's heads know the first kind (photos 0–119 trained, 120–159 held out).
     const trained = await trainHeads({ ...base, heads: initHeads(SPEC, 1), trainPhotos: [...Array(120).keys()], valPhotos: [], epochs: 25, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 1, schedule: 'cosine' });
-    const memory = Array.from({ length: 120 }, (_, p) => {
-      const own = base.captions.filter((c) => c.photo === p).map((c) => c.features.data);
-      return { image: base.imageFeatures[p]!, text: own[0]!.map((_, i) => own.reduce((s, t) => s + t[i]!, 0) / own.length) };
-    });
+    const memory = memoryOf(base, 120);
     const knew = r5(trained.heads, base, 120, 160);
     expect(knew).toBeGreaterThan(60);
     // A hard fine-tune on the second kind, with and without the base's pairs in every step.
@@ -99,10 +104,7 @@ describe('rehearsal: a fine-tune replays pairs its base was trained on', () => {
     const start = tf.memory().numTensors;
     const { base, fresh } = kinds(7);
     const trained = await trainHeads({ ...base, heads: initHeads(SPEC, 1), trainPhotos: [...Array(160).keys()], valPhotos: [], epochs: 25, batchSize: 16, captionsPerPhoto: 2, lr: 1e-2, seed: 1, schedule: 'cosine' });
-    const memory = Array.from({ length: 160 }, (_, p) => {
-      const own = base.captions.filter((c) => c.photo === p).map((c) => c.features.data);
-      return { image: base.imageFeatures[p]!, text: own[0]!.map((_, i) => own.reduce((s, t) => s + t[i]!, 0) / own.length) };
-    });
+    const memory = memoryOf(base, 160);
     const folds = foldsByPhoto(120, { seed: 4, folds: 4 });
     const all = [...Array(120).keys()];
     const recipe = { ...fresh, heads: trained.heads, batchSize: 16, captionsPerPhoto: 2, seed: 3, patience: 3, folds, allPhotos: all, shares: [0.25, 1] };
