@@ -4,10 +4,9 @@
  * ranks them clearly worse than the start has unlearned the base's kind of photo, whatever it gains on the new set
  * (cross-validate.ts leaves it out of the choice).
  */
-import type { Heads } from '../model/heads-format';
 import type { TrainingBatches } from './batches';
 import { textToImageRanks } from './evaluate';
-import { TfHeads } from './heads-tf';
+import type { TfHeads } from './heads-tf';
 import { tf } from './tf';
 
 /**
@@ -45,16 +44,6 @@ export class BaseCheck {
     const data = (await scores.data()) as Float32Array;
     scores.dispose();
     return textToImageRanks(data, this.own.length, this.own);
-  }
-
-  /** The same for other heads (a blend), on a copy disposed afterwards. */
-  async score(heads: Heads): Promise<Int32Array> {
-    const probe = new TfHeads(heads);
-    try {
-      return await this.ranks(probe);
-    } finally {
-      probe.dispose();
-    }
   }
 
   dispose(): void {

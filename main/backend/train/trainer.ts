@@ -265,13 +265,19 @@ class ShareCurve {
   ) {}
 
   /** Score this epoch's blends; true when the run should stop (no blend improved for `stopWhenFlat` epochs). */
-  async add(epoch: number, current: Heads, own: { val: EvalResult; ranks: Int32Array }, validator: HeadsValidator): Promise<boolean> {
+  async add(epoch: number, live: TfHeads, own: { val: EvalResult; ranks: Int32Array }, validator: HeadsValidator): Promise<boolean> {
+    const current = live.toHeads();
     const shares: ShareScores['shares'] = [];
     for (const share of this.shares) {
-      const heads = share === 1 ? current : blendHeads(this.start, current, share);
-      const r = share === 1 ? own : await validator.score(heads);
-      const baseRanks = this.check ? await this.check.score(heads) : undefined;
-      shares.push({ share, val: r.val!, ranks: r.ranks!, ...(baseRanks ? { baseRanks } : {}) });
+      // One copy of each blend serves the held-out photos and the base check; the whole share is the live heads.
+      const probe = share === 1 ? live : new TfHeads(blendHeads(this.start, current, share));
+      try {
+        const r = share === 1 ? own : await validator.validate(probe);
+        const baseRanks = this.check ? await this.check.ranks(probe) : undefined;
+        shares.push({ share, val: r.val!, ranks: r.ranks!, ...(baseRanks ? { baseRanks } : {}) });
+      } finally {
+        if (probe !== live) probe.dispose();
+      }
     }
     this.points.push({ epoch, shares });
     const top = Math.max(...shares.map((x) => rankScore(x.ranks)));
@@ -359,7 +365,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       const e: TrainEpoch = { epoch, epochs: s.epochs, loss, valLoss, val, lr: optimizer.lr };
       history.push(e);
       opts.onEpoch?.(e);
-      if (curve && val && ranks && (await curve.add(epoch, heads.toHeads(), { val, ranks }, validator))) break;
+      if (curve && val && ranks && (await curve.add(epoch, heads, { val, ranks }, validator))) break;
       if (!val) {
         // No held-out photos (fixed schedule only): the last weights are the result.
         if (epoch === lastEpoch) [best, bestHeads] = [{ epoch, val: NO_EVAL, score: 0 }, heads.toHeads()];
