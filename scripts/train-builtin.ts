@@ -5,12 +5,16 @@
  *
  *   npx tsx scripts/train-builtin.ts --train ../shared/datasets/flickr8k/train --dev ../shared/datasets/flickr8k/dev \
  *     [--final all|holdout] [--epochs 30] [--feature-dropout 0] [--member-seeds 42,1,2] [--no-install] [--work DIR]
+ *     [--no-check] [--into DIR]
  *
  * Two steps, so that no choice is made on the dev set:
  *   1. recipe check: train on 90% of the train photos, keeping the best epoch on the other 10% (as
  *      `photo-search train` does), and report the held-out recall;
  *   2. final fit (`--final all`, the default): the same recipe on every train photo, with a fixed schedule
  *      (warm-up + cosine decay) over `--epochs` epochs; `--final holdout` ships the step-1 heads instead.
+ *      `--no-check` skips step 1 (with `--final all`): heads for a measurement, not for shipping.
+ * `--into DIR` installs into a copy of the built-in model in DIR instead of models/builtin (experiments: e.g. heads
+ * trained on Flickr8k train plus part of another set, scripts/bench-paired.ts then compares the folders).
  * Besides Flickr8k's photos, the heads learn from generated scenes of coloured shapes, counts and positions
  * (`--scenes N`, seed 11; tests/helpers/scenes.ts): Flickr8k's captions name colours and places too rarely and too
  * loosely for the heads to learn them (untrained, "a blue square" found the blue one among 16 coloured shapes
@@ -64,9 +68,12 @@ async function main() {
     .option('--scenes <n>', 'generated scenes of coloured shapes trained on besides the set (0: none)', Number, 1500)
     .option('--work <dir>', 'work folder', path.join(__dirname, '..', 'scratch', 'builtin-train'))
     .option('--no-install', 'do not write the heads into models/builtin')
+    .option('--no-check', 'skip the recipe check (with --final all)')
+    .option('--into <dir>', 'install into a copy of the built-in model in this folder instead of models/builtin')
     .parse()
     .opts();
   if (o.final !== 'all' && o.final !== 'holdout') throw new Error(`--final must be all or holdout, not ${o.final}.`);
+  if (!o.check && o.final !== 'all') throw new Error('--no-check needs --final all (the recipe check is what --final holdout ships).');
 
   const log = (m: string) => process.stderr.write(`[train-builtin] ${m}\n`);
   const backend = await initTf();
@@ -146,9 +153,11 @@ async function main() {
   const split = splitByPhoto(flickrPhotos, { seed: o.seed, valFraction: 0.1 });
   split.train.push(...Array.from({ length: scenes }, (_, i) => flickrPhotos + i));
   log(`recipe check: ${split.train.length} photos, ${split.val.length} held out`);
-  const checked = await fit('recipe check', split.train, split.val);
-  const check = { heads: checked.heads, seconds: checked.seconds, best: { epoch: checked.bestEpochs.length === 1 ? checked.bestEpochs[0]! : checked.bestEpochs, val: await recallOn(checked.heads, split.val) } };
-  log(`recipe check: best epoch ${String(check.best.epoch)}, held-out t2i R@1/5/10 ${fmt(check.best.val)} (${check.seconds.toFixed(0)} s)`);
+  const checked = o.check ? await fit('recipe check', split.train, split.val) : null;
+  const check = checked
+    ? { heads: checked.heads, seconds: checked.seconds, best: { epoch: checked.bestEpochs.length === 1 ? checked.bestEpochs[0]! : checked.bestEpochs, val: await recallOn(checked.heads, split.val) as EvalResult | null } }
+    : { heads: initHeads(spec, o.seed), seconds: 0, best: { epoch: null as number | number[] | null, val: null as EvalResult | null } };
+  if (checked) log(`recipe check: best epoch ${String(check.best.epoch)}, held-out t2i R@1/5/10 ${fmt(check.best.val)} (${check.seconds.toFixed(0)} s)`);
 
   // 2. Final heads.
   let heads = check.heads;
@@ -178,25 +187,31 @@ async function main() {
   console.log(JSON.stringify(result, null, 2));
 
   if (o.install) {
-    await saveHeads(path.join(builtin, 'heads.json'), heads);
+    // --into: a copy of the built-in model (towers, tokenizer, bank) that the new heads and memory then replace.
+    const target = o.into ? path.resolve(o.into) : builtin;
+    if (o.into) {
+      await fs.rm(target, { recursive: true, force: true });
+      await fs.cp(builtin, target, { recursive: true });
+    }
+    await saveHeads(path.join(target, 'heads.json'), heads);
     const installed: ModelManifest = {
       ...manifest,
       heads: 'heads.json',
       training: {
-        dataset: `Flickr8k train (${flickrPhotos.toLocaleString('en-US')} photos)${scenes ? ` and ${scenes.toLocaleString('en-US')} generated scenes of coloured shapes (seed ${SCENES_SEED})` : ''}, ${f.captions.length.toLocaleString('en-US')} captions`,
+        dataset: `${o.into ? set.dir : 'Flickr8k train'} (${flickrPhotos.toLocaleString('en-US')} photos)${scenes ? ` and ${scenes.toLocaleString('en-US')} generated scenes of coloured shapes (seed ${SCENES_SEED})` : ''}, ${f.captions.length.toLocaleString('en-US')} captions`,
         options: { ...recipe, loss: 'default', ...finalInfo },
-        metrics: { heldOut: check.best.val, ...(dev ? { flickr8kDev: dev } : {}) },
+        metrics: { ...(check.best.val ? { heldOut: check.best.val } : {}), ...(dev ? { flickr8kDev: dev } : {}) },
         trainSeconds: Math.round(seconds * 10) / 10,
         backend,
       },
     };
     // The app's manifest writer: validated, written to a temp file and renamed.
-    await writeManifest(builtin, installed);
+    await writeManifest(target, installed);
     // The caption memory: the Flickr8k photos the heads were trained on (all of them, or none held out). Writing it
     // embeds the shipped query bank again with the new heads; without it, that alone.
-    if (o.final === 'all') await makeCaptionMemory({ set: path.resolve(o.train), model: builtin, data: path.join(work, 'data') });
-    else await embedQueryBank(builtin);
-    log(`installed heads into ${builtin} (${existsSync(binPath(path.join(builtin, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
+    if (o.final === 'all') await makeCaptionMemory({ set: path.resolve(o.train), model: target, data: path.join(work, 'data') });
+    else await embedQueryBank(target);
+    log(`installed heads into ${target} (${existsSync(binPath(path.join(target, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
   }
   store.close();
   await model.dispose();
