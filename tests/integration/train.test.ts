@@ -479,6 +479,25 @@ describe('trainer memory and determinism', () => {
     expect(leaning.choice.memoryWeight).toBe(1);
     expect(leaning.after.textToImage).toEqual({ r1: 100, r5: 100, r10: 100 });
     expect(leaning.gainR5.mean).toBeCloseTo(100 - cv.before.textToImage.r5, 1);
+    // One held-out split (big sets): the chosen blend is kept when it is scored, so `rescore` gets exactly the heads a
+    // second run to the choice would give, and no such run is made (as many measuring steps as without a memory).
+    const split = [{ train: all.filter((p) => p % 5 !== 0), val: all.filter((p) => p % 5 === 0) }];
+    let measured = 0;
+    const countSteps = (_: unknown, fold: number | null) => void (fold === 1 && measured++);
+    await crossValidatedFineTune({ ...recipe, folds: split, allPhotos: all, steps: [small, whole], shares: [0.5, 1], onStep: countSteps });
+    const plainSteps = measured;
+    measured = 0;
+    let given: Heads | null = null;
+    const keeping = async (heads: Heads, fold: { val: number[] }, from: number[], weights: readonly number[]) => {
+      if (from.length) given = heads;
+      return rescore(heads, fold, from, weights);
+    };
+    const one = await crossValidatedFineTune({ ...recipe, folds: split, allPhotos: all, steps: [small, whole], shares: [0.5, 1], onStep: countSteps, memory: { rescore: keeping, startWeight: 0.25, weights: [1, 0.25] } });
+    expect(measured).toBe(plainSteps);
+    const chosen = one.choice.step === 'whole' ? whole : small;
+    const second = await trainHeads({ ...recipe, lr: chosen.lr, epochs: chosen.epochs, warmup: chosen.warmup, schedule: 'cosine', stopAt: one.choice.epochs, blend: one.choice.share, trainPhotos: split[0]!.train, valPhotos: [] });
+    expect(given).not.toBeNull();
+    for (const [k, t] of second.heads.weights) expect([...given!.weights.get(k)!.data]).toEqual([...t.data]);
     // The final run replays the choice on all 120 photos: the whole step's schedule, stopped at the chosen epoch.
     const last = await trainHeads({ ...recipe, lr: 1e-2, epochs: 6, warmup: true, schedule: 'cosine', stopAt: cv.choice.epochs, trainPhotos: all, valPhotos: [], blend: 1 });
     expect([...cv.heads.weights.get('image.fc1.weight')!.data]).toEqual([...last.heads.weights.get('image.fc1.weight')!.data]);

@@ -19,8 +19,8 @@
  * When search ranks differently from the trainer's held-out score (a model with a caption memory moves every query
  * toward the photos of its nearest captions, and a retrained model's memory also holds the photos it was trained
  * on), `rescore` measures what search will do: each fold is trained again up to its choice (the same seeded run,
- * so the same heads) and it and its start are scored by the caller, with the fold's own training photos in the
- * result's memory. How far the result's queries lean on the memory (its weight) is chosen on the folds as the share
+ * so the same heads; with one held-out split the chosen blend is kept when it is scored instead) and it and its
+ * start are scored by the caller, with the fold's own training photos in the result's memory. How far the result's queries lean on the memory (its weight) is chosen on the folds as the share
  * is, each fold scored with the weight the others chose. The figures, and the guard against a result worse than the
  * start, are then those.
  */
@@ -29,7 +29,7 @@ import type { Heads } from '../model/heads-format';
 import { BASE_CHECK_K, BASE_CHECK_TOLERANCE } from './base-check';
 import { pairedHitDifference } from './evaluate';
 import type { PhotoSplit } from './split';
-import { rankScore, trainHeads, type ShareScores, type StepInfo, type TrainHeadsOptions } from './trainer';
+import { rankScore, trainHeads, type ShareCandidate, type ShareScores, type StepInfo, type TrainHeadsOptions } from './trainer';
 
 /** One size of step: a learning rate on a warm-up-free or warmed-up cosine schedule of `epochs` epochs. */
 export interface StepCandidate {
@@ -100,6 +100,9 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
   const starts: { val: EvalResult; ranks: Int32Array }[] = [];
   /** runs[c][k]: step candidate c on fold k. */
   const runs: Run[][] = steps.map(() => []);
+  // With one held-out split the choice below can be made as the runs go (the same order: steps, epochs, shares; a
+  // strictly better score wins), so the chosen blend is kept when it is scored and needs no second run for `rescore`.
+  const online: { top: number; pick: Pick | null; heads: Heads | null } = { top: -1, pick: null, heads: null };
   for (let c = 0; c < steps.length; c++) {
     const step = steps[c]!;
     const histories = runs[c]!.map((r) => r.history);
@@ -118,6 +121,16 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
         scoreShares: shares,
         stopWhenFlat: patience,
         tuneFirstMember: true,
+        ...(folds.length === 1 && memory
+          ? {
+              keepShare: (x: ShareCandidate) => {
+                const score = rankScore(x.ranks);
+                if (!(score > online.top) || forgetsBase(x.startBaseRanks, x.baseRanks)) return false;
+                [online.top, online.pick] = [score, { c, epoch: x.epoch, s: x.index }];
+                return true;
+              },
+            }
+          : {}),
         onStep: (s) => onStep?.(s, k + 1, step),
         onEpoch: (e) => {
           history.push(e);
@@ -125,6 +138,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
         },
       });
       if (c === 0) starts.push({ val: r.initial, ranks: r.startRanks ?? new Int32Array(0) });
+      if (r.kept) online.heads = r.kept;
       runs[c]!.push({ curve: r.curve ?? [], history, ...(r.startBaseRanks ? { startBase: r.startBaseRanks } : {}) });
     }
   }
@@ -138,11 +152,7 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
     if (!pairs.length || pairs.some((x) => !x.start || !x.after)) return null;
     return pairedHitDifference(concat(pairs.map((x) => ({ ranks: x.start! }))), concat(pairs.map((x) => ({ ranks: x.after! }))), BASE_CHECK_K);
   };
-  // A candidate that ranks the base's own pairs clearly worse than the start has unlearned what the base knew.
-  const forgets = (c: number, epoch: number, s: number, used: number[]) => {
-    const d = baseChange(c, epoch, s, used);
-    return !!d && d.mean < -Math.max(BASE_CHECK_TOLERANCE, 2 * d.se);
-  };
+  const forgets = (c: number, epoch: number, s: number, used: number[]) => forgotten(baseChange(c, epoch, s, used));
   /** The best candidate over some folds that keeps what the base knew; null when none does (the start is kept). */
   const choose = (used: number[]): Pick | null => {
     let best: Pick | null = null;
@@ -197,7 +207,10 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
       const fold = folds[k]!;
       starts[k] = (await memory.rescore(recipe.heads, fold, [], [memory.startWeight]))[0]!;
       if (!p) byWeight.push(weights.map(() => starts[k]!));
-      else byWeight.push(await memory.rescore((await replay(p, fold.train, k + 1)).heads, fold, fold.train, weights));
+      else {
+        const kept = folds.length === 1 && online.heads && samePick(online.pick, p) ? online.heads : null;
+        byWeight.push(await memory.rescore(kept ?? (await replay(p, fold.train, k + 1)).heads, fold, fold.train, weights));
+      }
     }
     const chooseWeight = (used: number[]) => {
       let best = 0;
@@ -231,6 +244,18 @@ export async function crossValidatedFineTune(opts: CrossValidateOptions): Promis
   const final = await replay(pick, allPhotos, null);
   return { heads: final.heads, history, before, after, gainR5, choice, seconds: (Date.now() - started) / 1000 };
 }
+
+/** A candidate that ranks the base's own pairs clearly worse than the start has unlearned what the base knew. */
+function forgotten(d: { mean: number; se: number } | null): boolean {
+  return !!d && d.mean < -Math.max(BASE_CHECK_TOLERANCE, 2 * d.se);
+}
+
+/** `forgotten` for one fold's ranks (no check: nothing to forget). */
+function forgetsBase(start: Int32Array | undefined, after: Int32Array | undefined): boolean {
+  return !!start && !!after && forgotten(pairedHitDifference(start, after, BASE_CHECK_K));
+}
+
+const samePick = (a: Pick | null, b: Pick) => !!a && a.c === b.c && a.epoch === b.epoch && a.s === b.s;
 
 /** Percentage of ranks in the base check's top k. */
 function hitsAt(ranks: Int32Array): number {

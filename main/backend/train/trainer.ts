@@ -114,9 +114,26 @@ export interface TrainHeadsOptions {
      */
     check?: number;
   };
+  /**
+   * With `scoreShares`: asked after each blend of each epoch is scored (in the order epochs, then shares); when it
+   * says yes, that blend is kept and returned as `kept` (the last one kept), so a caller choosing a blend as it goes
+   * needs no second run to get its heads.
+   */
+  keepShare?: (c: ShareCandidate) => boolean;
   onEpoch?: (e: TrainEpoch) => void;
   onStep?: (s: StepInfo) => void;
   signal?: AbortSignal;
+}
+
+/** One scored blend, as `keepShare` sees it. */
+export interface ShareCandidate {
+  epoch: number;
+  /** Index of the share in `scoreShares`. */
+  index: number;
+  ranks: Int32Array;
+  /** The base check's ranks of the blend and of the start (with `rehearsal.check`). */
+  baseRanks?: Int32Array;
+  startBaseRanks?: Int32Array;
 }
 
 /** One epoch's blends with the start, scored on the validation photos (`scoreShares`). */
@@ -140,6 +157,8 @@ export interface TrainHeadsResult {
   startRanks?: Int32Array;
   /** With `rehearsal.check`: the starting heads' ranks on the base check. */
   startBaseRanks?: Int32Array;
+  /** The last blend `keepShare` kept. */
+  kept?: Heads;
   seconds: number;
 }
 
@@ -254,6 +273,8 @@ class EpochRunner {
 /** Blends of the current heads with the starting ones, scored after each epoch (`scoreShares`), and when to stop. */
 class ShareCurve {
   readonly points: ShareScores[] = [];
+  /** The last blend `keep` said yes to. */
+  kept: Heads | undefined;
   private best = -1;
   private sinceBest = 0;
 
@@ -262,19 +283,22 @@ class ShareCurve {
     private readonly shares: number[],
     private readonly stopWhenFlat: number | undefined,
     private readonly check: BaseCheck | null,
+    private readonly keep: { ask: (c: ShareCandidate) => boolean; startBaseRanks?: Int32Array } | null = null,
   ) {}
 
   /** Score this epoch's blends; true when the run should stop (no blend improved for `stopWhenFlat` epochs). */
   async add(epoch: number, live: TfHeads, own: { val: EvalResult; ranks: Int32Array }, validator: HeadsValidator): Promise<boolean> {
     const current = live.toHeads();
     const shares: ShareScores['shares'] = [];
-    for (const share of this.shares) {
+    for (const [index, share] of this.shares.entries()) {
       // One copy of each blend serves the held-out photos and the base check; the whole share is the live heads.
-      const probe = share === 1 ? live : new TfHeads(blendHeads(this.start, current, share));
+      const blend = share === 1 ? current : blendHeads(this.start, current, share);
+      const probe = share === 1 ? live : new TfHeads(blend);
       try {
         const r = share === 1 ? own : await validator.validate(probe);
         const baseRanks = this.check ? await this.check.ranks(probe) : undefined;
         shares.push({ share, val: r.val!, ranks: r.ranks!, ...(baseRanks ? { baseRanks } : {}) });
+        if (this.keep?.ask({ epoch, index, ranks: r.ranks!, ...(baseRanks ? { baseRanks } : {}), ...(this.keep.startBaseRanks ? { startBaseRanks: this.keep.startBaseRanks } : {}) })) this.kept = blend;
       } finally {
         if (probe !== live) probe.dispose();
       }
@@ -355,7 +379,8 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
     const checkRows = Math.min(opts.rehearsal?.check ?? 0, data.rehearsalCount);
     check = checkRows > 0 && opts.scoreShares?.length ? new BaseCheck(data, Array.from({ length: checkRows }, (_, i) => data.rehearsalCount - checkRows + i)) : null;
     const startBaseRanks = check ? await check.ranks(heads) : null;
-    const curve = opts.scoreShares?.length ? new ShareCurve(opts.heads, opts.scoreShares, opts.stopWhenFlat, check) : null;
+    const keep = opts.keepShare ? { ask: opts.keepShare, ...(startBaseRanks ? { startBaseRanks } : {}) } : null;
+    const curve = opts.scoreShares?.length ? new ShareCurve(opts.heads, opts.scoreShares, opts.stopWhenFlat, check, keep) : null;
     const history: TrainEpoch[] = [];
     const lastEpoch = Math.min(s.epochs, opts.stopAt ?? s.epochs);
 
@@ -377,7 +402,7 @@ export async function trainHeads(opts: TrainHeadsOptions): Promise<TrainHeadsRes
       if (improved) [best, bestHeads] = [{ epoch, val, score }, heads.toHeads()];
       if (s.schedule === 'plateau' && plateau.next(improved, optimizer)) break;
     }
-    const traced = curve ? { curve: curve.points, ...(startRanks ? { startRanks } : {}), ...(startBaseRanks ? { startBaseRanks } : {}) } : {};
+    const traced = curve ? { curve: curve.points, ...(startRanks ? { startRanks } : {}), ...(startBaseRanks ? { startBaseRanks } : {}), ...(curve.kept ? { kept: curve.kept } : {}) } : {};
     const result = (h: Heads, blend: number, b: typeof best): TrainHeadsResult => ({ heads: h, history, best: b, initial, blend, ...traced, seconds: (Date.now() - started) / 1000 });
     if (opts.blend === undefined) return result(bestHeads, 1, best);
     const blended = await fixedBlend(opts.heads, heads.toHeads(), opts.blend, validator, startRanks);
