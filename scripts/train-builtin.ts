@@ -127,8 +127,9 @@ async function main() {
   const memberSeeds = String(o.memberSeeds).split(',').map(Number);
   if (!memberSeeds.length || memberSeeds.some((x) => !Number.isInteger(x))) throw new Error(`--member-seeds takes whole numbers, not ${o.memberSeeds}.`);
   const recipe = { ...BUILTIN_RECIPE, epochs: o.epochs, featureDropout: o.featureDropout, seed: o.seed, scenes, memberSeeds };
-  // Trained heads are kept under a name that changes with the features, the recipe and the photos.
-  const tag = sha256(JSON.stringify([model.photoFeatureKey, { ...recipe, memberSeeds: undefined }, f.images.length, f.captions.length])).slice(0, 12);
+  // Trained heads are kept under a name that changes with the features, the recipe and the photos (which ones, not
+  // only how many: two sets of the same size are not the same training).
+  const tag = sha256(JSON.stringify([model.photoFeatureKey, { ...recipe, memberSeeds: undefined }, f.images.length, f.captions.length, sha256(f.images.map((im) => im.file).join('\n'))])).slice(0, 12);
   log(`trained heads are kept in ${path.join(work, 'members')} (…-${tag}.json)`);
   const common: Omit<TrainHeadsOptions, 'trainPhotos' | 'valPhotos' | 'heads'> = {
     batchSize: recipe.batchSize,
