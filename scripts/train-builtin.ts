@@ -184,20 +184,14 @@ async function main() {
     await trained.dispose();
     log(`dev (never trained on): t2i R@1/5/10 ${fmt(dev)}, i2t ${dev.imageToText.r1}/${dev.imageToText.r5}/${dev.imageToText.r10}`);
   }
-  const result = { recipe, check: { bestEpoch: check.best.epoch, heldOut: check.best.val, seconds: check.seconds }, ...finalInfo, trainSeconds: seconds, dev };
-  console.log(JSON.stringify(result, null, 2));
+  console.log(JSON.stringify({ recipe, check: { bestEpoch: check.best.epoch, heldOut: check.best.val, seconds: check.seconds }, ...finalInfo, trainSeconds: seconds, dev }, null, 2));
 
   if (o.install) {
-    // --into: a copy of the built-in model (towers, tokenizer, bank) that the new heads and memory then replace.
-    const target = o.into ? path.resolve(o.into) : builtin;
-    if (o.into) {
-      await fs.rm(target, { recursive: true, force: true });
-      await fs.cp(builtin, target, { recursive: true });
-    }
-    await saveHeads(path.join(target, 'heads.json'), heads);
-    const installed: ModelManifest = {
-      ...manifest,
-      heads: 'heads.json',
+    await install({
+      into: o.into,
+      builtin,
+      manifest,
+      heads,
       training: {
         dataset: `${o.into ? set.dir : 'Flickr8k train'} (${flickrPhotos.toLocaleString('en-US')} photos)${scenes ? ` and ${scenes.toLocaleString('en-US')} generated scenes of coloured shapes (seed ${SCENES_SEED})` : ''}, ${f.captions.length.toLocaleString('en-US')} captions`,
         options: { ...recipe, loss: 'default', ...finalInfo },
@@ -205,17 +199,41 @@ async function main() {
         trainSeconds: Math.round(seconds * 10) / 10,
         backend,
       },
-    };
-    // The app's manifest writer: validated, written to a temp file and renamed.
-    await writeManifest(target, installed);
-    // The caption memory: the Flickr8k photos the heads were trained on (all of them, or none held out). Writing it
-    // embeds the shipped query bank again with the new heads; without it, that alone.
-    if (o.final === 'all') await makeCaptionMemory({ set: path.resolve(o.train), model: target, data: path.join(work, 'data') });
-    else await embedQueryBank(target);
-    log(`installed heads into ${target} (${existsSync(binPath(path.join(target, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
+      memoryFrom: o.final === 'all' ? { set: path.resolve(o.train), data: path.join(work, 'data') } : null,
+      log,
+    });
   }
   store.close();
   await model.dispose();
+}
+
+/**
+ * Write the heads into the built-in model folder, or into a copy of it in `into` (experiments): the heads, the manifest
+ * (through the app's validated writer) and the caption memory of the photos trained on (`memoryFrom`; without it, the
+ * shipped query bank embedded again with the new heads).
+ */
+async function install(a: {
+  into?: string;
+  builtin: string;
+  manifest: ModelManifest;
+  heads: Heads;
+  training: NonNullable<ModelManifest['training']>;
+  memoryFrom: { set: string; data: string } | null;
+  log: (m: string) => void;
+}): Promise<void> {
+  const target = a.into ? path.resolve(a.into) : a.builtin;
+  if (a.into) {
+    await fs.rm(target, { recursive: true, force: true });
+    await fs.cp(a.builtin, target, { recursive: true });
+  }
+  await saveHeads(path.join(target, 'heads.json'), a.heads);
+  // The app's manifest writer: validated, written to a temp file and renamed.
+  await writeManifest(target, { ...a.manifest, heads: 'heads.json', training: a.training });
+  // The caption memory: the Flickr8k photos the heads were trained on (all of them, or none held out). Writing it
+  // embeds the shipped query bank again with the new heads; without it, that alone.
+  if (a.memoryFrom) await makeCaptionMemory({ set: a.memoryFrom.set, model: target, data: a.memoryFrom.data });
+  else await embedQueryBank(target);
+  a.log(`installed heads into ${target} (${existsSync(binPath(path.join(target, 'heads.json'))) ? 'ok' : 'missing bin!'})`);
 }
 
 main().catch((e) => {
