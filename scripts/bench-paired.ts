@@ -14,7 +14,7 @@ import { openModel } from '../main/backend/catalog/open-model';
 import { hubPenalties } from '../main/backend/model/query-bank';
 import { dataPaths } from '../main/backend/paths';
 import { Store } from '../main/backend/store';
-import { flatten, pairedHitDifference, scoreMatrix, textToImageRanks } from '../main/backend/train/evaluate';
+import { pairedHitDifference, searchScores, textToImageRanks } from '../main/backend/train/evaluate';
 import { computeSetFeatures, MemoryFeatureCache, storeFeatureCache, type FeatureCache } from '../main/backend/train/features';
 import { readCaptionSet } from '../main/backend/train/readers';
 import { initTf } from '../main/backend/train/tf';
@@ -28,11 +28,8 @@ async function searchRanks(modelDir: string, setDir: string, cache: FeatureCache
     const f = await computeSetFeatures(model, await readCaptionSet(setDir), cache);
     const img = await model.embedImageFeatures(f.imageFeatures);
     const txt = await model.expandQueries(await model.embedTextFeatures(f.captions.map((c) => c.features)));
-    const n = img.length;
-    const scores = scoreMatrix(flatten(txt).data, flatten(img).data, model.embedDim);
-    const penalty = hubPenalties(await model.queryBank(), img);
-    if (penalty) for (let c = 0; c < txt.length; c++) for (let i = 0; i < n; i++) scores[c * n + i]! -= penalty[i]!;
-    return textToImageRanks(scores, n, f.captions.map((c) => c.photo));
+    const scores = searchScores(img, txt, hubPenalties(await model.queryBank(), img));
+    return textToImageRanks(scores, img.length, f.captions.map((c) => c.photo));
   } finally {
     await model.dispose();
   }

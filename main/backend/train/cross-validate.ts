@@ -20,9 +20,9 @@
  * toward the photos of its nearest captions, and a retrained model's memory also holds the photos it was trained
  * on), `rescore` measures what search will do: each fold is trained again up to its choice (the same seeded run,
  * so the same heads; with one held-out split the chosen blend is kept when it is scored instead) and it and its
- * start are scored by the caller, with the fold's own training photos in the result's memory. How far the result's queries lean on the memory (its weight) is chosen on the folds as the share
- * is, each fold scored with the weight the others chose. The figures, and the guard against a result worse than the
- * start, are then those.
+ * start are scored by the caller, with the fold's own training photos in the result's memory. How far the result's
+ * queries lean on the memory (its weight) is chosen on the folds as the share is, each fold scored with the weight the
+ * others chose. The figures, and the guard against a result worse than the start, are then those.
  */
 import type { EvalResult, RecallFigures, TrainChoice, TrainEpoch } from '../../../shared/api';
 import type { Heads } from '../model/heads-format';

@@ -111,6 +111,11 @@ export function flatten(rows: readonly Float32Array[]): { data: Float32Array; di
 
 /** Recall from per-photo and per-caption embeddings (L2-normalised). */
 export function evaluateEmbeddings(imageEmb: Float32Array[], textEmb: Float32Array[], captionPhoto: ArrayLike<number>, penalty?: Float32Array): EvalResult {
+  return recallFromScores(searchScores(imageEmb, textEmb, penalty), imageEmb.length, captionPhoto);
+}
+
+/** Caption × photo scores as search ranks them: dot products, less a per-photo `penalty` when given. */
+export function searchScores(imageEmb: Float32Array[], textEmb: Float32Array[], penalty?: Float32Array): Float32Array {
   const img = flatten(imageEmb);
   const txt = flatten(textEmb);
   if (img.dim !== txt.dim) throw new AppError('model_error', `Image embeddings have ${img.dim} values but text embeddings ${txt.dim}.`);
@@ -120,7 +125,7 @@ export function evaluateEmbeddings(imageEmb: Float32Array[], textEmb: Float32Arr
     const n = imageEmb.length;
     for (let c = 0; c < textEmb.length; c++) for (let i = 0; i < n; i++) scores[c * n + i] -= penalty[i]!;
   }
-  return recallFromScores(scores, imageEmb.length, captionPhoto);
+  return scores;
 }
 
 /** One number to pick the best epoch: the mean of the six recalls. */
